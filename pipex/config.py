@@ -1,0 +1,39 @@
+"""Every environment variable pipex reads, and its default directories.
+
+Functions that read the environment take ``environ: Mapping[str, str] | None`` (``None`` = ``os.environ``),
+so tests pass a dict instead of patching the process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+# Names of the environment variables pipex itself reads.
+PIPEX_WORKDIR = "PIPEX_WORKDIR"
+PIPEX_DEBUG = "PIPEX_DEBUG"
+PIPEX_PLAIN_HELP = "PIPEX_PLAIN_HELP"
+NO_COLOR = "NO_COLOR"
+CONTAINER_HOST = "CONTAINER_HOST"
+DOCKER_HOST = "DOCKER_HOST"
+XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
+HOME = "HOME"
+
+CONFIG_FILE_NAME = ".pipex.yml"
+PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml", "pipeline.json")
+
+
+def env(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    return env(environ).get(PIPEX_DEBUG, "") not in ("", "0", "false")
+
+
+def default_workdir() -> Path:
+    """The user data dir (``~/.local/share/pipex/workspaces`` on Linux)."""
+    import platformdirs  # lazy: keeps `pipex --version` fast
+
+    return Path(platformdirs.user_data_dir("pipex")) / "workspaces"

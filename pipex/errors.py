@@ -1,0 +1,188 @@
+"""The one error hierarchy of pipex.
+
+Core code raises these; only ``pipex.cli`` turns them into exit codes and ``error:``/``hint:`` lines.
+Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``raise ... from exc``.
+
+::
+
+    PipexError                         exit 1 unless a subclass says otherwise
+    ├── UsageError                     exit 2  bad command-line usage
+    ├── PipelineError                  exit 2  the pipeline (or a kit, or .pipex.yml) is invalid;
+    │   │                                      carries every Problem found
+    │   └── KitError                           a kit failed to load or resolve
+    ├── ConfigError                    exit 2  .pipex.yml or an environment variable is invalid
+    ├── RuntimeError                   exit 3  anything about the container engine
+    │   ├── RuntimeUnavailable                 no engine answers (the discovery report says what was tried)
+    │   ├── ImageNotFound                      image absent and not pullable (policy never / unknown)
+    │   ├── ImagePullFailed                    the pull itself failed
+    │   ├── ContainerFailed                    a container could not be created/started/waited on
+    │   ├── FeatureUnsupported                 the engine is too old for a feature
+    │   └── EngineError                        any other engine answer
+    ├── WorkspaceError                 exit 1  workspace layout, ids, reading runs
+    │   ├── WorkspaceBusy              exit 4  another pipex holds the workspace lock
+    │   ├── WorkspaceNotFound                  no such workspace / step / run
+    │   └── UnsafePath                         a path would escape its folder
+    └── Interrupted                    exit 130 Ctrl-C / SIGTERM
+
+``RuntimeError`` deliberately shadows the builtin inside this module only; import it as
+``pipex.errors.RuntimeError`` or via the alias ``EngineRuntimeError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation problem: where, what, and how to fix it."""
+
+    location: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class PipexError(Exception):
+    """Base of every error pipex raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PipexError):
+    exit_code = 2
+
+
+class ConfigError(PipexError):
+    exit_code = 2
+
+
+class PipelineError(PipexError):
+    """An invalid pipeline; ``problems`` holds every problem found, in file order."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: Sequence[Problem] = (),
+        hint: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[Problem], source: str | None = None) -> PipelineError:
+        count = len(problems)
+        where = f" in {source}" if source else ""
+        if count == 1:
+            msg = f"invalid pipeline{where}: {problems[0]}"
+        else:
+            msg = f"invalid pipeline{where}: {count} problems"
+        return cls(msg, problems=problems, source=source, hint="fix the problems above; run `pipex validate`")
+
+
+class KitError(PipelineError):
+    pass
+
+
+class RuntimeError(PipexError):  # noqa: A001 - the tree's name in the docs
+    exit_code = 3
+
+
+EngineRuntimeError = RuntimeError
+
+
+class RuntimeUnavailable(RuntimeError):
+    pass
+
+
+class ImageNotFound(RuntimeError):
+    def __init__(self, image: str, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message or f"image {image!r} not found", hint=hint)
+        self.image = image
+
+
+class ImagePullFailed(RuntimeError):
+    def __init__(self, image: str, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message or f"cannot pull image {image!r}", hint=hint)
+        self.image = image
+
+
+class ContainerFailed(RuntimeError):
+    pass
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+class FeatureUnsupported(RuntimeError):
+    def __init__(self, feature: str, version: str, *, needs: str | None = None, hint: str | None = None) -> None:
+        need = f" (needs {needs})" if needs else ""
+        super().__init__(f"{feature} is not supported by this engine (version {version}){need}", hint=hint)
+        self.feature = feature
+        self.version = version
+
+
+class WorkspaceError(PipexError):
+    pass
+
+
+class WorkspaceBusy(WorkspaceError):
+    exit_code = 4
+
+
+class WorkspaceNotFound(WorkspaceError):
+    pass
+
+
+class UnsafePath(WorkspaceError):
+    exit_code = 2
+
+
+class Interrupted(PipexError):
+    exit_code = 130
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReport:
+    """What the CLI prints for an error: one line, an optional hint, an exit code."""
+
+    message: str
+    hint: str | None = None
+    exit_code: int = 1
+    problems: tuple[Problem, ...] = field(default=())
+
+
+def report(exc: builtins.BaseException) -> ErrorReport:
+    """Describe any exception for the user; unknown ones become 'internal error'."""
+    if isinstance(exc, PipelineError):
+        return ErrorReport(exc.message, exc.hint, exc.exit_code, exc.problems)
+    if isinstance(exc, PipexError):
+        return ErrorReport(exc.message, exc.hint, exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return ErrorReport("interrupted", None, 130)
+    return ErrorReport(
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug in pipex; rerun with PIPEX_DEBUG=1 and report the traceback",
+        1,
+    )

@@ -1,0 +1,88 @@
+"""The resolved, runtime-agnostic description of a step: what the engine executes.
+
+A ``StepSpec`` is produced from a validated ``Step`` after kits are applied and the environment is merged
+(kit defaults < ``--env-file`` < step ``envFile`` < step ``env``). Host paths are absolute and resolved.
+Frozen dataclasses: they cross from the model into the engine and must not change on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+
+def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only view of a copy of ``data`` (keys sorted, so iteration order is canonical)."""
+    return MappingProxyType(dict(sorted((data or {}).items())))
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    step: str
+    copy_to_output: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MountSpec:
+    """``host`` is absolute and symlink-resolved; ``container`` is an absolute container path."""
+
+    host: Path
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSpec:
+    name: str
+    path: str
+    exclusive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetupSpec:
+    cmd: tuple[str, ...]
+    caches: tuple[CacheSpec, ...] = ()
+    allow_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcesSpec:
+    cpus: float | None = None
+    memory: str | None = None
+    pids: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KitRef:
+    """Which kit produced a step and its normalised parameters (part of the fingerprint)."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    id: str
+    name: str
+    image: str
+    cmd: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=frozen_map)
+    inputs: tuple[InputSpec, ...] = ()
+    output_path: str = "/output"
+    mounts: tuple[MountSpec, ...] = ()
+    sources: tuple[MountSpec, ...] = ()
+    caches: tuple[CacheSpec, ...] = ()
+    setup: SetupSpec | None = None
+    condition: str | None = None
+    timeout_sec: float | None = None
+    retries: int = 0
+    retry_delay_ms: int = 5000
+    allow_failure: bool = False
+    allow_network: bool = False
+    resources: ResourcesSpec | None = None
+    kit: KitRef | None = None
+    # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
+    warnings: tuple[str, ...] = ()

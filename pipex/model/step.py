@@ -1,0 +1,86 @@
+"""Pydantic models of one step and its parts, exactly the field names of the pipeline format.
+
+Python attribute names are snake_case; the file format's camelCase names are the aliases
+(``copy_to_output`` ⇄ ``copyToOutput``). ``with`` and ``if`` are Python keywords: ``with_`` / ``if_``.
+Models are frozen: a loaded pipeline is a value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+        strict=False,
+    )
+
+
+class Input(_Model):
+    step: str
+    copy_to_output: bool = Field(default=False, alias="copyToOutput")
+    optional: bool = False
+
+
+class Mount(_Model):
+    """A host path (relative to the pipeline root) and where it appears in the container."""
+
+    host: str
+    container: str
+
+
+class Cache(_Model):
+    name: str
+    path: str
+    exclusive: bool = False
+
+
+class Setup(_Model):
+    cmd: list[str]
+    caches: list[Cache] = Field(default_factory=list)
+    allow_network: bool = Field(default=False, alias="allowNetwork")
+
+
+class Resources(_Model):
+    cpus: float | None = None
+    memory: str | None = None
+    pids: int | None = None
+
+
+class Step(_Model):
+    id: str
+    name: str | None = None
+    image: str | None = None
+    cmd: list[str] | None = None
+    uses: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    inputs: list[Input] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    env_file: str | None = Field(default=None, alias="envFile")
+    output_path: str = Field(default="/output", alias="outputPath")
+    mounts: list[Mount] = Field(default_factory=list)
+    sources: list[Mount] = Field(default_factory=list)
+    caches: list[Cache] = Field(default_factory=list)
+    setup: Setup | None = None
+    if_: str | None = Field(default=None, alias="if")
+    timeout_sec: float | None = Field(default=None, alias="timeoutSec")
+    retries: int = 0
+    retry_delay_ms: int = Field(default=5000, alias="retryDelayMs")
+    allow_failure: bool = Field(default=False, alias="allowFailure")
+    # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
+    allow_network: bool | None = Field(default=None, alias="allowNetwork")
+    resources: Resources | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    @property
+    def is_kit(self) -> bool:
+        return self.uses is not None
