@@ -1,0 +1,162 @@
+"""The typer application: the root group, its global options, and command registration.
+
+Adding a command: create ``pipex/cli/commands/<name>.py`` exposing ``register(app: typer.Typer) -> None``,
+declare the shared ``options.Json``/``options.Workdir`` parameters on it, keep heavy imports inside the
+function body, and add the module name to ``COMMANDS`` below (the order is the order in ``--help``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from pipex.cli import errors
+from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
+from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
+
+# Modules of pipex/cli/commands/, in the order --help lists them.
+COMMANDS: tuple[str, ...] = ("run", "validate", "graph", "doctor", "completion")
+
+PROG_NAME = "pipex"
+COMPLETE_VAR = "_PIPEX_COMPLETE"
+
+ROOT_EPILOG = epilog(
+    [
+        ("pipex validate", "check ./pipeline.yml"),
+        ("pipex graph --format dot | dot -Tsvg > graph.svg", ""),
+        ("pipex --json validate ci.yml", "the same as: pipex validate ci.yml --json"),
+    ],
+    "Exit codes: 0 success, 1 failure, 2 usage or validation error, 3 engine unavailable, "
+    "4 workspace in use, 130 interrupted.",
+)
+
+
+class PipexGroup(TyperGroup):
+    """The root group: loads ``.env``, chooses plain help, and maps every error through ``cli.errors``."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if "run" in argv:
+            # -f/--force has an optional value that must never swallow PATH (see commands/run.py).
+            from pipex.cli.commands.run import normalize_force
+
+            argv = normalize_force(argv)
+        color = use_color(sys.stderr, no_color="--no-color" in argv)
+        try:
+            load_dotenv_into(os.environ)
+            if os.environ.get(PIPEX_PLAIN_HELP, "") not in ("", "0"):
+                _plain_help(self)
+            if os.environ.get(complete_var or COMPLETE_VAR):
+                # Completion requests use typer's protocol (the script `pipex completion` prints).
+                from typer.completion import completion_init  # type: ignore[attr-defined]  # public module
+
+                completion_init()
+            result = super().main(argv, prog_name or PROG_NAME, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except BaseException as exc:
+            if errors.is_exit(exc):
+                raise
+            code = errors.handle(exc, stream=sys.stderr, color=color)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context: typer>=0.22 vendors click, older typer does not
+        # Errors from commands are printed here, inside the context, so `ctx` is still usable for them.
+        try:
+            return super().invoke(ctx)
+        except BaseException as exc:
+            if errors.is_exit(exc) or errors.is_click_error(exc):
+                raise
+            raise typer.Exit(errors.handle(exc, stream=sys.stderr, color=use_color(sys.stderr))) from exc
+
+
+def _plain_help(command: Any) -> None:
+    """No rich boxes: the help text stays plain for help2man and man-page generation."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from pipex.cli.main import version
+
+        typer.echo(f"pipex {version()}")
+        raise typer.Exit()
+
+
+def root(
+    ctx: typer.Context,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir",
+            metavar="PATH",
+            envvar=PIPEX_WORKDIR,
+            file_okay=False,
+            help="Directory holding the workspaces (default: the user data dir).",
+        ),
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
+    runtime: Annotated[
+        RuntimeChoice | None,
+        typer.Option("--runtime", help="Container engine to use (default: auto, or .pipex.yml)."),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="URL", help="Engine socket URL, e.g. unix:///run/podman/podman.sock."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and results.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also: NO_COLOR=1).")] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Run data pipelines as rootless containers (Podman first, Docker socket as the fallback)."""
+    ctx.obj = GlobalOptions(
+        workdir=workdir,
+        json=json,
+        runtime=runtime.value if runtime is not None else None,
+        host=host,
+        quiet=quiet,
+        no_color=no_color,
+    )
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def build() -> typer.Typer:
+    """A fresh application with every command of ``COMMANDS`` registered."""
+    app = typer.Typer(
+        name=PROG_NAME,
+        cls=PipexGroup,
+        add_completion=False,
+        invoke_without_command=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+    app.callback(epilog=ROOT_EPILOG)(root)
+    for name in COMMANDS:
+        importlib.import_module(f"pipex.cli.commands.{name}").register(app)
+    return app
+
+
+app = build()
+
+__all__ = ["COMMANDS", "PipexGroup", "app", "build"]

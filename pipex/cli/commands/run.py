@@ -1,0 +1,178 @@
+"""``pipex run [PATH]``: run a pipeline, skipping the steps whose fingerprint has not changed."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pipex.cli import options
+
+if TYPE_CHECKING:
+    from pipex.cli.reporters.base import Reporter
+    from pipex.engine.engine import Engine
+    from pipex.engine.events import RunResult
+    from pipex.model.pipeline import Pipeline
+
+FORCE_ALL = "*"
+
+EPILOG = options.epilog(
+    [
+        ("pipex run", "./pipeline.yml in the workspace named after the pipeline"),
+        ("pipex run examples/text-processing -w demo", "another file, workspace demo"),
+        ("pipex run --dry-run", "what would run and why; touches nothing"),
+        ("pipex run --explain", "run, saying why each step is not cached"),
+        ("pipex run -f", "force every step"),
+        ("pipex run --force=stats,report", "force two steps"),
+        ("pipex run -t report -c 2", "report and its dependencies, 2 at a time"),
+        ("pipex run --json | jq .event", "JSON lines on stdout"),
+    ],
+    "A step is cached when its fingerprint (image ID, command, environment, content of its mounts, sources and "
+    "inputs) equals that of its last successful run. -f/--force takes an optional comma list: attach it "
+    "(--force=a,b), or put another option after it (-f a,b --verbose); a lone word after -f is the PATH.",
+    "Exit codes: 0 success, 1 a step failed, 2 usage or validation error, 3 engine unavailable, "
+    "4 workspace in use, 130 interrupted.",
+)
+
+
+def normalize_force(args: Sequence[str]) -> list[str]:
+    """Give ``-f/--force`` its optional value without ever swallowing the PATH argument.
+
+    ``--force=a,b`` stays; ``-f a,b`` takes ``a,b`` only when another option follows; a bare ``-f`` means all.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if arg in ("-f", "--force"):
+            value = args[i + 1] if i + 1 < len(args) else None
+            after = args[i + 2] if i + 2 < len(args) else None
+            if value is not None and not value.startswith("-") and after is not None and after.startswith("-"):
+                out.append(f"--force={value}")
+                i += 2
+                continue
+            out.append(f"--force={FORCE_ALL}")
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+def run(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="PATH", help="Pipeline file or directory (default: the current directory).", show_default=False
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Workspace name (default: the pipeline id).")
+    ] = None,
+    force: Annotated[
+        str | None,
+        typer.Option("--force", "-f", metavar="[STEPS]", help="Re-run steps even if cached: all, or a comma list."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and why; read-only.")] = False,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", metavar="STEPS", help="Run only these steps (comma list) and their inputs."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", metavar="N", help="Containers at once (default: CPUs).")
+    ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="FILE",
+            help="dotenv file for every step and for `if` conditions.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the steps' log lines.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Say why each step runs.")] = False,
+    pull: Annotated[
+        str, typer.Option("--pull", metavar="POLICY", help="Image pull policy: always, missing or never.")
+    ] = "missing",
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", metavar="SEC", help="Stop the whole run after SEC seconds.")
+    ] = None,
+    strict_limits: Annotated[
+        bool, typer.Option("--strict-limits", help="Fail a step whose resource limits the engine cannot enforce.")
+    ] = False,
+    json: options.Json = False,
+    workdir: options.Workdir = None,
+) -> None:
+    """Run a pipeline: independent steps in parallel, unchanged steps from the cache."""
+    opts = options.resolve(ctx, json=json, workdir=workdir)
+    from pipex.cli.reporters import make_reporter
+    from pipex.engine.engine import Engine
+    from pipex.model import load
+
+    pipeline = load(path)
+    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
+    reporter = make_reporter(
+        json=opts.json,
+        stream_err=sys.stderr,
+        stream_out=sys.stdout,
+        color=opts.color(sys.stderr),
+        verbose=verbose,
+        quiet=opts.quiet,
+        workspace=workspace or pipeline.id,
+    )
+    forced: bool | tuple[str, ...] = False
+    if force is not None:
+        forced = True if force == FORCE_ALL else _ids(force)
+    kwargs: dict[str, Any] = {
+        "workspace": workspace,
+        "force": forced,
+        "target": _ids(target),
+        "concurrency": concurrency,
+        "dry_run": dry_run,
+        "env_file": env_file,
+        "timeout": timeout,
+        "pull": pull,
+        "explain": explain,
+        "strict_limits": strict_limits,
+    }
+    result = asyncio.run(consume(engine, pipeline, reporter, kwargs))
+    raise typer.Exit(result.exit_code)
+
+
+async def consume(engine: Engine, pipeline: Pipeline, reporter: Reporter, kwargs: dict[str, Any]) -> RunResult:
+    """Feed the run's events to the reporter; Ctrl-C/SIGTERM stop the run cleanly, a second one kills."""
+    from pipex.engine.events import PipelineEnd
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, engine.interrupt)
+    result = None
+    try:
+        async for event in engine.run(pipeline, **kwargs):
+            reporter.handle(event)
+            if isinstance(event, PipelineEnd):
+                result = event.result
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        reporter.close()
+    assert result is not None
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EPILOG)(run)

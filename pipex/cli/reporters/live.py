@@ -1,0 +1,310 @@
+"""The interactive view on a terminal: finished steps scroll by, running steps animate at the bottom.
+
+Design (why it stays fast with 10,000 steps):
+
+* ``handle`` only updates an in-memory model — running steps in start order, image pulls, counters — and
+  queues the finished step's line, already rendered to an ANSI string. Nothing is drawn per event.
+* A ticker thread draws at most ``refresh_per_second`` (10) times a second: it prints every queued line in
+  one write *above* the live area (so the scrollback keeps each finished step, as the plain output would),
+  then redraws the live area. A burst of 10,000 cached steps costs a few large writes, not 10,000 redraws.
+  The queued lines bypass rich's layout engine (their ANSI text is ready), which is where the time would go.
+* The live area (``rich.live.Live``, transient) never outgrows the terminal: one line per running step
+  (spinner, elapsed time, ``retry k/n``, the last line it wrote) and per image being pulled, cut to the
+  terminal's height with ``… N more running``, then a footer with the counts of every state and the run's
+  elapsed time. Finished steps are not repeated there: the most recent ones are the lines right above it.
+* If lines are queued faster than a tick drains them (``--verbose`` with a chatty step), ``handle`` flushes
+  them itself, which slows the producer instead of growing memory.
+
+On ``PipelineEnd`` the live area is removed and the failure summary and final line are printed; ``close``
+does the same cleanup (cursor shown again) when the run ends with an exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from pipex.cli.reporters import lines
+from pipex.cli.reporters.base import Line, count, human_duration, human_size, render, sanitize
+from pipex.cli.reporters.summary import summary_lines
+from pipex.engine.events import (
+    Event,
+    ImagePull,
+    PipelineEnd,
+    PipelineStart,
+    StepCached,
+    StepEnd,
+    StepLog,
+    StepRetry,
+    StepSkipped,
+    StepStart,
+    StepWouldRun,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+MAX_PENDING = 2000  # queued lines that make ``handle`` draw at once
+MAX_LABEL = 32  # step ids are padded to the longest, up to this
+# Footer counts: (model key, label, style), in display order.
+_COUNTS = (
+    ("running", "running", "cyan"),
+    ("ok", "ok", "green"),
+    ("failed", "failed", "red"),
+    ("cancelled", "cancelled", "red"),
+    ("cached", "cached", "dim"),
+    ("would_run", "would run", "magenta"),
+    ("skipped", "skipped", "yellow"),
+)
+
+
+@dataclass(slots=True)
+class _Running:
+    started: datetime
+    retry: str = ""
+    last: str = ""  # the last line the step wrote
+
+
+@dataclass(slots=True)
+class _Pull:
+    image: str
+    status: str
+    current: int | None
+    total: int | None
+
+
+class LiveReporter:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        verbose: bool = False,
+        workspace: str = "",
+        refresh_per_second: float = 10.0,
+        auto_refresh: bool = True,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.workspace = workspace
+        self.refresh_per_second = refresh_per_second
+        self.auto_refresh = auto_refresh
+        self.color = console.color_system is not None and not console.no_color
+        self._now = now or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()  # the model and the queue
+        self._paint = threading.RLock()  # the terminal: one writer at a time
+        self._pending: list[str] = []
+        self._running: dict[str, _Running] = {}
+        self._pulls: dict[str, _Pull] = {}  # by step id
+        self._announced: set[str] = set()  # images whose pull has a line
+        self._done: Counter[str] = Counter()
+        self._total = 0
+        self._width = 0
+        self._started: datetime | None = None
+        self._live: Live | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ended = False
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> None:
+        if self._ended:
+            return
+        if isinstance(event, PipelineEnd):
+            self._stop_live()
+            self._ended = True
+            self._print([render(line, color=self.color) for line in summary_lines(event.result, self.workspace)])
+            return
+        if self._live is None:
+            self._start()
+        with self._lock:
+            line = self._apply(event)
+            if line is not None:
+                self._pending.append(render(tuple((sanitize(t), s) for t, s in line), color=self.color))
+            backlog = len(self._pending)
+        if backlog >= MAX_PENDING:
+            self.refresh()
+
+    def _apply(self, event: Event) -> Line | None:
+        """Update the model (under ``_lock``); → the line to print above the live area, if any."""
+        if isinstance(event, StepLog):
+            running = self._running.get(event.step.id)
+            if running is not None:
+                running.last = event.line
+            return lines.log_line(event) if self.verbose else None
+        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun)):
+            self._running.pop(event.step.id, None)
+            self._pulls.pop(event.step.id, None)
+            self._done[_state(event)] += 1
+            return lines.finish_line(event, width=self._width)
+        if isinstance(event, StepStart):
+            self._pulls.pop(event.step.id, None)
+            before = self._running.get(event.step.id)
+            self._running[event.step.id] = _Running(event.ts, retry=before.retry if before else "")
+            return lines.start_line(event, width=self._width) if event.reasons else None
+        if isinstance(event, StepRetry):
+            running = self._running.setdefault(event.step.id, _Running(event.ts))
+            running.retry = f"retry {event.attempt}/{event.max}"
+            return lines.retry_line(event, width=self._width)
+        if isinstance(event, ImagePull):
+            self._pulls[event.step.id] = _Pull(event.image, event.status, event.current, event.total)
+            if event.image in self._announced:
+                return None
+            self._announced.add(event.image)
+            return lines.pull_line(event, width=self._width)
+        if isinstance(event, PipelineStart):
+            self._started = event.ts
+            self._total = len(event.steps)
+            self._width = min(max((len(s.id) for s in event.steps), default=0), MAX_LABEL)
+            return lines.pipeline_line(event)
+        return None
+
+    # -- drawing ------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Print the queued lines above the live area and redraw it (the ticker calls this)."""
+        with self._paint:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            live = self._live
+            if live is None:
+                self._print(pending)
+                return
+            with self.console:  # buffered: the lines and the redraw reach the terminal in one write
+                self._print(pending)
+                live.refresh()
+
+    def _print(self, rendered: list[str]) -> None:
+        if not rendered:
+            return
+        from rich.segment import Segment, Segments
+
+        # Ready ANSI text: rich must neither parse nor crop it (it would count escape codes as width).
+        self.console.print(Segments([Segment("\n".join(rendered) + "\n")]), crop=False, highlight=False, end="")
+
+    def _start(self) -> None:
+        from rich.live import Live
+
+        self._live = Live(
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            redirect_stdout=False,  # stdout may carry data (`exec --ephemeral`)
+            redirect_stderr=False,
+            vertical_overflow="crop",
+            get_renderable=self._render,
+        )
+        self._live.start(refresh=False)
+        if self.auto_refresh:
+            self._ticker = threading.Thread(target=self._tick, name="pipex-live", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        interval = 1 / self.refresh_per_second
+        while not self._stop.wait(interval):
+            try:
+                self.refresh()
+            except OSError:  # the terminal is gone: nothing left to draw on
+                return
+
+    def _stop_live(self) -> None:
+        self._stop.set()
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None and ticker is not threading.current_thread():
+            ticker.join()
+        with self._paint:
+            self.refresh()
+            live, self._live = self._live, None
+            if live is not None:
+                live.stop()
+
+    def close(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._stop_live()
+        self.console.file.flush()
+
+    # -- the live area ------------------------------------------------------------------------------------
+
+    def _render(self) -> Text:
+        from rich.text import Text
+
+        with self._lock:
+            now = self._now()
+            rows = _rows(self._lines(now), max(self.console.size.height - 2, 2) - 1)
+            rows.append(self._footer(now))
+        return Text("\n", no_wrap=True, overflow="ellipsis", end="").join(
+            Text.assemble(*row, no_wrap=True, overflow="ellipsis", end="") for row in rows
+        )
+
+    def _lines(self, now: datetime) -> Iterator[Line]:
+        width = self._width
+        for step_id, pull in self._pulls.items():
+            progress = pull.status
+            if pull.current is not None and pull.total:
+                progress += f" {human_size(pull.current)} / {human_size(pull.total)}"
+            yield (
+                ("⇣", "blue"),
+                (" ", ""),
+                (step_id.ljust(width), ""),
+                ("  ", ""),
+                (f"pulling {pull.image}", ""),
+                ("  ", ""),
+                (sanitize(progress), "dim"),
+            )
+        frame = FRAMES[int(now.timestamp() * 10) % len(FRAMES)]
+        for step_id, running in self._running.items():
+            row: list[tuple[str, str]] = [
+                (frame, "cyan"),
+                (" ", ""),
+                (step_id.ljust(width), ""),
+                ("  ", ""),
+                (human_duration((now - running.started).total_seconds()), ""),
+            ]
+            if running.retry:
+                row.append((f"  {running.retry}", "yellow"))
+            if running.last:
+                row.append((f"  {sanitize(running.last)}", "dim"))
+            yield tuple(row)
+
+    def _footer(self, now: datetime) -> Line:
+        done = self._done
+        finished = sum(done.values())
+        row: list[tuple[str, str]] = [
+            (f"{count(finished)}/{count(self._total)} done" if self._total else f"{count(finished)} done", "bold")
+        ]
+        counts = {**done, "running": len(self._running)}
+        for key, label, style in _COUNTS:
+            if counts.get(key):
+                row += [(" · ", "dim"), (f"{count(counts[key])} {label}", style)]
+        if self._started is not None:
+            row += [(" · ", "dim"), (human_duration((now - self._started).total_seconds()), "dim")]
+        return tuple(row)
+
+
+def _rows(active: Iterator[Line], room: int) -> list[Line]:
+    """At most ``room`` lines of ``active``; the last one says how many more there are when they don't fit."""
+    rows = list(islice(active, room + 1))
+    if len(rows) <= room:
+        return rows
+    more = len(rows) - room + 1 + sum(1 for _ in active)
+    return [*rows[: room - 1], ((f"… {count(more)} more running", "dim"),)]
+
+
+def _state(event: StepEnd | StepCached | StepSkipped | StepWouldRun) -> str:
+    if isinstance(event, StepEnd):
+        return {"success": "ok", "cancelled": "cancelled"}.get(event.status, "failed")
+    if isinstance(event, StepCached):
+        return "cached"
+    if isinstance(event, StepSkipped):
+        return "skipped"
+    return "would_run"

@@ -1,0 +1,71 @@
+"""Line-per-event text for logs and pipes (CI): no cursor movement, no colour, flushed per event.
+
+The line formats are those of ``pipex.cli.reporters.lines`` (and ``summary`` at the end). An image pull prints
+one ``pulling`` line per image, not its progress; ``--verbose`` adds the steps' output lines, prefixed
+``[step]`` and passed through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from pipex.cli.reporters import lines
+from pipex.cli.reporters.base import Line, plain
+from pipex.cli.reporters.summary import summary_lines
+from pipex.engine.events import (
+    Event,
+    ImagePull,
+    PipelineEnd,
+    PipelineStart,
+    StepCached,
+    StepEnd,
+    StepLog,
+    StepRetry,
+    StepSkipped,
+    StepStart,
+    StepWouldRun,
+)
+
+
+class PlainReporter:
+    def __init__(self, stream: TextIO, *, verbose: bool = False, workspace: str = "") -> None:
+        self.stream = stream
+        self.verbose = verbose
+        self.workspace = workspace
+        self._pulling: set[str] = set()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, StepLog):
+            if self.verbose:
+                self.stream.write(f"[{event.step.id}] {event.line}\n")
+                self.stream.flush()
+            return
+        if isinstance(event, PipelineEnd):
+            self._write(summary_lines(event.result, self.workspace))
+            return
+        line = self._line(event)
+        if line is not None:
+            self._write([line])
+
+    def _line(self, event: Event) -> Line | None:
+        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun)):
+            return lines.finish_line(event)
+        if isinstance(event, StepStart):
+            return lines.start_line(event)
+        if isinstance(event, StepRetry):
+            return lines.retry_line(event)
+        if isinstance(event, ImagePull):
+            if event.image in self._pulling:  # progress of a pull already announced
+                return None
+            self._pulling.add(event.image)
+            return lines.pull_line(event)
+        if isinstance(event, PipelineStart):
+            return lines.pipeline_line(event)
+        return None
+
+    def _write(self, out: list[Line]) -> None:
+        self.stream.write("".join(plain(line) + "\n" for line in out))
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()

@@ -1,0 +1,108 @@
+"""The end of a run's output, rendered from its ``RunResult``: what failed and why, then one final line.
+
+Format (stable)::
+
+    (blank line)
+    ✗ report  exit 1
+      │ Traceback (most recent call last):
+      │ ValueError: bad row 12
+      all output: pipex logs geodata report
+    ✗ failed after 4.1s: 3 ran, 5 cached, 1 failed, 1 skipped
+
+Each failed step shows the last lines it wrote (``StepOutcome.tail``: stderr, or stdout when stderr is empty)
+and the command printing all of them. A failure without a step (the engine stopped) prints ``error: …``.
+The final line's counts are the ``RunResult``'s metrics (``ran`` includes the failed steps); a dry run
+counts ``would run`` instead of ``ran``/``failed``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TextIO
+
+from pipex.cli.reporters.base import Line, count, human_duration, render, sanitize
+from pipex.cli.reporters.lines import failure_detail, failure_message
+from pipex.engine.events import Event, PipelineEnd, RunResult, StepOutcome
+
+_WORDS = {
+    "success": "succeeded",
+    "failed": "failed",
+    "timeout": "timed out",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
+
+
+def failed_outcomes(result: RunResult) -> list[StepOutcome]:
+    failed = set(result.failed_steps)
+    return [o for o in result.steps if o.id in failed]
+
+
+def failure_lines(result: RunResult, workspace: str = "") -> list[Line]:
+    """A block per failed step: its failure, its last output lines, how to see all of it."""
+    ws = result.workspace or workspace
+    lines: list[Line] = []
+    outcomes = failed_outcomes(result)
+    for o in outcomes:
+        lines.append(())
+        what = failure_detail(o.state, o.exit_code, o.reason)
+        message = failure_message(o.reason, o.message)
+        head: list[tuple[str, str]] = [("✗", "red"), (" ", ""), (o.id, "bold"), ("  ", ""), (what, "red")]
+        if message:
+            head.append((f": {message}", "red"))
+        lines.append(tuple(head))
+        lines.extend((("  │ ", "dim"), (sanitize(text), "")) for text in o.tail)
+        if o.run_id is not None:
+            if not o.tail:
+                lines.append((("  (no output)", "dim"),))
+            command = f"pipex logs {shlex.quote(ws)} {shlex.quote(o.id)}"
+            lines.append((("  all output: ", "dim"), (command, "")))
+    if not outcomes and not result.ok:
+        errors = result.errors or ((result.error,) if result.error else ())
+        if errors:
+            lines.append(())
+        lines.extend((("error:", "red"), (" ", ""), (message, "")) for message in errors)
+    return lines
+
+
+def final_line(result: RunResult) -> Line:
+    """``✓ succeeded in 2m03s: 3 ran, 5 cached, 0 failed, 1 skipped``."""
+    m = result.metrics
+    if result.dry_run:
+        counts = f"{count(m.would_run)} would run, {count(m.cached)} cached, {count(m.skipped)} skipped"
+        word = "dry run" if result.ok else f"dry run {_WORDS.get(result.status, result.status)}"
+    else:
+        counts = f"{count(m.ran)} ran, {count(m.cached)} cached, {count(m.failed)} failed, {count(m.skipped)} skipped"
+        word = _WORDS.get(result.status, result.status)
+    when = "in" if result.ok else "after"
+    symbol, style = ("✓", "green") if result.ok else ("✗", "red")
+    return (
+        (symbol, style),
+        (" ", ""),
+        (f"{word} {when} {human_duration(result.duration)}", f"bold {style}"),
+        (f": {counts}", ""),
+    )
+
+
+def summary_lines(result: RunResult, workspace: str = "") -> list[Line]:
+    return [*failure_lines(result, workspace), final_line(result)]
+
+
+class QuietReporter:
+    """``-q``: nothing while the run goes, then only the failure summary and the final line."""
+
+    def __init__(self, stream: TextIO, *, workspace: str, color: bool = False) -> None:
+        self.stream = stream
+        self.workspace = workspace
+        self.color = color
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, PipelineEnd):
+            text = "".join(
+                render(line, color=self.color) + "\n" for line in summary_lines(event.result, self.workspace)
+            )
+            self.stream.write(text)
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()

@@ -1,0 +1,259 @@
+"""Content (Merkle) digests of host trees and files: what a mount, a source or a run's artifacts *contain*.
+
+What enters a digest, and what does not:
+
+- names relative to the root, each directory's entries sorted bytewise (the host path of the root never enters,
+  so moving a project keeps its digests);
+- the entry type: regular file, directory, symlink, or another kind (fifo, socket, device: type only, never read);
+- for regular files the **user-execute bit only**, like git: permission bits such as group-write differ with the
+  umask of whoever cloned or copied the tree and would needlessly invalidate caches, while the execute bit changes
+  what a step can run. Directory modes, owners, times and extended attributes do not enter;
+- sizes and SHA-256 of contents; symlink targets as text (SHA-256 of the target bytes), never followed.
+  The root itself is followed when it is a symlink, as a bind mount does.
+
+Encoding: an entry is ``<kind> <size> <hex digest> <name>\\0`` with kind ``f`` (file), ``x`` (executable file),
+``l`` (symlink), ``d`` (directory) or ``p``/``s``/``c``/``b``/``?`` (other). A directory's digest is the SHA-256 of
+its entries' encodings in name order (its size: the sum of its entries'), a file's is the SHA-256 of its bytes (so
+``sha256sum`` agrees), and the tree's digest is ``sha256:`` + SHA-256 of ``pipex-tree-1\\0`` and the root's own
+entry with an empty name.
+
+``TreeDigest.manifest`` maps each relative path (``/``-separated, ``""`` for a root that is a file) to a short
+value — ``f:<hex>``, ``x:<hex>``, ``l:<hex>``, ``d`` or the other kind's letter — so ``--explain`` can name the
+files that changed (``diff_manifests``); it is saved as JSON beside a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from pipex.engine.statcache import StatCache, fs_clock_ns, match
+from pipex.errors import PipexError
+
+_BIG = 1 << 20  # files above this are read in 1 MiB chunks into one reused buffer
+_EMPTY = hashlib.sha256(b"").hexdigest()
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
+_NO_ENTRIES: Mapping[str, str] = MappingProxyType({})
+_OTHER_KINDS = {
+    stat.S_IFIFO: "p",
+    stat.S_IFSOCK: "s",
+    stat.S_IFCHR: "c",
+    stat.S_IFBLK: "b",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TreeDigest:
+    digest: str  # "sha256:<hex>"
+    size: int  # bytes of regular files
+    files: int  # entries that are not directories (files, symlinks, others)
+    manifest: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestDiff:
+    changed: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _unreadable(path: str, exc: OSError) -> PipexError:
+    return PipexError(
+        f"cannot read {path} to compute its digest: {exc.strerror or exc}",
+        hint="make it readable by the user running pipex, or leave it out of the mount",
+    )
+
+
+def file_digest(path: str, expected: int = 0) -> tuple[str, int]:
+    """The SHA-256 (hex) of a file's bytes and how many bytes were read, without following a final symlink.
+
+    ``expected``: the size stat reported; a file that size needs one read (a short read of a regular file is its
+    end), and a bigger one is read in 1 MiB chunks into one reused buffer.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)  # never hang on a fifo
+    try:  # bare fds: a file object per file costs more than the read itself for small files
+        want = min(expected, _BIG) + 1
+        first = os.read(fd, want)
+        h = hashlib.sha256(first)
+        size = len(first)
+        if size == want:  # not a short read: a big file, or one that grew since stat; read on to the end
+            if expected >= _BIG:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger readahead window
+            buf = bytearray(_BIG)
+            view = memoryview(buf)
+            while n := os.readv(fd, (buf,)):
+                h.update(view[:n])  # hashlib releases the GIL here
+                size += n
+    finally:
+        os.close(fd)
+    return h.hexdigest(), size
+
+
+class _Walker:
+    """Hashes one tree in one pass without recursion; the regular-file path is kept lean (it runs per file)."""
+
+    def __init__(self, cache: StatCache | None) -> None:
+        self.cache = cache
+        self.started = fs_clock_ns()  # before any stat: the racy rule's reference point
+        self.size = 0
+        self.files = 0
+        self.hits = 0
+        self.misses = 0
+        self.manifest: dict[str, str] = {}
+
+    def regular(self, path: str, st: os.stat_result) -> tuple[str, int]:
+        """(hex digest, size) of a regular file the cache did not know."""
+        self.misses += 1
+        try:
+            digest, size = file_digest(path, st.st_size)
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
+        # A file that grew or shrank while it was read is hashed as read, but not cached under the old stat.
+        if self.cache is not None and size == st.st_size:
+            self.cache.store(path, st, digest, started_ns=self.started)
+        return digest, size
+
+    def leaf(self, path: str, rel: str, st: os.stat_result) -> tuple[str, int, str]:
+        """(kind, size, hex digest) of any non-directory entry (the walk inlines regular files), and its manifest
+        line."""
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
+            kind = "x" if mode & stat.S_IXUSR else "f"
+            directory, _, name = path.rpartition("/")
+            digest = match(self.cache.directory(directory), name, st) if self.cache is not None else None
+            if digest is None:
+                digest, size = self.regular(path, st)
+            else:
+                self.hits += 1
+                size = st.st_size
+            self.size += size
+        elif stat.S_ISLNK(mode):
+            kind = "l"
+            try:
+                target = os.readlink(os.fsencode(path))  # noqa: PTH115 - the target's exact bytes
+            except OSError as exc:
+                raise _unreadable(path, exc) from exc
+            digest, size = hashlib.sha256(target).hexdigest(), len(target)
+        else:
+            kind, digest, size = _OTHER_KINDS.get(stat.S_IFMT(mode), "?"), _EMPTY, 0
+        self.files += 1
+        self.manifest[rel] = f"{kind}:{digest}" if kind in "fxl" else kind
+        return kind, size, digest
+
+    def tree(self, root: str) -> tuple[str, int]:
+        """(hex digest, size) of the directory ``root``: pre-order listing, then hashing deepest-first."""
+        # Entries are sorted by their names' bytes (the order must not depend on the locale or on str's order).
+        listed: list[tuple[str, str, list[tuple[bytes, os.DirEntry[str]]]]] = []
+        pending = [(root, "")]
+        while pending:
+            path, rel = pending.pop()
+            try:
+                with os.scandir(path) as it:
+                    entries = [(e.name.encode(_FS_ENCODING, _FS_ERRORS), e) for e in it]
+            except OSError as exc:
+                raise _unreadable(path, exc) from exc
+            entries.sort(key=lambda pair: pair[0])
+            listed.append((path, rel, entries))
+            pending.extend((e.path, f"{rel}{e.name}/") for _, e in entries if e.is_dir(follow_symlinks=False))
+        # Children are listed after their parent, so walking the list backwards hashes every child first.
+        done: dict[str, tuple[str, int]] = {}
+        manifest = self.manifest
+        for path, rel, entries in reversed(listed):
+            known = self.cache.directory(path) if self.cache is not None else _NO_ENTRIES
+            lines: list[str] = []  # names as str: encoding the joined text gives back their exact bytes
+            total = 0
+            for _, entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    digest, size = done.pop(entry.path)
+                    manifest[rel + name] = "d"
+                    lines.append(f"d {size} {digest} {name}\0")
+                    total += size
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    raise _unreadable(entry.path, exc) from exc
+                mode = st.st_mode
+                if stat.S_ISREG(mode):
+                    kind = "x" if mode & stat.S_IXUSR else "f"
+                    cached = match(known, name, st)
+                    if cached is None:
+                        digest, size = self.regular(entry.path, st)
+                    else:
+                        digest, size = cached, st.st_size
+                        self.hits += 1
+                    self.files += 1
+                    self.size += size
+                    manifest[rel + name] = f"{kind}:{digest}"
+                else:
+                    kind, size, digest = self.leaf(entry.path, rel + name, st)
+                lines.append(f"{kind} {size} {digest} {name}\0")
+                total += size
+            text = "".join(lines).encode(_FS_ENCODING, _FS_ERRORS)
+            done[path] = (hashlib.sha256(text).hexdigest(), total)
+        return done[root]
+
+
+def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:
+    """The content digest of the file or directory tree at ``path`` (see the module docstring).
+
+    ``cache`` lets unchanged files skip their read; the caller saves it. Raises ``PipexError`` when something in
+    the tree cannot be read.
+    """
+    # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
+    root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
+    walker = _Walker(cache)
+    try:
+        st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
+    except OSError as exc:
+        raise _unreadable(root, exc) from exc
+    if stat.S_ISDIR(st.st_mode):
+        kind = "d"
+        digest, size = walker.tree(root)
+    else:
+        kind, size, digest = walker.leaf(root, "", st)
+    if cache is not None:
+        cache.count(hits=walker.hits, misses=walker.misses)
+    top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
+    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(walker.manifest))
+
+
+def diff_manifests(old: Mapping[str, str], new: Mapping[str, str]) -> ManifestDiff:
+    """Paths whose value changed, that appeared, and that disappeared, each sorted.
+
+    A directory is named only when nothing under it is: adding ``data/`` with files lists the files.
+    """
+    changed = sorted(p for p, v in new.items() if p in old and old[p] != v)
+    added = sorted(p for p in new if p not in old)
+    removed = sorted(p for p in old if p not in new)
+    covered = {q[:i] for q in (*changed, *added, *removed) for i, c in enumerate(q) if c == "/"}
+
+    def shown(paths: list[str], manifest: Mapping[str, str]) -> tuple[str, ...]:
+        return tuple(p + "/" if manifest[p] == "d" else p for p in paths if manifest[p] != "d" or p not in covered)
+
+    return ManifestDiff(shown(changed, new), shown(added, new), shown(removed, old))
+
+
+def save_manifest(path: Path, manifest: Mapping[str, str]) -> None:
+    """Write a manifest as JSON (callers write it inside a staging directory that is committed by rename)."""
+    path.write_text(json.dumps(dict(manifest), sort_keys=True, separators=(",", ":")), encoding="utf-8")
+
+
+def load_manifest(path: Path) -> dict[str, str] | None:
+    """A saved manifest, or ``None`` when it is absent or unreadable (explain then says less, nothing fails)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return None
+    return data

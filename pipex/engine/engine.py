@@ -1,0 +1,328 @@
+"""``Engine``: the Python API of a run — an async stream of events ending in exactly one ``PipelineEnd``.
+
+Problems found before the run starts (invalid options, engine unreachable, workspace busy) are raised as
+``PipexError``s before the first event; once ``PipelineStart`` is out, everything ends with ``PipelineEnd``
+and the record on disk is written (success, failure, timeout, cancel, Ctrl-C, consumer gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipex import __version__
+from pipex.engine.emitter import QUEUE_SIZE, Emitter
+from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
+from pipex.engine.options import PullPolicy, RunOptions
+from pipex.engine.plan import Running, StepContext
+from pipex.errors import PipexError, RuntimeUnavailable
+from pipex.workspace.ids import new_run_id
+from pipex.workspace.layout import Workspace
+
+if TYPE_CHECKING:
+    from pipex.engine.scheduler import Scheduler
+    from pipex.model.pipeline import Pipeline
+    from pipex.model.spec import StepSpec
+    from pipex.runtime.base import Runtime
+
+RuntimeChoice = Literal["auto", "podman", "docker"]
+
+
+def resolve_workdir(
+    workdir: str | Path | None, pipeline: Pipeline | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """``--workdir`` > ``PIPEX_WORKDIR`` > ``.pipex.yml`` ``workdir:`` > the user data dir."""
+    from pipex import config
+
+    if workdir is not None:
+        return Path(workdir).expanduser().absolute()
+    env = config.env(environ)
+    if env.get(config.PIPEX_WORKDIR):
+        return Path(env[config.PIPEX_WORKDIR]).expanduser().absolute()
+    if pipeline is not None and pipeline.config.workdir and pipeline.config_path is not None:
+        return (pipeline.config_path.parent / Path(pipeline.config.workdir).expanduser()).absolute()
+    return config.default_workdir()
+
+
+def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[StepSpec]:
+    """The targets plus all their transitive dependencies (optional ones that exist included), in file order."""
+    if not targets:
+        return list(specs)
+    by_id = {s.id: s for s in specs}
+    keep: set[str] = set()
+    stack = list(targets)
+    while stack:
+        sid = stack.pop()
+        if sid in keep or sid not in by_id:
+            continue
+        keep.add(sid)
+        stack.extend(i.step for i in by_id[sid].inputs)
+    return [s for s in specs if s.id in keep]
+
+
+class Engine:
+    def __init__(
+        self,
+        workdir: str | Path | None = None,
+        runtime: RuntimeChoice | Runtime = "auto",
+        *,
+        host: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.runtime_choice = runtime
+        self.host = host
+        self.environ = environ
+        self._active: Scheduler | None = None
+        self._interrupts = 0
+
+    # -- runtime --------------------------------------------------------------------------------------------
+    def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
+        """The runtime and whether this run owns it (and must close it)."""
+        if not isinstance(self.runtime_choice, str):
+            return self.runtime_choice, False
+        from pipex.runtime.factory import open_runtime
+
+        kind = self.runtime_choice
+        if kind == "auto" and pipeline.config.runtime != "auto":
+            kind = pipeline.config.runtime
+        host = self.host or pipeline.config.host
+        return open_runtime(kind, host, environ=self.environ), True
+
+    def interrupt(self) -> None:
+        """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""
+        self._interrupts += 1
+        if self._active is not None:
+            self._active.stop("interrupted", kill=self._interrupts > 1)
+
+    # -- run ------------------------------------------------------------------------------------------------
+    async def run(
+        self,
+        pipeline: Pipeline,
+        workspace: str | None = None,
+        force: bool | Sequence[str] = False,
+        target: Sequence[str] | None = None,
+        concurrency: int | None = None,
+        dry_run: bool = False,
+        env_file: str | Path | None = None,
+        timeout: float | None = None,
+        *,
+        pull: PullPolicy = "missing",
+        explain: bool = False,
+        strict_limits: bool = False,
+    ) -> AsyncIterator[Event]:
+        options = RunOptions(
+            workspace=workspace,
+            force=force if isinstance(force, bool) else tuple(force),
+            target=tuple(target or ()),
+            concurrency=concurrency,
+            dry_run=dry_run,
+            explain=explain,
+            env_file=Path(env_file) if env_file else None,
+            timeout=timeout,
+            pull=pull,
+            strict_limits=strict_limits,
+            environ=self.environ,
+        )
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        prepared = self._prepare(pipeline, options)  # raises before the first event
+        emitter = Emitter(prepared.run_id, prepared.ws.name, loop, queue)
+        driver = asyncio.create_task(self._drive(prepared, options, emitter))
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                try:
+                    event = await getter
+                except asyncio.CancelledError:
+                    # The consumer's task was cancelled: stop the run and still deliver its PipelineEnd.
+                    getter.cancel()
+                    self._stop_active("cancelled")
+                    continue
+                yield event
+                if isinstance(event, PipelineEnd):
+                    break
+        finally:
+            emitter.close()
+            if not driver.done():
+                self._stop_active("cancelled")
+                with contextlib.suppress(asyncio.CancelledError):
+                    await driver
+            else:
+                driver.result()  # surface an unexpected error
+
+    def _stop_active(self, status: Literal["cancelled", "interrupted", "timeout"]) -> None:
+        if self._active is not None:
+            self._active.stop(status)
+
+    def run_sync(self, pipeline: Pipeline, **kwargs: Any) -> RunResult:
+        """Run to the end and return the terminal record."""
+
+        async def collect() -> RunResult:
+            result: RunResult | None = None
+            async for event in self.run(pipeline, **kwargs):
+                if isinstance(event, PipelineEnd):
+                    result = event.result
+            assert result is not None
+            return result
+
+        return asyncio.run(collect())
+
+    # -- internals ------------------------------------------------------------------------------------------
+    def _prepare(self, pipeline: Pipeline, options: RunOptions) -> _Prepared:
+        from pipex.kits.resolve import resolve_steps
+        from pipex.model.dotenv import load_dotenv
+
+        cli_env = load_dotenv(options.env_file) if options.env_file else {}
+        specs = resolve_steps(pipeline, cli_env=cli_env)
+        options.check([s.id for s in specs])
+        specs = select_steps(specs, options.target)
+        ws = Workspace(resolve_workdir(self.workdir, pipeline, self.environ), options.workspace or pipeline.id)
+        runtime: Runtime | None = None
+        owned = False
+        lock = None
+        try:
+            try:
+                runtime, owned = self._open_runtime(pipeline)
+            except RuntimeUnavailable:
+                if not options.dry_run:
+                    raise
+            if not options.dry_run:
+                assert runtime is not None
+                lock = ws.lock("pipex run")
+                from pipex.runtime.reaper import reap
+
+                reap(runtime, ws.workdir, ws.name)
+                ws.clear_staging(runtime.remove_tree)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            if owned and runtime is not None:
+                runtime.close()
+            raise
+        env = dict(os.environ if self.environ is None else self.environ)
+        env.update(cli_env)
+        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+
+    async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
+        from pipex.engine.fingerprints import Fingerprinter
+        from pipex.engine.images import ImageResolver
+        from pipex.engine.scheduler import Scheduler
+        from pipex.runtime.labels import container_labels
+
+        started = time.monotonic()
+        fingerprinter = Fingerprinter(p.ws, read_only=options.dry_run, info=None)
+        sched: Scheduler | None = None
+        result: RunResult | None = None
+        try:
+            ctx = None
+            if p.runtime is not None and not options.dry_run:
+                info = await asyncio.to_thread(p.runtime.info)
+                fingerprinter.info = info
+                ctx = StepContext(
+                    runtime=p.runtime,
+                    info=info,
+                    workspace=p.ws,
+                    run_id=p.run_id,
+                    emit=emitter.emit,
+                    cancel=threading.Event(),
+                    running=Running(),
+                    tree_digest=fingerprinter.artifacts_digest,
+                    labels=lambda rid, sid: container_labels(p.ws.workdir, p.ws.name, rid, sid),
+                    pipex_version=__version__,
+                    invoking_uid=os.getuid(),
+                    invoking_gid=os.getgid(),
+                )
+            sched = Scheduler(
+                p.specs,
+                options=options,
+                workspace=p.ws,
+                emitter=emitter,
+                ctx=ctx,
+                images=ImageResolver(p.runtime, options.pull, dry_run=options.dry_run),
+                fingerprinter=fingerprinter,
+                condition_env=p.condition_env,
+            )
+            self._active = sched
+            await emitter.emit_async(
+                PipelineStart,
+                pipeline=p.pipeline.id,
+                steps=tuple(StepRef(s.id, s.name) for s in p.specs),
+                dry_run=options.dry_run,
+            )
+            timer = None
+            if options.timeout is not None:
+                timer = asyncio.get_running_loop().call_later(options.timeout, sched.stop, "timeout")
+            try:
+                status, metrics = await sched.run()
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            result = sched.result(p.run_id, time.monotonic() - started, status, metrics)
+        except asyncio.CancelledError:
+            if sched is not None:
+                result = sched.result(
+                    p.run_id, time.monotonic() - started, sched.stop_status or "cancelled", sched.metrics()
+                )
+            raise
+        except PipexError as exc:
+            result = RunResult(
+                run_id=p.run_id,
+                workspace=p.ws.name,
+                status="failed",
+                steps=(),
+                duration=time.monotonic() - started,
+                metrics=Metrics(),
+                failure_kind="engine",
+                error=exc.message,
+                errors=(exc.message,),
+                dry_run=options.dry_run,
+            )
+        finally:
+            self._active = None
+            fingerprinter.close()
+            if p.lock is not None:
+                p.lock.release()
+            if p.owned and p.runtime is not None:
+                p.runtime.close()
+            if result is None:
+                result = RunResult(
+                    run_id=p.run_id,
+                    workspace=p.ws.name,
+                    status="failed",
+                    steps=(),
+                    duration=time.monotonic() - started,
+                    metrics=Metrics(),
+                    failure_kind="engine",
+                    error="internal error",
+                    dry_run=options.dry_run,
+                )
+            await emitter.emit_async(PipelineEnd, result=result)
+
+
+class _Prepared:
+    def __init__(
+        self,
+        run_id: str,
+        pipeline: Pipeline,
+        specs: list[StepSpec],
+        ws: Workspace,
+        runtime: Runtime | None,
+        owned: bool,
+        lock: Any,
+        condition_env: dict[str, str],
+    ) -> None:
+        self.run_id = run_id
+        self.pipeline = pipeline
+        self.specs = specs
+        self.ws = ws
+        self.runtime = runtime
+        self.owned = owned
+        self.lock = lock
+        self.condition_env = condition_env

@@ -1,0 +1,93 @@
+"""What the scheduler hands the step runner, and what comes back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipex.engine.events import StepStatus
+from pipex.model.spec import StepSpec
+from pipex.runtime.base import ImageRef, Resources, Runtime, RuntimeInfo
+from pipex.workspace.layout import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamInput:
+    step: str
+    run_id: str
+    artifacts: Path  # runs/<runId>/artifacts of the upstream's committed run
+    digest: str
+    copy_to_output: bool = False
+
+    @property
+    def mounted_as(self) -> str:
+        return f"/input/{self.step}"
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    spec: StepSpec
+    image: ImageRef
+    inputs: tuple[UpstreamInput, ...]
+    fingerprint: str
+    fingerprint_parts: Mapping[str, str]
+    limits: Resources = field(default_factory=Resources)
+    resources: Mapping[str, Any] = field(default_factory=dict)  # meta.json: each limit and whether it is enforced
+    manifests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # mounts/sources file lists (explain)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun:
+    status: StepStatus
+    exit_code: int | None
+    reason: str | None  # exit | setup | timeout | image | engine | cancelled
+    run_id: str
+    attempt: int
+    started: float
+    duration: float
+    artifacts_digest: str | None = None
+    artifacts_size: int = 0
+    message: str | None = None
+    tail: tuple[str, ...] = ()
+
+
+Emit = Callable[..., None]
+
+
+class Running:
+    """Containers now running, so a cancel can stop them all from another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+
+    def add(self, step: str, container: str) -> None:
+        with self._lock:
+            self._ids[container] = step
+
+    def discard(self, container: str) -> None:
+        with self._lock:
+            self._ids.pop(container, None)
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self._ids)
+
+
+@dataclass(slots=True)
+class StepContext:
+    runtime: Runtime
+    info: RuntimeInfo
+    workspace: Workspace
+    run_id: str  # the engine run (events); each step run has its own id
+    emit: Emit  # emit(EventClass, step=StepRef, attempt=…, **fields): thread-safe
+    cancel: threading.Event
+    running: Running
+    tree_digest: Callable[[Path], tuple[str, int]]  # (digest, size) of a committed artifacts tree
+    labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
+    pipex_version: str = "0"
+    invoking_uid: int = 0
+    invoking_gid: int = 0

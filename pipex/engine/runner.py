@@ -1,0 +1,357 @@
+"""Running one step: attempts in fresh containers, logs to files and events, commit by rename.
+
+Called from a worker thread (the runtime protocol is blocking). Cancellation arrives from outside: the
+scheduler sets ``ctx.cancel`` and stops every container in ``ctx.running``, which ends the blocking calls here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipex.engine.events import StepRef, StepRetry, StepStatus
+from pipex.engine.logsink import LogSink
+from pipex.engine.plan import StepContext, StepPlan, StepRun
+from pipex.errors import PipexError
+from pipex.runtime.base import Bind, ContainerSpec
+from pipex.workspace.atomic import write_json
+from pipex.workspace.ids import new_run_id
+from pipex.workspace.layout import remove
+from pipex.workspace.lock import FileLock
+from pipex.workspace.state import RunEntry
+
+STOP_GRACE = 10.0
+TIMEOUT_EXIT = 124
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Attempt:
+    """One container's life for one attempt of a step."""
+
+    def __init__(
+        self,
+        plan: StepPlan,
+        ctx: StepContext,
+        run_dir: Path,
+        deadline: float | None,
+        ref: StepRef,
+        attempt: int,
+    ) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self.run_dir = run_dir
+        self.deadline = deadline
+        self.ref = ref
+        self.attempt = attempt
+        self.timed_out = threading.Event()
+        self.container: str | None = None
+
+    def container_spec(self) -> ContainerSpec:
+        spec = self.plan.spec
+        ws = self.ctx.workspace
+        binds: list[Bind] = [
+            Bind(i.artifacts, i.mounted_as, read_only=True, relabel="shared") for i in self.plan.inputs
+        ]
+        binds.append(Bind(self.run_dir / "artifacts", spec.output_path, read_only=False, relabel="private"))
+        binds += [Bind(m.host, m.container, read_only=True, relabel="shared") for m in spec.mounts]
+        caches = {c.name: c for c in spec.caches}
+        if spec.setup is not None:
+            for c in spec.setup.caches:
+                caches.setdefault(c.name, c)
+        binds += [Bind(ws.cache_dir(c.name), c.path, read_only=False, relabel="private") for c in caches.values()]
+        needs_setup_net = spec.setup is not None and spec.setup.allow_network
+        return ContainerSpec(
+            image=spec.image,
+            cmd=spec.cmd,
+            env=dict(spec.env),
+            binds=tuple(binds),
+            network=spec.allow_network or needs_setup_net,
+            labels=self.ctx.labels(self.run_dir.name, spec.id),
+            resources=self.plan.limits,
+            hold=spec.setup is not None,
+        )
+
+    def _arm_timeout(self) -> threading.Timer | None:
+        if self.deadline is None:
+            return None
+        remaining = max(0.0, self.deadline - time.monotonic())
+
+        def fire() -> None:
+            self.timed_out.set()
+            if self.container:
+                with contextlib.suppress(PipexError):
+                    self.ctx.runtime.stop(self.container, grace=STOP_GRACE)
+
+        timer = threading.Timer(remaining, fire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def run(self, sink: LogSink) -> tuple[StepStatus, int | None, str | None, str | None]:
+        """→ (status, exit code, reason, message)."""
+        rt = self.ctx.runtime
+        spec = self.plan.spec
+        for inp in self.plan.inputs:
+            if inp.copy_to_output:
+                shutil.copytree(inp.artifacts, self.run_dir / "artifacts", symlinks=True, dirs_exist_ok=True)
+        cid = rt.create(self.container_spec())
+        self.container = cid
+        self.ctx.running.add(spec.id, cid)
+        timer = self._arm_timeout()
+        try:
+            for src in spec.sources:
+                rt.copy_in(cid, src.host, src.container)
+            if self.ctx.cancel.is_set():
+                return "cancelled", None, "cancelled", None
+            rt.start(cid)
+            if spec.setup is None:
+                for chunk in rt.logs(cid):
+                    sink(chunk)
+                sink.flush_lines()
+                code = rt.wait(cid, timeout=None)
+            else:
+                setup_code = self._setup(sink)
+                if setup_code != 0 and not self._interrupted():
+                    return "failure", setup_code, "setup", f"setup exited with code {setup_code}"
+                if self._interrupted():
+                    code = None
+                else:
+                    argv = [*self.plan.image.entrypoint, *(spec.cmd or self.plan.image.cmd)]
+                    code = rt.exec(cid, argv, on_output=sink)
+                    sink.flush_lines()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self.timed_out.is_set():
+            return "timeout", TIMEOUT_EXIT, "timeout", f"timed out after {spec.timeout_sec:g} s"
+        if self.ctx.cancel.is_set():
+            return "cancelled", code, "cancelled", None
+        if code == 0:
+            return "success", 0, None, None
+        return "failure", code, "exit", f"exited with code {code}"
+
+    def _interrupted(self) -> bool:
+        return self.timed_out.is_set() or self.ctx.cancel.is_set()
+
+    def _setup(self, sink: LogSink) -> int:
+        spec = self.plan.spec
+        assert spec.setup is not None
+        rt = self.ctx.runtime
+        locks: list[FileLock] = []
+        try:
+            for cache in sorted((c for c in spec.setup.caches if c.exclusive), key=lambda c: c.name):
+                lock = self.ctx.workspace.cache_lock(cache.name)
+                while True:  # wait for another pipex using the cache, but stay cancellable
+                    try:
+                        locks.append(lock.acquire(blocking=True, timeout=0.5))
+                        break
+                    except PipexError:
+                        if self._interrupted():
+                            return 1
+            code = rt.exec(self.container or "", list(spec.setup.cmd), on_output=sink)
+            sink.flush_lines()
+        finally:
+            for lock in locks:
+                lock.release()
+        if code == 0 and spec.setup.allow_network and not spec.allow_network:
+            # The run phase must not keep the setup's network; failing to remove it fails the step.
+            rt.disconnect_network(self.container or "")
+        return code
+
+    def cleanup(self) -> None:
+        if self.container is None:
+            return
+        self.ctx.running.discard(self.container)
+        with contextlib.suppress(PipexError):
+            self.ctx.runtime.remove(self.container)
+
+
+def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
+    """Run a step with its retries; commit the final attempt's run and record it in the state."""
+    spec = plan.spec
+    ref = StepRef(spec.id, spec.name)
+    ws = ctx.workspace
+    started = time.time()
+    deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
+    previous: list[Path] = []
+    attempts = spec.retries + 1
+    for attempt in range(1, attempts + 1):
+        run_id = new_run_id()
+        run_dir = ws.new_staging(run_id)
+        for n, old in enumerate(previous, start=1):  # keep every earlier attempt's logs in the final run
+            for stream in ("stdout", "stderr"):
+                src = old / f"{stream}.log"
+                if src.exists():
+                    shutil.copyfile(src, run_dir / f"attempt-{n}.{stream}.log")
+        sink = LogSink(run_dir, functools.partial(_log, ctx, ref, attempt))
+        att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)
+        try:
+            status, code, reason, message = att.run(sink)
+        except PipexError as exc:
+            status, code, reason, message = "failure", None, "engine", exc.message
+        finally:
+            sink.close()
+            att.cleanup()
+        retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
+        if status == "timeout" and deadline is not None and time.monotonic() >= deadline:
+            retryable = False  # timeoutSec covers the step as a whole
+        if not retryable:
+            return _finish(
+                plan,
+                ctx,
+                run_dir,
+                previous,
+                attempt,
+                started,
+                status,
+                code,
+                reason,
+                message,
+                tuple(sink.tail()),
+            )
+        delay = spec.retry_delay_ms / 1000
+        ctx.emit(
+            StepRetry,
+            step=ref,
+            attempt=attempt + 1,
+            max=attempts,
+            delay=delay,
+            reason=message or reason or "failed",
+        )
+        previous.append(run_dir)
+        if ctx.cancel.wait(delay):
+            return _finish(
+                plan,
+                ctx,
+                run_dir,
+                previous[:-1],
+                attempt,
+                started,
+                "cancelled",
+                code,
+                "cancelled",
+                None,
+                tuple(sink.tail()),
+            )
+    raise AssertionError("unreachable")
+
+
+def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: str, line: str) -> None:
+    from pipex.engine.events import StepLog
+
+    ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
+
+
+def _finish(
+    plan: StepPlan,
+    ctx: StepContext,
+    run_dir: Path,
+    previous: list[Path],
+    attempt: int,
+    started: float,
+    status: StepStatus,
+    code: int | None,
+    reason: str | None,
+    message: str | None,
+    tail: tuple[str, ...],
+) -> StepRun:
+    ws = ctx.workspace
+    run_id = run_dir.name
+    for old in previous:  # their logs were copied into this run as attempt-<n>.*.log
+        remove(old, ctx.runtime.remove_tree)
+    artifacts = run_dir / "artifacts"
+    if not ctx.info.rootless and ctx.invoking_uid != 0:
+        with contextlib.suppress(PipexError):
+            ctx.runtime.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid)
+    digest, size = ctx.tree_digest(artifacts)
+    if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
+        write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
+    finished = time.time()
+    meta = _meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
+    ws.commit(run_id, meta)
+    ws.record(
+        plan.spec.id,
+        RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size),
+    )
+    return StepRun(status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail)
+
+
+def _meta(
+    plan: StepPlan,
+    ctx: StepContext,
+    run_id: str,
+    attempt: int,
+    started: float,
+    finished: float,
+    status: StepStatus,
+    code: int | None,
+    reason: str | None,
+    message: str | None,
+    digest: str,
+    size: int,
+) -> dict[str, Any]:
+    spec = plan.spec
+    info = ctx.info
+    return {
+        "runId": run_id,
+        "stepId": spec.id,
+        "stepName": spec.name,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "attempt": attempt,
+        "startedAt": _iso(started),
+        "finishedAt": _iso(finished),
+        "durationMs": round((finished - started) * 1000),
+        "exitCode": code,
+        "image": spec.image,
+        "imageId": plan.image.id,
+        "imageDigest": plan.image.digest or plan.image.id,
+        "cmd": list(spec.cmd),
+        "env": dict(spec.env),
+        "inputs": [
+            {
+                "step": i.step,
+                "runId": i.run_id,
+                "mountedAs": i.mounted_as,
+                "digest": i.digest,
+                "copyToOutput": i.copy_to_output,
+            }
+            for i in plan.inputs
+        ],
+        "mounts": [{"host": str(m.host), "container": m.container} for m in spec.mounts],
+        "sources": [{"host": str(m.host), "container": m.container} for m in spec.sources],
+        "caches": [{"name": c.name, "path": c.path, "exclusive": c.exclusive} for c in spec.caches],
+        "setup": None
+        if spec.setup is None
+        else {
+            "cmd": list(spec.setup.cmd),
+            "allowNetwork": spec.setup.allow_network,
+            "caches": [{"name": c.name, "path": c.path, "exclusive": c.exclusive} for c in spec.setup.caches],
+        },
+        "allowNetwork": spec.allow_network,
+        "outputPath": spec.output_path,
+        "resources": dict(plan.resources),
+        "fingerprint": plan.fingerprint,
+        "fingerprintParts": dict(plan.fingerprint_parts),
+        "artifactsDigest": digest,
+        "artifactsSize": size,
+        "runtime": {
+            "engine": info.engine,
+            "version": info.version,
+            "rootless": info.rootless,
+            "apiVersion": info.api_version,
+        },
+        "pipexVersion": ctx.pipex_version,
+        "pid": os.getpid(),
+    }

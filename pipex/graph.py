@@ -1,0 +1,246 @@
+"""Render a pipeline's DAG as Mermaid, Graphviz dot or JSON text.
+
+The output is deterministic, so graphs can be committed and diffed: nodes in file order, edges sorted by
+(upstream position, downstream position), no timestamps, no hash-ordered collections. Shapes say the kind
+of step: rectangle = image step (``image`` + ``cmd``), rounded = kit step (``uses``), hexagon = conditional
+step (``if``, whatever its kind). Optional inputs are dashed edges; ``copyToOutput`` inputs are labelled
+``copy``. An optional input naming a step that does not exist has no edge (nothing is mounted for it).
+
+``overlay`` maps step ids to a state (``cached``, ``changed``, ``failed``…), drawn as a colour: a Mermaid
+``classDef``/``class`` per state, a dot fill colour, a ``state`` key in JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+FORMATS = ("mermaid", "dot", "json")
+
+
+class _Input(Protocol):
+    @property
+    def step(self) -> str: ...
+    @property
+    def copy_to_output(self) -> bool: ...
+    @property
+    def optional(self) -> bool: ...
+
+
+class _Step(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def image(self) -> str | None: ...
+    @property
+    def uses(self) -> str | None: ...
+    @property
+    def if_(self) -> str | None: ...
+    @property
+    def inputs(self) -> Sequence[_Input]: ...
+
+
+class GraphSource(Protocol):
+    """What rendering needs of a pipeline (``pipex.model.Pipeline`` satisfies it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def steps(self) -> Sequence[_Step]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    optional: bool
+    copy_to_output: bool
+
+
+# (fill, stroke) per overlay state; other states get the neutral colours.
+STATE_COLORS: Mapping[str, tuple[str, str]] = {
+    "cached": ("#e8eaf6", "#5c6bc0"),
+    "changed": ("#fff3e0", "#fb8c00"),
+    "would-run": ("#fff3e0", "#fb8c00"),
+    "running": ("#e3f2fd", "#1e88e5"),
+    "succeeded": ("#e8f5e9", "#43a047"),
+    "failed": ("#ffebee", "#e53935"),
+    "skipped": ("#f5f5f5", "#9e9e9e"),
+}
+_NEUTRAL = ("#ffffff", "#616161")
+
+
+def render_graph(pipeline: GraphSource, fmt: str = "mermaid", overlay: Mapping[str, str] | None = None) -> str:
+    """The pipeline's DAG as ``fmt`` (``mermaid``, ``dot`` or ``json``) text ending with a newline."""
+    if fmt == "mermaid":
+        return _mermaid(pipeline, overlay)
+    if fmt == "dot":
+        return _dot(pipeline, overlay)
+    if fmt == "json":
+        return _json(pipeline, overlay)
+    raise ValueError(f"unknown graph format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def kind(step: _Step) -> str:
+    """``kit`` for a ``uses`` step, ``image`` for a raw one."""
+    return "kit" if step.uses is not None else "image"
+
+
+def edges(pipeline: GraphSource) -> list[Edge]:
+    """Every input between existing steps, once, sorted by the file positions of its two ends."""
+    position = {step.id: index for index, step in enumerate(pipeline.steps)}
+    found = {
+        Edge(item.step, step.id, item.optional, item.copy_to_output)
+        for step in pipeline.steps
+        for item in step.inputs
+        if item.step in position
+    }
+    return sorted(
+        found,
+        key=lambda e: (position[e.source], position[e.target], e.optional, e.copy_to_output),
+    )
+
+
+def _label(step: _Step) -> str:
+    return step.name or step.id
+
+
+# --- Mermaid -------------------------------------------------------------------------------------------
+
+_MERMAID_ESCAPES = {'"': "#quot;", "#": "#35;", "&": "#amp;", "<": "#lt;", ">": "#gt;", "`": "#96;"}
+
+
+def _mermaid_text(text: str) -> str:
+    """Text safe inside a quoted Mermaid label: entity codes for the characters Mermaid interprets."""
+    flat = " ".join(text.split())
+    return "".join(_MERMAID_ESCAPES.get(char, char) for char in flat)
+
+
+def _mermaid_ids(steps: Sequence[_Step]) -> dict[str, str]:
+    """Node ids Mermaid cannot misread: ``step_`` + the id with ``-`` → ``_`` (made unique if needed)."""
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for index, step in enumerate(steps):
+        candidate = "step_" + re.sub(r"[^A-Za-z0-9_]", "_", step.id)
+        if candidate in used:
+            candidate = f"{candidate}_{index}"
+        used.add(candidate)
+        ids[step.id] = candidate
+    return ids
+
+
+def _mermaid(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
+    ids = _mermaid_ids(pipeline.steps)
+    lines = ["flowchart LR"]
+    for step in pipeline.steps:
+        label = f'"{_mermaid_text(_label(step))}"'
+        if step.if_ is not None:
+            shape = "{{" + label + "}}"
+        elif kind(step) == "kit":
+            shape = f"([{label}])"
+        else:
+            shape = f"[{label}]"
+        lines.append(f"    {ids[step.id]}{shape}")
+    for edge in edges(pipeline):
+        arrow = "-.->" if edge.optional else "-->"
+        if edge.copy_to_output:
+            arrow += "|copy|"
+        lines.append(f"    {ids[edge.source]} {arrow} {ids[edge.target]}")
+    states = _states(pipeline, overlay)
+    for state in sorted(set(states.values())):
+        fill, stroke = STATE_COLORS.get(state, _NEUTRAL)
+        lines.append(f"    classDef {_css_class(state)} fill:{fill},stroke:{stroke}")
+    for step in pipeline.steps:
+        if step.id in states:
+            lines.append(f"    class {ids[step.id]} {_css_class(states[step.id])}")
+    return "\n".join(lines) + "\n"
+
+
+def _css_class(state: str) -> str:
+    return "state_" + re.sub(r"[^A-Za-z0-9_]", "_", state)
+
+
+# --- Graphviz dot ----------------------------------------------------------------------------------------
+
+
+_DOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "\n": "\\n", "\r": ""}
+
+
+def _dot_string(text: str) -> str:
+    """A double-quoted dot string. Backslashes are doubled so ``\\N``-style label escapes cannot fire, and
+    ``&`` becomes ``&amp;`` because Graphviz decodes HTML entities in every label."""
+    return '"' + "".join(_DOT_ESCAPES.get(char, char) for char in text) + '"'
+
+
+def _dot(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
+    states = _states(pipeline, overlay)
+    title = _dot_string(pipeline.name or pipeline.id)
+    lines = [
+        f"digraph {_dot_string(pipeline.id)} {{",
+        f'    graph [rankdir=LR, label={title}, labelloc=t, fontname="Helvetica"];',
+        '    node [fontname="Helvetica", style=filled, fillcolor="#ffffff"];',
+        '    edge [fontname="Helvetica"];',
+    ]
+    for step in pipeline.steps:
+        attrs = [f"label={_dot_string(_label(step))}"]
+        if step.if_ is not None:
+            attrs.append("shape=hexagon")
+        elif kind(step) == "kit":
+            attrs += ["shape=box", 'style="rounded,filled"']
+        else:
+            attrs.append("shape=box")
+        if step.id in states:
+            fill, stroke = STATE_COLORS.get(states[step.id], _NEUTRAL)
+            attrs += [f'fillcolor="{fill}"', f'color="{stroke}"', f"tooltip={_dot_string(states[step.id])}"]
+        lines.append(f"    {_dot_string(step.id)} [{', '.join(attrs)}];")
+    for edge in edges(pipeline):
+        attrs = []
+        if edge.optional:
+            attrs.append("style=dashed")
+        if edge.copy_to_output:
+            attrs.append('label="copy"')
+        suffix = f" [{', '.join(attrs)}]" if attrs else ""
+        lines.append(f"    {_dot_string(edge.source)} -> {_dot_string(edge.target)}{suffix};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON ------------------------------------------------------------------------------------------------
+
+
+def _json(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
+    nodes: list[dict[str, object]] = []
+    for step in pipeline.steps:
+        node: dict[str, object] = {"id": step.id, "name": _label(step), "kind": kind(step)}
+        if step.uses is not None:
+            node["uses"] = step.uses
+        else:
+            node["image"] = step.image
+        node["if"] = step.if_
+        if overlay is not None:
+            node["state"] = overlay.get(step.id)
+        nodes.append(node)
+    document = {
+        "id": pipeline.id,
+        "name": pipeline.name or pipeline.id,
+        "nodes": nodes,
+        "edges": [
+            {"from": e.source, "to": e.target, "optional": e.optional, "copyToOutput": e.copy_to_output}
+            for e in edges(pipeline)
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _states(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> dict[str, str]:
+    """The overlay restricted to the pipeline's steps (a workspace may remember steps since removed)."""
+    if not overlay:
+        return {}
+    return {step.id: overlay[step.id] for step in pipeline.steps if step.id in overlay}

@@ -1,0 +1,363 @@
+"""From a validated ``Step`` to a ``StepSpec``: apply its kit, merge the user's fields over the kit's, merge
+the environment, and resolve host paths.
+
+Merge rules (user over kit): ``env`` by key; ``caches`` by name (user wins); ``mounts``/``sources`` kit first
+then user, a user entry at the same container path replacing the kit's (two mounts on one path would fail in
+the engine); ``setup.cmd`` user wins; ``setup.caches`` by name; ``setup.allowNetwork`` and ``allowNetwork``
+the user's when set. Environment, lowest to highest: kit < ``--env-file`` < step ``envFile`` < step ``env``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from pipex.errors import KitError, PipelineError, Problem
+from pipex.kits.base import KitContext, KitParamError, PathPair, StepTemplate
+from pipex.kits.custom import FoundKit, KitFinder
+from pipex.kits.problems import loc_text, param_problems
+from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
+from pipex.model.spec import (
+    CacheSpec,
+    InputSpec,
+    KitRef,
+    MountSpec,
+    ResourcesSpec,
+    SetupSpec,
+    StepSpec,
+    frozen_map,
+)
+from pipex.model.step import Cache, Mount, Setup, Step
+
+_CACHE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _Config(Protocol):
+    @property
+    def kits(self) -> Mapping[str, str]: ...
+
+
+class PipelineLike(Protocol):
+    """What resolution needs of ``pipex.model.pipeline.Pipeline``."""
+
+    @property
+    def steps(self) -> Sequence[Step]: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def boundary(self) -> Path: ...
+    @property
+    def config(self) -> _Config: ...
+    @property
+    def config_path(self) -> Path | None: ...
+
+
+class _Failed(Exception):
+    """Problems of one step; ``kit`` says whether its kit (rather than the user's fields) caused them."""
+
+    def __init__(self, problems: list[Problem], *, kit: bool = False) -> None:
+        super().__init__(problems)
+        self.problems = problems
+        self.kit = kit
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    ref: KitRef
+    template: StepTemplate
+    mounts: tuple[MountSpec, ...]
+    sources: tuple[MountSpec, ...]
+    warnings: tuple[str, ...]
+
+
+def finder_for(pipeline: PipelineLike, *, cwd: Path | None = None) -> KitFinder:
+    """The kit finder of ``pipeline``'s project: aliases and ``kits/`` next to its ``.pipex.yml``."""
+    config_path = pipeline.config_path
+    base = config_path.parent if config_path is not None else (cwd or Path.cwd())
+    return KitFinder(aliases=pipeline.config.kits, base=base.absolute(), config_path=config_path)
+
+
+def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> list[Problem]:
+    """Every kit problem of ``pipeline``, in step order: unknown kits, kits that fail to load, parameter
+    errors (``steps[N].with.<param>``), bad template output and host paths that leave the project."""
+    finder = finder or finder_for(pipeline)
+    problems: list[Problem] = []
+    for index, step in enumerate(pipeline.steps):
+        if step.uses is None:
+            continue
+        try:
+            _apply_kit(step, index, pipeline, finder)
+        except _Failed as failed:
+            problems.extend(failed.problems)
+    return problems
+
+
+def resolve_steps(pipeline: PipelineLike, *, cli_env: Mapping[str, str] | None = None) -> list[StepSpec]:
+    """Every step resolved; raises ``KitError``/``PipelineError`` with every problem found."""
+    finder = finder_for(pipeline)
+    specs: list[StepSpec] = []
+    problems: list[Problem] = []
+    kit_failed = False
+    for index, step in enumerate(pipeline.steps):
+        try:
+            specs.append(_resolve(step, pipeline, finder, cli_env, index))
+        except _Failed as failed:
+            problems.extend(failed.problems)
+            kit_failed = kit_failed or failed.kit
+    if problems:
+        raise (KitError if kit_failed else PipelineError).from_problems(problems)
+    return specs
+
+
+def resolve_step(
+    step: Step,
+    pipeline: PipelineLike,
+    *,
+    cli_env: Mapping[str, str] | None = None,
+    index: int = 0,
+    finder: KitFinder | None = None,
+) -> StepSpec:
+    """``step`` (the ``index``-th of ``pipeline``, for error locations) resolved into a ``StepSpec``."""
+    try:
+        return _resolve(step, pipeline, finder or finder_for(pipeline), cli_env, index)
+    except _Failed as failed:
+        raise (KitError if failed.kit else PipelineError).from_problems(failed.problems) from None
+
+
+def _resolve(
+    step: Step, pipeline: PipelineLike, finder: KitFinder, cli_env: Mapping[str, str] | None, index: int
+) -> StepSpec:
+    base = f"steps[{index}]"
+    applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
+    problems: list[Problem] = []
+    user_mounts = _host_paths(step.mounts, f"{base}.mounts", pipeline, problems)
+    user_sources = _host_paths(step.sources, f"{base}.sources", pipeline, problems)
+    env = _environment(step, base, pipeline, applied, cli_env, problems)
+    if problems:
+        raise _Failed(problems)
+    if applied is None:
+        assert step.image is not None and step.cmd is not None  # the model checks raw steps
+        image, cmd = step.image, tuple(step.cmd)
+        mounts, sources, caches = user_mounts, user_sources, tuple(_cache(c) for c in step.caches)
+        setup = _user_setup(step.setup) if step.setup is not None else None
+        allow_network = bool(step.allow_network)
+    else:
+        template = applied.template
+        image, cmd = template.image, template.cmd
+        mounts, sources = _merge_paths(applied.mounts, applied.sources, user_mounts, user_sources)
+        caches = _merge_caches(template.caches, step.caches)
+        setup = _merge_setup(template.setup, step.setup)
+        kit_network = bool(template.allow_network)
+        allow_network = step.allow_network if step.allow_network is not None else kit_network
+    resources = step.resources
+    return StepSpec(
+        id=step.id,
+        name=step.label,
+        image=image,
+        cmd=cmd,
+        env=frozen_map(env),
+        inputs=tuple(InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs),
+        output_path=step.output_path,
+        mounts=mounts,
+        sources=sources,
+        caches=caches,
+        setup=setup,
+        condition=step.if_,
+        timeout_sec=step.timeout_sec,
+        retries=step.retries,
+        retry_delay_ms=step.retry_delay_ms,
+        allow_failure=step.allow_failure,
+        allow_network=allow_network,
+        resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
+        kit=applied.ref if applied else None,
+        warnings=applied.warnings if applied else (),
+    )
+
+
+# ---- applying a kit ---------------------------------------------------------------------------------------
+
+
+def _apply_kit(step: Step, index: int, pipeline: PipelineLike, finder: KitFinder) -> _Applied:
+    name = step.uses or ""
+    uses = f"steps[{index}].uses"
+    prefix = f"steps[{index}].with"
+    try:
+        found = finder.find(name)
+    except KitError as exc:
+        raise _Failed([Problem(uses, exc.message, exc.hint)], kit=True) from exc
+    kit = found.kit
+    try:
+        params = kit.params.model_validate(step.with_)
+    except ValidationError as exc:
+        fields = [info.alias or field for field, info in kit.params.model_fields.items()]
+        raise _Failed(param_problems(exc, kit=name, prefix=prefix, fields=fields), kit=True) from exc
+    warnings: list[str] = []
+    context = KitContext(
+        root=pipeline.root,
+        kit_dir=found.kit_dir,
+        step_id=step.id,
+        resolve_kit=finder.kit,
+        warn=warnings.append,
+    )
+    template = _run_kit(found, params, context, uses, prefix)
+    problems = _template_problems(template, found, step.with_, uses, prefix)
+    mounts = _kit_paths(template.mounts, pipeline, step.with_, uses, prefix, problems)
+    sources = _kit_paths(template.sources, pipeline, step.with_, uses, prefix, problems)
+    if problems:
+        raise _Failed(problems, kit=True)
+    normal = params.model_dump(mode="json", by_alias=True)
+    return _Applied(KitRef(name, frozen_map(normal)), template, mounts, sources, tuple(warnings))
+
+
+def _run_kit(found: FoundKit, params: Any, context: KitContext, uses: str, prefix: str) -> StepTemplate:
+    try:
+        template = found.kit.resolve(params, context)
+    except KitParamError as exc:
+        where = loc_text(exc.loc)
+        raise _Failed(
+            [Problem(f"{prefix}.{where}" if where else prefix, exc.message, exc.hint)], kit=True
+        ) from exc
+    except KitError as exc:  # a chained kit that cannot be found or loaded
+        raise _Failed([Problem(uses, exc.message, exc.hint)], kit=True) from exc
+    except Exception as exc:
+        message = f'kit "{found.name}" ({found.origin}) failed: {type(exc).__name__}: {exc}'
+        raise _Failed([Problem(uses, message, "this is a bug in the kit")], kit=True) from exc
+    if not isinstance(template, StepTemplate):
+        message = (
+            f'kit "{found.name}" ({found.origin}) returned {type(template).__name__}, not a StepTemplate'
+        )
+        raise _Failed([Problem(uses, message, "this is a bug in the kit")], kit=True)
+    return template
+
+
+def _template_problems(
+    template: StepTemplate, found: FoundKit, with_: Mapping[str, Any], uses: str, prefix: str
+) -> list[Problem]:
+    """Custom kits are code we do not control: check their output as strictly as a user's step."""
+    bad: list[str] = []
+    if not isinstance(template.image, str) or not template.image:
+        bad.append("an empty image")
+    if not template.cmd or not all(isinstance(arg, str) for arg in template.cmd):
+        bad.append("a cmd that is not a non-empty list of strings")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in template.env.items()):
+        bad.append("env values that are not strings")
+    caches = list(template.caches) + list(template.setup.caches if template.setup else ())
+    for cache in caches:
+        if not _CACHE_NAME.fullmatch(cache.name):
+            bad.append(f"cache name {cache.name!r} (letters, digits, _ and - only)")
+    containers = [pair.container for pair in (*template.mounts, *template.sources)]
+    containers += [cache.path for cache in caches]
+    problems = [Problem(uses, f'kit "{found.name}" produced {what}') for what in bad]
+    for container in containers:
+        why = check_container_path(container)
+        if why:
+            problems.append(Problem(_param_location(container, with_, uses, prefix), why))
+    return problems
+
+
+def _kit_paths(
+    pairs: Iterable[PathPair],
+    pipeline: PipelineLike,
+    with_: Mapping[str, Any],
+    uses: str,
+    prefix: str,
+    problems: list[Problem],
+) -> tuple[MountSpec, ...]:
+    out: list[MountSpec] = []
+    for pair in pairs:
+        try:
+            host = resolve_host_path(pair.host, root=pipeline.root, boundary=pipeline.boundary)
+        except ValueError as exc:
+            problems.append(Problem(_param_location(pair.host, with_, uses, prefix), str(exc)))
+            continue
+        out.append(MountSpec(host, pair.container))
+    return tuple(out)
+
+
+def _param_location(value: str, with_: Mapping[str, Any], uses: str, prefix: str) -> str:
+    """Blame the parameter the value came from (``src``) when there is one, else the ``uses`` line."""
+    for key, given in with_.items():
+        if given == value:
+            return f"{prefix}.{key}"
+    return uses
+
+
+# ---- user fields and merging ------------------------------------------------------------------------------
+
+
+def _host_paths(
+    mounts: Sequence[Mount], where: str, pipeline: PipelineLike, problems: list[Problem]
+) -> tuple[MountSpec, ...]:
+    out: list[MountSpec] = []
+    for position, mount in enumerate(mounts):
+        try:
+            host = resolve_host_path(mount.host, root=pipeline.root, boundary=pipeline.boundary)
+        except ValueError as exc:
+            problems.append(Problem(f"{where}[{position}].host", str(exc)))
+            continue
+        out.append(MountSpec(host, mount.container))
+    return tuple(out)
+
+
+def _environment(
+    step: Step,
+    base: str,
+    pipeline: PipelineLike,
+    applied: _Applied | None,
+    cli_env: Mapping[str, str] | None,
+    problems: list[Problem],
+) -> dict[str, str]:
+    from pipex.model.dotenv import load_dotenv
+
+    env: dict[str, str] = dict(applied.template.env) if applied else {}
+    env.update(cli_env or {})
+    if step.env_file is not None:
+        try:
+            # envFile must stay inside the pipeline root itself (spec), a tighter fence than mounts.
+            path = resolve_host_path(step.env_file, root=pipeline.root, boundary=pipeline.root)
+            env.update(load_dotenv(path))
+        except ValueError as exc:
+            problems.append(Problem(f"{base}.envFile", str(exc)))
+    env.update(step.env)
+    return env
+
+
+def _cache(cache: Cache) -> CacheSpec:
+    return CacheSpec(cache.name, cache.path, cache.exclusive)
+
+
+def _merge_caches(kit: Iterable[CacheSpec], user: Iterable[Cache]) -> tuple[CacheSpec, ...]:
+    merged = {cache.name: cache for cache in kit}
+    merged.update({cache.name: _cache(cache) for cache in user})  # same name: replaced in place
+    return tuple(merged.values())
+
+
+def _user_setup(setup: Setup) -> SetupSpec:
+    return SetupSpec(tuple(setup.cmd), tuple(_cache(c) for c in setup.caches), setup.allow_network)
+
+
+def _merge_setup(kit: SetupSpec | None, user: Setup | None) -> SetupSpec | None:
+    if user is None:
+        return kit
+    if kit is None:
+        return _user_setup(user)
+    network = user.allow_network if "allow_network" in user.model_fields_set else kit.allow_network
+    return SetupSpec(tuple(user.cmd), _merge_caches(kit.caches, user.caches), network)
+
+
+def _merge_paths(
+    kit_mounts: tuple[MountSpec, ...],
+    kit_sources: tuple[MountSpec, ...],
+    user_mounts: tuple[MountSpec, ...],
+    user_sources: tuple[MountSpec, ...],
+) -> tuple[tuple[MountSpec, ...], tuple[MountSpec, ...]]:
+    taken = {normal_container_path(m.container) for m in (*user_mounts, *user_sources)}
+    keep: Callable[[MountSpec], bool] = lambda m: normal_container_path(m.container) not in taken  # noqa: E731
+    mounts = tuple(m for m in kit_mounts if keep(m)) + user_mounts
+    sources = tuple(m for m in kit_sources if keep(m)) + user_sources
+    return mounts, sources

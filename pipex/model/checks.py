@@ -1,0 +1,205 @@
+"""Checks of one step's fields that pydantic's types cannot express: kinds, paths, numbers, conditions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipex.errors import Problem
+from pipex.model.dotenv import load_dotenv
+from pipex.model.draft import Draft
+from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
+from pipex.model.schema import location, quote
+from pipex.model.step import Cache, Mount, Step
+
+STEP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+CACHE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+Claim = Callable[[str, str, str], None]  # (container path, location, label): reserve a path
+_MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?\s*(?:[kKmMgGtT]i?[bB]?|[bB])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    root: Path
+    boundary: Path
+
+
+def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
+    """Everything wrong with one step on its own (not its relation to other steps)."""
+    step = draft.step
+    if step is None:
+        return []
+    base = location(draft.loc)
+    out: list[Problem] = []
+    if draft.id_from == "id" and "id" not in draft.bad and not STEP_ID.match(step.id):
+        hint = 'use only letters, digits, "_" and "-"'
+        out.append(Problem(f"{base}.id", f"{quote(step.id)} is not a valid step id", hint))
+    out += _kind(draft, step, base)
+    out += _env(draft, step, base, ctx)
+    out += _paths(draft, step, base, ctx)
+    if step.if_ is not None and "if" not in draft.bad:
+        from pipex.model.condition import ConditionSyntaxError, parse
+
+        try:
+            parse(step.if_)
+        except ConditionSyntaxError as exc:
+            out.append(Problem(f"{base}.if", str(exc)))
+    out += _numbers(draft, step, base)
+    return out
+
+
+def _given(draft: Draft, step: Step, name: str) -> bool:
+    if draft.data is not None:
+        return draft.data.get(name) is not None
+    return {"image": step.image, "cmd": step.cmd, "uses": step.uses, "with": step.with_ or None}[name] is not None
+
+
+def _kind(draft: Draft, step: Step, base: str) -> list[Problem]:
+    image, cmd, uses = (_given(draft, step, name) for name in ("image", "cmd", "uses"))
+    out: list[Problem] = []
+    if uses:
+        both = [quote(name) for name, given in (("image", image), ("cmd", cmd)) if given]
+        if both:
+            out.append(
+                Problem(
+                    f"{base}.uses",
+                    f'a kit step ("uses") cannot also set {" and ".join(both)}',
+                    'the kit chooses the image and command; remove them, or remove "uses" for a raw step',
+                )
+            )
+        if step.uses == "":
+            out.append(Problem(f"{base}.uses", "must not be empty: name a kit"))
+    else:
+        if not image and not cmd:
+            out.append(Problem(base, 'a step needs "image" and "cmd", or "uses" (a kit)'))
+        elif not cmd:
+            out.append(Problem(base, 'missing "cmd": a step with "image" needs a command'))
+        elif not image:
+            out.append(Problem(base, 'missing "image": a step with "cmd" needs an image'))
+        if _given(draft, step, "with") and "with" not in draft.bad:
+            out.append(Problem(f"{base}.with", '"with" holds kit parameters; it needs "uses"'))
+    if step.image == "":
+        out.append(Problem(f"{base}.image", "must not be empty"))
+    if step.cmd == [] and "cmd" not in draft.bad:
+        out.append(Problem(f"{base}.cmd", "must not be empty: give the command and its arguments"))
+    return out
+
+
+def _env(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
+    out: list[Problem] = []
+    for name in step.env:
+        if not name or "=" in name or "\x00" in name:
+            out.append(Problem(f"{base}.env", f"{quote(name)} is not a valid variable name"))
+    if step.env_file is not None and "envFile" not in draft.bad:
+        message = env_file_problem(step.env_file, ctx.root)
+        if message:
+            out.append(Problem(f"{base}.envFile", message))
+    return out
+
+
+def env_file_problem(value: str, root: Path) -> str | None:
+    """Why a step's ``envFile`` cannot be used, or ``None``."""
+    if not value:
+        return "must not be empty"
+    if Path(value).is_absolute():
+        return f"env file {quote(value)} must be relative to the pipeline root {root}"
+    path = (root / value).resolve()
+    if not path.is_relative_to(root.resolve()):
+        return f"env file {quote(value)} resolves to {path}, outside the pipeline root {root}"
+    if not path.is_file():
+        return f"env file {quote(value)} not found ({path})"
+    try:
+        load_dotenv(path)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _paths(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
+    out: list[Problem] = []
+    used: dict[str, str] = {}  # container path → the field that claimed it first
+
+    def claim(value: str, where: str, label: str) -> None:
+        message = check_container_path(value)
+        if message:
+            out.append(Problem(where, message))
+            return
+        normal = normal_container_path(value)
+        if normal in used:
+            out.append(Problem(where, f"{quote(value)} is already used by {used[normal]}"))
+        else:
+            used[normal] = label
+
+    if "outputPath" not in draft.bad:
+        claim(step.output_path, f"{base}.outputPath", "outputPath")
+    for field, items in (("mounts", step.mounts), ("sources", step.sources)):
+        if field not in draft.bad:
+            out += _mounts(field, items, base, ctx, claim)
+    if "caches" not in draft.bad:
+        out += _caches(step.caches, f"{base}.caches", claim)
+    if step.setup is not None and "setup" not in draft.bad:
+        if not step.setup.cmd:
+            out.append(Problem(f"{base}.setup.cmd", "must not be empty: give the command and its arguments"))
+        setup_used: dict[str, str] = {}
+
+        def claim_setup(value: str, where: str, label: str) -> None:
+            message = check_container_path(value)
+            if message:
+                out.append(Problem(where, message))
+            elif (normal := normal_container_path(value)) in setup_used:
+                out.append(Problem(where, f"{quote(value)} is already used by setup.{setup_used[normal]}"))
+            else:
+                setup_used[normal] = label
+
+        out += _caches(step.setup.caches, f"{base}.setup.caches", claim_setup)
+    return out
+
+
+def _mounts(field: str, items: list[Mount], base: str, ctx: Context, claim: Claim) -> list[Problem]:
+    out: list[Problem] = []
+    for position, mount in enumerate(items):
+        where = f"{base}.{field}[{position}]"
+        try:
+            resolve_host_path(mount.host, root=ctx.root, boundary=ctx.boundary)
+        except ValueError as exc:
+            out.append(Problem(f"{where}.host", str(exc)))
+        claim(mount.container, f"{where}.container", f"{field}[{position}]")
+    return out
+
+
+def _caches(items: list[Cache], where: str, claim: Claim) -> list[Problem]:
+    out: list[Problem] = []
+    for position, cache in enumerate(items):
+        if not CACHE_NAME.match(cache.name):
+            hint = 'use only letters, digits, "_" and "-"'
+            out.append(Problem(f"{where}[{position}].name", f"{quote(cache.name)} is not a valid cache name", hint))
+        claim(cache.path, f"{where}[{position}].path", f"{where.rsplit('.', 1)[-1]}[{position}]")
+    return out
+
+
+def _numbers(draft: Draft, step: Step, base: str) -> list[Problem]:
+    out: list[Problem] = []
+    timeout = step.timeout_sec
+    if timeout is not None and "timeoutSec" not in draft.bad and (not math.isfinite(timeout) or timeout <= 0):
+        out.append(Problem(f"{base}.timeoutSec", f"must be a number of seconds greater than 0, got {_num(timeout)}"))
+    if step.retries < 0 and "retries" not in draft.bad:
+        out.append(Problem(f"{base}.retries", f"must be 0 or more, got {step.retries}"))
+    if step.retry_delay_ms < 0 and "retryDelayMs" not in draft.bad:
+        out.append(Problem(f"{base}.retryDelayMs", f"must be 0 or more, got {step.retry_delay_ms}"))
+    resources = step.resources
+    if resources is not None and "resources" not in draft.bad:
+        if resources.cpus is not None and (not math.isfinite(resources.cpus) or resources.cpus <= 0):
+            out.append(Problem(f"{base}.resources.cpus", f"must be greater than 0, got {_num(resources.cpus)}"))
+        if resources.pids is not None and resources.pids <= 0:
+            out.append(Problem(f"{base}.resources.pids", f"must be greater than 0, got {resources.pids}"))
+        if resources.memory is not None and not _MEMORY.match(resources.memory):
+            hint = 'a number with an optional unit: "512m", "2g", "1GiB"'
+            out.append(Problem(f"{base}.resources.memory", f"{quote(resources.memory)} is not a memory size", hint))
+    return out
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and value.is_integer() else str(value)

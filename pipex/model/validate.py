@@ -1,0 +1,167 @@
+"""Validation of a whole pipeline: every problem, in file order, each with its location and a way out.
+
+``check`` runs on raw data (what ``load`` and ``Pipeline.from_dict`` read); ``model_problems`` re-checks an
+existing ``Pipeline`` (``Pipeline.validate()``: files may have gone since it was loaded, or it was built in
+Python). Both share the step checks (``checks.py``) and the checks across steps below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipex.errors import Problem
+from pipex.model.checks import Context, step_problems
+from pipex.model.dag import find_cycles
+from pipex.model.draft import PIPELINE_ID, Draft, read_document
+from pipex.model.schema import aliases, quote
+from pipex.model.step import Step
+from pipex.model.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from pipex.model.pipeline import Pipeline
+    from pipex.model.project import ProjectConfig
+
+_TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+_STEP_KEYS = aliases(Step)
+
+
+def check(
+    data: object,
+    *,
+    root: Path,
+    boundary: Path,
+    source: Path | None,
+    config: ProjectConfig,
+    config_path: Path | None,
+    environ: Mapping[str, str] | None,
+) -> tuple[Pipeline | None, list[Problem]]:
+    """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem."""
+    from pipex.model.pipeline import Pipeline
+
+    doc = read_document(data)
+    problems = list(doc.problems)
+    problems += drafts_problems(doc.drafts, Context(root, boundary))
+    pipeline = None
+    if doc.drafts and all(draft.step is not None and not draft.bad for draft in doc.drafts):
+        steps = [draft.step for draft in doc.drafts if draft.step is not None]
+        pipeline = Pipeline.create(
+            id=doc.id or "pipeline",
+            name=doc.name,
+            steps=steps,
+            root=root,
+            source=source,
+            boundary=boundary,
+            config=config,
+            config_path=config_path,
+            environ=environ,
+        )
+        problems += kit_problems(pipeline)
+    problems = sort_problems(problems, doc.keys, doc.drafts)
+    return (None if problems or doc.id is None else pipeline), problems
+
+
+def model_problems(pipeline: Pipeline) -> list[Problem]:
+    """Every problem of an existing pipeline (the same checks as loading, on its models)."""
+    problems: list[Problem] = []
+    if not PIPELINE_ID.match(pipeline.id):
+        hint = 'start with a letter or digit, then use letters, digits, "_" and "-"'
+        problems.append(Problem("id", f"{quote(pipeline.id)} is not a valid pipeline id", hint))
+    if not pipeline.steps:
+        problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
+    drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
+    problems += kit_problems(pipeline)
+    return sort_problems(problems, ["id", "name", "steps"], drafts)
+
+
+def kit_problems(pipeline: Pipeline) -> list[Problem]:
+    if not any(step.uses for step in pipeline.steps):
+        return []
+    try:
+        resolve = importlib.import_module("pipex.kits.resolve")
+    except ModuleNotFoundError as exc:
+        if exc.name != "pipex.kits.resolve":
+            raise
+        return []  # a build without the kits resolver: kit steps are checked when they are resolved
+    problems: list[Problem] = list(resolve.kit_problems(pipeline))
+    return problems
+
+
+def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
+    problems: list[Problem] = []
+    for draft in drafts:
+        problems += step_problems(draft, ctx)
+    first: dict[str, int] = {}
+    for draft in drafts:
+        if draft.id is None:
+            continue
+        if draft.id in first:
+            where = f"steps[{draft.index}].{draft.id_from}"
+            message = f"duplicate step id {quote(draft.id)} (first used by steps[{first[draft.id]}])"
+            hint = "step ids must be unique" if draft.id_from == "id" else 'give one of these steps an "id"'
+            problems.append(Problem(where, message, hint))
+        else:
+            first[draft.id] = draft.index
+    deps = {}
+    for draft in drafts:
+        if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
+            problems += _input_problems(draft, draft.step, first)
+            if first.get(draft.id) == draft.index:
+                deps[draft.id] = [i.step for i in draft.step.inputs if i.step in first and i.step != draft.id]
+    ids = list(deps)
+    for cycle in find_cycles(ids, deps):
+        start = next(draft for draft in drafts if draft.index == first[cycle[0]])
+        assert start.step is not None
+        position = next(n for n, i in enumerate(start.step.inputs) if i.step == cycle[-2])
+        where = f"steps[{start.index}].inputs[{position}].step"
+        problems.append(Problem(where, "dependency cycle: " + " → ".join(cycle), "remove one of these inputs"))
+    return problems
+
+
+def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for position, item in enumerate(step.inputs):
+        where = f"steps[{draft.index}].inputs[{position}].step"
+        if item.step == draft.id:
+            problems.append(Problem(where, f"step {quote(item.step)} cannot be its own input"))
+        elif item.step in seen:
+            problems.append(Problem(where, f"{quote(item.step)} is already an input (inputs[{seen[item.step]}])"))
+        elif item.step not in ids and not item.optional:
+            suggestion = did_you_mean(item.step, ids)
+            message = f"unknown step {quote(item.step)}"
+            if suggestion:
+                problems.append(Problem(where, f'{message}; did you mean "{suggestion}"?'))
+            else:
+                known = list(ids)
+                hint = "steps: " + ", ".join(known) if len(known) <= 10 else None
+                problems.append(Problem(where, message, hint))
+        seen.setdefault(item.step, position)
+    return problems
+
+
+def sort_problems(problems: list[Problem], top_keys: Sequence[str], drafts: Sequence[Draft]) -> list[Problem]:
+    """File order: the file itself, then top-level keys as written, steps by index, fields as written."""
+    top = {key: position for position, key in enumerate(top_keys)}
+    fields = {draft.index: {key: position for position, key in enumerate(draft.keys)} for draft in drafts}
+
+    def key(problem: Problem) -> tuple[int, int, int, int]:
+        parts: list[str | int] = [int(number) if number else name for number, name in _TOKEN.findall(problem.location)]
+        if not parts:
+            return (-1, -1, -1, -1)
+        head = top.get(str(parts[0]), len(top))
+        if parts[0] != "steps" or len(parts) < 2 or not isinstance(parts[1], int):
+            return (head, -1, -1, -1)
+        index = parts[1]
+        if len(parts) < 3:
+            return (head, index, -1, -1)
+        order = fields.get(index, {})
+        field = order.get(str(parts[2]), len(order))
+        item = parts[3] if len(parts) > 3 and isinstance(parts[3], int) else -1
+        return (head, index, field, item)
+
+    return sorted(problems, key=key)

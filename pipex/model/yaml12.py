@@ -1,0 +1,292 @@
+"""Reading YAML with YAML 1.2 core-schema meanings, and JSON, into plain Python data.
+
+PyYAML implements YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans, ``010`` is octal and
+``2024-01-01`` is a date. A pipeline written for the original pipex (js-yaml, YAML 1.2) must mean the same
+here, so only PyYAML's parser is used (libyaml when available) and the data is built from its events with the
+1.2 core-schema rules. Duplicate keys are refused (PyYAML keeps the last one silently), and so is more than
+one document. Merge keys (``<<: *defaults``) stay supported: js-yaml
+accepts them too and they are how people share settings between steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+NULL_TAG = "tag:yaml.org,2002:null"
+BOOL_TAG = "tag:yaml.org,2002:bool"
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+
+# (tag, regex, first characters) as PyYAML's add_implicit_resolver wants them.
+CORE_RESOLVERS: tuple[tuple[str, re.Pattern[str], list[str]], ...] = (
+    (NULL_TAG, _NULL, ["~", "n", "N", ""]),
+    (BOOL_TAG, _BOOL, list("tTfF")),
+    (INT_TAG, _INT, list("-+0123456789")),
+    (FLOAT_TAG, _FLOAT, list("-+0123456789.")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    """A problem in the text itself; ``line`` and ``column`` are 1-based (0 when unknown)."""
+
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"line {self.line}, column {self.column}: {self.message}"
+        return self.message
+
+
+class SyntaxProblems(ValueError):
+    """The text could not be read as data; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[YamlProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class _Frame:
+    """An open mapping or sequence while events are turned into data."""
+
+    __slots__ = ("anchor", "data", "key", "key_mark", "lines", "merges")
+
+    def __init__(self, data: dict[Any, Any] | list[Any], anchor: str | None) -> None:
+        self.data = data
+        self.anchor = anchor
+        self.key: Any = _NO_KEY
+        self.key_mark: Any = None
+        self.lines: dict[Any, int] = {}
+        self.merges: list[tuple[Any, yaml.Mark]] = []
+
+
+_NO_KEY = object()
+_MERGE_KEY = object()
+_PLAIN_FIRST = frozenset("~nNtTfF-+0123456789.")
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML 1.2 document into plain data; ``None`` for an empty stream. Raises ``SyntaxProblems``.
+
+    Built straight from the parser's events (not PyYAML's composer and constructor): this is several times
+    faster on large pipelines and gives us one place for the 1.2 scalar rules and duplicate-key checks.
+    """
+    parser = _Parser(text)
+    builder = _Builder()
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or builder.feed(event):
+                break
+    except yaml.MarkedYAMLError as exc:
+        raise SyntaxProblems([_marked(exc)]) from exc
+    except yaml.YAMLError as exc:
+        raise SyntaxProblems([YamlProblem(f"invalid YAML: {exc}")]) from exc
+    finally:
+        parser.dispose()
+    if builder.problems:
+        raise SyntaxProblems(builder.problems)
+    return builder.root
+
+
+_Parser: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # the C parser is ~10x faster
+
+
+class _Builder:
+    """Turns parser events into dicts, lists and scalars; returns True from ``feed`` at the stream's end."""
+
+    def __init__(self) -> None:
+        self.root: Any = None
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, Any] = {}
+        self.open_anchors: set[str] = set()
+        self.documents = 0
+        self.problems: list[YamlProblem] = []
+
+    def feed(self, event: Any) -> bool:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            value = _scalar(event)
+            if event.anchor:
+                self.anchors[event.anchor] = value
+            self._add(value, event.start_mark)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            mapping = kind is yaml.MappingStartEvent
+            _check_tag(event, MAP_TAG if mapping else SEQ_TAG)
+            frame = _Frame({} if mapping else [], event.anchor)
+            if event.anchor:
+                self.anchors[event.anchor] = frame.data
+                self.open_anchors.add(event.anchor)
+            self.stack.append(frame)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            frame = self.stack.pop()
+            if frame.anchor:
+                self.open_anchors.discard(frame.anchor)
+            if frame.merges:
+                self._merge(frame)
+            self._add(frame.data, event.start_mark)
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in self.anchors:
+                raise _error(f"unknown alias *{event.anchor} (no &{event.anchor} before it)", event.start_mark)
+            if event.anchor in self.open_anchors:
+                raise _error(f"alias *{event.anchor} refers to a collection that contains it", event.start_mark)
+            self._add(self.anchors[event.anchor], event.start_mark)
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                message = "a pipeline file holds exactly one YAML document; found a second one (---)"
+                raise _error(message, event.start_mark)
+        elif kind is yaml.StreamEndEvent:
+            return True
+        return False
+
+    def _add(self, value: Any, mark: yaml.Mark) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        data = frame.data
+        if isinstance(data, list):
+            data.append(value)
+        elif frame.key is _NO_KEY:
+            if isinstance(value, dict | list):
+                raise _error("a mapping key must be a plain value, not a list or a mapping", mark)
+            frame.key = value
+            frame.key_mark = mark
+        else:
+            key = frame.key
+            frame.key = _NO_KEY
+            if key is _MERGE_KEY:
+                frame.merges.append((value, mark))
+            elif key in data:
+                where = f"first defined at line {frame.lines[key]}"
+                line, column = frame.key_mark.line + 1, frame.key_mark.column + 1
+                self.problems.append(YamlProblem(f"duplicate key {_show(key)} ({where})", line, column))
+            else:
+                data[key] = value
+                frame.lines[key] = frame.key_mark.line + 1
+
+    def _merge(self, frame: _Frame) -> None:
+        """``<<: *base`` (or a list of them): keys written in the mapping win, then earlier merges."""
+        assert isinstance(frame.data, dict)
+        merged: dict[Any, Any] = {}
+        for value, mark in frame.merges:
+            sources = value if isinstance(value, list) else [value]
+            for source in sources:
+                if not isinstance(source, dict):
+                    raise _error("a merge (<<) takes a mapping or a list of mappings", mark)
+                for key, item in source.items():
+                    if key not in merged and key not in frame.data:
+                        merged[key] = item
+        merged.update(frame.data)
+        frame.data.clear()
+        frame.data.update(merged)
+
+
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _check_tag(event: Any, allowed: str) -> None:
+    if event.tag not in (None, "!", allowed):
+        raise _error(f"unsupported tag {event.tag}", event.start_mark)
+
+
+def _scalar(event: Any) -> Any:
+    value: str = event.value
+    tag = event.tag
+    if tag is None:
+        if not event.implicit[0]:
+            return value  # quoted
+        if value == "<<":
+            return _MERGE_KEY
+        if value and value[0] not in _PLAIN_FIRST:
+            return value  # cannot be a null, bool or number: skip the regexes (most scalars)
+        for core_tag, regex, _ in CORE_RESOLVERS:
+            if regex.match(value):
+                return _typed(core_tag, value, event.start_mark)
+        return value
+    if tag in ("!", STR_TAG):
+        return value
+    return _typed(tag, value, event.start_mark)
+
+
+def _typed(tag: str, value: str, mark: yaml.Mark) -> Any:
+    if tag == NULL_TAG and _NULL.match(value):
+        return None
+    if tag == BOOL_TAG and _BOOL.match(value):
+        return value.lower() == "true"
+    if tag == INT_TAG and _INT.match(value):
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value, 10)  # YAML 1.2: a leading zero is still decimal
+    if tag == FLOAT_TAG and (_FLOAT.match(value) or _INT.match(value)):
+        lowered = value.lower()
+        if lowered.endswith(".inf"):
+            return -math.inf if lowered.startswith("-") else math.inf
+        if lowered == ".nan":
+            return math.nan
+        return float(int(value, 0) if value.startswith(("0o", "0x")) else value)
+    if tag in (NULL_TAG, BOOL_TAG, INT_TAG, FLOAT_TAG):
+        raise _error(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}", mark)
+    raise _error(f"unsupported tag {tag}", mark)
+
+
+def _error(message: str, mark: yaml.Mark) -> yaml.MarkedYAMLError:
+    return yaml.MarkedYAMLError(problem=message, problem_mark=mark)
+
+
+def _show(key: Any) -> str:
+    return json.dumps(key) if isinstance(key, str) else repr(key)
+
+
+def _marked(exc: yaml.MarkedYAMLError) -> YamlProblem:
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem and "single document" in exc.context:
+        what = "a pipeline file holds exactly one YAML document; found a second one (---)"
+    elif exc.context and exc.problem:
+        what = f"{exc.problem} ({exc.context})"
+    if mark is None:
+        return YamlProblem(f"invalid YAML: {what}")
+    return YamlProblem(f"invalid YAML: {what}", mark.line + 1, mark.column + 1)
+
+
+def load_json(text: str) -> Any:
+    """Parse JSON, refusing duplicate keys. Raises ``SyntaxProblems``."""
+    duplicates: list[YamlProblem] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                duplicates.append(YamlProblem(f"duplicate key {_show(key)} in a JSON object"))
+            result[key] = value
+        return result
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise SyntaxProblems([YamlProblem(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]) from exc
+    if duplicates:
+        raise SyntaxProblems(duplicates)
+    return data

@@ -1,0 +1,190 @@
+"""``DockerRuntime``: the Docker Engine API through docker-py's transport, for dockerd and compatible sockets.
+
+docker-py gives us the unix-socket session; we make the calls ourselves (pinned to API 1.41, which dockerd 20.10+
+and Podman's compat service speak) so nothing is buffered or dropped. Also drives Podman's Docker-compatible API:
+``info()`` then reports ``engine="podman"`` with ``libpod_api=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from pipex.errors import FeatureUnsupported, ImagePullFailed
+from pipex.errors import RuntimeError as EngineRuntimeError
+from pipex.runtime.base import ContainerSpec, ImageRef, PullProgress, RuntimeInfo
+from pipex.runtime.compat import HOLD_TARGET, hold_binary, parse_version
+from pipex.runtime.http_runtime import HttpRuntime
+from pipex.runtime.transport import EngineTimeout, Transport
+
+API_VERSION = "1.41"
+
+
+class DockerRuntime(HttpRuntime):
+    """A Docker Engine API endpoint (``unix:///var/run/docker.sock``, ``tcp://…``).
+
+    ``network``: the network that containers with ``network=True`` join (default: the engine's default network,
+    ``bridge``); it must be a named network for ``disconnect_network`` to work.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 60.0, network: str | None = None) -> None:
+        import docker
+
+        self._api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout)
+        root = f"{self._api.base_url}/v{API_VERSION}/"
+        engine = "docker"
+        super().__init__(
+            base_url,
+            Transport(
+                self._api, lambda path: root + path.lstrip("/"), engine=engine, endpoint=base_url, timeout=timeout
+            ),
+        )
+        self.network = network
+
+    def ping(self) -> None:
+        self._t.request("GET", "_ping", "ping").close()
+
+    def _read_info(self) -> RuntimeInfo:
+        data = self._t.json("GET", "info", "info")
+        version = self._t.json("GET", "version", "version")
+        components = {c.get("Name"): c for c in version.get("Components") or ()}
+        podman = components.get("Podman Engine")
+        release = str((podman or version).get("Version", "0"))
+        security = " ".join(data.get("SecurityOptions") or ())
+        rootless = "name=rootless" in security
+        cgroup = str(data.get("CgroupVersion") or "")
+        controllers = []
+        if not (rootless and cgroup == "1"):
+            flags = {"cpu": "CpuCfsQuota", "memory": "MemoryLimit", "pids": "PidsLimit"}
+            controllers = [name for name, flag in flags.items() if data.get(flag)]
+        return RuntimeInfo(
+            engine="podman" if podman else "docker",
+            version=release,
+            api_version=str(version.get("ApiVersion", API_VERSION)),
+            endpoint=self.endpoint,
+            rootless=rootless,
+            libpod_api=False,
+            # Podman's compat API honours HostConfig.UsernsMode=keep-id:uid=U,gid=G.
+            supports_keep_id=bool(podman) and rootless and parse_version(release) >= (4, 3),
+            cgroup_version=f"v{cgroup}" if cgroup else "unknown",
+            cgroup_controllers=tuple(controllers),
+            selinux_enforcing="name=selinux" in security,
+            oci_runtime=str(data.get("DefaultRuntime", "")),
+            storage_driver=str(data.get("Driver", "")),
+            network_backend="",
+            host_uid=(os.getuid() if rootless else 0),
+        )
+
+    def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
+        try:
+            response = self._t.request(
+                "POST",
+                "images/create",
+                "pull",
+                params={"fromImage": reference},
+                stream=True,
+                timeout=(self._t.timeout, None),
+            )
+        except EngineRuntimeError as exc:
+            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {exc.message}") from exc
+        with response:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
+                if event.get("error"):
+                    raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {event['error']}")
+                if progress is not None and event.get("status"):
+                    detail = event.get("progressDetail") or {}
+                    progress(PullProgress(reference, str(event["status"]), detail.get("current"), detail.get("total")))
+        found = self.image(reference)
+        if found is None:
+            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: not present after the pull")
+        return found
+
+    def create(self, spec: ContainerSpec) -> str:
+        info = self.info()
+        host: dict[str, Any] = {"Init": spec.init and not spec.hold}
+        body: dict[str, Any] = {
+            "Image": spec.image,
+            "Env": [f"{k}={v}" for k, v in spec.env.items()],
+            "Labels": dict(spec.labels),
+            "Tty": False,
+            "HostConfig": host,
+        }
+        if spec.cmd is not None:
+            body["Cmd"] = list(spec.cmd)
+        if spec.entrypoint is not None:
+            # [""] is the API's way to clear the image's ENTRYPOINT ([] means "unset" to some engines).
+            body["Entrypoint"] = list(spec.entrypoint) or [""]
+        mounts, binds = [], []
+        for bind in spec.binds:
+            if info.selinux_enforcing and bind.relabel is not None:
+                # Only the legacy Binds syntax carries the relabel option.
+                flag = "z" if bind.relabel == "shared" else "Z"
+                binds.append(f"{bind.source}:{bind.target}:{'ro' if bind.read_only else 'rw'},{flag}")
+            else:
+                mounts.append(
+                    {"Type": "bind", "Source": str(bind.source), "Target": bind.target, "ReadOnly": bind.read_only}
+                )
+        if spec.hold:
+            mounts.append({"Type": "bind", "Source": str(hold_binary()), "Target": HOLD_TARGET, "ReadOnly": True})
+            body["Entrypoint"], body["Cmd"] = [HOLD_TARGET, "-P"], []
+        host["Mounts"], host["Binds"] = mounts, binds
+        if not spec.network:
+            host["NetworkMode"] = "none"
+        elif self.network:
+            host["NetworkMode"] = self.network
+        if spec.userns.keep_id is not None:
+            if not info.supports_keep_id:
+                raise FeatureUnsupported(
+                    "userns keep-id with uid/gid",
+                    info.version,
+                    needs="rootless Podman >= 4.3",
+                    hint="run the step as root, or use rootless Podman >= 4.3",
+                )
+            uid, gid = spec.userns.keep_id
+            host["UsernsMode"] = f"keep-id:uid={uid},gid={gid}"
+        if spec.user is not None:
+            body["User"] = spec.user
+        if spec.workdir is not None:
+            body["WorkingDir"] = spec.workdir
+        res = spec.resources
+        if res.cpus is not None and info.enforces("cpus"):
+            host["NanoCpus"] = int(res.cpus * 1e9)
+        if res.memory is not None and info.enforces("memory"):
+            host["Memory"] = res.memory
+        if res.pids is not None and info.enforces("pids"):
+            host["PidsLimit"] = res.pids
+        params = {"name": spec.name} if spec.name else None
+        return self._post_create(body, spec.image, params)
+
+    def wait(self, container: str, timeout: float | None = None) -> int | None:
+        try:
+            answer = self._t.json(
+                "POST", f"containers/{container}/wait", "wait", timeout=(self._t.timeout, timeout), container=container
+            )
+        except EngineTimeout:
+            if timeout is None:
+                raise
+            return None
+        return int(answer.get("StatusCode", -1))
+
+    def remove(self, container: str) -> None:
+        self._t.request(
+            "DELETE",
+            f"containers/{container}",
+            "remove container",
+            params={"force": "true", "v": "true"},
+            timeout=self._t.timeout + 15,
+            ok_statuses=(404,),
+        ).close()
+
+    def close(self) -> None:
+        super().close()
+        self._api.close()
+
+
+__all__ = ["DockerRuntime"]

@@ -1,0 +1,196 @@
+"""``HttpRuntime``: the operations the libpod API and the Docker Engine API share, on one ``Transport``.
+
+Both APIs expose the same paths and bodies for archive upload, start/stop/kill, logs, exec, inspect and network
+disconnect; ``PodmanRuntime`` and ``DockerRuntime`` subclass this and add what differs (info, pull, create, wait,
+remove and list parameters).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipex.errors import ContainerFailed, ImageNotFound
+from pipex.runtime import ownership
+from pipex.runtime.archive import tar_tree
+from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, RuntimeInfo
+from pipex.runtime.compat import image_ref, wait_exec
+from pipex.runtime.mux import iter_frames
+from pipex.runtime.transport import Transport
+
+
+class HttpRuntime:
+    endpoint: str
+    _t: Transport
+
+    def __init__(self, endpoint: str, transport: Transport) -> None:
+        self.endpoint = endpoint
+        self._t = transport
+        self._info: RuntimeInfo | None = None
+        self._lock = threading.Lock()
+        self._last_image: str | None = None
+
+    def _read_info(self) -> RuntimeInfo:
+        raise NotImplementedError
+
+    def info(self) -> RuntimeInfo:
+        with self._lock:
+            if self._info is None:
+                self._info = self._read_info()
+            return self._info
+
+    def image(self, reference: str) -> ImageRef | None:
+        response = self._t.request("GET", f"images/{reference}/json", "inspect image", ok_statuses=(404,))
+        with response:
+            if response.status_code == 404:
+                return None
+            return image_ref(reference, response.json())
+
+    def _post_create(self, body: dict[str, Any], image: str, params: dict[str, str] | None = None) -> str:
+        """POST the create body; a failure because the image is absent becomes ``ImageNotFound``."""
+        try:
+            answer = self._t.json(
+                "POST", "containers/create", "create container", params=params, json=body, image=image
+            )
+        except ContainerFailed as exc:
+            if self.image(image) is None:
+                raise ImageNotFound(image, f"image {image!r} not found: {exc.message}") from exc
+            raise
+        self._last_image = image
+        return str(answer["Id"])
+
+    def copy_in(self, container: str, source: Path, target: str) -> None:
+        with tar_tree(source, target) as archive:
+            self._t.request(
+                "PUT",
+                f"containers/{container}/archive",
+                "copy into container",
+                params={"path": "/"},
+                data=archive,
+                headers={"Content-Type": "application/x-tar"},
+                container=container,
+            ).close()
+
+    def start(self, container: str) -> None:
+        self._t.request(
+            "POST", f"containers/{container}/start", "start container", container=container, ok_statuses=(304,)
+        ).close()
+
+    def exec(
+        self,
+        container: str,
+        cmd: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        on_output: Callable[[LogChunk], None] | None = None,
+    ) -> int:
+        body: dict[str, Any] = {"Cmd": list(cmd), "AttachStdout": True, "AttachStderr": True}
+        if env:
+            body["Env"] = [f"{k}={v}" for k, v in env.items()]
+        if workdir:
+            body["WorkingDir"] = workdir
+        exec_id = self._t.json("POST", f"containers/{container}/exec", "exec", json=body, container=container)["Id"]
+        response = self._t.request(
+            "POST",
+            f"exec/{exec_id}/start",
+            "exec",
+            json={"Detach": False, "Tty": False},
+            stream=True,
+            timeout=(self._t.timeout, None),
+        )
+        with response:
+            for chunk in iter_frames(response.raw):
+                if on_output is not None:
+                    on_output(chunk)
+        return wait_exec(lambda: self._t.json("GET", f"exec/{exec_id}/json", "exec inspect"))
+
+    def logs(self, container: str) -> Iterator[LogChunk]:
+        response = self._t.request(
+            "GET",
+            f"containers/{container}/logs",
+            "logs",
+            params={"follow": "true", "stdout": "true", "stderr": "true"},
+            stream=True,
+            timeout=(self._t.timeout, None),
+            container=container,
+        )
+        with response:
+            yield from iter_frames(response.raw)
+
+    def stop(self, container: str, grace: float = 10.0) -> None:
+        self._t.request(
+            "POST",
+            f"containers/{container}/stop",
+            "stop container",
+            params={self._stop_param: math.ceil(grace)},
+            timeout=self._t.timeout + grace,
+            container=container,
+            ok_statuses=(304,),
+        ).close()
+
+    _stop_param = "t"
+
+    def kill(self, container: str) -> None:
+        # 409 (Docker) or 500 "container state improper" (Podman): not running any more, which is what we wanted.
+        try:
+            self._t.request(
+                "POST",
+                f"containers/{container}/kill",
+                "kill container",
+                params={"signal": "SIGKILL"},
+                container=container,
+                ok_statuses=(409,),
+            ).close()
+        except ContainerFailed:
+            state = self._t.json("GET", f"containers/{container}/json", "inspect container", container=container)
+            if (state.get("State") or {}).get("Running"):
+                raise
+
+    def list(self, labels: Mapping[str, str]) -> list[ContainerRef]:
+        filters = json.dumps({"label": [f"{k}={v}" for k, v in labels.items()]})
+        answer = self._t.json("GET", "containers/json", "list containers", params={"all": "true", "filters": filters})
+        return [
+            ContainerRef(
+                id=str(c["Id"]),
+                name=str((c.get("Names") or [""])[0]).lstrip("/"),
+                labels=dict(c.get("Labels") or {}),
+                state=str(c.get("State", "")),
+            )
+            for c in answer or []
+        ]
+
+    def disconnect_network(self, container: str) -> None:
+        data = self._t.json("GET", f"containers/{container}/json", "inspect container", container=container)
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        mode = str((data.get("HostConfig") or {}).get("NetworkMode", ""))
+        if not networks and mode not in ("none", ""):
+            raise ContainerFailed(
+                f"cannot take the network away from container {container[:12]} (network mode {mode})",
+                hint="create it with hold=True so it joins a named network that can be disconnected",
+            )
+        for name in networks:
+            if name == "none":
+                continue
+            self._t.request(
+                "POST",
+                f"networks/{name}/disconnect",
+                "disconnect network",
+                json={"Container": container, "Force": True},
+                container=container,
+            ).close()
+
+    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
+        """See ``Runtime``; ``image``: the helper container's image (default: the last one this runtime used)."""
+        ownership.normalize(self, path, uid, gid, image=image or self._last_image)  # type: ignore[arg-type]
+
+    def remove_tree(self, path: Path, *, image: str | None = None) -> None:
+        """See ``Runtime``; ``image`` as for ``normalize_ownership``."""
+        ownership.remove_tree(self, path, image=image or self._last_image)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._t.close()

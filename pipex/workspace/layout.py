@@ -1,0 +1,200 @@
+"""One workspace on disk and the operations that keep it consistent.
+
+::
+
+    <workdir>/<workspace>/
+      state.json            last and lastSuccess run per step (atomic replace)
+      runs/<runId>/         committed runs: artifacts/, stdout.log, stderr.log, meta.json (appear by rename)
+      staging/<runId>/      in-flight runs (cleared at the next locked start)
+      caches/<name>/        persistent caches (+ caches/<name>.lock for exclusive use)
+      step-runs/<id>        symlink → ../runs/<runId> of the last successful run
+      lock                  the workspace lock (flock; released by the kernel when pipex dies)
+
+A crash at any instant leaves this consistent: a run is either complete under ``runs/`` or absent from it, and
+``state.json`` is either the old or the new version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipex.errors import WorkspaceError, WorkspaceNotFound
+from pipex.workspace.atomic import fsync_dir, read_json, write_json
+from pipex.workspace.ids import check_step_id, check_workspace_name, is_run_id
+from pipex.workspace.lock import FileLock
+from pipex.workspace.state import RunEntry, State, load_state, save_state
+
+
+class Workspace:
+    def __init__(self, workdir: Path, name: str) -> None:
+        self.workdir = workdir.absolute()
+        self.name = check_workspace_name(name)
+        self.path = self.workdir / name
+        self._state_lock = threading.Lock()
+        self._state: State | None = None
+
+    # -- paths -------------------------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.json"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.path / "staging"
+
+    @property
+    def caches_dir(self) -> Path:
+        return self.path / "caches"
+
+    @property
+    def step_runs_dir(self) -> Path:
+        return self.path / "step-runs"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / "lock"
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def require(self) -> Workspace:
+        if not self.exists():
+            raise WorkspaceNotFound(
+                f'workspace "{self.name}" does not exist in {self.workdir}',
+                hint="`pipex list` shows the workspaces; `--workdir` selects another workdir",
+            )
+        return self
+
+    def create(self) -> None:
+        try:
+            for d in (self.runs_dir, self.staging_dir, self.caches_dir, self.step_runs_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot create workspace {self.path}: {exc.strerror}",
+                hint="check the permissions of the workdir, or choose another with --workdir",
+            ) from exc
+
+    def lock(self, command: str | None = None) -> FileLock:
+        """Take the workspace lock now (fails fast with ``WorkspaceBusy``)."""
+        self.create()
+        return FileLock(self.lock_path, what=f'workspace "{self.name}"', command=command).acquire()
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def state(self) -> State:
+        with self._state_lock:
+            if self._state is None:
+                self._state = load_state(self.state_path)
+            return self._state
+
+    def record(self, step_id: str, entry: RunEntry) -> None:
+        """Record a finished run of a step and write ``state.json`` atomically (callers hold the workspace lock)."""
+        with self._state_lock:
+            if self._state is None:
+                self._state = load_state(self.state_path)
+            self._state.record(step_id, entry)
+            save_state(self.state_path, self._state)
+            if entry.status == "success":
+                self._link_step(step_id, entry.run_id)
+
+    def forget_step(self, step_id: str) -> None:
+        with self._state_lock:
+            if self._state is None:
+                self._state = load_state(self.state_path)
+            self._state.forget(step_id)
+            save_state(self.state_path, self._state)
+            with contextlib.suppress(FileNotFoundError):
+                (self.step_runs_dir / step_id).unlink()
+
+    def _link_step(self, step_id: str, run_id: str) -> None:
+        link = self.step_runs_dir / check_step_id(step_id)
+        tmp = self.step_runs_dir / f".{step_id}.{os.getpid()}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(f"../runs/{run_id}", tmp)
+        os.replace(tmp, link)
+
+    # -- runs --------------------------------------------------------------------------------------------------
+    def new_staging(self, run_id: str) -> Path:
+        run = self.staging_dir / run_id
+        (run / "artifacts").mkdir(parents=True)
+        return run
+
+    def commit(self, run_id: str, meta: dict[str, Any]) -> Path:
+        """Write ``meta.json`` into the staged run, then publish it with one atomic rename."""
+        staged = self.staging_dir / run_id
+        write_json(staged / "meta.json", meta)
+        final = self.runs_dir / run_id
+        os.rename(staged, final)
+        fsync_dir(self.runs_dir)
+        return final
+
+    def run_dir(self, run_id: str) -> Path:
+        if not is_run_id(run_id):
+            raise WorkspaceError(f'invalid run id "{run_id}"')
+        return self.runs_dir / run_id
+
+    def read_meta(self, run_id: str) -> dict[str, Any]:
+        path = self.run_dir(run_id) / "meta.json"
+        try:
+            data = read_json(path)
+        except FileNotFoundError as exc:
+            raise WorkspaceNotFound(f'run "{run_id}" does not exist in workspace "{self.name}"') from exc
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise WorkspaceError(f"{path} is damaged")
+        return data
+
+    def run_ids(self) -> list[str]:
+        try:
+            return sorted(e.name for e in os.scandir(self.runs_dir) if is_run_id(e.name))
+        except FileNotFoundError:
+            return []
+
+    def clear_staging(self, remove_tree: Callable[[Path], None] | None = None) -> int:
+        """Remove in-flight runs left by a dead pipex (call with the workspace lock held)."""
+        count = 0
+        try:
+            entries = list(os.scandir(self.staging_dir))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            remove(Path(entry.path), remove_tree)
+            count += 1
+        return count
+
+    # -- caches ------------------------------------------------------------------------------------------------
+    def cache_dir(self, name: str) -> Path:
+        path = self.caches_dir / check_step_id(name)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def cache_lock(self, name: str) -> FileLock:
+        self.caches_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.caches_dir / f"{check_step_id(name)}.lock", what=f'cache "{name}"')
+
+
+def remove(path: Path, remove_tree: Callable[[Path], None] | None = None) -> None:
+    """Delete a file or tree; when the user may not (files a container wrote), ask the runtime to."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        if remove_tree is None:
+            raise
+        remove_tree(path)

@@ -1,0 +1,130 @@
+"""``pipex validate``: the ok line, every problem, JSON, missing files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import Invoke
+
+VALID = """\
+id: demo
+steps:
+  - id: extract
+    image: alpine:3.20
+    cmd: [echo, hi]
+  - id: load
+    uses: shell
+    with: {run: "cat /input/extract/x"}
+    inputs: [{step: extract}]
+"""
+
+INVALID = """\
+id: demo
+steps:
+  - id: extract
+    image: alpine:3.20
+    cmd: [echo, hi]
+  - id: load
+    image: alpine:3.20
+    cmd: [echo, hi]
+    inputs: [{step: extrct}]
+    timeoutSec: 0
+"""
+
+
+def test_valid_in_current_directory(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "pipeline.yml").write_text(VALID)
+    result = invoke(["validate"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        'ok: pipeline.yml: valid pipeline "demo" (2 steps)\n',
+        "",
+    )
+
+
+def test_valid_file_outside_current_directory_is_shown_absolute(invoke: Invoke, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "ci.yaml").write_text(VALID)
+    result = invoke(["validate", str(elsewhere / "ci.yaml")])
+    assert result.exit_code == 0
+    assert result.stdout == f'ok: {elsewhere / "ci.yaml"}: valid pipeline "demo" (2 steps)\n'
+
+
+def test_quiet_prints_nothing_when_valid(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "pipeline.yml").write_text(VALID)
+    result = invoke(["-q", "validate"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_invalid_prints_every_problem(invoke: Invoke, workdir: Path) -> None:
+    sub = workdir / "sub"
+    sub.mkdir()
+    (sub / "pipeline.yml").write_text(INVALID)
+    result = invoke(["validate", "sub"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        'error: sub/pipeline.yml: steps[1].inputs[0].step: unknown step "extrct"; did you mean "extract"?\n'
+        "error: sub/pipeline.yml: steps[1].timeoutSec: must be a number of seconds greater than 0, got 0\n"
+        "hint: fix the problems above; run `pipex validate`\n"
+    )
+
+
+def test_invalid_json(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "pipeline.yml").write_text(INVALID)
+    result = invoke(["validate", "--json"])
+    assert (result.exit_code, result.stderr) == (2, "")
+    assert json.loads(result.stdout) == {
+        "valid": False,
+        "file": "pipeline.yml",
+        "problems": [
+            {
+                "location": "steps[1].inputs[0].step",
+                "message": 'unknown step "extrct"; did you mean "extract"?',
+                "hint": None,
+            },
+            {
+                "location": "steps[1].timeoutSec",
+                "message": "must be a number of seconds greater than 0, got 0",
+                "hint": None,
+            },
+        ],
+    }
+
+
+def test_missing_file(invoke: Invoke, workdir: Path) -> None:
+    result = invoke(["validate", "nope.yml"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"error: no such pipeline file or directory: {workdir / 'nope.yml'}\n"
+
+
+def test_missing_file_json(invoke: Invoke, workdir: Path) -> None:
+    result = invoke(["--json", "validate", "nope.yml"])
+    assert (result.exit_code, result.stderr) == (2, "")
+    assert json.loads(result.stdout) == {
+        "valid": False,
+        "file": "nope.yml",
+        "problems": [
+            {"location": "", "message": f"no such pipeline file or directory: {workdir / 'nope.yml'}", "hint": None}
+        ],
+    }
+
+
+def test_directory_without_pipeline_file(invoke: Invoke, workdir: Path) -> None:
+    result = invoke(["validate"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: no pipeline file in {workdir}: looked for pipeline.yml, pipeline.yaml, pipeline.json\n"
+        "hint: pass the pipeline file's path, or run pipex in the directory holding it\n"
+    )
+
+
+def test_yaml_syntax_error(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "pipeline.yml").write_text("id: a\nid: b\nsteps: []\n")
+    result = invoke(["validate"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: pipeline.yml: ")
+    assert "duplicate key" in lines[0]
+    assert lines[-1] == "hint: fix the problems above; run `pipex validate`"
