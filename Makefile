@@ -11,13 +11,14 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Stops a hung session with ^C semantics, so the engine fixtures still clean up and pytest shows where it hung.
 PYTEST_TIMEOUT := 40m
-PYTEST := timeout --signal=INT --kill-after=2m $(PYTEST_TIMEOUT) $(PY) -m pytest
+PYTEST := timeout --signal=INT --kill-after=2m $(PYTEST_TIMEOUT) $(PY) -m pytest --durations=15
 # As root pytest must not leave root-owned caches in a user's clone.
 ROOT_PYTEST := $(SUDO) env PYTHONDONTWRITEBYTECODE=1 $(if $(SUDO),PATH="$$PATH") $(PYTEST) $(if $(SUDO),-p no:cacheprovider)
 
 .PHONY: help test unit lint typecheck system venv engines-check demo clean distclean
 
 help:
+	@echo "make demo       install what is missing and run examples/text-processing twice"
 	@echo "make test       everything CI runs: system setup (root/sudo), venv, lint, mypy, all tests"
 	@echo "make unit       the tests that need no engine (fake runtime), no root needed"
 	@echo "make lint       ruff check + mypy"
@@ -45,9 +46,9 @@ typecheck: venv
 
 # Packages first (python3-venv is needed for the venv), then the user, which needs the venv to exist.
 system:
-	$(SUDO) tests/env/setup.sh packages
+	$(SUDO) bash tests/env/setup.sh packages
 	$(MAKE) --no-print-directory venv
-	$(SUDO) tests/env/setup.sh user $(CURDIR)/$(VENV)
+	$(SUDO) bash tests/env/setup.sh user $(CURDIR)/$(VENV)
 
 venv: $(VENV)/.installed
 
@@ -63,8 +64,9 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 engines-check: system
 	$(ROOT_PYTEST) tests/engines/test_smoke.py
 
+# Set up what is missing, run examples/text-processing twice (the second fully cached), show the artifacts.
 demo:
-	@echo "make demo arrives with the engine"
+	examples/demo.sh
 
 clean:
 	rm -rf .test-env .pytest_cache .mypy_cache .ruff_cache build dist

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -41,17 +42,28 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
     out += _env(draft, step, base, ctx)
     out += _paths(draft, step, base, ctx)
     if step.if_ is not None and "if" not in draft.bad:
-        from pipex.model.condition import ConditionSyntaxError, parse
-
-        try:
-            parse(step.if_)
-        except ConditionSyntaxError as exc:
-            out.append(Problem(f"{base}.if", str(exc)))
+        message = condition_problem(step.if_)
+        if message:
+            out.append(Problem(f"{base}.if", message))
     out += _numbers(draft, step, base)
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # steps generated from a template share their conditions
+def condition_problem(text: str) -> str | None:
+    """The syntax error of an ``if`` condition, or ``None``."""
+    from pipex.model.condition import ConditionSyntaxError, parse
+
+    try:
+        parse(text)
+    except ConditionSyntaxError as exc:
+        return str(exc)
+    return None
+
+
 def _given(draft: Draft, step: Step, name: str) -> bool:
+    if name in draft.hinted:
+        return True  # misspelled: the did-you-mean already says it, no "missing" on top
     if draft.data is not None:
         return draft.data.get(name) is not None
     return {"image": step.image, "cmd": step.cmd, "uses": step.uses, "with": step.with_ or None}[name] is not None
@@ -137,9 +149,9 @@ def _paths(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
         claim(step.output_path, f"{base}.outputPath", "outputPath")
     for field, items in (("mounts", step.mounts), ("sources", step.sources)):
         if field not in draft.bad:
-            out += _mounts(field, items, base, ctx, claim)
+            _mounts(field, items, base, ctx, claim, out)
     if "caches" not in draft.bad:
-        out += _caches(step.caches, f"{base}.caches", claim)
+        _caches(step.caches, f"{base}.caches", claim, out)
     if step.setup is not None and "setup" not in draft.bad:
         if not step.setup.cmd:
             out.append(Problem(f"{base}.setup.cmd", "must not be empty: give the command and its arguments"))
@@ -154,12 +166,11 @@ def _paths(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
             else:
                 setup_used[normal] = label
 
-        out += _caches(step.setup.caches, f"{base}.setup.caches", claim_setup)
+        _caches(step.setup.caches, f"{base}.setup.caches", claim_setup, out)
     return out
 
 
-def _mounts(field: str, items: list[Mount], base: str, ctx: Context, claim: Claim) -> list[Problem]:
-    out: list[Problem] = []
+def _mounts(field: str, items: list[Mount], base: str, ctx: Context, claim: Claim, out: list[Problem]) -> None:
     for position, mount in enumerate(items):
         where = f"{base}.{field}[{position}]"
         try:
@@ -167,17 +178,14 @@ def _mounts(field: str, items: list[Mount], base: str, ctx: Context, claim: Clai
         except ValueError as exc:
             out.append(Problem(f"{where}.host", str(exc)))
         claim(mount.container, f"{where}.container", f"{field}[{position}]")
-    return out
 
 
-def _caches(items: list[Cache], where: str, claim: Claim) -> list[Problem]:
-    out: list[Problem] = []
+def _caches(items: list[Cache], where: str, claim: Claim, out: list[Problem]) -> None:
     for position, cache in enumerate(items):
         if not CACHE_NAME.match(cache.name):
             hint = 'use only letters, digits, "_" and "-"'
             out.append(Problem(f"{where}[{position}].name", f"{quote(cache.name)} is not a valid cache name", hint))
         claim(cache.path, f"{where}[{position}].path", f"{where.rsplit('.', 1)[-1]}[{position}]")
-    return out
 
 
 def _numbers(draft: Draft, step: Step, base: str) -> list[Problem]:

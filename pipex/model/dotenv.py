@@ -9,6 +9,7 @@ instead of being skipped silently.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def _read_key(text: str, pos: int, stop: int, line: int) -> tuple[str, int]:
             after += 1
         if after < stop and text[after] == "=":
             return match.group(), after + 1
-    raise DotenvError(line, f"expected KEY=VALUE, got {text[pos:stop].strip()!r}")
+    raise DotenvError(line, f"expected KEY=VALUE, got {json.dumps(text[pos:stop].strip(), ensure_ascii=False)}")
 
 
 def _read_value(text: str, pos: int, line: int) -> tuple[str, int, int]:
@@ -101,7 +102,9 @@ def _read_quoted(text: str, pos: int, line: int) -> tuple[str, int, int]:
     stop = end if stop == -1 else stop
     rest = text[cursor + 1 : stop].strip()
     if rest and not rest.startswith("#"):
-        raise DotenvError(line + crossed, f"unexpected text after the closing {quote}: {rest!r}")
+        raise DotenvError(
+            line + crossed, f"unexpected text after the closing {quote}: {json.dumps(rest, ensure_ascii=False)}"
+        )
     if quote == '"':
         value = value.replace("\\n", "\n").replace("\\r", "\r")
     return value, stop, crossed

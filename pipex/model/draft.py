@@ -36,6 +36,7 @@ class Draft:
     id_from: str = "id"  # "id" or "name": where a problem about the id points
     step: Step | None = None
     bad: set[str] = field(default_factory=set)  # fields already reported: later checks skip them
+    hinted: set[str] = field(default_factory=set)  # fields a did-you-mean suggested (a typo of them is there)
 
     @property
     def loc(self) -> Loc:
@@ -51,12 +52,14 @@ class Document:
     keys: list[str] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # (location, field) pairs a did-you-mean already pointed at: no "missing" error for them.
+    suggested: set[tuple[str, str]] = field(default_factory=set)
 
 
 def read_document(data: Any) -> Document:
     doc = Document()
     if data is None:
-        hint = "a pipeline needs an `id` (or a `name`) and a list of `steps`"
+        hint = "a pipeline needs an `id` or a `name`, and a list of `steps`"
         doc.problems.append(Problem("", "the pipeline file is empty", hint))
         return doc
     if not isinstance(data, dict):
@@ -65,10 +68,15 @@ def read_document(data: Any) -> Document:
     doc.keys = [str(key) for key in data]
     for key in data:
         if key not in PIPELINE_FIELDS and not (isinstance(key, str) and key.startswith("x-")):
-            doc.problems.append(unknown_field(key, "a pipeline field", PIPELINE_FIELDS, (), ", x-* (ignored)"))
+            problem = unknown_field(key, "a pipeline field", PIPELINE_FIELDS, (), ", or x-* extension keys")
+            doc.problems.append(problem)
+            if problem.message.endswith('"steps"?'):
+                doc.suggested.add(("", "steps"))
     _read_identity(data, doc)
     steps = data.get("steps")
     if "steps" not in data:
+        if ("", "steps") in doc.suggested:
+            return doc
         doc.problems.append(Problem("", 'missing "steps": a pipeline needs at least one step'))
     elif not isinstance(steps, list):
         as_list = "write the steps as a YAML list: one `- id: …` per step" if isinstance(steps, dict) else None
@@ -76,8 +84,8 @@ def read_document(data: Any) -> Document:
     elif not steps:
         doc.problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
     else:
-        doc.drafts = [_read_step(index, raw, doc.problems) for index, raw in enumerate(steps)]
-        _validate_models(doc.drafts, doc.problems)
+        doc.drafts = [_read_step(index, raw, doc) for index, raw in enumerate(steps)]
+        _validate_models(doc.drafts, doc)
     return doc
 
 
@@ -112,14 +120,17 @@ def _read_identity(data: dict[Any, Any], doc: Document) -> None:
         doc.problems.append(Problem("", 'the pipeline needs an "id" or a "name"'))
 
 
-def _read_step(index: int, raw: Any, problems: list[Problem]) -> Draft:
+def _read_step(index: int, raw: Any, doc: Document) -> Draft:
     loc: Loc = ("steps", index)
+    problems, suggested = doc.problems, doc.suggested
     if not isinstance(raw, dict):
         problems.append(Problem(location(loc), f"expected a step (a mapping), got {describe(raw)}"))
         return Draft(index, [], None)
     data = dict(raw)
     draft = Draft(index, [str(key) for key in raw], data)
-    problems.extend(check_keys(data, Step, loc))
+    problems.extend(check_keys(data, Step, loc, None, suggested))
+    where = location(loc)
+    draft.hinted = {name for spot, name in suggested if spot == where}
     for name, model in (("inputs", Input), ("mounts", Mount), ("sources", Mount), ("caches", Cache)):
         items = data.get(name)
         if isinstance(items, list):
@@ -127,24 +138,24 @@ def _read_step(index: int, raw: Any, problems: list[Problem]) -> Draft:
             data[name] = items = [dict(item) if isinstance(item, dict) else item for item in items]
             for position, item in enumerate(items):
                 if isinstance(item, dict):
-                    problems.extend(check_keys(item, model, (*loc, name, position), what))
-    _read_setup(data, loc, problems)
+                    problems.extend(check_keys(item, model, (*loc, name, position), what, suggested))
+    _read_setup(data, loc, problems, suggested)
     if isinstance(data.get("resources"), dict):
         data["resources"] = dict(data["resources"])
-        problems.extend(check_keys(data["resources"], Resources, (*loc, "resources")))
+        problems.extend(check_keys(data["resources"], Resources, (*loc, "resources"), None, suggested))
     _read_id(draft, data, problems)
     if isinstance(data.get("cmd"), list):
-        data["cmd"] = [_number_text(arg) for arg in data["cmd"]]
+        data["cmd"] = [arg if type(arg) is str else _number_text(arg) for arg in data["cmd"]]
     _read_env(draft, data, problems)
     return draft
 
 
-def _read_setup(data: dict[str, Any], loc: Loc, problems: list[Problem]) -> None:
+def _read_setup(data: dict[str, Any], loc: Loc, problems: list[Problem], suggested: set[tuple[str, str]]) -> None:
     setup = data.get("setup")
     if not isinstance(setup, dict):
         return
     data["setup"] = setup = dict(setup)
-    problems.extend(check_keys(setup, Setup, (*loc, "setup")))
+    problems.extend(check_keys(setup, Setup, (*loc, "setup"), None, suggested))
     if isinstance(setup.get("cmd"), list):
         setup["cmd"] = [_number_text(arg) for arg in setup["cmd"]]
     caches = setup.get("caches")
@@ -152,7 +163,7 @@ def _read_setup(data: dict[str, Any], loc: Loc, problems: list[Problem]) -> None
         setup["caches"] = caches = [dict(item) if isinstance(item, dict) else item for item in caches]
         for position, item in enumerate(caches):
             if isinstance(item, dict):
-                problems.extend(check_keys(item, Cache, (*loc, "setup", "caches", position)))
+                problems.extend(check_keys(item, Cache, (*loc, "setup", "caches", position), None, suggested))
 
 
 def _read_id(draft: Draft, data: dict[str, Any], problems: list[Problem]) -> None:
@@ -182,7 +193,9 @@ def _read_env(draft: Draft, data: dict[str, Any], problems: list[Problem]) -> No
         return
     clean: dict[Any, Any] = {}
     for key, value in env.items():
-        if isinstance(value, bool):
+        if type(value) is str:
+            clean[key] = value
+        elif isinstance(value, bool):
             clean[key] = "true" if value else "false"
         elif isinstance(value, int | float | str):
             clean[key] = _number_text(value)
@@ -207,7 +220,7 @@ def _number_text(value: Any) -> Any:
     return str(value)
 
 
-def _validate_models(drafts: list[Draft], problems: list[Problem]) -> None:
+def _validate_models(drafts: list[Draft], doc: Document) -> None:
     """Validate every step with pydantic in one call; on failure, re-validate the failing steps without
     their bad fields."""
     ready = [draft for draft in drafts if draft.data is not None]
@@ -221,7 +234,9 @@ def _validate_models(drafts: list[Draft], problems: list[Problem]) -> None:
             failed.add(draft.index)
             draft.bad.add(str(error["loc"][1]) if len(error["loc"]) > 1 else "")
             loc = (draft.index, *error["loc"][1:])
-            problems.append(error_problem(error, Step, loc, ("steps",), "a step field"))
+            if error["type"] == "missing" and (location(("steps", *loc[:-1])), loc[-1]) in doc.suggested:
+                continue  # the unknown key next to it already says "did you mean …?"
+            doc.problems.append(error_problem(error, Step, loc, ("steps",), "a step field"))
         good = [draft for draft in ready if draft.index not in failed]
         steps = _STEPS.validate_python([draft.data for draft in good], strict=True)
         for draft, step in zip(good, steps, strict=True):

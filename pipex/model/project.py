@@ -59,6 +59,6 @@ def load_project_config(path: Path) -> ProjectConfig:
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        problems = pydantic_problems(exc, ProjectConfig, prefix=(), what=CONFIG_FILE_NAME)
+        problems = pydantic_problems(exc, ProjectConfig, prefix=(), what=f"a {CONFIG_FILE_NAME} setting")
         text = "; ".join(str(problem) for problem in problems)
         raise ConfigError(f"invalid {path}: {text}") from exc

@@ -7,6 +7,7 @@ caught before pydantic so that each can get a did-you-mean suggestion from the r
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -54,9 +55,15 @@ _MAPPING_OF = {
 }
 
 
-def aliases(model: type[BaseModel]) -> list[str]:
+@functools.cache
+def aliases(model: type[BaseModel]) -> tuple[str, ...]:
     """The names a model's fields have in files (camelCase aliases), in declaration order."""
-    return [info.alias or name for name, info in model.model_fields.items()]
+    return tuple(info.alias or name for name, info in model.model_fields.items())
+
+
+@functools.cache
+def _known(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(aliases(model))
 
 
 def location(parts: Iterable[str | int]) -> str:
@@ -103,12 +110,27 @@ def unknown_field(key: Any, what: str, choices: Sequence[str], loc: Loc, extra: 
     return Problem(location(loc), message, "valid fields: " + ", ".join(choices) + extra)
 
 
-def check_keys(data: dict[Any, Any], model: type[BaseModel], loc: Loc, what: str | None = None) -> list[Problem]:
-    """Problems for keys of ``data`` that ``model`` does not know; removes those keys from ``data``."""
+def check_keys(
+    data: dict[Any, Any],
+    model: type[BaseModel],
+    loc: Loc,
+    what: str | None = None,
+    suggested: set[tuple[str, str]] | None = None,
+) -> list[Problem]:
+    """Problems for keys of ``data`` that ``model`` does not know; removes those keys from ``data``.
+
+    Each (location, suggested field) is added to ``suggested``, so that a "missing field" error for the
+    field the user misspelled is not reported a second time.
+    """
     known = aliases(model)
+    if _known(model).issuperset(data):
+        return []
     problems = []
     for key in [key for key in data if key not in known]:
         problems.append(unknown_field(key, what or _FIELD_OF[model], known, loc))
+        suggestion = did_you_mean(str(key), known)
+        if suggestion and suggested is not None:
+            suggested.add((location(loc), suggestion))
         del data[key]
     return problems
 
@@ -143,9 +165,10 @@ def error_problem(error: Any, model: type[BaseModel], loc: Loc, prefix: Loc, wha
 
 
 def _shown(value: Any, kind: str) -> str:
-    if kind in ("literal_error", "bool_type") and isinstance(value, str):
+    """The value itself where it helps (``got the string "30s"``, ``got 2.5``), else its type."""
+    if kind != "string_type" and isinstance(value, str) and len(value) <= 40:
         return f"the string {quote(value)}"
-    if kind == "finite_number":
+    if kind != "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return describe(value)
 

@@ -72,7 +72,7 @@ def model_problems(pipeline: Pipeline) -> list[Problem]:
         problems.append(Problem("id", f"{quote(pipeline.id)} is not a valid pipeline id", hint))
     if not pipeline.steps:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
-    drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    drafts = [Draft(index, list(_STEP_KEYS), None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
     problems += kit_problems(pipeline)
     return sort_problems(problems, ["id", "name", "steps"], drafts)
@@ -146,6 +146,8 @@ def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Pr
 
 def sort_problems(problems: list[Problem], top_keys: Sequence[str], drafts: Sequence[Draft]) -> list[Problem]:
     """File order: the file itself, then top-level keys as written, steps by index, fields as written."""
+    if len(problems) < 2:
+        return problems
     top = {key: position for position, key in enumerate(top_keys)}
     fields = {draft.index: {key: position for position, key in enumerate(draft.keys)} for draft in drafts}
 

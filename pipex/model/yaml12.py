@@ -72,13 +72,15 @@ class _Frame:
         self.anchor = anchor
         self.key: Any = _NO_KEY
         self.key_mark: Any = None
-        self.lines: dict[Any, int] = {}
+        self.lines: dict[Any, Any] = {}  # key → the mark where it was first written
         self.merges: list[tuple[Any, yaml.Mark]] = []
 
 
 _NO_KEY = object()
 _MERGE_KEY = object()
-_PLAIN_FIRST = frozenset("~nNtTfF-+0123456789.")
+# First characters of plain scalars that may be more than a string ("" is an empty value: null; "<" the merge key).
+_PLAIN_FIRST = frozenset([*"~nNtTfF-+0123456789.<", ""])
+_SCALAR = yaml.ScalarEvent
 
 
 def load_yaml(text: str) -> Any:
@@ -89,10 +91,36 @@ def load_yaml(text: str) -> Any:
     """
     parser = _Parser(text)
     builder = _Builder()
+    next_event = parser.get_event
+    feed = builder.feed
+    stack = builder.stack
     try:
         while True:
-            event = parser.get_event()
-            if event is None or builder.feed(event):
+            event = next_event()
+            # Inline fast path for the most common event: a plain string inside an open mapping or list.
+            if (
+                type(event) is _SCALAR
+                and stack
+                and event.tag is None
+                and event.anchor is None
+                and (not event.implicit[0] or event.value[:1] not in _PLAIN_FIRST)
+            ):
+                frame = stack[-1]
+                data = frame.data
+                if type(data) is list:
+                    data.append(event.value)
+                    continue
+                key = frame.key
+                if key is _NO_KEY:
+                    frame.key = event.value
+                    frame.key_mark = event.start_mark
+                    continue
+                if key is not _MERGE_KEY and key not in data:
+                    data[key] = event.value
+                    frame.lines[key] = frame.key_mark
+                    frame.key = _NO_KEY
+                    continue
+            if event is None or feed(event):
                 break
     except yaml.MarkedYAMLError as exc:
         raise SyntaxProblems([_marked(exc)]) from exc
@@ -121,14 +149,20 @@ class _Builder:
 
     def feed(self, event: Any) -> bool:
         kind = type(event)
-        if kind is yaml.ScalarEvent:
-            value = _scalar(event)
+        if kind is _SCALAR:
+            if event.tag is None and (not event.implicit[0] or event.value[:1] not in _PLAIN_FIRST):
+                value: Any = event.value  # the common case: a plain or quoted string
+            else:
+                value = _scalar(event)
+                if value is _MERGE_KEY and not self._expects_key():
+                    value = "<<"  # only a key can merge
             if event.anchor:
                 self.anchors[event.anchor] = value
             self._add(value, event.start_mark)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             mapping = kind is yaml.MappingStartEvent
-            _check_tag(event, MAP_TAG if mapping else SEQ_TAG)
+            if event.tag is not None:
+                _check_tag(event, MAP_TAG if mapping else SEQ_TAG)
             frame = _Frame({} if mapping else [], event.anchor)
             if event.anchor:
                 self.anchors[event.anchor] = frame.data
@@ -156,31 +190,36 @@ class _Builder:
             return True
         return False
 
+    def _expects_key(self) -> bool:
+        return bool(self.stack) and type(self.stack[-1].data) is dict and self.stack[-1].key is _NO_KEY
+
     def _add(self, value: Any, mark: yaml.Mark) -> None:
-        if not self.stack:
+        stack = self.stack
+        if not stack:
             self.root = value
             return
-        frame = self.stack[-1]
+        frame = stack[-1]
         data = frame.data
-        if isinstance(data, list):
+        if type(data) is list:
             data.append(value)
-        elif frame.key is _NO_KEY:
+            return
+        key = frame.key
+        if key is _NO_KEY:
             if isinstance(value, dict | list):
                 raise _error("a mapping key must be a plain value, not a list or a mapping", mark)
             frame.key = value
             frame.key_mark = mark
+            return
+        frame.key = _NO_KEY
+        if key is _MERGE_KEY:
+            frame.merges.append((value, mark))
+        elif key in data:
+            where = f"first defined at line {frame.lines[key].line + 1}"
+            line, column = frame.key_mark.line + 1, frame.key_mark.column + 1
+            self.problems.append(YamlProblem(f"duplicate key {_show(key)} ({where})", line, column))
         else:
-            key = frame.key
-            frame.key = _NO_KEY
-            if key is _MERGE_KEY:
-                frame.merges.append((value, mark))
-            elif key in data:
-                where = f"first defined at line {frame.lines[key]}"
-                line, column = frame.key_mark.line + 1, frame.key_mark.column + 1
-                self.problems.append(YamlProblem(f"duplicate key {_show(key)} ({where})", line, column))
-            else:
-                data[key] = value
-                frame.lines[key] = frame.key_mark.line + 1
+            data[key] = value
+            frame.lines[key] = frame.key_mark
 
     def _merge(self, frame: _Frame) -> None:
         """``<<: *base`` (or a list of them): keys written in the mapping win, then earlier merges."""

@@ -17,7 +17,7 @@ from typing import Any
 from pipex.errors import ContainerFailed, ImageNotFound
 from pipex.runtime import ownership
 from pipex.runtime.archive import tar_tree
-from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, RuntimeInfo
+from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
 from pipex.runtime.mux import iter_frames
 from pipex.runtime.transport import Transport
@@ -109,18 +109,38 @@ class HttpRuntime:
                     on_output(chunk)
         return wait_exec(lambda: self._t.json("GET", f"exec/{exec_id}/json", "exec inspect"))
 
-    def logs(self, container: str) -> Iterator[LogChunk]:
+    def _follow(self, container: str, follow: bool) -> Iterator[LogChunk]:
         response = self._t.request(
             "GET",
             f"containers/{container}/logs",
             "logs",
-            params={"follow": "true", "stdout": "true", "stderr": "true"},
+            params={"follow": str(follow).lower(), "stdout": "true", "stderr": "true"},
             stream=True,
             timeout=(self._t.timeout, None),
             container=container,
         )
         with response:
             yield from iter_frames(response.raw)
+
+    def logs(self, container: str) -> Iterator[LogChunk]:
+        """Follow the logs. Podman (seen on 4.3, libpod and compat API) may end a follow early when a container
+        with a lot of output exits; then we catch up from the log file, skipping per stream the bytes already
+        given, so nothing is repeated or lost and the order within each stream is kept."""
+        seen = {Stream.STDOUT: 0, Stream.STDERR: 0}
+        for chunk in self._follow(container, True):
+            seen[chunk.stream] += len(chunk.data)
+            yield chunk
+        if self.info().engine != "podman":
+            return
+        self.wait(container)
+        for chunk in self._follow(container, False):
+            skip = min(seen[chunk.stream], len(chunk.data))
+            seen[chunk.stream] -= skip
+            if skip < len(chunk.data):
+                yield LogChunk(chunk.stream, chunk.data[skip:])
+
+    def wait(self, container: str, timeout: float | None = None) -> int | None:
+        raise NotImplementedError
 
     def stop(self, container: str, grace: float = 10.0) -> None:
         self._t.request(

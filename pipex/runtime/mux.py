@@ -23,34 +23,53 @@ class Readable(Protocol):
     def read(self, amt: int) -> bytes: ...
 
 
-def _read_exact(raw: Readable, size: int) -> bytes | None:
-    """``size`` bytes, or None on a clean end of stream before the first byte; short reads are retried."""
-    parts: list[bytes] = []
-    missing = size
-    while missing:
-        data = raw.read(missing)
-        if not data:
-            if missing == size:
-                return None
-            raise EOFError(f"stream ended inside a frame ({size - missing} of {size} bytes)")
-        parts.append(data)
-        missing -= len(data)
-    return b"".join(parts)
+_BUFFER = 1 << 16
 
 
 def iter_frames(raw: Readable) -> Iterator[LogChunk]:
-    """Yield each frame of a multiplexed stream as a ``LogChunk`` (stdin echoes and unknown ids are dropped)."""
+    """Yield the payload of a multiplexed stream as ``LogChunk`` s (stdin echoes and unknown ids are dropped).
+
+    Reads whatever is available (``read1``) instead of exact sizes, so a busy stream costs a few large reads
+    rather than two small reads per frame, while a quiet one is still delivered as soon as it arrives.
+    Consecutive frames of one stream that arrived together are merged (order within each stream is exact);
+    memory stays below ``_BUFFER + MAX_CHUNK`` whatever the stream's size.
+    """
+    read = getattr(raw, "read1", None) or raw.read
+    buf = bytearray()
+    remaining = 0  # payload bytes still to come for the current frame
+    stream: Stream | None = None
+    pending, pending_stream = bytearray(), Stream.STDOUT
     while True:
-        header = _read_exact(raw, _HEADER.size)
-        if header is None:
+        data = read(_BUFFER)
+        if not data:
+            if pending:
+                yield LogChunk(pending_stream, bytes(pending))
+            if remaining or buf:
+                raise EOFError(f"stream ended inside a frame ({remaining or len(buf)} bytes missing)")
             return
-        stream_id, length = _HEADER.unpack(header)
-        stream = _STREAMS.get(stream_id)
-        while length:
-            take = min(length, MAX_CHUNK)
-            data = _read_exact(raw, take)
-            if data is None:
-                raise EOFError("stream ended inside a frame")
-            length -= take
-            if stream is not None:
-                yield LogChunk(stream, data)
+        buf += data
+        pos = 0
+        while True:
+            if remaining:
+                take = min(remaining, len(buf) - pos)
+                if not take:
+                    break
+                if stream is not None:
+                    if pending and (pending_stream is not stream or len(pending) >= MAX_CHUNK):
+                        yield LogChunk(pending_stream, bytes(pending))
+                        pending = bytearray()
+                    pending_stream = stream
+                    pending += buf[pos : pos + take]
+                pos += take
+                remaining -= take
+                continue
+            if len(buf) - pos < _HEADER.size:
+                break
+            stream_id, remaining = _HEADER.unpack_from(buf, pos)
+            stream = _STREAMS.get(stream_id)
+            pos += _HEADER.size
+        del buf[:pos]
+        # Hand over what we have before blocking on the next read.
+        if pending:
+            yield LogChunk(pending_stream, bytes(pending))
+            pending = bytearray()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,11 @@ from pipex.errors import ContainerFailed, EngineError, FeatureUnsupported, Image
 from pipex.runtime.base import (
     ContainerSpec,
     ImageRef,
-    LogChunk,
     PullProgress,
     RuntimeInfo,
-    Stream,
 )
 from pipex.runtime.compat import HOLD_TARGET, hold_binary, parse_version
 from pipex.runtime.http_runtime import HttpRuntime
-from pipex.runtime.mux import iter_frames
 from pipex.runtime.transport import EngineTimeout, Transport
 
 KEEP_ID_UIDGID = (4, 3)  # --userns=keep-id:uid=U,gid=G
@@ -153,31 +150,6 @@ class PodmanRuntime(HttpRuntime):
         if limits:
             body["resource_limits"] = limits
         return self._post_create(body, spec.image)
-
-    def logs(self, container: str) -> Iterator[LogChunk]:
-        """Follow the logs; then catch up from the log file, because Podman (seen on 4.3) may end a follow early
-        when a container with a lot of output exits. The catch-up skips, per stream, the bytes already given,
-        so nothing is repeated and order within each stream is kept."""
-        seen = {Stream.STDOUT: 0, Stream.STDERR: 0}
-        for chunk in super().logs(container):
-            seen[chunk.stream] += len(chunk.data)
-            yield chunk
-        self.wait(container)
-        response = self._t.request(
-            "GET",
-            f"containers/{container}/logs",
-            "logs",
-            params={"follow": "false", "stdout": "true", "stderr": "true"},
-            stream=True,
-            timeout=(self._t.timeout, None),
-            container=container,
-        )
-        with response:
-            for chunk in iter_frames(response.raw):
-                skip = min(seen[chunk.stream], len(chunk.data))
-                seen[chunk.stream] -= skip
-                if skip < len(chunk.data):
-                    yield LogChunk(chunk.stream, chunk.data[skip:])
 
     def wait(self, container: str, timeout: float | None = None) -> int | None:
         try:

@@ -97,16 +97,29 @@ def _get(url: str, path: str, timeout: float) -> tuple[int, dict[str, str], byte
         conn.close()
 
 
-def ping(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Raise ``ProbeFailed`` unless ``GET /_ping`` answers 200."""
-    status, _, body = _get(url, "/_ping", timeout)
+def _ping(url: str, timeout: float) -> dict[str, str]:
+    status, headers, body = _get(url, "/_ping", timeout)
     if status != 200:
         raise ProbeFailed(f"/_ping answered HTTP {status}: {body[:200].decode(errors='replace').strip()}")
+    return headers
+
+
+def ping(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Raise ``ProbeFailed`` unless ``GET /_ping`` answers 200."""
+    _ping(url, timeout)
 
 
 def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Identity:
     """Ping ``url`` and identify the engine behind it; raise ``ProbeFailed`` with the reason otherwise."""
-    ping(url, timeout=timeout)
+    headers = _ping(url, timeout)
+    # The ping's headers usually identify the engine, which saves a /version call: Podman 4.x answers its
+    # compat /version in over a second (it gathers host facts), /_ping in milliseconds.
+    libpod = headers.get("libpod-api-version")
+    if libpod:
+        return Identity(url, "libpod", "podman", libpod, libpod)
+    server = headers.get("server", "")
+    if server.startswith("Docker/") and headers.get("api-version"):
+        return Identity(url, "docker", "docker", server.split("/", 1)[1].split()[0], headers["api-version"])
     status, _, body = _get(url, "/version", timeout)
     if status != 200:
         raise ProbeFailed(f"/version answered HTTP {status}")

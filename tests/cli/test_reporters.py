@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from rich.console import Console
@@ -467,14 +468,14 @@ def test_make_reporter_picks_live_only_for_a_capable_terminal(
 # -- live view ---------------------------------------------------------------------------------------------
 
 
-def terminal(*, height: int = 30, color_system: str | None = None) -> tuple[Console, io.StringIO]:
+def terminal(*, height: int = 30, color_system: Literal["standard"] | None = None) -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     console = Console(
         file=out,
         force_terminal=True,
         width=100,
         height=height,
-        color_system=color_system,  # type: ignore[arg-type]
+        color_system=color_system,
         _environ={"TERM": "xterm"},
     )
     return console, out
@@ -631,9 +632,27 @@ def test_live_ticker_draws_without_explicit_refresh_and_close_restores_the_curso
     reporter = LiveReporter(console, workspace="geo", refresh_per_second=50.0)
     for event in success_run(Feed())[:-1]:
         reporter.handle(event)
+    deadline = time.monotonic() + 10
+    while "- notify" not in out.getvalue() and time.monotonic() < deadline:  # drawn by the ticker
+        time.sleep(0.01)
+    drawn = screen_lines(out.getvalue())
+    assert drawn[-2] == "- notify  skipped (condition)"
+    assert drawn[-1].startswith("3/3 done · 1 ok · 1 cached · 1 skipped · ")  # then the (real) elapsed time
     reporter.close()
     reporter.close()  # idempotent
     text = out.getvalue()
     assert text.startswith("\x1b[?25l")
     assert text.endswith("\x1b[?25h\r\x1b[1A\x1b[2K")
     assert screen_lines(text)[-3:] == ["✓ build   1.2s 3.4 KB", "- notify  skipped (condition)", ""]
+
+
+def test_live_crops_long_lines_in_the_live_area() -> None:
+    console, out = terminal()
+    reporter = live(console)
+    ev = Feed()
+    reporter.handle(ev(StepStart, step=BUILD, image="alpine"))
+    reporter.handle(ev(StepLog, step=BUILD, stream="stdout", line="x" * 300))
+    reporter.refresh()
+    row = screen_lines(out.getvalue())[0]
+    assert row == "⠋ build  3.0s  " + "x" * 84 + "…"
+    reporter.close()

@@ -88,6 +88,12 @@ ensure_user() {
     conf_dir=$home/.config/containers
     install -d -o "$TEST_USER" -g "$TEST_USER" -m 0755 "$home/.config" "$conf_dir"
     install -o "$TEST_USER" -g "$TEST_USER" -m 0644 "$HERE/containers-rootless.conf" "$conf_dir/containers.conf"
+    # Rootless networking (slirp4netns) opens /dev/net/tun. udev makes it 0666; without udev (CI VMs,
+    # containers) devtmpfs leaves it 0600 and every rootless container with a network fails to start.
+    if [[ -c /dev/net/tun && $(stat -c %a /dev/net/tun) != 666 ]]; then
+        chmod 0666 /dev/net/tun
+        log "made /dev/net/tun 0666 (as udev does) for rootless networking"
+    fi
 }
 
 # Can the test user import pipex's runtime dependencies with this interpreter?
