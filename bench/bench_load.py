@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/bench_load.py [STEPS]``. The pipeline is a layered DAG: 100 steps per layer,
 each reading two steps of the layer before, with env, an output path, a cache and a condition on some steps.
-Prints the best of three runs.
+Prints the best of three runs (wall clock and CPU time).
 """
 
 from __future__ import annotations
@@ -48,15 +48,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "pipeline.yml"
         file.write_text(yaml.safe_dump(generate(count), sort_keys=False), encoding="utf-8")
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(3):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             pipeline = load(file, cwd=Path(tmp))
             problems = pipeline.validate()
             best = min(best, time.perf_counter() - started)
+            best_cpu = min(best_cpu, time.process_time() - started_cpu)
         assert not problems and len(pipeline.steps) == count, problems[:3]
         size = file.stat().st_size / 1e6
-    print(f"load+validate {count} steps: {best:.2f} s (target < 2 s; {size:.1f} MB of YAML)")
+    # CPU time too: on a busy machine the wall-clock figure measures the neighbours.
+    print(f"load+validate {count} steps: {best:.2f} s (cpu {best_cpu:.2f} s; target < 2 s; {size:.1f} MB of YAML)")
 
 
 if __name__ == "__main__":

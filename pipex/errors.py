@@ -93,10 +93,8 @@ class PipelineError(PipexError):
     def from_problems(cls, problems: Sequence[Problem], source: str | None = None) -> PipelineError:
         count = len(problems)
         where = f" in {source}" if source else ""
-        if count == 1:
-            msg = f"invalid pipeline{where}: {problems[0]}"
-        else:
-            msg = f"invalid pipeline{where}: {count} problems"
+        what = str(problems[0]) if count == 1 else f"{count} problems"
+        msg = f"invalid pipeline{where}: {what}"
         return cls(msg, problems=problems, source=source, hint="fix the problems above; run `pipex validate`")
 
 
@@ -104,7 +102,7 @@ class KitError(PipelineError):
     pass
 
 
-class RuntimeError(PipexError):  # noqa: A001 - the tree's name in the docs
+class RuntimeError(PipexError):  # the tree's name in the docs; shadows the builtin here only
     exit_code = 3
 
 

@@ -135,6 +135,7 @@ class Engine:
         prepared = self._prepare(pipeline, options)  # raises before the first event
         emitter = Emitter(prepared.run_id, prepared.ws.name, loop, queue)
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
+        cancelled = False
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -143,6 +144,7 @@ class Engine:
                 except asyncio.CancelledError:
                     # The consumer's task was cancelled: stop the run and still deliver its PipelineEnd.
                     getter.cancel()
+                    cancelled = True
                     self._stop_active("cancelled")
                     continue
                 yield event
@@ -156,6 +158,10 @@ class Engine:
                     await driver
             else:
                 driver.result()  # surface an unexpected error
+        if cancelled:
+            # The PipelineEnd is delivered; now honour the cancel, or the consumer's task (and asyncio.timeout
+            # or a TaskGroup around it) would carry on as if nothing had been cancelled.
+            raise asyncio.CancelledError
 
     def _stop_active(self, status: Literal["cancelled", "interrupted", "timeout"]) -> None:
         if self._active is not None:

@@ -150,7 +150,7 @@ class _Attempt:
         locks: list[FileLock] = []
         try:
             for cache in sorted((c for c in spec.setup.caches if c.exclusive), key=lambda c: c.name):
-                lock = self.ctx.workspace.cache_lock(cache.name)
+                lock = self.ctx.workspace.cache_lock(cache.name, "pipex run")
                 while True:  # wait for another pipex using the cache, but stay cancellable
                     try:
                         locks.append(lock.acquire(blocking=True, timeout=0.5))

@@ -2,14 +2,15 @@
 
 Per step, in order: a required input failed or was skipped → skipped (dependency); ``if`` false → skipped
 (condition); fingerprint; cache hit → cached; ``--dry-run`` → would run; else execute in a worker thread.
-A step starts as soon as all its inputs are settled and a slot is free (ties in file order: every step's task is
-created in file order and asyncio's semaphore is FIFO).
+A step starts as soon as all its inputs are settled and a slot is free (ties in file order: when several steps wait
+for a slot, the one first in the file gets it — see ``Slots``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,39 @@ class Provided:
     digest: str
 
 
+class Slots:
+    """``n`` slots for running containers; when several steps wait, the one first in the file gets the next slot.
+
+    Not an ``asyncio.Semaphore``: it wakes waiters by arrival, and arrival depends on how long each step's image
+    lookup and hashing took, so ties would go in a random order.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []  # heap by file index (unique per step)
+
+    async def acquire(self, order: int) -> None:
+        if self._free > 0:  # a free slot means nobody is waiting: release() hands slots to waiters directly
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (order, granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted and cancelled at once: pass the slot on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, granted = heapq.heappop(self._waiters)
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
 class Scheduler:
     def __init__(
         self,
@@ -86,7 +120,8 @@ class Scheduler:
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
         self.done = {s.id: asyncio.Event() for s in specs}
-        self.sem = asyncio.Semaphore(options.slots)
+        self.order = {s.id: n for n, s in enumerate(specs)}
+        self.slots = Slots(options.slots)
         self.running_now = 0
         self.peak = 0
         self.stop_status: RunStatus | None = None
@@ -259,7 +294,8 @@ class Scheduler:
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
-        async with self.sem:
+        await self.slots.acquire(self.order[ref.id])
+        try:
             if self.stop_status is not None:
                 return StepOutcome(ref.id, ref.name, "pending")
             self.running_now += 1
@@ -270,6 +306,8 @@ class Scheduler:
                 result: StepRun = await asyncio.shield(loop.run_in_executor(self.pool, execute, plan, self.ctx))
             finally:
                 self.running_now -= 1
+        finally:
+            self.slots.release()
         if result.status == "success":
             self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "")
         await self.emitter.emit_async(

@@ -66,7 +66,9 @@ def _given(draft: Draft, step: Step, name: str) -> bool:
         return True  # misspelled: the did-you-mean already says it, no "missing" on top
     if draft.data is not None:
         return draft.data.get(name) is not None
-    return {"image": step.image, "cmd": step.cmd, "uses": step.uses, "with": step.with_ or None}[name] is not None
+    if name == "with":
+        return bool(step.with_)
+    return getattr(step, name) is not None
 
 
 def _kind(draft: Draft, step: Step, base: str) -> list[Problem]:

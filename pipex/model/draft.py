@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pipex.errors import Problem
-from pipex.model.schema import Loc, check_keys, describe, error_problem, location, quote, unknown_field
+from pipex.model.schema import (
+    Loc,
+    check_keys,
+    describe,
+    error_problem,
+    known_fields,
+    location,
+    quote,
+    unknown_field,
+)
 from pipex.model.slug import slugify
 from pipex.model.step import Cache, Input, Mount, Resources, Setup, Step
 
@@ -30,7 +40,7 @@ class Draft:
     """One step on its way from raw data to a ``Step``."""
 
     index: int
-    keys: list[str]  # the step's keys in file order, to sort problems
+    keys: Sequence[str]  # the step's keys in file order, to sort problems
     data: dict[str, Any] | None  # cleaned input for pydantic; None when the step is not a mapping
     id: str | None = None  # usable id (explicit or from the name)
     id_from: str = "id"  # "id" or "name": where a problem about the id points
@@ -128,17 +138,14 @@ def _read_step(index: int, raw: Any, doc: Document) -> Draft:
         return Draft(index, [], None)
     data = dict(raw)
     draft = Draft(index, [str(key) for key in raw], data)
-    problems.extend(check_keys(data, Step, loc, None, suggested))
-    where = location(loc)
-    draft.hinted = {name for spot, name in suggested if spot == where}
+    own: set[tuple[str, str]] = set()
+    problems.extend(check_keys(data, Step, loc, None, own))
+    draft.hinted = {name for _, name in own}
+    suggested |= own
     for name, model in (("inputs", Input), ("mounts", Mount), ("sources", Mount), ("caches", Cache)):
         items = data.get(name)
         if isinstance(items, list):
-            what = "a source field" if name == "sources" else None
-            data[name] = items = [dict(item) if isinstance(item, dict) else item for item in items]
-            for position, item in enumerate(items):
-                if isinstance(item, dict):
-                    problems.extend(check_keys(item, model, (*loc, name, position), what, suggested))
+            data[name] = _checked_items(items, model, (*loc, name), problems, suggested)
     _read_setup(data, loc, problems, suggested)
     if isinstance(data.get("resources"), dict):
         data["resources"] = dict(data["resources"])
@@ -160,10 +167,24 @@ def _read_setup(data: dict[str, Any], loc: Loc, problems: list[Problem], suggest
         setup["cmd"] = [_number_text(arg) for arg in setup["cmd"]]
     caches = setup.get("caches")
     if isinstance(caches, list):
-        setup["caches"] = caches = [dict(item) if isinstance(item, dict) else item for item in caches]
-        for position, item in enumerate(caches):
-            if isinstance(item, dict):
-                problems.extend(check_keys(item, Cache, (*loc, "setup", "caches", position), None, suggested))
+        setup["caches"] = _checked_items(caches, Cache, (*loc, "setup", "caches"), problems, suggested)
+
+
+def _checked_items(
+    items: list[Any], model: type[BaseModel], loc: Loc, problems: list[Problem], suggested: set[tuple[str, str]]
+) -> list[Any]:
+    """``items`` with unknown keys reported and removed (copied only when there are some: the common case
+    of a clean file costs no copies)."""
+    what = "a source field" if loc[-1] == "sources" else None
+    known = known_fields(model)
+    result = items
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and not known.issuperset(item):
+            if result is items:
+                result = list(items)
+            clean = result[position] = dict(item)
+            problems.extend(check_keys(clean, model, (*loc, position), what, suggested))
+    return result
 
 
 def _read_id(draft: Draft, data: dict[str, Any], problems: list[Problem]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from pathlib import Path
 
@@ -19,13 +18,13 @@ def resolve_host_path(value: str, *, root: Path, boundary: Path) -> Path:
     if not value:
         raise ValueError("a host path must not be empty")
     if value.startswith(("/", "~")) or Path(value).is_absolute():
-        raise ValueError(f"host path {_q(value)} must be relative to the pipeline root {root}")
+        raise ValueError(f"host path {value!r} must be relative to the pipeline root {root}")
     resolved = (root / value).resolve()
     fence = boundary.resolve()
     if not resolved.is_relative_to(fence):
-        raise ValueError(f"host path {_q(value)} resolves to {resolved}, outside the project directory {fence}")
+        raise ValueError(f"host path {value!r} resolves to {resolved}, outside the project directory {fence}")
     if not resolved.exists():
-        raise ValueError(f"host path {_q(value)} does not exist ({resolved})")
+        raise ValueError(f"host path {value!r} does not exist ({resolved})")
     return resolved
 
 
@@ -35,15 +34,15 @@ def check_container_path(value: str) -> str | None:
     if not value:
         return "a container path must not be empty"
     if not value.startswith("/"):
-        return f"container path {_q(value)} must be absolute (start with /)"
+        return f"container path {value!r} must be absolute (start with /)"
     parts = [part for part in _SLASHES.sub("/", value).split("/") if part]
     if ".." in parts:
-        return f'container path {_q(value)} must not contain ".."'
+        return f'container path {value!r} must not contain ".."'
     normal = "/" + "/".join(part for part in parts if part != ".")
     if normal == "/":
         return 'a container path must not be "/"'
     if normal == "/input" or normal.startswith("/input/"):
-        return f"container path {_q(value)} is under /input, which pipex reserves for step inputs"
+        return f"container path {value!r} is under /input, which pipex reserves for step inputs"
     return None
 
 
@@ -52,7 +51,3 @@ def normal_container_path(value: str) -> str:
     """``value`` with duplicate slashes, ``.`` parts and a trailing slash removed (for comparisons)."""
     parts = [part for part in value.split("/") if part and part != "."]
     return "/" + "/".join(parts)
-
-
-def _q(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)

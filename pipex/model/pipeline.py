@@ -64,6 +64,12 @@ class Pipeline(BaseModel):
         self._index = index
         self._deps = {step_id: [d for d in ups if d != step_id] for step_id, ups in deps.items()}
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Pipeline:
+        """A copy (pydantic's), with the step index rebuilt: ``update`` may have replaced the steps."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.model_post_init(None)
+        return copied
+
     # -- construction -------------------------------------------------------------------------------------
 
     @classmethod

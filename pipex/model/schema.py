@@ -62,7 +62,7 @@ def aliases(model: type[BaseModel]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _known(model: type[BaseModel]) -> frozenset[str]:
+def known_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(aliases(model))
 
 
@@ -123,7 +123,7 @@ def check_keys(
     field the user misspelled is not reported a second time.
     """
     known = aliases(model)
-    if _known(model).issuperset(data):
+    if known_fields(model).issuperset(data):
         return []
     problems = []
     for key in [key for key in data if key not in known]:

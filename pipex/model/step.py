@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipex.model.slug import slugify
 
 
 class _Model(BaseModel):
@@ -76,6 +78,17 @@ class Step(_Model):
     # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_from_name(cls, data: Any) -> Any:
+        """A missing id is ``slugify(name)``, as in the file format (``Step(name="Build", …)`` works too)."""
+        if isinstance(data, dict) and data.get("id") is None and isinstance(data.get("name"), str):
+            try:
+                return {**data, "id": slugify(data["name"])}
+            except ValueError:
+                return data  # pydantic then reports the missing id
+        return data
 
     @property
     def label(self) -> str:

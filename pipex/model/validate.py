@@ -72,7 +72,7 @@ def model_problems(pipeline: Pipeline) -> list[Problem]:
         problems.append(Problem("id", f"{quote(pipeline.id)} is not a valid pipeline id", hint))
     if not pipeline.steps:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
-    drafts = [Draft(index, list(_STEP_KEYS), None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
     problems += kit_problems(pipeline)
     return sort_problems(problems, ["id", "name", "steps"], drafts)

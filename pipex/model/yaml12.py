@@ -81,6 +81,8 @@ _MERGE_KEY = object()
 # First characters of plain scalars that may be more than a string ("" is an empty value: null; "<" the merge key).
 _PLAIN_FIRST = frozenset([*"~nNtTfF-+0123456789.<", ""])
 _SCALAR = yaml.ScalarEvent
+_MAP_START, _MAP_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQ_START, _SEQ_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 
 
 def load_yaml(text: str) -> Any:
@@ -93,35 +95,55 @@ def load_yaml(text: str) -> Any:
     builder = _Builder()
     next_event = parser.get_event
     feed = builder.feed
+    add = builder._add
     stack = builder.stack
     try:
+        # The common events (untagged, unanchored strings and collections) are handled inline: this loop
+        # runs once per event, hundreds of thousands of times for a large pipeline. The rest go to ``feed``.
         while True:
             event = next_event()
-            # Inline fast path for the most common event: a plain string inside an open mapping or list.
-            if (
-                type(event) is _SCALAR
-                and stack
-                and event.tag is None
-                and event.anchor is None
-                and (not event.implicit[0] or event.value[:1] not in _PLAIN_FIRST)
-            ):
+            kind = type(event)
+            if kind is _SCALAR:
+                if event.tag is not None or event.anchor is not None:
+                    feed(event)
+                    continue
+                value: Any = event.value
+                if event.implicit[0] and value[:1] in _PLAIN_FIRST:
+                    feed(event)  # maybe a null, bool, number or merge key
+                    continue
+            elif kind is _MAP_END or kind is _SEQ_END:
                 frame = stack[-1]
-                data = frame.data
-                if type(data) is list:
-                    data.append(event.value)
+                if frame.anchor or frame.merges:
+                    feed(event)
                     continue
-                key = frame.key
-                if key is _NO_KEY:
-                    frame.key = event.value
-                    frame.key_mark = event.start_mark
-                    continue
-                if key is not _MERGE_KEY and key not in data:
-                    data[key] = event.value
-                    frame.lines[key] = frame.key_mark
-                    frame.key = _NO_KEY
-                    continue
-            if event is None or feed(event):
-                break
+                stack.pop()
+                value = frame.data
+            elif (kind is _MAP_START or kind is _SEQ_START) and event.tag is None and event.anchor is None:
+                stack.append(_Frame({} if kind is _MAP_START else [], None))
+                continue
+            else:
+                if event is None or feed(event):
+                    break
+                continue
+            if not stack:
+                builder.root = value
+                continue
+            parent = stack[-1]
+            data = parent.data
+            if type(data) is list:
+                data.append(value)
+                continue
+            key = parent.key
+            if key is _NO_KEY and type(value) is str:
+                parent.key = value
+                parent.key_mark = event.start_mark
+                continue
+            if key is not _NO_KEY and key is not _MERGE_KEY and key not in data:
+                data[key] = value
+                parent.lines[key] = parent.key_mark
+                parent.key = _NO_KEY
+                continue
+            add(value, event.start_mark)
     except yaml.MarkedYAMLError as exc:
         raise SyntaxProblems([_marked(exc)]) from exc
     except yaml.YAMLError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Protocol, runtime_checkable
@@ -22,7 +22,7 @@ def _frozen(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted((data or {}).items())))
 
 
-class Stream(str, Enum):
+class Stream(StrEnum):
     STDOUT = "stdout"
     STDERR = "stderr"
 

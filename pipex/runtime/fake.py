@@ -1,10 +1,12 @@
 """``FakeRuntime``: an in-memory ``Runtime`` for tests and for users testing their pipelines.
 
-Nothing runs: each container plays a scripted ``Behaviour``, chosen by command first, then by image::
+Nothing runs: each container plays a scripted ``Behaviour``, chosen by step (the ``pipex.step`` label the engine
+puts on its containers) first, then by command, then by image::
 
     rt = FakeRuntime(images=["alpine:3.20"])
     rt.script(image="alpine:3.20", behaviour=Behaviour(exit_code=0, stdout=b"hi\\n", files={"out.txt": b"1"}))
     rt.script(cmd=["make", "test"], behaviour=Behaviour(exit_code=2, stderr="failed\\n"))
+    rt.script(step="build", behaviour=[Behaviour(exit_code=1), Behaviour()])  # fails once, then succeeds
     rt.fail("pull", ImagePullFailed("x:1", "registry says no"))   # the next pull raises this
     rt.fail("create", ContainerFailed("boom"), times=None)          # every create raises this
 
@@ -12,8 +14,11 @@ Nothing runs: each container plays a scripted ``Behaviour``, chosen by command f
 shortcuts ``stdout``/``stderr``; ``files`` written into the bind whose target is ``output_target`` (default
 ``/output``) when the container finishes — a value of ``None`` makes a directory; ``delay`` seconds the
 container "runs" (``wait(timeout)`` returns ``None`` before that; ``stop``/``kill`` end it at once, exit 143/137).
+A sequence of behaviours is played one per container created (attempts, later runs), the last one repeating.
 Exec commands are scripted with ``script_exec(cmd, behaviour)`` (default: exit 0, no output); a held container
-(``hold=True``) runs until stopped. ``calls`` records every call as ``(method, args)``; ``containers`` maps ids to
+(``hold=True``) runs until stopped, and an exec of its own command (its ``cmd``, after any entrypoint: the run
+phase after a setup) plays the container's behaviour, files included, unless that command is scripted with
+``script_exec``. ``calls`` records every call as ``(method, args)``; ``containers`` maps ids to
 ``FakeContainer`` (spec, state, network, copied trees). Thread-safe; waits use ``threading.Event`` so a test
 never sleeps longer than the scripted delays.
 """
@@ -21,6 +26,7 @@ never sleeps longer than the scripted delays.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +44,8 @@ from pipex.runtime.base import (
     RuntimeInfo,
     Stream,
 )
+
+STEP_LABEL = "pipex.step"  # the label the engine sets to the step id (pipex.runtime.labels.STEP)
 
 Chunkish = LogChunk | tuple[Stream | str, bytes | str]
 
@@ -98,8 +106,9 @@ class FakeRuntime:
             libpod_api=False, supports_keep_id=True, cgroup_version="v2",
             cgroup_controllers=("cpu", "memory", "pids"), host_uid=None,
         )  # fmt: skip
-        self._by_cmd: dict[tuple[str, ...], Behaviour] = {}
-        self._by_image: dict[str, Behaviour] = {}
+        self._by_step: dict[str, list[Behaviour]] = {}
+        self._by_cmd: dict[tuple[str, ...], list[Behaviour]] = {}
+        self._by_image: dict[str, list[Behaviour]] = {}
         self._exec: dict[tuple[str, ...], Behaviour] = {}
         self._failures: dict[str, list[tuple[PipexError, int | None]]] = {}
         self._ids = itertools.count(1)
@@ -112,13 +121,42 @@ class FakeRuntime:
         self.images[reference] = ref
         return ref
 
-    def script(self, *, behaviour: Behaviour, image: str | None = None, cmd: Sequence[str] | None = None) -> None:
-        if cmd is not None:
-            self._by_cmd[tuple(cmd)] = behaviour
+    def script(
+        self,
+        *,
+        behaviour: Behaviour | Sequence[Behaviour],
+        image: str | None = None,
+        cmd: Sequence[str] | None = None,
+        step: str | None = None,
+    ) -> None:
+        """Script the containers of a step (by its ``pipex.step`` label), a command, or an image.
+
+        A sequence is played one behaviour per container, in creation order; the last one repeats.
+        """
+        plays = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
+        if not plays:
+            raise ValueError("script() needs at least one behaviour")
+        if step is not None:
+            self._by_step[step] = plays
+        elif cmd is not None:
+            self._by_cmd[tuple(cmd)] = plays
         elif image is not None:
-            self._by_image[image] = behaviour
+            self._by_image[image] = plays
         else:
-            raise ValueError("script() needs image= or cmd=")
+            raise ValueError("script() needs step=, image= or cmd=")
+
+    def _choose(self, spec: ContainerSpec) -> Behaviour:
+        step = spec.labels.get(STEP_LABEL)
+        with self._lock:
+            candidates = (
+                self._by_step.get(step) if step is not None else None,
+                self._by_cmd.get(tuple(spec.cmd or ())),
+                self._by_image.get(spec.image),
+            )
+            for plays in candidates:
+                if plays:
+                    return plays.pop(0) if len(plays) > 1 else plays[0]
+        return Behaviour()
 
     def script_exec(self, cmd: Sequence[str], behaviour: Behaviour) -> None:
         self._exec[tuple(cmd)] = behaviour
@@ -194,7 +232,7 @@ class FakeRuntime:
         self._record("create", spec)
         if spec.image not in self.images:
             raise ImageNotFound(spec.image, f"image {spec.image!r} not found: no such image")
-        behaviour = self._by_cmd.get(tuple(spec.cmd or ())) or self._by_image.get(spec.image) or Behaviour()
+        behaviour = self._choose(spec)
         with self._lock:
             cid = f"{next(self._ids):064x}"
             name = spec.name or f"fake_{cid[-6:]}"
@@ -238,12 +276,32 @@ class FakeRuntime:
         box = self._get(container)
         if box.state != "running":
             raise ContainerFailed(f"exec: container {container[:12]} is not running")
-        behaviour = self._exec.get(tuple(cmd), Behaviour())
+        scripted = self._exec.get(tuple(cmd))
+        if scripted is None and self._is_main(box, cmd):
+            return self._exec_main(box, on_output)
+        behaviour = scripted or Behaviour()
         if behaviour.delay and box.done.wait(behaviour.delay):
             return 137
         for chunk in behaviour.chunks():
             if on_output is not None:
                 on_output(chunk)
+        return behaviour.exit_code
+
+    def _is_main(self, box: FakeContainer, cmd: Sequence[str]) -> bool:
+        main = tuple(box.spec.cmd or ())
+        return box.spec.hold and bool(main) and tuple(cmd)[-len(main) :] == main
+
+    def _exec_main(self, box: FakeContainer, on_output: Callable[[LogChunk], None] | None) -> int:
+        """A held container's own command, exec'd after its setup: play the container's behaviour."""
+        behaviour = box.behaviour
+        if behaviour.delay and box.done.wait(behaviour.delay):
+            return box.exit_code if box.exit_code is not None else 137
+        for chunk in behaviour.chunks():
+            if on_output is not None:
+                on_output(chunk)
+        with self._lock:
+            if not box.done.is_set():  # stopped meanwhile: nothing written, as when a container is killed
+                self._write_files(box)
         return behaviour.exit_code
 
     def logs(self, container: str) -> Iterator[LogChunk]:
@@ -295,7 +353,12 @@ class FakeRuntime:
         self._get(container).network = False
 
     def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
+        """Chown what the fake's "containers" wrote (the test process may: it wrote them)."""
         self._record("normalize_ownership", path, uid, gid)
+        for entry in [path, *path.rglob("*")]:
+            st = entry.lstat()
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                os.lchown(entry, uid, gid)
 
     def remove_tree(self, path: Path, *, image: str | None = None) -> None:
         self._record("remove_tree", path)

@@ -180,9 +180,9 @@ class Workspace:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def cache_lock(self, name: str) -> FileLock:
+    def cache_lock(self, name: str, command: str | None = None) -> FileLock:
         self.caches_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(self.caches_dir / f"{check_step_id(name)}.lock", what=f'cache "{name}"')
+        return FileLock(self.caches_dir / f"{check_step_id(name)}.lock", what=f'cache "{name}"', command=command)
 
 
 def remove(path: Path, remove_tree: Callable[[Path], None] | None = None) -> None:

@@ -269,7 +269,7 @@ def test_malformed_dotenv_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("A=1\nB\n")
     with pytest.raises(ConfigError) as raised:
         load_dotenv_into({}, tmp_path)
-    assert raised.value.message == f"env file {tmp_path / '.env'}, line 2: expected KEY=VALUE, got 'B'"
+    assert raised.value.message == f"env file {tmp_path / '.env'}, line 2: expected KEY=VALUE, got \"B\""
     assert raised.value.hint == f"fix {tmp_path / '.env'} or remove it; pipex reads it at start-up"
 
 
@@ -296,7 +296,7 @@ def test_malformed_dotenv_fails_every_command(invoke: Invoke, workdir: Path) -> 
     result = invoke(["validate"])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: env file {workdir / '.env'}, line 1: expected KEY=VALUE, got 'NOT A LINE'\n"
+        f"error: env file {workdir / '.env'}, line 1: expected KEY=VALUE, got \"NOT A LINE\"\n"
         f"hint: fix {workdir / '.env'} or remove it; pipex reads it at start-up\n"
     )
 

@@ -24,7 +24,8 @@ def test_network_none_has_only_loopback(real_target: Target) -> None:
     assert run(real_target, spec)[:2] == (0, b"lo\n")
 
 
-def test_read_only_bind_is_read_only(real_target: Target, tmp_path: Path) -> None:
+def test_read_only_bind_is_read_only(real_target: Target, user_tmp_path: Path) -> None:
+    tmp_path = user_tmp_path  # reachable by the rootless engine's user
     tmp_path.chmod(0o777)
     cmd = ("sh", "-c", "touch /ro/x; echo $?; touch /rw/y && echo ok")
     rw = tmp_path / "rw"

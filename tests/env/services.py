@@ -2,8 +2,9 @@
 
 Each engine is a service process on its own unix socket, with its own storage, run and temp dirs under one
 session dir, so it never touches (or sees) the host's engines. ``EngineService.stop`` removes every container,
-stops the service by pid (SIGTERM, then SIGKILL), kills its helpers (rootless Podman's pause process,
-dockerd's containerd), unmounts what the engine left mounted and removes the dirs; it is idempotent.
+stops the service by pid (SIGTERM, then SIGKILL), kills its helpers by their pid files (rootless Podman's
+pause process, dockerd's containerd) and any process still naming its dirs (a stray conmon), unmounts what
+the engine left mounted and removes the dirs; it is idempotent.
 
 Host quirks handled here (CI: Debian 12, hybrid cgroup v1/v2, no systemd, root without CAP_SYS_RESOURCE):
 runc instead of crun, cgroupfs, file events, bounded rlimits (``containers-*.conf``); dockerd without

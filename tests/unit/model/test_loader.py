@@ -111,7 +111,7 @@ def test_host_paths_may_reach_up_to_cwd_but_not_beyond(tmp_path: Path) -> None:
         load(file, cwd=tmp_path / "project" / "data")  # the file is outside cwd: the boundary is pipes/
     root = (project / "pipes").resolve()
     assert [str(p) for p in info.value.problems] == [
-        f'steps[0].mounts[0].host: host path "../data" resolves to {project.resolve() / "data"}, '
+        f"steps[0].mounts[0].host: host path '../data' resolves to {project.resolve() / 'data'}, "
         f"outside the project directory {root}"
     ]
 

@@ -33,11 +33,11 @@ def test_the_root_may_be_below_the_boundary(project: Path) -> None:
     ("value", "message"),
     [
         ("", "a host path must not be empty"),
-        ("/etc", 'host path "/etc" must be relative to the pipeline root {root}'),
-        ("~/x", 'host path "~/x" must be relative to the pipeline root {root}'),
-        ("../secret", 'host path "../secret" resolves to {secret}, outside the project directory {root}'),
-        ("escape", 'host path "escape" resolves to {secret}, outside the project directory {root}'),
-        ("missing/x", 'host path "missing/x" does not exist ({root}/missing/x)'),
+        ("/etc", "host path '/etc' must be relative to the pipeline root {root}"),
+        ("~/x", "host path '~/x' must be relative to the pipeline root {root}"),
+        ("../secret", "host path '../secret' resolves to {secret}, outside the project directory {root}"),
+        ("escape", "host path 'escape' resolves to {secret}, outside the project directory {root}"),
+        ("missing/x", "host path 'missing/x' does not exist ({root}/missing/x)"),
     ],
 )
 def test_host_path_violations(project: Path, value: str, message: str) -> None:
@@ -56,13 +56,13 @@ def test_good_container_paths(value: str) -> None:
     ("value", "message"),
     [
         ("", "a container path must not be empty"),
-        ("data", 'container path "data" must be absolute (start with /)'),
-        ("/data/../etc", 'container path "/data/../etc" must not contain ".."'),
+        ("data", "container path 'data' must be absolute (start with /)"),
+        ("/data/../etc", "container path '/data/../etc' must not contain \"..\""),
         ("/", 'a container path must not be "/"'),
         ("//./", 'a container path must not be "/"'),
-        ("/input", 'container path "/input" is under /input, which pipex reserves for step inputs'),
-        ("/input/a/b", 'container path "/input/a/b" is under /input, which pipex reserves for step inputs'),
-        ("//input/", 'container path "//input/" is under /input, which pipex reserves for step inputs'),
+        ("/input", "container path '/input' is under /input, which pipex reserves for step inputs"),
+        ("/input/a/b", "container path '/input/a/b' is under /input, which pipex reserves for step inputs"),
+        ("//input/", "container path '//input/' is under /input, which pipex reserves for step inputs"),
     ],
 )
 def test_bad_container_paths(value: str, message: str) -> None:

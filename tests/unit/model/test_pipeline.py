@@ -74,7 +74,7 @@ def test_validate_is_empty_for_a_valid_pipeline_and_sees_later_changes(tmp_path:
     assert pipeline.validate() == []
     (tmp_path / "data").rmdir()
     assert pipeline.validate() == [
-        Problem("steps[0].mounts[0].host", f'host path "data" does not exist ({tmp_path.resolve() / "data"})')
+        Problem("steps[0].mounts[0].host", f"host path 'data' does not exist ({tmp_path.resolve() / 'data'})")
     ]
 
 
@@ -97,10 +97,24 @@ def test_model_validate_drops_extensions_and_derives_ids() -> None:
         Pipeline.model_validate({"id": "p", "stepz": []})
 
 
+def test_steps_built_in_python_derive_their_id_from_the_name() -> None:
+    assert Step(name="Étape 2", image="alpine", cmd=["true"]).id == "etape-2"
+    with pytest.raises(ValidationError):
+        Step(name="!!!", image="alpine", cmd=["true"])
+
+
 def test_pipelines_are_frozen_values(diamond: Pipeline, tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         diamond.id = "other"  # type: ignore[misc]
     assert Pipeline.from_dict(DIAMOND, root=tmp_path) == diamond
+
+
+def test_a_copy_with_other_steps_has_their_edges(diamond: Pipeline) -> None:
+    copied = diamond.model_copy(update={"steps": diamond.steps[1:4]})
+    assert copied.ids == ["b", "c", "a"]
+    assert copied.dependents("a") == ["b", "c"]
+    with pytest.raises(KeyError):
+        copied.step("d")
 
 
 TRICKY = {

@@ -1,0 +1,217 @@
+"""Test your pipelines without a container engine: run them against the in-memory ``FakeRuntime``.
+
+What justpipe's ``TestPipe`` gives, for container steps: every step's container is *mocked* — you say what it
+prints, which files it writes to its output and how it exits — and the real engine does the rest (the DAG,
+skips, conditions, caching, retries, timeouts, the workspace on disk), so you test the pipeline's logic::
+
+    from pipex.testing import mock, run
+
+    def test_extract_runs_after_download(tmp_path):
+        result = run(
+            "pipelines/geodata",                                   # a file, a directory or a pipex.Pipeline
+            mocks=[
+                mock("download", stdout=["fetched 3 files"], files={"x.zip": b"PK..."}),
+                mock("extract", exit_code=0, files={"rows.csv": b"a,b\\n1,2\\n"}),
+            ],
+            workdir=tmp_path,
+        )
+        assert result.status == "success"
+        assert result.ran("download") and result.ran("extract")
+        assert result.artifacts("extract") == {"rows.csv": b"a,b\\n1,2\\n"}
+        assert result.logs("download") == ["fetched 3 files"]
+
+        again = run("pipelines/geodata", workdir=tmp_path)         # same workdir: the cache hits
+        assert again.cached("download") and again.cached("extract")
+
+Unmocked steps succeed with no output. Several mocks of one step are played one per container, in order (the last
+repeats): ``[mock("a", exit_code=1), mock("a")]`` fails the first attempt and lets a retry succeed. Every image
+the pipeline uses is present in the fake engine unless you pass your own ``runtime=FakeRuntime(...)`` (to script
+pull failures, setup phases with ``script_exec``, or to inspect ``runtime.calls``). ``workdir=None`` uses a
+fresh temporary directory, removed when the ``TestResult`` is garbage-collected. Other keyword arguments go to
+``Engine.run`` (``force``, ``target``, ``concurrency``, ``dry_run``, ``env_file``, ``timeout``, ``explain``…);
+``environ`` is the host environment ``if:`` conditions see (default: ``os.environ``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipex.runtime.fake import Behaviour, FakeRuntime
+
+if TYPE_CHECKING:
+    from pipex.engine.events import Event, RunResult, StepOutcome
+    from pipex.model.pipeline import Pipeline
+    from pipex.model.spec import StepSpec
+
+__all__ = ["Mock", "TestResult", "mock", "run"]
+
+_RAN = ("success", "failure", "timeout")
+
+
+@dataclass(frozen=True)
+class Mock:
+    """What one container of a step does (see ``mock``)."""
+
+    step: str
+    behaviour: Behaviour
+
+
+def _text(lines: Sequence[str] | str | bytes) -> bytes:
+    if isinstance(lines, bytes):
+        return lines
+    if isinstance(lines, str):
+        return lines.encode()
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def mock(
+    step_id: str,
+    exit_code: int = 0,
+    stdout: Sequence[str] | str | bytes = (),
+    stderr: Sequence[str] | str | bytes = (),
+    files: Mapping[str, bytes | str | None] | None = None,
+    delay: float = 0.0,
+) -> Mock:
+    """Script the container of ``step_id``: its output lines (a list of lines, or raw ``str``/``bytes``), the
+    files it writes under its ``outputPath`` (``None`` makes a directory), how long it runs, how it exits."""
+    if delay < 0:
+        raise ValueError("delay must be >= 0")
+    behaviour = Behaviour(
+        exit_code=exit_code, stdout=_text(stdout), stderr=_text(stderr), files=dict(files or {}), delay=delay
+    )
+    return Mock(step_id, behaviour)
+
+
+@dataclass
+class TestResult:
+    """The outcome of ``run``: the engine's ``RunResult``, every event, and the workspace to read artifacts from."""
+
+    __test__ = False  # not a pytest test class
+
+    result: RunResult
+    events: list[Event]
+    workdir: Path
+    runtime: FakeRuntime
+    _cleanup: Any = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    def outcome(self, step: str) -> StepOutcome:
+        try:
+            return self.result.outcome(step)
+        except KeyError:
+            known = ", ".join(o.id for o in self.result.steps) or "none"
+            raise KeyError(f'step "{step}" is not part of this run (its steps: {known})') from None
+
+    def ran(self, step: str) -> bool:
+        """A container ran for the step in this run (whatever its exit)."""
+        o = self.outcome(step)
+        return o.state in _RAN or (o.state == "cancelled" and o.run_id is not None)
+
+    def cached(self, step: str) -> bool:
+        return self.outcome(step).state == "cached"
+
+    def skipped(self, step: str, reason: str | None = None) -> bool:
+        """Skipped (optionally: for this ``reason``, ``dependency`` or ``condition``)."""
+        o = self.outcome(step)
+        return o.state == "skipped" and (reason is None or o.reason == reason)
+
+    def failed(self, step: str) -> bool:
+        """Failed or timed out (``allowFailure`` steps included)."""
+        return self.outcome(step).state in ("failure", "timeout")
+
+    def logs(self, step: str, stream: str | None = None) -> list[str]:
+        """The step's log lines in this run, from its ``StepLog`` events (``stream``: ``stdout`` or ``stderr``)."""
+        from pipex.engine.events import StepLog
+
+        return [
+            e.line
+            for e in self.events
+            if isinstance(e, StepLog) and e.step.id == step and (stream is None or e.stream == stream)
+        ]
+
+    def run_dir(self, step: str) -> Path:
+        """The committed run that the step ran or was cached from."""
+        o = self.outcome(step)
+        if o.run_id is None:
+            raise LookupError(f'step "{step}" has no committed run in this run (it was {o.state})')
+        return self.workdir / self.result.workspace / "runs" / o.run_id
+
+    def artifacts(self, step: str) -> dict[str, bytes]:
+        """Every regular file of the step's committed artifacts, by POSIX path relative to the output.
+
+        Symlinks are not followed (a step's link could point anywhere on the host)."""
+        root = self.run_dir(step) / "artifacts"
+        found: dict[str, bytes] = {}
+        for dirpath, _dirs, names in os.walk(root):
+            for name in names:
+                path = Path(dirpath) / name
+                if path.is_file() and not path.is_symlink():
+                    found[path.relative_to(root).as_posix()] = path.read_bytes()
+        return dict(sorted(found.items()))
+
+
+def _specs(pipeline: Pipeline, env_file: Any) -> list[StepSpec]:
+    from pipex.kits.resolve import resolve_steps
+    from pipex.model.dotenv import load_dotenv
+
+    cli_env = load_dotenv(Path(env_file)) if env_file else {}
+    return resolve_steps(pipeline, cli_env=cli_env)
+
+
+def run(
+    pipeline_or_path: Pipeline | str | os.PathLike[str],
+    *,
+    mocks: Sequence[Mock] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    runtime: FakeRuntime | None = None,
+    environ: Mapping[str, str] | None = None,
+    **run_kwargs: Any,
+) -> TestResult:
+    """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc)."""
+    from pipex.engine.engine import Engine
+    from pipex.engine.events import PipelineEnd
+    from pipex.model.pipeline import Pipeline
+
+    pipeline = pipeline_or_path if isinstance(pipeline_or_path, Pipeline) else _load(pipeline_or_path)
+    specs = {spec.id: spec for spec in _specs(pipeline, run_kwargs.get("env_file"))}
+    if runtime is None:
+        runtime = FakeRuntime(images=sorted({spec.image for spec in specs.values()}))
+    by_step: dict[str, list[Behaviour]] = {}
+    for m in mocks:
+        behaviour = m.behaviour
+        if m.step in specs:  # the mock's files go where the step writes its artifacts
+            behaviour = dataclasses.replace(behaviour, output_target=specs[m.step].output_path)
+        by_step.setdefault(m.step, []).append(behaviour)
+    for step, plays in by_step.items():
+        runtime.script(step=step, behaviour=plays)
+    where = Path(tempfile.mkdtemp(prefix="pipex-test-")) if workdir is None else Path(workdir)
+    engine = Engine(workdir=where, runtime=runtime, environ=environ)
+
+    async def collect() -> list[Event]:
+        return [event async for event in engine.run(pipeline, **run_kwargs)]
+
+    events = asyncio.run(collect())
+    end = events[-1]
+    assert isinstance(end, PipelineEnd)
+    result = TestResult(end.result, events, where, runtime)
+    if workdir is None:
+        result._cleanup = weakref.finalize(result, shutil.rmtree, where, True)
+    return result
+
+
+def _load(path: str | os.PathLike[str]) -> Pipeline:
+    from pipex.model.loader import load
+
+    return load(path)
