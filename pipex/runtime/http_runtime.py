@@ -123,15 +123,16 @@ class HttpRuntime:
             yield from iter_frames(response.raw)
 
     def logs(self, container: str) -> Iterator[LogChunk]:
-        """Follow the logs. Podman (seen on 4.3, libpod and compat API) may end a follow early when a container
-        with a lot of output exits; then we catch up from the log file, skipping per stream the bytes already
-        given, so nothing is repeated or lost and the order within each stream is kept."""
+        """Follow the logs, then catch up from the stored log once the container has exited.
+
+        Both engines may end a follow early when the container exits (seen with Podman 4.3, libpod and compat
+        API, on large outputs, and with dockerd 20.10 on fast-exiting containers); the catch-up skips, per
+        stream, the bytes already given, so nothing is repeated or lost and order within each stream is kept.
+        """
         seen = {Stream.STDOUT: 0, Stream.STDERR: 0}
         for chunk in self._follow(container, True):
             seen[chunk.stream] += len(chunk.data)
             yield chunk
-        if self.info().engine != "podman":
-            return
         self.wait(container)
         for chunk in self._follow(container, False):
             skip = min(seen[chunk.stream], len(chunk.data))

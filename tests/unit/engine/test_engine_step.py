@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipex.engine.events import StepEnd, StepRetry
-from pipex.errors import EngineError, ImagePullFailed, WorkspaceBusy
+from pipex.errors import ContainerFailed, EngineError, ImagePullFailed, WorkspaceBusy
 from pipex.runtime.base import LogChunk
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import mock, run
@@ -360,3 +361,45 @@ def test_image_pull_failure_is_retried(tmp_path: Path) -> None:
     (retry,) = of(r, StepRetry, "s")
     assert (retry.attempt, retry.max, retry.reason) == (2, 2, "registry: 503 Service Unavailable")
     assert [c[0] for c in rt.calls if c[0] in ("pull", "create")] == ["pull", "pull", "create"]
+
+
+def test_engine_error_fails_the_attempt_and_is_retried(tmp_path: Path) -> None:
+    path = write(tmp_path / "p", RETRY.format(delay=0).replace("retries: 2", "retries: 1"))
+    rt = FakeRuntime()
+    rt.fail("create", ContainerFailed("create container failed: no space left on device"))
+    r = run(path, runtime=rt, workdir=tmp_path / "wd")
+    assert r.status == "success" and r.ran("s")
+    (retry,) = of(r, StepRetry, "s")
+    assert retry.reason == "create container failed: no space left on device"
+    assert len(calls(rt, "create")) == 2
+
+
+class ReadsStateAtStart(FakeRuntime):
+    """Reads state.json whenever a container starts: it must already hold every step finished before."""
+
+    def __init__(self, state_path: Path) -> None:
+        super().__init__()
+        self.state_path = state_path
+        self.seen: dict[str, list[str]] = {}
+
+    def start(self, container: str) -> None:
+        step = self.containers[container].spec.labels["pipex.step"]
+        data = json.loads(self.state_path.read_text()) if self.state_path.exists() else {"steps": {}}
+        self.seen[step] = sorted(data["steps"])
+        super().start(container)
+
+
+def test_state_is_written_after_each_step_not_per_level(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p",
+        """
+        id: st
+        steps:
+          - {id: a, image: alpine:3.20, cmd: [a]}
+          - {id: b, image: alpine:3.20, cmd: [b], inputs: [{step: a}]}
+          - {id: c, image: alpine:3.20, cmd: [c], inputs: [{step: b}]}
+        """,
+    )
+    rt = ReadsStateAtStart(tmp_path / "wd" / "st" / "state.json")
+    assert run(path, runtime=rt, workdir=tmp_path / "wd").status == "success"
+    assert rt.seen == {"a": [], "b": ["a"], "c": ["a", "b"]}
