@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -80,6 +81,7 @@ class Engine:
         self.host = host
         self.environ = environ
         self._active: Scheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._interrupts = 0
 
     # -- runtime --------------------------------------------------------------------------------------------
@@ -98,8 +100,18 @@ class Engine:
     def interrupt(self) -> None:
         """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""
         self._interrupts += 1
-        if self._active is not None:
-            self._active.stop("interrupted", kill=self._interrupts > 1)
+        active, loop = self._active, self._loop
+        if active is None or loop is None:
+            return
+        kill = self._interrupts > 1
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            active.stop("interrupted", kill=kill)
+        else:  # from a signal handler thread or another thread: the scheduler lives on its loop
+            loop.call_soon_threadsafe(functools.partial(active.stop, "interrupted", kill=kill))
 
     # -- run ------------------------------------------------------------------------------------------------
     async def run(
@@ -256,6 +268,7 @@ class Engine:
                 condition_env=p.condition_env,
             )
             self._active = sched
+            self._loop = asyncio.get_running_loop()
             await emitter.emit_async(
                 PipelineStart,
                 pipeline=p.pipeline.id,

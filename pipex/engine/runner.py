@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipex.engine import imageuser
 from pipex.engine.events import StepRef, StepRetry, StepStatus
 from pipex.engine.logsink import LogSink
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import PipexError
+from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
@@ -79,6 +81,7 @@ class _Attempt:
             labels=self.ctx.labels(self.run_dir.name, spec.id),
             resources=self.plan.limits,
             hold=spec.setup is not None,
+            userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
         )
 
     def _arm_timeout(self) -> threading.Timer | None:
@@ -104,7 +107,10 @@ class _Attempt:
         for inp in self.plan.inputs:
             if inp.copy_to_output:
                 shutil.copytree(inp.artifacts, self.run_dir / "artifacts", symlinks=True, dirs_exist_ok=True)
-        cid = rt.create(self.container_spec())
+        container_spec = self.container_spec()
+        writable = [b.source for b in container_spec.binds if not b.read_only]
+        imageuser.open_for(self.plan.image.user, self.ctx.info, writable)
+        cid = rt.create(container_spec)
         self.container = cid
         self.ctx.running.add(spec.id, cid)
         timer = self._arm_timeout()
@@ -182,7 +188,6 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
     ref = StepRef(spec.id, spec.name)
     ws = ctx.workspace
     started = time.time()
-    deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
     previous: list[Path] = []
     attempts = spec.retries + 1
     for attempt in range(1, attempts + 1):
@@ -194,6 +199,8 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 if src.exists():
                     shutil.copyfile(src, run_dir / f"attempt-{n}.{stream}.log")
         sink = LogSink(run_dir, functools.partial(_log, ctx, ref, attempt))
+        # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
+        deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
         att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)
         try:
             status, code, reason, message = att.run(sink)
@@ -203,8 +210,6 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             sink.close()
             att.cleanup()
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
-        if status == "timeout" and deadline is not None and time.monotonic() >= deadline:
-            retryable = False  # timeoutSec covers the step as a whole
         if not retryable:
             return _finish(
                 plan,
@@ -270,7 +275,8 @@ def _finish(
     for old in previous:  # their logs were copied into this run as attempt-<n>.*.log
         remove(old, ctx.runtime.remove_tree)
     artifacts = run_dir / "artifacts"
-    if not ctx.info.rootless and ctx.invoking_uid != 0:
+    imageuser.close_output(artifacts, ctx.invoking_uid, ctx.invoking_gid)
+    if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
             ctx.runtime.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid)
     digest, size = ctx.tree_digest(artifacts)
@@ -284,6 +290,49 @@ def _finish(
         RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size),
     )
     return StepRun(status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail)
+
+
+def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: str, attempt: int, started: float) -> str:
+    """Commit a failed run for a step that never got a container (image or limits problems), so its reason
+    is on disk like any other failure (``pipex logs``/``inspect`` read it); returns the run id."""
+    ws = ctx.workspace
+    run_id = new_run_id()
+    run_dir = ws.new_staging(run_id)
+    (run_dir / "stdout.log").write_bytes(b"")
+    (run_dir / "stderr.log").write_text(f"pipex: {message}\n", encoding="utf-8")
+    finished = time.time()
+    finished_at, duration_ms = _iso(finished), round((finished - started) * 1000)
+    meta = {
+        "runId": run_id,
+        "stepId": spec.id,
+        "stepName": spec.name,
+        "status": "failure",
+        "reason": reason,
+        "message": message,
+        "attempt": attempt,
+        "startedAt": _iso(started),
+        "finishedAt": finished_at,
+        "durationMs": duration_ms,
+        "exitCode": None,
+        "image": spec.image,
+        "imageId": None,
+        "imageDigest": None,
+        "cmd": list(spec.cmd),
+        "env": dict(spec.env),
+        "fingerprint": None,
+        "artifactsDigest": None,
+        "artifactsSize": 0,
+        "runtime": {
+            "engine": ctx.info.engine,
+            "version": ctx.info.version,
+            "rootless": ctx.info.rootless,
+            "apiVersion": ctx.info.api_version,
+        },
+        "pipexVersion": ctx.pipex_version,
+    }
+    ws.commit(run_id, meta)
+    ws.record(spec.id, RunEntry(run_id, "failure", "", finished_at, duration_ms, None, 0))
+    return run_id
 
 
 def _meta(

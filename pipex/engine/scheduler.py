@@ -37,7 +37,7 @@ from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
-from pipex.engine.runner import execute
+from pipex.engine.runner import execute, record_failure
 from pipex.errors import PipexError
 from pipex.model.condition import check as check_condition
 from pipex.model.spec import StepSpec
@@ -276,17 +276,7 @@ class Scheduler:
         try:
             limits, record = self.fp.limits(spec, strict=self.options.strict_limits)
         except PipexError as exc:
-            await self.emitter.emit_async(
-                StepEnd,
-                step=ref,
-                status="failure",
-                exit_code=None,
-                reason="limits",
-                step_run_id=None,
-                duration=0.0,
-                message=exc.message,
-            )
-            return StepOutcome(spec.id, spec.name, "failure", reason="limits", message=exc.message)
+            return await self._fail_early(spec, ref, "limits", exc.message, 1, time.time())
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
@@ -335,6 +325,38 @@ class Scheduler:
             result.tail,
         )
 
+    async def _fail_early(
+        self, spec: StepSpec, ref: StepRef, reason: str, message: str, attempt: int, started: float
+    ) -> StepOutcome:
+        """A failure before any container exists: committed as a run too, so its reason stays readable."""
+        run_id = None
+        if self.ctx is not None:
+            run_id = await asyncio.to_thread(
+                record_failure, spec, self.ctx, reason=reason, message=message, attempt=attempt, started=started
+            )
+        duration = time.time() - started
+        await self.emitter.emit_async(
+            StepEnd,
+            step=ref,
+            attempt=attempt,
+            status="failure",
+            exit_code=None,
+            reason=reason,
+            step_run_id=run_id,
+            duration=duration,
+            message=message,
+        )
+        return StepOutcome(
+            spec.id,
+            spec.name,
+            "failure",
+            reason=reason,
+            run_id=run_id,
+            duration=duration,
+            message=message,
+            tail=(f"pipex: {message}",),
+        )
+
     async def _skip(self, ref: StepRef, reason: Literal["dependency", "condition"]) -> StepOutcome:
         await self.emitter.emit_async(StepSkipped, step=ref, reason=reason)
         return StepOutcome(ref.id, ref.name, "skipped", reason=reason)
@@ -355,26 +377,7 @@ class Scheduler:
                 if self.options.dry_run:
                     return None
                 if attempt == attempts or self.stop_status is not None:
-                    outcome = StepOutcome(
-                        spec.id,
-                        spec.name,
-                        "failure",
-                        reason="image",
-                        message=exc.message,
-                        duration=time.time() - started,
-                    )
-                    await self.emitter.emit_async(
-                        StepEnd,
-                        step=ref,
-                        attempt=attempt,
-                        status="failure",
-                        exit_code=None,
-                        reason="image",
-                        step_run_id=None,
-                        duration=outcome.duration,
-                        message=exc.message,
-                    )
-                    return outcome
+                    return await self._fail_early(spec, ref, "image", exc.message, attempt, started)
                 delay = spec.retry_delay_ms / 1000
                 await self.emitter.emit_async(
                     StepRetry, step=ref, attempt=attempt + 1, max=attempts, delay=delay, reason=exc.message

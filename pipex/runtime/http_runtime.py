@@ -129,6 +129,11 @@ class HttpRuntime:
         API, on large outputs, and with dockerd 20.10 on fast-exiting containers); the catch-up skips, per
         stream, the bytes already given, so nothing is repeated or lost and order within each stream is kept.
         """
+        state = self._t.json("GET", f"containers/{container}/json", "inspect container", container=container)
+        if (state.get("State") or {}).get("Status") == "exited":
+            # Already over: read the stored log (a follow would only add the engine's poll delay).
+            yield from self._follow(container, False)
+            return
         seen = {Stream.STDOUT: 0, Stream.STDERR: 0}
         for chunk in self._follow(container, True):
             seen[chunk.stream] += len(chunk.data)

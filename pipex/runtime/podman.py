@@ -157,7 +157,8 @@ class PodmanRuntime(HttpRuntime):
                 "POST",
                 f"containers/{container}/wait",
                 "wait",
-                params=[("condition", "exited"), ("condition", "stopped")],
+                # Podman polls the state every `interval` (default 250ms, a quarter second per step).
+                params=[("condition", "exited"), ("condition", "stopped"), ("interval", "10ms")],
                 timeout=(self._t.timeout, timeout),
                 container=container,
             )

@@ -245,6 +245,22 @@ def test_timeout_stops_the_container_and_records_exit_124(tmp_path: Path) -> Non
     assert r.skipped("after", "dependency")
 
 
+def test_a_timed_out_attempt_is_retried_with_a_fresh_deadline(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p",
+        """
+        id: slow
+        steps:
+          - {id: s, image: alpine:3.20, cmd: [sleep], timeoutSec: 0.3, retries: 1, retryDelayMs: 0}
+        """,
+    )
+    r = run(path, mocks=[mock("s", delay=30), mock("s", delay=0.1)], workdir=tmp_path / "wd")
+    assert r.status == "success" and r.ran("s")
+    (retry,) = of(r, StepRetry, "s")
+    assert (retry.attempt, retry.reason) == (2, "timed out after 0.3 s")
+    assert meta(r, "s")["attempt"] == 2
+
+
 def test_timeout_covers_setup_too(tmp_path: Path) -> None:
     path = write(tmp_path / "p", SETUP.format(run_net="false", timeout=0.2))
     rt = FakeRuntime()
@@ -349,6 +365,12 @@ def test_missing_image_that_cannot_be_pulled_fails_with_reason_image(tmp_path: P
     (step_end,) = of(r, StepEnd, "s")
     assert (step_end.status, step_end.reason, step_end.message) == ("failure", "image", message)
     assert [c[0] for c in rt.calls if c[0] in ("image", "pull", "create")] == ["image", "pull"]
+    # The failure is committed as a run, like any other, so its reason stays readable on disk.
+    assert step_end.step_run_id is not None
+    m = meta(r, "s")
+    assert (m["status"], m["reason"], m["message"], m["exitCode"]) == ("failure", "image", message, None)
+    run_dir = tmp_path / "wd" / "pull" / "runs" / step_end.step_run_id
+    assert (run_dir / "stderr.log").read_text() == f"pipex: {message}\n"
 
 
 def test_image_pull_failure_is_retried(tmp_path: Path) -> None:
