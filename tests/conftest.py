@@ -10,6 +10,7 @@ get a private one from the fixtures of tests/engines/conftest.py and set the var
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,13 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("LINES", "40")
     monkeypatch.setenv("TERM", "dumb")
     return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (`timeout`, a CI runner cancelling) would kill the session without any teardown, leaving the
+    # private engines running and mounted: treat it as ^C, so fixtures are finalized.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

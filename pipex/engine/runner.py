@@ -278,7 +278,7 @@ def _finish(
     imageuser.close_output(artifacts, ctx.invoking_uid, ctx.invoking_gid)
     if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
-            ctx.runtime.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid)
+            ctx.runtime.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
     digest, size = ctx.tree_digest(artifacts)
     if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)

@@ -200,10 +200,12 @@ class Runtime(Protocol):
     def disconnect_network(self, container: str) -> None:
         """Take every network away from a running container (setup → run phase)."""
 
-    def normalize_ownership(self, path: Path, uid: int, gid: int) -> None:
-        """Make every file under ``path`` (written by a container) owned by ``uid:gid`` on the host."""
+    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
+        """Make every file under ``path`` (written by a container) owned by ``uid:gid`` on the host.
 
-    def remove_tree(self, path: Path) -> None:
+        ``image``: an image present on the engine for a helper container (default: the last one used)."""
+
+    def remove_tree(self, path: Path, *, image: str | None = None) -> None:
         """Delete a host tree written by containers, even where the user alone could not (rootless subuids)."""
 
     def close(self) -> None:

@@ -142,8 +142,8 @@ class ServiceRuntime:
     def disconnect_network(self, container: str) -> None:
         self.inner.disconnect_network(container)
 
-    def normalize_ownership(self, path: Path, uid: int, gid: int) -> None:
-        self.inner.normalize_ownership(path, uid, gid)
+    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
+        self.inner.normalize_ownership(path, uid, gid, image=image)
 
-    def remove_tree(self, path: Path) -> None:
-        self.inner.remove_tree(path)
+    def remove_tree(self, path: Path, *, image: str | None = None) -> None:
+        self.inner.remove_tree(path, image=image)

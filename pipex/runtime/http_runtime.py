@@ -7,14 +7,19 @@ remove and list parameters).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import ContainerFailed, ImageNotFound
+import requests
+import urllib3
+
+from pipex.errors import ContainerFailed, ImageNotFound, PipexError
 from pipex.runtime import ownership
 from pipex.runtime.archive import tar_tree
 from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, RuntimeInfo, Stream
@@ -123,11 +128,13 @@ class HttpRuntime:
             yield from iter_frames(response.raw)
 
     def logs(self, container: str) -> Iterator[LogChunk]:
-        """Follow the logs, then catch up from the stored log once the container has exited.
+        """Follow the logs until the container exits, then catch up from the stored log.
 
-        Both engines may end a follow early when the container exits (seen with Podman 4.3, libpod and compat
-        API, on large outputs, and with dockerd 20.10 on fast-exiting containers); the catch-up skips, per
-        stream, the bytes already given, so nothing is repeated or lost and order within each stream is kept.
+        Both engines may end a follow late or early: Podman ends it only at its next state poll (250 ms after the
+        exit, a quarter second per step), and both were seen ending it early (Podman 4.3 on large outputs, dockerd
+        20.10 on fast-exiting containers). So a watcher waits for the exit (a fast call) and then cuts the follow;
+        the catch-up skips, per stream, the bytes already given, so nothing is repeated or lost and order within
+        each stream is kept.
         """
         state = self._t.json("GET", f"containers/{container}/json", "inspect container", container=container)
         if (state.get("State") or {}).get("Status") == "exited":
@@ -135,10 +142,34 @@ class HttpRuntime:
             yield from self._follow(container, False)
             return
         seen = {Stream.STDOUT: 0, Stream.STDERR: 0}
-        for chunk in self._follow(container, True):
-            seen[chunk.stream] += len(chunk.data)
-            yield chunk
-        self.wait(container)
+        response = self._t.request(
+            "GET",
+            f"containers/{container}/logs",
+            "logs",
+            params={"follow": "true", "stdout": "true", "stderr": "true"},
+            stream=True,
+            timeout=(self._t.timeout, None),
+            container=container,
+        )
+        exited = threading.Event()
+
+        def watch() -> None:
+            with contextlib.suppress(PipexError):
+                self.wait(container)
+            exited.set()
+            _cut(response)
+
+        watcher = threading.Thread(target=watch, name=f"pipex-logs-{container[:12]}", daemon=True)
+        watcher.start()
+        try:
+            with response:
+                for chunk in iter_frames(response.raw):
+                    seen[chunk.stream] += len(chunk.data)
+                    yield chunk
+        except (OSError, ValueError, requests.RequestException, urllib3.exceptions.HTTPError):
+            if not exited.is_set():
+                raise
+        watcher.join()
         for chunk in self._follow(container, False):
             skip = min(seen[chunk.stream], len(chunk.data))
             seen[chunk.stream] -= skip
@@ -220,3 +251,12 @@ class HttpRuntime:
 
     def close(self) -> None:
         self._t.close()
+
+
+def _cut(response: requests.Response) -> None:
+    """End a streaming response from another thread: shutting the socket down wakes up a blocked read."""
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

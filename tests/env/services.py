@@ -99,6 +99,7 @@ class EngineService:
             self.process = subprocess.Popen(
                 self.argv,
                 env=self.env,
+                cwd=self.workdir,  # the test user may not be allowed into pytest's cwd (a clone under /root)
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -135,7 +136,7 @@ class EngineService:
                 self.remove_containers()
             _terminate(self.process)
         for argv in self.before_removal:
-            subprocess.run(argv, env=self.env, check=False, capture_output=True, timeout=120)
+            subprocess.run(argv, env=self.env, cwd="/", check=False, capture_output=True, timeout=120)
         for pidfile in self.helper_pidfiles:
             _kill_pidfile(pidfile)
         kill_processes_using(self.workdir)

@@ -90,14 +90,15 @@ def run_as_test_user(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` as the test user with a clean environment (``base_env`` updated with ``env``).
 
-    The output is captured as text. ``cwd`` must be readable by the user (see the ``user_tmp_path`` fixture).
+    The output is captured as text. ``cwd`` (default ``/``: pytest's cwd may be closed to the user) must be
+    readable by the user (see the ``user_tmp_path`` fixture).
     """
     user = get_test_user()
     full_env = {**base_env(user), **(env or {})}
     return subprocess.run(
         as_user_argv(user, argv),
         env=full_env,
-        cwd=cwd,
+        cwd=cwd or "/",
         input=input,
         capture_output=True,
         text=True,
