@@ -15,11 +15,13 @@ _EXPORTS: dict[str, str] = {
     # loading and the model
     "load": "pipex.model",
     "Pipeline": "pipex.model",
+    "PipelineBuilder": "pipex.model.builder",
     "Step": "pipex.model",
     "slugify": "pipex.model",
     "Problem": "pipex.errors",
     # running
     "Engine": "pipex.engine.engine",
+    "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
     "StepOutcome": "pipex.engine.events",
     "Metrics": "pipex.engine.events",
@@ -57,6 +59,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ConfigError",
     "ContainerFailed",
+    "DetachedRun",
     "Engine",
     "EngineError",
     "EngineRuntimeError",
@@ -69,6 +72,7 @@ __all__ = [
     "KitError",
     "Metrics",
     "Pipeline",
+    "PipelineBuilder",
     "PipelineEnd",
     "PipelineError",
     "PipelineStart",
@@ -96,6 +100,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from pipex.daemon.spawn import DetachedRun
     from pipex.engine.engine import Engine
     from pipex.engine.events import (
         Event,
@@ -134,6 +139,7 @@ if TYPE_CHECKING:
         WorkspaceNotFound,
     )
     from pipex.model import Pipeline, Step, load, slugify
+    from pipex.model.builder import PipelineBuilder
 
 
 def __getattr__(name: str) -> Any:

@@ -22,7 +22,26 @@ from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
 # Modules of pipex/cli/commands/, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("run", "validate", "graph", "doctor", "completion")
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "exec",
+    "attach",
+    "cancel",
+    "show",
+    "logs",
+    "inspect",
+    "cat",
+    "export",
+    "list",
+    "prune",
+    "rm",
+    "rm_step",
+    "clean",
+    "validate",
+    "graph",
+    "doctor",
+    "completion",
+)
 
 PROG_NAME = "pipex"
 COMPLETE_VAR = "_PIPEX_COMPLETE"

@@ -13,12 +13,12 @@ import functools
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from pipex import __version__
-from pipex.engine.emitter import QUEUE_SIZE, Emitter
+from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
 from pipex.engine.options import PullPolicy, RunOptions
 from pipex.engine.plan import Running, StepContext
@@ -27,10 +27,12 @@ from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
 
 if TYPE_CHECKING:
+    from pipex.daemon.spawn import DetachedRun
     from pipex.engine.scheduler import Scheduler
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
     from pipex.runtime.base import Runtime
+    from pipex.workspace.api import WorkspaceHandle
 
 RuntimeChoice = Literal["auto", "podman", "docker"]
 
@@ -84,6 +86,18 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._interrupts = 0
 
+    # -- workspaces -----------------------------------------------------------------------------------------
+    def workspace(self, name: str) -> WorkspaceHandle:
+        """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
+        ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
+        from pipex.workspace.api import WorkspaceHandle, engine_remove_tree
+
+        if isinstance(self.runtime_choice, str):
+            remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
+        else:
+            remove_tree = self.runtime_choice.remove_tree
+        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree)
+
     # -- runtime --------------------------------------------------------------------------------------------
     def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
         """The runtime and whether this run owns it (and must close it)."""
@@ -99,6 +113,13 @@ class Engine:
 
     def interrupt(self) -> None:
         """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""
+        self._signal_stop("interrupted")
+
+    def cancel(self) -> None:
+        """Like ``interrupt``, recorded as ``cancelled`` (``pipex cancel`` of a detached run)."""
+        self._signal_stop("cancelled")
+
+    def _signal_stop(self, status: Literal["cancelled", "interrupted"]) -> None:
         self._interrupts += 1
         active, loop = self._active, self._loop
         if active is None or loop is None:
@@ -109,12 +130,13 @@ class Engine:
         except RuntimeError:
             running = None
         if running is loop:
-            active.stop("interrupted", kill=kill)
+            active.stop(status, kill=kill)
         else:  # from a signal handler thread or another thread: the scheduler lives on its loop
-            loop.call_soon_threadsafe(functools.partial(active.stop, "interrupted", kill=kill))
+            loop.call_soon_threadsafe(functools.partial(active.stop, status, kill=kill))
 
     # -- run ------------------------------------------------------------------------------------------------
-    async def run(
+    @overload
+    def run(
         self,
         pipeline: Pipeline,
         workspace: str | None = None,
@@ -128,7 +150,52 @@ class Engine:
         pull: PullPolicy = "missing",
         explain: bool = False,
         strict_limits: bool = False,
-    ) -> AsyncIterator[Event]:
+        logs: bool = True,
+        detach: Literal[False] = False,
+    ) -> AsyncIterator[Event]: ...
+
+    @overload
+    def run(
+        self,
+        pipeline: Pipeline,
+        workspace: str | None = None,
+        force: bool | Sequence[str] = False,
+        target: Sequence[str] | None = None,
+        concurrency: int | None = None,
+        dry_run: bool = False,
+        env_file: str | Path | None = None,
+        timeout: float | None = None,
+        *,
+        pull: PullPolicy = "missing",
+        explain: bool = False,
+        strict_limits: bool = False,
+        logs: bool = True,
+        detach: Literal[True],
+    ) -> DetachedRun: ...
+
+    def run(
+        self,
+        pipeline: Pipeline,
+        workspace: str | None = None,
+        force: bool | Sequence[str] = False,
+        target: Sequence[str] | None = None,
+        concurrency: int | None = None,
+        dry_run: bool = False,
+        env_file: str | Path | None = None,
+        timeout: float | None = None,
+        *,
+        pull: PullPolicy = "missing",
+        explain: bool = False,
+        strict_limits: bool = False,
+        logs: bool = True,
+        detach: bool = False,
+    ) -> AsyncIterator[Event] | DetachedRun:
+        """The run's events; ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same),
+        which saves their cost for a consumer that shows no log lines.
+
+        ``detach=True`` starts the run in a background pipex process instead and returns a ``DetachedRun`` once
+        that process holds the workspace lock (errors before that are raised here); ``attach`` follows it.
+        A dry run is never detached (it is read-only)."""
         options = RunOptions(
             workspace=workspace,
             force=force if isinstance(force, bool) else tuple(force),
@@ -140,17 +207,24 @@ class Engine:
             timeout=timeout,
             pull=pull,
             strict_limits=strict_limits,
+            logs=logs,
             environ=self.environ,
         )
+        if detach and not dry_run:
+            from pipex.daemon.spawn import detach_run
+
+            return detach_run(self, pipeline, options)
+        return self._stream(lambda: self._prepare(pipeline, options), options)
+
+    async def _stream(self, prepare: Callable[[], _Prepared], options: RunOptions) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        prepared = self._prepare(pipeline, options)  # raises before the first event
-        emitter = Emitter(prepared.run_id, prepared.ws.name, loop, queue)
+        prepared = prepare()  # raises before the first event
+        emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
         try:
             while True:
-                getter = asyncio.ensure_future(queue.get())
+                getter = asyncio.ensure_future(emitter.get())
                 try:
                     event = await getter
                 except asyncio.CancelledError:
@@ -179,6 +253,44 @@ class Engine:
         if self._active is not None:
             self._active.stop(status)
 
+    # -- exec and attach -------------------------------------------------------------------------------------
+    def exec(
+        self,
+        source: Pipeline | str | os.PathLike[str],
+        workspace: str,
+        *,
+        step: str | None = None,
+        inputs: Sequence[str] = (),
+        ephemeral: bool = False,
+        force: bool = False,
+        env_file: str | Path | None = None,
+        pull: PullPolicy = "missing",
+        logs: bool = True,
+    ) -> AsyncIterator[Event]:
+        """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
+        inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
+        ``ephemeral``: always runs, keeps no run and no state. Events as for ``run``."""
+        from pipex.engine.execstep import prepare_exec
+
+        options = RunOptions(
+            workspace=workspace,
+            force=force or ephemeral,
+            concurrency=1,
+            env_file=Path(env_file) if env_file else None,
+            pull=pull,
+            logs=logs,
+            environ=self.environ,
+        )
+        setup = prepare_exec(self, source, options, step=step, inputs=inputs, ephemeral=ephemeral)
+        return self._stream(lambda: setup(self._prepare), options)
+
+    def attach(self, workspace: str, run_id: str | None = None) -> AsyncIterator[Event]:
+        """The events of the workspace's detached run (``run_id``: an earlier one): those so far, then live
+        ones until its ``PipelineEnd``. Leaving the loop early does not stop the run."""
+        from pipex.daemon.follow import follow
+
+        return follow(Workspace(resolve_workdir(self.workdir, None, self.environ), workspace), run_id)
+
     def run_sync(self, pipeline: Pipeline, **kwargs: Any) -> RunResult:
         """Run to the end and return the terminal record."""
 
@@ -193,7 +305,7 @@ class Engine:
         return asyncio.run(collect())
 
     # -- internals ------------------------------------------------------------------------------------------
-    def _prepare(self, pipeline: Pipeline, options: RunOptions) -> _Prepared:
+    def _prepare(self, pipeline: Pipeline, options: RunOptions, command: str = "pipex run") -> _Prepared:
         from pipex.kits.resolve import resolve_steps
         from pipex.model.dotenv import load_dotenv
 
@@ -213,7 +325,7 @@ class Engine:
                     raise
             if not options.dry_run:
                 assert runtime is not None
-                lock = ws.lock("pipex run")
+                lock = ws.lock(command)
                 from pipex.runtime.reaper import reap
 
                 reap(runtime, ws.workdir, ws.name)
@@ -254,6 +366,7 @@ class Engine:
                     tree_digest=fingerprinter.artifacts_digest,
                     labels=lambda rid, sid: container_labels(p.ws.workdir, p.ws.name, rid, sid),
                     pipex_version=__version__,
+                    logs=options.logs,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
                 )
@@ -267,6 +380,7 @@ class Engine:
                 fingerprinter=fingerprinter,
                 condition_env=p.condition_env,
             )
+            sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
             self._active = sched
             self._loop = asyncio.get_running_loop()
             await emitter.emit_async(
@@ -306,6 +420,8 @@ class Engine:
         finally:
             self._active = None
             fingerprinter.close()
+            if p.on_finish is not None:
+                p.on_finish()  # with the lock still held (exec --ephemeral deletes its staged run)
             if p.lock is not None:
                 p.lock.release()
             if p.owned and p.runtime is not None:
@@ -345,3 +461,5 @@ class _Prepared:
         self.owned = owned
         self.lock = lock
         self.condition_env = condition_env
+        self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
+        self.on_finish: Callable[[], None] | None = None

@@ -21,7 +21,7 @@ OnLine = Callable[[StreamName, str], None]
 
 
 class _Splitter:
-    def __init__(self, stream: StreamName, on_line: OnLine | None, tail: deque[str]) -> None:
+    def __init__(self, stream: StreamName, on_line: OnLine | None, tail: deque[bytes]) -> None:
         self.stream: StreamName = stream
         self.on_line = on_line
         self.tail = tail
@@ -58,10 +58,9 @@ class _Splitter:
         self.dropping = False
 
     def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        self.tail.append(line)
+        self.tail.append(raw)  # decoded only if a failure summary asks for it
         if self.on_line is not None:
-            self.on_line(self.stream, line)
+            self.on_line(self.stream, _text(raw))
 
 
 class LogSink:
@@ -74,8 +73,8 @@ class LogSink:
             Stream.STDOUT: self.stdout_path.open("ab"),
             Stream.STDERR: self.stderr_path.open("ab"),
         }
-        self.stdout_tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.stderr_tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.stdout_tail: deque[bytes] = deque(maxlen=TAIL_LINES)
+        self.stderr_tail: deque[bytes] = deque(maxlen=TAIL_LINES)
         self._split = {
             Stream.STDOUT: _Splitter("stdout", on_line, self.stdout_tail),
             Stream.STDERR: _Splitter("stderr", on_line, self.stderr_tail),
@@ -97,4 +96,8 @@ class LogSink:
 
     def tail(self) -> list[str]:
         """The last lines of stderr, or of stdout when stderr is empty (for failure summaries)."""
-        return list(self.stderr_tail or self.stdout_tail)
+        return [_text(raw) for raw in (self.stderr_tail or self.stdout_tail)]
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r")

@@ -26,6 +26,7 @@ class RunOptions:
     timeout: float | None = None
     pull: PullPolicy = "missing"
     strict_limits: bool = False
+    logs: bool = True  # StepLog events (the log files are always written)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property

@@ -89,5 +89,6 @@ class StepContext:
     tree_digest: Callable[[Path], tuple[str, int]]  # (digest, size) of a committed artifacts tree
     labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
     pipex_version: str = "0"
+    logs: bool = True  # emit StepLog events
     invoking_uid: int = 0
     invoking_gid: int = 0

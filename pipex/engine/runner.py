@@ -26,6 +26,7 @@ from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import remove
+from pipex.workspace.live import mark_staging
 from pipex.workspace.lock import FileLock
 from pipex.workspace.state import RunEntry
 
@@ -119,13 +120,13 @@ class _Attempt:
                 rt.copy_in(cid, src.host, src.container)
             if self.ctx.cancel.is_set():
                 return "cancelled", None, "cancelled", None
-            rt.start(cid)
             if spec.setup is None:
-                for chunk in rt.logs(cid):
+                for chunk in rt.start_attached(cid):
                     sink(chunk)
                 sink.flush_lines()
                 code = rt.wait(cid, timeout=None)
             else:
+                rt.start(cid)
                 setup_code = self._setup(sink)
                 if setup_code != 0 and not self._interrupted():
                     return "failure", setup_code, "setup", f"setup exited with code {setup_code}"
@@ -193,12 +194,13 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
     for attempt in range(1, attempts + 1):
         run_id = new_run_id()
         run_dir = ws.new_staging(run_id)
+        mark_staging(run_dir, spec.id)  # lets `pipex logs -f` and `show` find a live step's run
         for n, old in enumerate(previous, start=1):  # keep every earlier attempt's logs in the final run
             for stream in ("stdout", "stderr"):
                 src = old / f"{stream}.log"
                 if src.exists():
                     shutil.copyfile(src, run_dir / f"attempt-{n}.{stream}.log")
-        sink = LogSink(run_dir, functools.partial(_log, ctx, ref, attempt))
+        sink = LogSink(run_dir, functools.partial(_log, ctx, ref, attempt) if ctx.logs else None)
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
         deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
         att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -17,6 +17,9 @@ from pipex.model.slug import slugify
 from pipex.model.step import Step
 from pipex.model.suggest import did_you_mean
 from pipex.model.yaml12 import CORE_RESOLVERS
+
+if TYPE_CHECKING:
+    from pipex.model.builder import PipelineBuilder
 
 
 class Pipeline(BaseModel):
@@ -128,6 +131,13 @@ class Pipeline(BaseModel):
         pipeline._config_path = config_path
         pipeline._environ = environ
         return pipeline
+
+    @staticmethod
+    def build(id: str, name: str | None = None, *, root: str | Path | None = None) -> PipelineBuilder:
+        """A builder: ``.step(id, **fields)`` adds steps, ``.to_yaml()``/``.pipeline()`` finish (code-as-graph)."""
+        from pipex.model.builder import PipelineBuilder
+
+        return PipelineBuilder(id, name, root=root)
 
     # -- where it came from -------------------------------------------------------------------------------
 

@@ -110,6 +110,9 @@ class ServiceRuntime:
     def start(self, container: str) -> None:
         self.inner.start(container)
 
+    def start_attached(self, container: str) -> Iterator[LogChunk]:
+        return self.inner.start_attached(container)
+
     def exec(
         self,
         container: str,

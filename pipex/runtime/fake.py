@@ -247,6 +247,10 @@ class FakeRuntime:
             raise ContainerFailed(f"copy_in: {source} is not a directory")
         self._get(container).copied.append((source, target))
 
+    def start_attached(self, container: str) -> Iterator[LogChunk]:
+        self.start(container)
+        yield from self.logs(container)
+
     def start(self, container: str) -> None:
         self._record("start", container)
         box = self._get(container)

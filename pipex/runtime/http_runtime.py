@@ -85,6 +85,27 @@ class HttpRuntime:
             "POST", f"containers/{container}/start", "start container", container=container, ok_statuses=(304,)
         ).close()
 
+    def start_attached(self, container: str) -> Iterator[LogChunk]:
+        # Attach before start, as the engines' own `run` does: the output then flows straight from the
+        # container, exact and complete (a log follow goes through the log driver, which Podman 4.3 serves
+        # slowly and may end early or with gaps on large outputs).
+        response = self._t.request(
+            "POST",
+            f"containers/{container}/attach",
+            "attach to container",
+            params={"stream": "true", "stdout": "true", "stderr": "true"},
+            headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+            stream=True,
+            timeout=(self._t.timeout, None),
+            container=container,
+        )
+        with response:
+            self.start(container)
+            # A 101 answer carries no HTTP body: the stream is the connection itself, read through the response's
+            # buffered reader so nothing it already holds is lost.
+            reader = getattr(getattr(response.raw, "_fp", None), "fp", None) or response.raw
+            yield from iter_frames(reader)
+
     def exec(
         self,
         container: str,

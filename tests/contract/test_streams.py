@@ -90,3 +90,26 @@ def test_copy_in_a_tree(target: Target, tmp_path: Path) -> None:
     out = b"".join(c.data for c in target.runtime.logs(cid) if c.stream is Stream.STDOUT)
     assert out.decode() == expected
     assert stat.S_IMODE((src / "secret").stat().st_mode) == 0o600  # the host tree is untouched
+
+
+def test_start_attached_gives_every_byte_of_a_large_short_line_output(real_target: Target) -> None:
+    # 200,000 short lines: the case where a log follow through Podman 4.3's log driver was slow and lost pieces.
+    cmd = ("sh", "-c", "seq 200000 | awk '{printf \"line %07d\\n\", $1}'; echo done >&2")
+    rt = real_target.runtime
+    cid = rt.create(ContainerSpec(image=real_target.alpine, cmd=cmd, labels=real_target.labels))
+    out, err = bytearray(), bytearray()
+    for chunk in rt.start_attached(cid):
+        (out if chunk.stream is Stream.STDOUT else err).extend(chunk.data)
+    assert bytes(out) == b"".join(b"line %07d\n" % i for i in range(1, 200001))
+    assert bytes(err) == b"done\n"
+    assert rt.wait(cid, timeout=60) == 0
+
+
+def test_start_attached_interleaved_streams_keep_their_order(target: Target) -> None:
+    cmd = ("sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done; exit 4")
+    target.expect(cmd, Behaviour(exit_code=4, stdout=b"out1\nout2\nout3\n", stderr=b"err1\nerr2\nerr3\n"))
+    cid = target.runtime.create(ContainerSpec(image=target.alpine, cmd=cmd, labels=target.labels))
+    chunks = list(target.runtime.start_attached(cid))
+    assert b"".join(c.data for c in chunks if c.stream is Stream.STDOUT) == b"out1\nout2\nout3\n"
+    assert b"".join(c.data for c in chunks if c.stream is Stream.STDERR) == b"err1\nerr2\nerr3\n"
+    assert target.runtime.wait(cid, timeout=60) == 4

@@ -63,9 +63,8 @@ def dag(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def _with_project(request: pytest.FixtureRequest, tmp: Path) -> Iterator[tuple[Driver, Path]]:
-    for driver in make_driver(request, request.param, tmp):
-        project = driver.project(PIPELINE, FILES, name="project")
-        yield driver, project
+    with make_driver(request, request.param, tmp) as driver:
+        yield driver, driver.project(PIPELINE, FILES, name="project")
 
 
 def run(driver: Driver, project: Path, **kwargs: object) -> Result:
@@ -151,10 +150,10 @@ MOVING = "docker.io/pipex-test/moving:1"
 def test_image_id_change_reruns_with_the_reason(
     request: pytest.FixtureRequest, name: str, tmp_path: Path, test_rootfs: bytes
 ) -> None:
-    for driver in make_driver(request, name, tmp_path):
+    with make_driver(request, name, tmp_path) as driver:
         sock, kind = driver.engine.socket, driver.engine.kind
         engine_api.tag_image(sock, "docker.io/library/alpine:3.20", MOVING)
-        project = driver.project(f"id: moving\nsteps:\n  - id: s\n    image: {MOVING}\n    cmd: [\"true\"]\n")
+        project = driver.project(f'id: moving\nsteps:\n  - id: s\n    image: {MOVING}\n    cmd: ["true"]\n')
         assert driver.api(project).states() == {"s": "success"}
         assert driver.api(project).states() == {"s": "cached"}
         # The same tag, another image ID (a changed config is enough to make a new image).

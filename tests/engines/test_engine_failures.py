@@ -13,7 +13,8 @@ from tests.engines.test_engine_harness import Driver, engine_params, make_driver
 
 @pytest.fixture(params=engine_params())
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
-    yield from make_driver(request, request.param, tmp_path)
+    with make_driver(request, request.param, tmp_path) as driver:
+        yield driver
 
 
 def test_timeout_stops_the_container_and_records_124(driver: Driver) -> None:
@@ -50,7 +51,11 @@ steps:
     retries: 2
     retryDelayMs: 0
     caches: [{name: state, path: /state}]
-    cmd: [sh, -c, 'n=$(( $(cat /state/n 2>/dev/null || echo 0) + 1 )); echo $n > /state/n; echo attempt $n; echo err $n >&2; test $n -ge 2']
+    cmd:
+      - sh
+      - -c
+      - 'n=$(( $(cat /state/n 2>/dev/null || echo 0) + 1 )); echo $n > /state/n;
+         echo attempt $n; echo err $n >&2; test $n -ge 2'
 """
     )
     result = driver.api(project)

@@ -9,6 +9,7 @@ workspace as root, which the user's containers cannot write). The results are th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -117,7 +118,13 @@ class Driver:
                 result = event.result
         assert result is not None
         steps = {
-            o.id: {"state": o.state, "reason": o.reason, "exitCode": o.exit_code, "runId": o.run_id, "message": o.message}
+            o.id: {
+                "state": o.state,
+                "reason": o.reason,
+                "exitCode": o.exit_code,
+                "runId": o.run_id,
+                "message": o.message,
+            }
             for o in result.steps
         }
         return Result(result.status, steps, events)
@@ -139,7 +146,7 @@ class Driver:
 
     def cli(self, args: list[str], *, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         argv, env = self.cli_argv(args)
-        return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(argv, check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
     def popen(self, args: list[str], *, cwd: Path) -> subprocess.Popen[str]:
         argv, env = self.cli_argv(args)
@@ -152,13 +159,16 @@ class Driver:
         from pipex.runtime.labels import workdir_hash
 
         mine = workdir_hash(self.workdir)
-        return [c for c in engine_api.containers(self.engine.socket) if (c.get("Labels") or {}).get("pipex.workdir") == mine]
+        return [
+            c for c in engine_api.containers(self.engine.socket) if (c.get("Labels") or {}).get("pipex.workdir") == mine
+        ]
 
     def close(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
 
 
+@contextlib.contextmanager
 def make_driver(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> Iterator[Driver]:
     engine: Engine = request.getfixturevalue(name)
     if engine.rootless:
@@ -223,6 +233,8 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def kill9(proc: subprocess.Popen[str]) -> None:
+def kill9(proc: subprocess.Popen[str]) -> str:
+    """SIGKILL pipex; its stdout so far."""
     os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    out, _ = proc.communicate(timeout=30)
+    return out

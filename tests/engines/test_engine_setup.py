@@ -26,7 +26,8 @@ NET = "awk -F: 'NR > 2 { gsub(/ /, \"\", $1); print $1 }' /proc/net/dev | sort"
 
 @pytest.fixture(params=engine_params())
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
-    yield from make_driver(request, request.param, tmp_path)
+    with make_driver(request, request.param, tmp_path) as driver:
+        yield driver
 
 
 def test_setup_runs_first_in_the_same_container(driver: Driver) -> None:
@@ -60,7 +61,7 @@ steps:
 # Not dockerd: the test daemon runs without a bridge, so no container there ever has a network to take away.
 @pytest.mark.parametrize("name", engine_params(("rootful_podman", "rootless_podman")))
 def test_setup_network_is_removed_before_the_run(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> None:
-    for driver in make_driver(request, name, tmp_path):
+    with make_driver(request, name, tmp_path) as driver:
         project = driver.project(
             f"""
 id: net
@@ -99,7 +100,7 @@ def test_exclusive_cache_setups_never_overlap_within_a_run(driver: Driver) -> No
 @pytest.mark.parametrize("name", engine_params(("rootful_podman",)))
 def test_exclusive_cache_lock_holds_across_processes(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> None:
     """Another process holding the cache's lock file keeps the setup waiting; its release lets it go."""
-    for driver in make_driver(request, name, tmp_path):
+    with make_driver(request, name, tmp_path) as driver:
         project = driver.project(
             """
 id: xproc
@@ -118,7 +119,7 @@ steps:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             proc = driver.popen(["run", str(project), "--json"], cwd=project)
-            wait_for(lambda: (caches / "pkgs").is_dir(), 30, "the step's container")
+            wait_for((caches / "pkgs").is_dir, 30, "the step's container")
             time.sleep(2)
             assert not (caches / "pkgs" / "setup-ran").exists(), "setup ran while another process held the cache"
             released = time.time()

@@ -16,10 +16,14 @@ EPILOG = options.epilog(
         ("pipex graph", "a Mermaid flowchart of ./pipeline.yml"),
         ("pipex graph ci.yml --format dot | dot -Tsvg > ci.svg", ""),
         ("pipex graph --format json | jq .edges", ""),
+        ("pipex graph --workspace geodata", "colour steps cached, changed or failed"),
     ],
     "Shapes: rectangle = image step, rounded = kit step, hexagon = conditional step (if). Dashed edges "
     'are optional inputs; edges labelled "copy" are copyToOutput inputs. The same file always gives '
-    "byte-identical output, so graphs can be committed and diffed.",
+    "byte-identical output, so graphs can be committed and diffed. "
+    "--workspace adds each step's state there, as a dry run decides it: cached, changed (would run), failed "
+    "(its last run failed and it would run again), skipped, running (a live run is on it); in JSON as "
+    '"state" (null for a step the workspace has never run).',
 )
 
 
@@ -41,6 +45,16 @@ def graph(
         GraphFormat | None,
         typer.Option("--format", help="Output format (default: mermaid; json with --json).", show_default=False),
     ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            metavar="WS",
+            help="Colour each step by its state in this workspace.",
+            show_default=False,
+        ),
+    ] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -52,7 +66,17 @@ def graph(
     from pipex.graph import render_graph
     from pipex.model import load  # lazy: pydantic and the kits
 
-    typer.echo(render_graph(load(path), chosen.value), nl=False)
+    pipeline = load(path)
+    overlay = None
+    if workspace is not None:
+        from pipex.engine.engine import Engine, resolve_workdir
+        from pipex.workspace.layout import Workspace
+        from pipex.workspace.overlay import overlay_states
+
+        engine = Engine(opts.workdir, opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
+        where = Workspace(resolve_workdir(opts.workdir, pipeline), workspace)
+        overlay = overlay_states(engine, pipeline, where)
+    typer.echo(render_graph(pipeline, chosen.value, overlay=overlay), nl=False)
 
 
 def register(app: typer.Typer) -> None:

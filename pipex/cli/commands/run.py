@@ -31,6 +31,7 @@ EPILOG = options.epilog(
         ("pipex run --force=stats,report", "force two steps"),
         ("pipex run -t report -c 2", "report and its dependencies, 2 at a time"),
         ("pipex run --json | jq .event", "JSON lines on stdout"),
+        ("pipex run -d -w demo", "in the background; then: pipex attach demo"),
     ],
     "A step is cached when its fingerprint (image ID, command, environment, content of its mounts, sources and "
     "inputs) equals that of its last successful run. -f/--force takes an optional comma list: attach it "
@@ -114,6 +115,13 @@ def run(
     strict_limits: Annotated[
         bool, typer.Option("--strict-limits", help="Fail a step whose resource limits the engine cannot enforce.")
     ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Run in the background; follow it with `pipex attach WS`.")
+    ] = False,
+    attach: Annotated[
+        bool, typer.Option("--attach", help="Run in the foreground even when .pipex.yml says detach: true.")
+    ] = False,
+    detached_child: Annotated[int | None, typer.Option("--_detached-child", hidden=True)] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -123,17 +131,7 @@ def run(
     from pipex.engine.engine import Engine
     from pipex.model import load
 
-    pipeline = load(path)
     engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
-    reporter = make_reporter(
-        json=opts.json,
-        stream_err=sys.stderr,
-        stream_out=sys.stdout,
-        color=opts.color(sys.stderr),
-        verbose=verbose,
-        quiet=opts.quiet,
-        workspace=workspace or pipeline.id,
-    )
     forced: bool | tuple[str, ...] = False
     if force is not None:
         forced = True if force == FORCE_ALL else _ids(force)
@@ -149,8 +147,49 @@ def run(
         "explain": explain,
         "strict_limits": strict_limits,
     }
+    if detached_child is not None:  # we are the background process of `run -d`
+        from pipex.daemon.child import run_child
+
+        raise typer.Exit(run_child(detached_child, lambda: load(path), engine, kwargs))
+    if detach and attach:
+        from pipex.errors import UsageError
+
+        raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
+    pipeline = load(path)
+    if (detach or (pipeline.config.detach and not attach)) and not dry_run:
+        _start_detached(engine, pipeline, kwargs, json=opts.json, quiet=opts.quiet)
+        return
+    reporter = make_reporter(
+        json=opts.json,
+        stream_err=sys.stderr,
+        stream_out=sys.stdout,
+        color=opts.color(sys.stderr),
+        verbose=verbose,
+        quiet=opts.quiet,
+        workspace=workspace or pipeline.id,
+    )
+    kwargs["logs"] = reporter.wants_logs
     result = asyncio.run(consume(engine, pipeline, reporter, kwargs))
     raise typer.Exit(result.exit_code)
+
+
+def _start_detached(engine: Engine, pipeline: Pipeline, kwargs: dict[str, Any], *, json: bool, quiet: bool) -> None:
+    """Start the run in the background and say how to follow it: the run id on stdout (JSON with --json)."""
+    import json as jsonlib
+
+    started = engine.run(pipeline, detach=True, **kwargs)
+    if json:
+        data = {"runId": started.run_id, "workspace": started.workspace, "pid": started.pid}
+        typer.echo(jsonlib.dumps({**data, "events": str(started.events)}))
+        return
+    typer.echo(started.run_id)
+    if not quiet:
+        ws = started.workspace
+        typer.echo(
+            f'detached: run {started.run_id} in workspace "{ws}" (pid {started.pid})\n'
+            f"  follow it: pipex attach {ws}\n  stop it:   pipex cancel {ws}",
+            err=True,
+        )
 
 
 async def consume(engine: Engine, pipeline: Pipeline, reporter: Reporter, kwargs: dict[str, Any]) -> RunResult:

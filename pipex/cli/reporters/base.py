@@ -37,6 +37,9 @@ _CONTROLS = dict.fromkeys([*range(9), *range(10, 32), 127], None)
 class Reporter(Protocol):
     """Renders a run's events; ``close`` ends the output (idempotent, also after a ``PipelineEnd``)."""
 
+    # Whether it shows StepLog events; when none does, the engine leaves them out (they cost per line).
+    wants_logs: bool
+
     def handle(self, event: Event) -> None: ...
 
     def close(self) -> None: ...

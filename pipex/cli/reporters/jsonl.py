@@ -20,6 +20,7 @@ def dumps(event: Event) -> str:
 class JsonReporter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.wants_logs = True
 
     def handle(self, event: Event) -> None:
         self.stream.write(dumps(event) + "\n")

@@ -94,6 +94,7 @@ class LiveReporter:
     ) -> None:
         self.console = console
         self.verbose = verbose
+        self.wants_logs = True  # the live area shows each running step's last line
         self.workspace = workspace
         self.refresh_per_second = refresh_per_second
         self.auto_refresh = auto_refresh

@@ -31,6 +31,7 @@ class PlainReporter:
     def __init__(self, stream: TextIO, *, verbose: bool = False, workspace: str = "") -> None:
         self.stream = stream
         self.verbose = verbose
+        self.wants_logs = verbose
         self.workspace = workspace
         self._pulling: set[str] = set()
 

@@ -95,6 +95,7 @@ class QuietReporter:
         self.stream = stream
         self.workspace = workspace
         self.color = color
+        self.wants_logs = False
 
     def handle(self, event: Event) -> None:
         if isinstance(event, PipelineEnd):

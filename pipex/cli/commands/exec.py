@@ -1,0 +1,127 @@
+"""``pipex exec WS -f STEPFILE``: run one step in a workspace, its inputs from the workspace's runs."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipex.cli import options
+
+if TYPE_CHECKING:
+    from pipex.cli.reporters.base import Reporter
+    from pipex.engine.engine import Engine
+    from pipex.engine.events import Event, RunResult
+
+EPILOG = options.epilog(
+    [
+        ("pipex exec demo -f step.yml", "run the step of step.yml in workspace demo"),
+        ("pipex exec demo -f pipeline.yml --step report", "one step of a pipeline file"),
+        ("pipex exec demo -f s.yml --input data=download", "download's output at /input/data"),
+        ("pipex exec demo -f s.yml --ephemeral > out.txt", "stdout only; keeps no run"),
+    ],
+    "The step's inputs and every --input are mounted read-only at /input/<alias> from the named steps' last "
+    "successful runs in the workspace. The step is cached like in `pipex run`: nothing changed, nothing runs "
+    "(--force runs it anyway). A failed step keeps its run, so `pipex logs WS STEP` shows why. --ephemeral "
+    "always runs, streams the step's stdout to stdout, keeps no run, and exits with the step's exit status.",
+    "Exit codes: 0 success, 1 the step failed (with --ephemeral: the step's exit status), 2 usage or "
+    "validation error, 3 engine unavailable, 4 workspace in use, 130 interrupted.",
+)
+
+
+def exec_(
+    ctx: typer.Context,
+    workspace: Annotated[str, typer.Argument(metavar="WS", help="Workspace to run the step in.")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file", "-f", metavar="STEPFILE", help="Step file (one step, or a pipeline with --step).", dir_okay=False
+        ),
+    ],
+    step: Annotated[
+        str | None, typer.Option("--step", metavar="ID", help="The step to run, in a file of several.")
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", metavar="[ALIAS=]STEP", help="Mount STEP's last successful run at /input/ALIAS."),
+    ] = None,
+    ephemeral: Annotated[
+        bool, typer.Option("--ephemeral", help="Stream stdout, keep no run, exit with the step's status.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run even if cached.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the step's log lines.")] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option("--env-file", metavar="FILE", help="dotenv file for the step and its `if`.", dir_okay=False),
+    ] = None,
+    json: options.Json = False,
+    workdir: options.Workdir = None,
+) -> None:
+    """Run one step in a workspace (the original's exec), cached like `run`."""
+    opts = options.resolve(ctx, json=json, workdir=workdir)
+    from pipex.cli.reporters import make_reporter
+    from pipex.engine.engine import Engine
+
+    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
+    events = engine.exec(
+        file, workspace, step=step, inputs=inputs or (), ephemeral=ephemeral, force=force, env_file=env_file
+    )
+    reporter = make_reporter(
+        json=opts.json and not ephemeral,  # --ephemeral's stdout is the step's
+        stream_err=sys.stderr,
+        stream_out=sys.stdout,
+        color=opts.color(sys.stderr),
+        verbose=verbose,
+        quiet=opts.quiet or ephemeral,
+        workspace=workspace,
+    )
+    result = asyncio.run(_consume(engine, events, reporter, ephemeral=ephemeral))
+    raise typer.Exit(exit_status(result, ephemeral=ephemeral))
+
+
+def exit_status(result: RunResult, *, ephemeral: bool) -> int:
+    """--ephemeral: the step's own exit status (a container's code, or 1 if it never exited)."""
+    if not ephemeral or result.status != "failed" or not result.steps:
+        return result.exit_code
+    code = result.steps[0].exit_code
+    return code if code else 1
+
+
+async def _consume(engine: Engine, events: object, reporter: Reporter, *, ephemeral: bool) -> RunResult:
+    from collections.abc import AsyncIterator
+    from typing import cast
+
+    from pipex.engine.events import PipelineEnd, StepLog
+
+    stream = cast("AsyncIterator[Event]", events)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, engine.interrupt)
+    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    result = None
+    try:
+        async for event in stream:
+            if ephemeral and isinstance(event, StepLog) and event.stream == "stdout":
+                line = event.line + "\n"
+                if out is not None:
+                    out.write(line.encode(errors="surrogateescape"))
+                    out.flush()
+                else:
+                    sys.stdout.write(line)
+            reporter.handle(event)
+            if isinstance(event, PipelineEnd):
+                result = event.result
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        reporter.close()
+    assert result is not None
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    app.command("exec", epilog=EPILOG)(exec_)

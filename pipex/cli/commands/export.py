@@ -1,0 +1,54 @@
+"""``pipex export WS STEP DEST``: copy a step's artifacts out of the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipex.cli import options
+from pipex.cli.commands.wscommon import RunOpt, StepArg, WorkspaceArg, handle, plural, print_json
+
+EPILOG = options.epilog(
+    [
+        ("pipex export geodata extract ./out", "copy all artifacts into ./out"),
+        ("pipex export geodata extract ./tiles --path tiles", "one directory"),
+        ("pipex export geodata extract . --path rows.csv", "one file"),
+    ],
+    "Reads the step's last successful run (--run for another). DEST is created if missing; nothing in it is "
+    "overwritten (a conflict copies nothing). Links that stay inside the artifacts are copied as links; links "
+    "pointing outside (absolute, or up past the top) are skipped with a warning, never followed. With --json: "
+    '{"dest", "files", "bytes", "links", "skipped": list of {"path", "type", "size", "target"}}.',
+)
+
+
+def export(
+    ctx: typer.Context,
+    workspace: WorkspaceArg,
+    step: StepArg,
+    dest: Annotated[Path, typer.Argument(metavar="DEST", help="Directory to copy into (created if missing).")],
+    path: Annotated[
+        str | None, typer.Option("--path", metavar="PATH", help="Only this file or directory of the artifacts.")
+    ] = None,
+    run: RunOpt = None,
+    json: options.Json = False,
+    workdir: options.Workdir = None,
+) -> None:
+    """Copy a step's artifacts to DEST."""
+    opts = options.resolve(ctx, json=json, workdir=workdir)
+    done = handle(opts, workspace).export(step, dest, path or "", run=run)
+    for link in done.skipped:
+        typer.echo(f'warning: skipped link "{link.display()}": it points outside the artifacts', err=True)
+    if opts.json:
+        print_json(done.to_json())
+        return
+    if not opts.quiet:
+        from pipex.cli.reporters.base import human_size
+
+        links = f" and {plural(done.links, 'link')}" if done.links else ""
+        typer.echo(f"exported {plural(done.files, 'file')} ({human_size(done.bytes)}){links} to {dest}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EPILOG)(export)

@@ -1,0 +1,68 @@
+"""``pipex logs WS STEP``: a step's logs as bytes, from its last run, an earlier attempt, or live (``-f``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from pipex.cli import options
+from pipex.cli.commands.wscommon import RunOpt, StepArg, WorkspaceArg, handle
+from pipex.errors import UsageError
+
+EPILOG = options.epilog(
+    [
+        ("pipex logs geodata extract", "stdout, then stderr, of the last run"),
+        ("pipex logs geodata extract -s stderr", "only stderr"),
+        ("pipex logs geodata extract --attempt 1", "the first attempt of a retried step"),
+        ("pipex logs geodata extract -f", "follow the step of a live run until it ends"),
+    ],
+    "The logs are written as the step wrote them (bytes, unchanged). The last run is shown even when it "
+    "failed. With -f and a live run in the workspace, waits for the step to start, streams its lines as they "
+    "come (following retries) and exits when it ends; with no live run it prints the last run's logs.",
+)
+
+
+class StreamChoice(StrEnum):
+    stdout = "stdout"
+    stderr = "stderr"
+    both = "both"
+
+
+def logs(
+    ctx: typer.Context,
+    workspace: WorkspaceArg,
+    step: StepArg,
+    stream: Annotated[StreamChoice, typer.Option("--stream", "-s", help="Which log to print.")] = StreamChoice.both,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow a live run's step until it ends.")] = False,
+    attempt: Annotated[
+        int | None,
+        typer.Option("--attempt", metavar="N", min=1, help="The logs of attempt N of a retried step."),
+    ] = None,
+    run: RunOpt = None,
+    json: options.Json = False,
+    workdir: options.Workdir = None,
+) -> None:
+    """Print a step's logs (stdout and stderr of its last run)."""
+    opts = options.resolve(ctx, json=json, workdir=workdir)
+    if opts.json:
+        raise UsageError("logs has no JSON form: it prints the step's bytes", hint="drop --json")
+    if follow and (attempt is not None or run is not None):
+        raise UsageError("--follow follows the live run; it cannot be combined with --attempt or --run")
+    ws = handle(opts, workspace)
+    out = typer.get_binary_stream("stdout")
+    if follow:
+
+        def write(data: bytes) -> None:
+            out.write(data)
+            out.flush()
+
+        if ws.follow(step, stream.value, write) is not None:
+            return
+    out.write(ws.log_bytes(step, stream.value, attempt, run=run))
+    out.flush()
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EPILOG)(logs)

@@ -1,0 +1,40 @@
+"""``pipex prune WS``: delete the runs no state entry refers to."""
+
+from __future__ import annotations
+
+import typer
+
+from pipex.cli import options
+from pipex.cli.commands.wscommon import WorkspaceArg, handle, plural, print_json
+
+EPILOG = options.epilog(
+    [
+        ("pipex prune geodata", "keep only the runs the state refers to"),
+        ("pipex prune geodata --json", "which runs were deleted"),
+    ],
+    "Kept for every step: its last run and its last successful run (so the cache and `pipex cat` still work "
+    "after a failure). Also removes leftovers of interrupted runs. Takes the workspace lock: fails with exit "
+    '4 while a run uses the workspace. With --json: {"workspace", "removed": list of run ids, "bytes"}.',
+)
+
+
+def prune(
+    ctx: typer.Context, workspace: WorkspaceArg, json: options.Json = False, workdir: options.Workdir = None
+) -> None:
+    """Delete the runs of a workspace that no step's state refers to."""
+    opts = options.resolve(ctx, json=json, workdir=workdir)
+    done = handle(opts, workspace).prune()
+    if opts.json:
+        print_json({"workspace": workspace, "removed": list(done.names), "bytes": done.bytes})
+    elif not opts.quiet:
+        from pipex.cli.reporters.base import human_size
+
+        if done.names:
+            what = f"{plural(len(done.names), 'run')} ({human_size(done.bytes)})"
+            typer.echo(f'pruned {what} from workspace "{workspace}"')
+        else:
+            typer.echo(f'nothing to prune in workspace "{workspace}"')
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EPILOG)(prune)

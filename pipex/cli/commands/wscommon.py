@@ -1,0 +1,61 @@
+"""What the workspace commands share: their arguments, the workspace handle, JSON and table printing.
+
+Not a command itself (not in ``COMMANDS``); ``show``, ``logs``, ``inspect``, ``cat``, ``export``, ``list``,
+``prune``, ``rm``, ``rm-step`` and ``clean`` import it.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipex.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from pipex.workspace.api import WorkspaceHandle
+
+WorkspaceArg = Annotated[str, typer.Argument(metavar="WORKSPACE", help="The workspace (`pipex list` shows them).")]
+StepArg = Annotated[str, typer.Argument(metavar="STEP", help="The step id.")]
+RunOpt = Annotated[
+    str | None,
+    typer.Option("--run", metavar="RUN_ID", help="Read this run of the step instead (run ids: `pipex show`)."),
+]
+
+
+def workdir_of(opts: GlobalOptions) -> Path:
+    from pipex.engine.engine import resolve_workdir
+
+    return resolve_workdir(opts.workdir)
+
+
+def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:
+    from pipex.workspace.api import engine_remove_tree
+
+    return engine_remove_tree(opts.runtime or "auto", opts.host)
+
+
+def handle(opts: GlobalOptions, name: str) -> WorkspaceHandle:
+    """The named workspace of the chosen workdir; the engine is contacted only to delete container files."""
+    from pipex.workspace.api import WorkspaceHandle
+
+    return WorkspaceHandle(workdir_of(opts), name, remove_tree_of(opts))
+
+
+def print_json(data: object) -> None:
+    typer.echo(jsonlib.dumps(data, ensure_ascii=False, indent=2))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Left-aligned columns separated by two spaces, like ``podman ps``; the last column is not padded."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        typer.echo("  ".join(cells).rstrip())
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

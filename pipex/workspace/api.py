@@ -1,0 +1,155 @@
+"""``Engine.workspace(name)``: everything the workspace commands do, for Python programs.
+
+::
+
+    ws = pipex.Engine().workspace("geodata")
+    for row in ws.show().steps:
+        print(row.step, row.status, row.run_id)
+    print(ws.logs("extract", stream="stderr"))
+    rows = ws.read("extract", "rows.csv")          # bytes; refuses paths that leave the artifacts
+    ws.export("extract", "out/")
+    ws.prune()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pipex.workspace import artifacts, exporter, maintenance, reader
+from pipex.workspace.artifacts import Entry
+from pipex.workspace.exporter import Exported
+from pipex.workspace.layout import Workspace
+from pipex.workspace.maintenance import Removed
+from pipex.workspace.reader import Stream, Summary
+
+RemoveTree = Callable[[Path], None]
+
+
+class WorkspaceHandle:
+    """One workspace of a workdir. Readers take no lock; ``prune``/``remove_step``/``remove`` take it (and
+    raise ``WorkspaceBusy`` while a run holds it). ``run`` selects a run id instead of the step's default
+    (its last run for ``logs``/``inspect``, its last successful run for ``artifacts``/``read``/``export``)."""
+
+    def __init__(self, workdir: Path, name: str, remove_tree: RemoveTree | None = None) -> None:
+        self._ws = Workspace(workdir, name)
+        self._remove_tree = remove_tree
+
+    @property
+    def name(self) -> str:
+        return self._ws.name
+
+    @property
+    def path(self) -> Path:
+        return self._ws.path
+
+    def exists(self) -> bool:
+        return self._ws.exists()
+
+    # -- readers -----------------------------------------------------------------------------------------
+    def show(self) -> Summary:
+        return reader.summarize(self._ws)
+
+    def logs(self, step: str, stream: Stream = "both", attempt: int | None = None, *, run: str | None = None) -> str:
+        """The step's log text (stdout then stderr for ``both``; undecodable bytes replaced)."""
+        return self.log_bytes(step, stream, attempt, run=run).decode("utf-8", errors="replace")
+
+    def log_bytes(
+        self, step: str, stream: Stream = "both", attempt: int | None = None, *, run: str | None = None
+    ) -> bytes:
+        run_id = reader.run_of(self._ws, step, run)
+        return reader.read_logs(reader.log_files(self._ws.run_dir(run_id), stream, attempt))
+
+    def inspect(self, step: str, *, run: str | None = None) -> dict[str, Any]:
+        """The run's ``meta.json``."""
+        return self._ws.read_meta(reader.run_of(self._ws, step, run))
+
+    def artifacts(self, step: str, path: str = "", *, run: str | None = None) -> list[Entry]:
+        return artifacts.entries(self._root(step, run), path, hint=self._hint(step))
+
+    def entry(self, step: str, path: str, *, run: str | None = None) -> Entry:
+        """What ``path`` is (file, dir, link…); ``UnsafePath`` if reaching it would leave the artifacts."""
+        return artifacts.locate(self._root(step, run), path, hint=self._hint(step))[1]
+
+    def open(self, step: str, path: str, *, run: str | None = None) -> BinaryIO:
+        """A regular artifact, open for reading in binary mode (the caller closes it)."""
+        return artifacts.open_file(self._root(step, run), path, hint=self._hint(step))
+
+    def read(self, step: str, path: str, *, run: str | None = None) -> bytes:
+        return artifacts.read(self._root(step, run), path, hint=self._hint(step))
+
+    def export(self, step: str, dest: str | os.PathLike[str], path: str = "", *, run: str | None = None) -> Exported:
+        return exporter.export(self._root(step, run), Path(dest), path, hint=self._hint(step))
+
+    def follow(self, step: str, stream: Stream, write: Callable[[bytes], None]) -> str | None:
+        """Stream the live run's logs of ``step`` to ``write`` until the step ends (see ``follow.follow``)."""
+        from pipex.workspace.follow import follow
+
+        return follow(self._ws.require(), step, stream, write)
+
+    # -- maintenance (takes the workspace lock) ----------------------------------------------------------
+    def prune(self) -> Removed:
+        return maintenance.prune(self._ws, self._remove_tree)
+
+    def remove_step(self, step: str) -> Removed:
+        return maintenance.remove_step(self._ws, step, self._remove_tree)
+
+    def remove(self) -> Removed:
+        return maintenance.remove_workspaces(self._ws.workdir, [self._ws.name], self._remove_tree)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _root(self, step: str, run: str | None) -> Path:
+        return self._ws.run_dir(reader.run_of(self._ws, step, run, success=True)) / "artifacts"
+
+    def _hint(self, step: str) -> str:
+        return artifacts.usage_hint(self._ws.name, step)
+
+
+def engine_remove_tree(kind: str = "auto", host: str | None = None, environ: Any = None) -> Callable[[Path], None]:
+    """A ``remove_tree`` that connects to the engine only when the user cannot delete a file by themselves
+    (files a container wrote as a subordinate uid under rootless Podman)."""
+
+    def remove_tree(path: Path) -> None:
+        from pipex.errors import PipexError, WorkspaceError
+        from pipex.runtime.factory import open_runtime
+
+        try:
+            runtime = open_runtime(kind, host, environ=environ)  # type: ignore[arg-type]
+        except PipexError as exc:
+            raise WorkspaceError(
+                f"cannot delete {path}: files in it belong to a container user, and no engine answers "
+                f"to delete them ({exc.message})",
+                hint=f"start the engine, or run `podman unshare rm -rf {path}`",
+            ) from exc
+        try:
+            # The helper container needs an image the engine has: one a run of this workspace used.
+            image = next((ref for ref in _images_near(path) if runtime.image(ref) is not None), None)
+            runtime.remove_tree(path, image=image)
+        finally:
+            runtime.close()
+
+    return remove_tree
+
+
+def _images_near(path: Path) -> list[str]:
+    """The images (IDs first) of the runs of the workspace that holds ``path`` (or is ``path``), newest first."""
+    import json
+
+    for base in (path, *path.parents):
+        runs = base / "runs"
+        if not runs.is_dir():
+            continue
+        found: list[str] = []
+        for meta in sorted(runs.glob("*/meta.json"), reverse=True):
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            for key in ("imageId", "image"):
+                ref = data.get(key) if isinstance(data, dict) else None
+                if isinstance(ref, str) and ref and ref not in found:
+                    found.append(ref)
+        return found
+    return []

@@ -1,0 +1,139 @@
+"""Deleting things: ``prune``, ``rm-step``, ``rm`` and ``clean``. Each takes the workspace lock first.
+
+Files a container wrote may belong to a subordinate uid under rootless Podman, which the user cannot delete;
+``remove_tree`` (the runtime's ``remove_tree``, opened lazily by the caller) deletes them in that case.
+A whole workspace is first renamed to a hidden tombstone, so a crash mid-way never leaves a half-deleted
+workspace that looks real (``clean`` sweeps tombstones).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipex.errors import WorkspaceBusy, WorkspaceError, WorkspaceNotFound
+from pipex.model.suggest import did_you_mean
+from pipex.workspace.ids import check_step_id
+from pipex.workspace.inventory import tree_size, workspace_names
+from pipex.workspace.layout import Workspace, remove
+from pipex.workspace.lock import FileLock, holder_of
+from pipex.workspace.state import load_state
+
+RemoveTree = Callable[[Path], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What a deletion freed: run ids (or workspace names) and bytes."""
+
+    names: tuple[str, ...] = ()
+    bytes: int = 0
+
+
+def prune(ws: Workspace, remove_tree: RemoveTree | None = None) -> Removed:
+    """Delete every committed run no state entry refers to (``lastSuccess`` and ``last`` are both kept)."""
+    ws.require()
+    with ws.lock("pipex prune"):
+        keep = load_state(ws.state_path).referenced_runs()
+        gone = [r for r in ws.run_ids() if r not in keep]
+        freed = _delete([ws.runs_dir / r for r in gone], remove_tree)
+        ws.clear_staging(remove_tree)  # nobody runs (we hold the lock): staging is a dead run's leftovers
+    return Removed(tuple(gone), freed)
+
+
+def remove_step(ws: Workspace, step: str, remove_tree: RemoveTree | None = None) -> Removed:
+    """Forget a step (its next run starts afresh) and delete all of its runs."""
+    ws.require()
+    check_step_id(step)
+    with ws.lock("pipex rm-step"):
+        state = load_state(ws.state_path)
+        runs = [r for r in ws.run_ids() if _step_of(ws, r) == step]
+        if step not in state.steps and not runs:
+            close = did_you_mean(step, state.steps)
+            raise WorkspaceNotFound(
+                f'step "{step}" has no runs in workspace "{ws.name}"' + (f'; did you mean "{close}"?' if close else ""),
+                hint=f"`pipex show {ws.name}` lists its steps",
+            )
+        ws.forget_step(step)  # first: a crash after this leaves only orphan runs, which `prune` deletes
+        freed = _delete([ws.runs_dir / r for r in runs], remove_tree)
+    return Removed(tuple(runs), freed)
+
+
+def _step_of(ws: Workspace, run_id: str) -> str | None:
+    try:
+        value = ws.read_meta(run_id).get("stepId")
+    except WorkspaceError:  # a damaged run belongs to no step we know; `prune` deletes it
+        return None
+    return value if isinstance(value, str) else None
+
+
+def remove_workspaces(workdir: Path, names: Sequence[str], remove_tree: RemoveTree | None = None) -> Removed:
+    """Delete workspaces: all names are checked and all locks taken before anything is deleted."""
+    spaces = [Workspace(workdir, n) for n in dict.fromkeys(names)]
+    missing = [ws.name for ws in spaces if not ws.exists()]
+    if missing:
+        quoted = ", ".join(f'"{m}"' for m in missing)
+        noun = "workspace" if len(missing) == 1 else "workspaces"
+        verb = "does" if len(missing) == 1 else "do"
+        raise WorkspaceNotFound(
+            f"{noun} {quoted} {verb} not exist in {workdir}; nothing was removed",
+            hint="`pipex list` shows the workspaces; `--workdir` selects another workdir",
+        )
+    locks: list[FileLock] = []
+    try:
+        for ws in spaces:
+            locks.append(ws.lock("pipex rm"))
+        freed = sum(_drop(ws, remove_tree) for ws in spaces)
+    finally:
+        for lock in locks:
+            lock.release()
+    return Removed(tuple(ws.name for ws in spaces), freed)
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    removed: Removed
+    busy: tuple[tuple[str, str], ...] = field(default=())  # (name, who holds it)
+
+
+def clean(workdir: Path, remove_tree: RemoveTree | None = None) -> Cleaned:
+    """Delete every workspace no process holds; report the ones in use."""
+    removed: list[str] = []
+    busy: list[tuple[str, str]] = []
+    freed = 0
+    for name in workspace_names(workdir):
+        ws = Workspace(workdir, name)
+        try:
+            lock = ws.lock("pipex clean")
+        except WorkspaceBusy:
+            holder = holder_of(ws.lock_path)
+            busy.append((name, holder.describe() if holder else "another process"))
+            continue
+        try:
+            freed += _drop(ws, remove_tree)
+        finally:
+            lock.release()
+        removed.append(name)
+    for item in os.scandir(workdir) if workdir.is_dir() else ():
+        if item.name.startswith(".") and ".removing-" in item.name:  # a crashed rm's tombstone
+            remove(Path(item.path), remove_tree)
+    return Cleaned(Removed(tuple(removed), freed), tuple(busy))
+
+
+def _drop(ws: Workspace, remove_tree: RemoveTree | None) -> int:
+    """Rename the workspace to a tombstone (atomic: it is gone for readers at once), then delete it."""
+    size = tree_size(ws.path)
+    tomb = ws.workdir / f".{ws.name}.removing-{os.getpid()}"
+    os.rename(ws.path, tomb)
+    remove(tomb, remove_tree)
+    return size
+
+
+def _delete(paths: Sequence[Path], remove_tree: RemoveTree | None) -> int:
+    freed = 0
+    for path in paths:
+        freed += tree_size(path)
+        remove(path, remove_tree)
+    return freed

@@ -1,0 +1,51 @@
+"""``pipex graph --workspace WS``: each step's state for the graph overlay.
+
+A dry run of the pipeline against the workspace decides, exactly as ``run`` would, whether a step is a cache
+hit (``cached``) or would run (``changed``; ``failed`` when its last run failed). Steps a dry run skips are
+``skipped``, steps a live run is working on are ``running``. When the dry run cannot happen (an engine error),
+the states come from ``state.json`` alone: ``succeeded`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from pipex.errors import PipexError
+from pipex.workspace.layout import Workspace
+from pipex.workspace.live import live
+from pipex.workspace.state import load_state
+
+if TYPE_CHECKING:
+    from pipex.engine.engine import Engine
+    from pipex.model.pipeline import Pipeline
+
+FAILED = ("failure", "timeout", "cancelled")
+
+
+def overlay_states(engine: Engine, pipeline: Pipeline, workspace: Workspace) -> dict[str, str]:
+    workspace.require()
+    state = load_state(workspace.state_path)
+    last = {sid: st.last.status for sid, st in state.steps.items() if st.last is not None}
+    try:
+        states = asyncio.run(_dry_run(engine, pipeline, workspace.name, last))
+    except PipexError:
+        states = {sid: "failed" if status in FAILED else "succeeded" for sid, status in last.items()}
+    current = live(workspace)
+    for step in current.steps if current else ():
+        states[step] = "running"
+    return states
+
+
+async def _dry_run(engine: Engine, pipeline: Pipeline, name: str, last: dict[str, str]) -> dict[str, str]:
+    from pipex.engine.events import StepCached, StepSkipped, StepWouldRun
+
+    states: dict[str, str] = {}
+    async for event in engine.run(pipeline, workspace=name, dry_run=True):
+        if isinstance(event, StepCached):
+            states[event.step.id] = "cached"
+        elif isinstance(event, StepWouldRun):
+            states[event.step.id] = "failed" if last.get(event.step.id) in FAILED else "changed"
+        elif isinstance(event, StepSkipped):
+            states[event.step.id] = "skipped"
+    return states

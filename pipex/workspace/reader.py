@@ -1,0 +1,166 @@
+"""Read-only views of a workspace: what ``show``, ``logs``, ``inspect`` and ``cat`` print.
+
+Readers take no lock. They only look at ``state.json`` (replaced atomically) and committed runs (which
+appear by one rename, complete), so they never see a half-written run; a live run is seen through its lock
+holder and the marked staging directories (``live``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipex.errors import UsageError, WorkspaceNotFound
+from pipex.model.suggest import did_you_mean
+from pipex.workspace.layout import Workspace
+from pipex.workspace.live import Live, live
+from pipex.workspace.state import RunEntry
+
+Stream = Literal["stdout", "stderr", "both"]
+STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class StepSummary:
+    """One row of ``show``: the step's last run (``running`` while a live run works on it)."""
+
+    step: str
+    status: str
+    run_id: str | None
+    duration_ms: int | None
+    size: int | None
+    finished_at: str | None
+    last_success: str | None  # the run id of its last success (differs from run_id after a failure)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "status": self.status,
+            "runId": self.run_id,
+            "durationMs": self.duration_ms,
+            "size": self.size,
+            "finishedAt": self.finished_at,
+            "lastSuccess": self.last_success,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    workspace: str
+    steps: tuple[StepSummary, ...]
+    live: Live | None
+
+    def to_json(self) -> dict[str, Any]:
+        holder = self.live.holder if self.live else None
+        return {
+            "workspace": self.workspace,
+            "inUse": holder is not None,
+            "holder": {"pid": holder.pid, "command": holder.command} if holder else None,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def summarize(ws: Workspace) -> Summary:
+    """Every step the workspace remembers, in the order they last finished; live steps last, ``running``."""
+    ws.require()
+    state = _fresh_state(ws)
+    current = live(ws)
+    running = current.steps if current else {}
+    rows: list[StepSummary] = []
+    for step_id, st in state.steps.items():
+        last = st.last
+        if step_id in running or last is None:
+            continue
+        ok = st.last_success.run_id if st.last_success else None
+        rows.append(
+            StepSummary(step_id, last.status, last.run_id, last.duration_ms, last.artifacts_size, last.finished_at, ok)
+        )
+    rows.sort(key=lambda r: (r.finished_at or "", r.step))
+    for step_id, run_ids in running.items():
+        st = state.steps.get(step_id)
+        ok = st.last_success.run_id if st and st.last_success else None
+        rows.append(StepSummary(step_id, "running", run_ids[-1], None, None, None, ok))
+    return Summary(ws.name, tuple(rows), current)
+
+
+def _fresh_state(ws: Workspace) -> Any:
+    from pipex.workspace.state import load_state
+
+    return load_state(ws.state_path)  # not ws.state(): that one is cached for the writer's lifetime
+
+
+def step_entry(ws: Workspace, step: str, *, success: bool = False) -> RunEntry:
+    """The step's last run (``success``: its last successful run), or ``WorkspaceNotFound`` with what exists."""
+    ws.require()
+    state = _fresh_state(ws)
+    st = state.steps.get(step)
+    if st is None or st.last is None:
+        known = sorted(state.steps)
+        close = did_you_mean(step, known)
+        listing = ", ".join(known) if known else "none"
+        raise WorkspaceNotFound(
+            f'step "{step}" has no runs in workspace "{ws.name}"' + (f'; did you mean "{close}"?' if close else ""),
+            hint=f"steps with runs: {listing} (`pipex show {ws.name}`)",
+        )
+    if not success:
+        return st.last  # type: ignore[no-any-return]
+    if st.last_success is None:
+        raise WorkspaceNotFound(
+            f'step "{step}" has no successful run in workspace "{ws.name}" (its last run {st.last.run_id} '
+            f"ended with {st.last.status})",
+            hint=f"add --run {st.last.run_id} to read that run",
+        )
+    return st.last_success  # type: ignore[no-any-return]
+
+
+def run_of(ws: Workspace, step: str, run_id: str | None = None, *, success: bool = False) -> str:
+    """The run to read for ``step``: ``run_id`` when given (it must be one of the step's), else from the state."""
+    if run_id is None:
+        return step_entry(ws, step, success=success).run_id
+    meta = ws.read_meta(run_id)
+    if meta.get("stepId") != step:
+        raise UsageError(
+            f'run {run_id} belongs to step "{meta.get("stepId")}", not "{step}"',
+            hint=f"`pipex inspect {ws.name} {meta.get('stepId')} --run {run_id}`",
+        )
+    return run_id
+
+
+def log_files(run_dir: Path, stream: Stream, attempt: int | None = None) -> list[Path]:
+    """The log files to print, stdout first; ``attempt`` selects an earlier attempt's kept logs."""
+    if stream not in STREAMS:
+        raise UsageError(f'unknown stream "{stream}"', hint="use stdout, stderr or both")
+    names = ("stdout", "stderr") if stream == "both" else (stream,)
+    if attempt is not None and attempt == _final_attempt(run_dir):
+        attempt = None  # the final attempt's logs are the run's own
+    prefix = "" if attempt is None else f"attempt-{attempt}."
+    files = [run_dir / f"{prefix}{name}.log" for name in names]
+    if attempt is not None and not any(f.exists() for f in files):
+        kept = sorted({p.name.split(".")[0] for p in run_dir.glob("attempt-*.std*.log")})
+        final = _final_attempt(run_dir)
+        raise WorkspaceNotFound(
+            f"run {run_dir.name} has no logs of attempt {attempt}",
+            hint=(f"earlier attempts kept: {', '.join(kept)}; " if kept else "")
+            + f"the run's own logs are attempt {final} (omit --attempt)",
+        )
+    return files
+
+
+def _final_attempt(run_dir: Path) -> int:
+    from pipex.workspace.atomic import read_json
+
+    try:
+        return int(read_json(run_dir / "meta.json").get("attempt", 1))
+    except (OSError, ValueError, AttributeError):
+        return 1
+
+
+def read_logs(files: list[Path]) -> bytes:
+    chunks: list[bytes] = []
+    for path in files:
+        try:
+            chunks.append(path.read_bytes())
+        except FileNotFoundError:
+            continue
+    return b"".join(chunks)

@@ -1,0 +1,119 @@
+"""`prune`, `rm`, `rm-step`, `clean`: what they delete, what they keep, and the workspace lock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Invoke
+from tests.cli.wsfixtures import Demo, make_demo
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Demo:
+    return make_demo(tmp_path)
+
+
+def runs(demo: Demo) -> list[str]:
+    return sorted(p.name for p in (demo.ws / "runs").iterdir())
+
+
+def test_prune_keeps_the_last_success_after_a_later_failure(invoke: Invoke, demo: Demo) -> None:
+    first_a = demo.run_id("a")
+    demo.rerun(a={"files": {"top.txt": b"top2\n"}})  # a new success: the first run of a is no longer referenced
+    second_a = demo.run_id("a")
+    demo.rerun(a={"exit_code": 1})  # then a failure: lastSuccess stays second_a
+    failed_a = demo.run_id("a")
+    assert demo.run_id("a", "lastSuccess") == second_a
+    before = runs(demo)
+    res = invoke(["prune", "demo", "--json", "--workdir", str(demo.workdir)])
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert first_a in data["removed"] and second_a not in data["removed"] and failed_a not in data["removed"]
+    assert isinstance(data["bytes"], int) and data["bytes"] > 0
+    kept = set(before) - set(data["removed"])
+    assert kept == {second_a, failed_a, demo.run_id("b")}
+    assert runs(demo) == sorted(kept)
+    assert invoke(["cat", "demo", "a", "top.txt", "--workdir", str(demo.workdir)]).stdout == "top2\n"
+    res = invoke(["prune", "demo", "--workdir", str(demo.workdir)])
+    assert res.stdout == 'nothing to prune in workspace "demo"\n'
+
+
+def test_prune_text(invoke: Invoke, demo: Demo) -> None:
+    (demo.ws / "runs" / "20200101T000000000Z-deadbeef").mkdir()
+    (demo.ws / "runs" / "20200101T000000000Z-deadbeef" / "f").write_bytes(b"12345")
+    res = invoke(["prune", "demo", "--workdir", str(demo.workdir)])
+    assert res.stdout == 'pruned 1 run (5 B) from workspace "demo"\n'
+
+
+def test_rm_step(invoke: Invoke, demo: Demo) -> None:
+    run_b = demo.run_id("b")
+    res = invoke(["rm-step", "demo", "b", "--workdir", str(demo.workdir)])
+    assert res.exit_code == 0, res.stderr
+    size = json.loads(invoke(["list", "--json", "--workdir", str(demo.workdir)]).stdout)[0]["size"]
+    assert res.stdout.startswith('removed step "b" from workspace "demo": 1 run (') and res.stdout.endswith(" KB)\n")
+    assert size > 0
+    assert "b" not in demo.state()["steps"] and run_b not in runs(demo)
+    res = invoke(["rm-step", "demo", "aa", "--workdir", str(demo.workdir)])
+    assert res.exit_code == 1
+    assert res.stderr == (
+        'error: step "aa" has no runs in workspace "demo"; did you mean "a"?\nhint: `pipex show demo` lists its steps\n'
+    )
+    res = invoke(["rm-step", "demo", "a", "--json", "--workdir", str(demo.workdir)])
+    data = json.loads(res.stdout)
+    assert data["workspace"] == "demo" and data["step"] == "a" and len(data["removed"]) == 1 and data["bytes"] > 6
+    assert not (demo.ws / "step-runs" / "a").exists()
+
+
+def test_rm_checks_every_name_first(invoke: Invoke, demo: Demo, tmp_path: Path) -> None:
+    (demo.workdir / "other").mkdir()
+    res = invoke(["rm", "demo", "ghost", "other", "phantom", "--workdir", str(demo.workdir)])
+    assert res.exit_code == 1
+    assert res.stderr == (
+        f'error: workspaces "ghost", "phantom" do not exist in {demo.workdir}; nothing was removed\n'
+        "hint: `pipex list` shows the workspaces; `--workdir` selects another workdir\n"
+    )
+    assert demo.ws.is_dir() and (demo.workdir / "other").is_dir()
+    res = invoke(["rm", "demo", "other", "--workdir", str(demo.workdir)])
+    assert res.exit_code == 0
+    assert res.stdout.startswith('removed workspaces "demo", "other" (')
+    assert list(demo.workdir.iterdir()) == []
+
+
+def test_maintenance_fails_fast_on_a_busy_workspace(invoke: Invoke, demo: Demo) -> None:
+    from pipex.workspace.layout import Workspace
+
+    (demo.workdir / "free").mkdir()
+    before = runs(demo)
+    with Workspace(demo.workdir, "demo").lock("pipex run"):
+        for args in (["prune", "demo"], ["rm-step", "demo", "a"], ["rm", "free", "demo"]):
+            res = invoke([*args, "--workdir", str(demo.workdir)])
+            assert res.exit_code == 4, args
+            first, hint = res.stderr.splitlines()
+            assert first.startswith('error: workspace "demo" is in use by pid ')
+            assert first.endswith(")") and "(pipex run, started " in first
+            assert hint == "hint: wait for it to finish, or stop it (`pipex cancel`) if it is a detached run"
+        assert (demo.workdir / "free").is_dir()  # rm is all or nothing
+        res = invoke(["clean", "--workdir", str(demo.workdir)])
+        assert res.exit_code == 0
+        assert res.stdout.startswith("removed 1 workspace (") and res.stdout.endswith(" B)\n")
+        assert res.stderr.startswith('kept workspace "demo": in use by pid ')
+    assert runs(demo) == before and not (demo.workdir / "free").exists()
+    res = invoke(["clean", "--json", "--workdir", str(demo.workdir)])
+    data = json.loads(res.stdout)
+    assert data["removed"] == ["demo"] and data["inUse"] == [] and data["bytes"] > 0
+    assert list(demo.workdir.iterdir()) == []
+
+
+def test_api_maintenance(demo: Demo) -> None:
+    from pipex.engine.engine import Engine
+
+    ws = Engine(demo.workdir).workspace("demo")
+    assert ws.prune().names == ()
+    run_b = demo.run_id("b")
+    assert ws.remove_step("b").names == (run_b,)
+    assert [s.step for s in ws.show().steps] == ["a"]
+    assert "hello" in ws.logs("a", stream="stdout") and ws.inspect("a")["stepId"] == "a"
+    assert ws.remove().names == ("demo",) and not demo.ws.exists()
