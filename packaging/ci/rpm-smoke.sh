@@ -46,14 +46,26 @@ cat >"$ROOT/root/.rpmmacros" <<'MACROS'
 %autochangelog %{nil}
 %pyproject_buildrequires true
 %pyproject_wheel %{python3} -m build --wheel --no-isolation --skip-dependency-check --outdir pyproject-wheeldir .
-%pyproject_install %{python3} -m installer --destdir=%{buildroot} --prefix=/usr pyproject-wheeldir/*.whl && \
-  if [ -d %{buildroot}/usr/lib/python3/site-packages ]; then mv %{buildroot}/usr/lib/python3/site-packages %{buildroot}%{python3_sitelib}; fi; \
-  for d in %{buildroot}/usr/lib/python3.*/*-packages; do [ -d "$d" ] || continue; mkdir -p %{buildroot}%{python3_sitelib}; cp -a "$d"/. %{buildroot}%{python3_sitelib}/; rm -rf "$(dirname "$d")"; done
+%pyproject_install sh /root/pyproject-install %{buildroot} %{python3_sitelib}
 %pyproject_files %{_builddir}/pyproject-files
 %pyproject_save_files(l) printf '%%s\\n' %{python3_sitelib}/%1 '%{python3_sitelib}/%1-*.dist-info' > %{pyproject_files}
 %pyproject_check_import PYTHONPATH=%{buildroot}%{python3_sitelib} %{python3} -c 'import pipex.cli.app'
 %pytest PYTHONPATH=%{buildroot}%{python3_sitelib} %{python3} -m pytest
 MACROS
+
+# Debian's Python installs under /usr/local: move the wheel's files to Fedora's places.
+cat >"$ROOT/root/pyproject-install" <<'SHIM'
+set -eu
+buildroot=$1 sitelib=$2
+/usr/bin/python3 -m installer --destdir="$buildroot" --prefix=/usr pyproject-wheeldir/*.whl
+stage=$(mktemp -d)
+mv "$buildroot/usr" "$stage/usr"
+mkdir -p "$buildroot/usr/bin" "$buildroot$sitelib"
+find "$stage" -path '*/bin/*' -type f -exec mv {} "$buildroot/usr/bin/" \;
+pkgs=$(dirname "$(find "$stage" -path '*-packages/pipex/__init__.py' | head -1)")/..
+cp -a "$pkgs"/. "$buildroot$sitelib/"
+rm -rf "$stage"
+SHIM
 
 step "rpmbuild --nodeps -ba (pipex $version; Version: 0 stamped as Packit does)"
 top=$ROOT/root/rpmbuild

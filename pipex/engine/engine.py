@@ -347,17 +347,16 @@ class Engine:
         from pipex.runtime.labels import container_labels
 
         started = time.monotonic()
-        fingerprinter = Fingerprinter(p.ws, read_only=options.dry_run, info=None)
+        fingerprinter = Fingerprinter(
+            p.ws, read_only=options.dry_run, info=None if options.dry_run or p.runtime is None else p.runtime.info
+        )
         sched: Scheduler | None = None
         result: RunResult | None = None
         try:
             ctx = None
             if p.runtime is not None and not options.dry_run:
-                info = await asyncio.to_thread(p.runtime.info)
-                fingerprinter.info = info
                 ctx = StepContext(
                     runtime=p.runtime,
-                    info=info,
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,10 @@ STATCACHE_FILE = ".statcache"
 
 
 class Fingerprinter:
-    def __init__(self, ws: Workspace, *, read_only: bool, info: RuntimeInfo | None) -> None:
+    def __init__(self, ws: Workspace, *, read_only: bool, info: Callable[[], RuntimeInfo] | None) -> None:
         self.ws = ws
         self.read_only = read_only  # a dry run writes nothing, not even the stat cache
-        self.info = info
+        self.info = info  # asked only for steps with resource limits
         self.cache = StatCache.open(ws.path / STATCACHE_FILE)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
@@ -68,11 +69,12 @@ class Fingerprinter:
         from pipex.runtime import resources
 
         limits = resources.to_resources(spec.resources)
-        if self.info is None:
+        if self.info is None or spec.resources is None:
             return limits, {}
+        info = self.info()
         if strict:
-            resources.require_enforced(limits, self.info)
-        return limits, dict(resources.enforcement(limits, self.info))
+            resources.require_enforced(limits, info)
+        return limits, dict(resources.enforcement(limits, info))
 
     def artifacts_digest(self, path: Path) -> tuple[str, int]:
         found: TreeDigest = tree_digest(path)

@@ -80,7 +80,6 @@ class Running:
 @dataclass(slots=True)
 class StepContext:
     runtime: Runtime
-    info: RuntimeInfo
     workspace: Workspace
     run_id: str  # the engine run (events); each step run has its own id
     emit: Emit  # emit(EventClass, step=StepRef, attempt=…, **fields): thread-safe
@@ -92,3 +91,9 @@ class StepContext:
     logs: bool = True  # emit StepLog events
     invoking_uid: int = 0
     invoking_gid: int = 0
+
+    @property
+    def info(self) -> RuntimeInfo:
+        """Asked for only when a step runs: a fully cached run never pays for the engine's info call (slow on
+        Podman); the backends cache the answer."""
+        return self.runtime.info()

@@ -79,8 +79,12 @@ def test_logs_streams_and_errors(invoke: Invoke, demo: Demo) -> None:
 def test_logs_of_an_earlier_attempt(invoke: Invoke, tmp_path: Path) -> None:
     from pipex.testing import mock, run
 
-    (tmp_path / "pipeline.yml").write_text("id: r\nsteps:\n  - id: s\n    image: alpine:3.20\n    cmd: [\"true\"]\n    retries: 1\n")
-    run(tmp_path, mocks=[mock("s", exit_code=1, stdout=["first"]), mock("s", stdout=["second"])], workdir=tmp_path / "w")
+    (tmp_path / "pipeline.yml").write_text(
+        'id: r\nsteps:\n  - id: s\n    image: alpine:3.20\n    cmd: ["true"]\n    retries: 1\n'
+    )
+    run(
+        tmp_path, mocks=[mock("s", exit_code=1, stdout=["first"]), mock("s", stdout=["second"])], workdir=tmp_path / "w"
+    )
     args = ["--workdir", str(tmp_path / "w")]
     assert invoke(["logs", "r", "s", "--attempt", "1", *args]).stdout == "first\n"
     assert invoke(["logs", "r", "s", "--attempt", "2", *args]).stdout == "second\n"
@@ -206,7 +210,9 @@ def test_readers_see_a_busy_workspace_and_take_no_lock(invoke: Invoke, demo: Dem
         assert listed[0]["inUse"] is True and listed[0]["holder"]["command"] == "pipex run"
 
 
-@pytest.mark.parametrize("command", ["show", "logs", "inspect", "cat", "export", "list", "ls", "prune", "rm", "rm-step", "clean"])
+@pytest.mark.parametrize(
+    "command", ["show", "logs", "inspect", "cat", "export", "list", "ls", "prune", "rm", "rm-step", "clean"]
+)
 def test_every_command_has_examples(invoke: Invoke, command: str) -> None:
     res = invoke([command, "--help"])
     assert res.exit_code == 0

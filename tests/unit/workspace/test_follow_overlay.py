@@ -67,5 +67,9 @@ def test_graph_overlay_states(tmp_path: Path) -> None:
     engine = Engine(tmp_path / "wd", runtime=result.runtime)
     ws = Workspace(tmp_path / "wd", "g")
     assert overlay_states(engine, pipeline, ws) == {"a": "cached", "b": "failed", "c": "cached"}
-    (tmp_path / "pipeline.yml").write_text((tmp_path / "pipeline.yml").read_text().replace("id: c, image: 'alpine:3.20', cmd: ['true']", "id: c, image: 'alpine:3.20', cmd: ['false']"))
+    (tmp_path / "pipeline.yml").write_text(
+        (tmp_path / "pipeline.yml")
+        .read_text()
+        .replace("id: c, image: 'alpine:3.20', cmd: ['true']", "id: c, image: 'alpine:3.20', cmd: ['false']")
+    )
     assert overlay_states(engine, load(tmp_path), ws)["c"] == "changed"
