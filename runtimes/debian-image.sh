@@ -3,7 +3,8 @@
 # `debootstrap --variant=minbase` root, the given packages installed with apt, imported FROM scratch.
 # The kits' stand-in images (python-image.sh, node-image.sh) and the pipex image's offline base use it.
 #
-# Usage: runtimes/debian-image.sh TAG ENGINE PACKAGE...          (ENGINE: podman or docker)
+# Usage: runtimes/debian-image.sh TAG ENGINE PACKAGE...   (ENGINE: podman, docker, or tar:FILE = only write the
+#                                                          root filesystem to FILE, for an `import` elsewhere)
 # Environment:
 #   SUITE=trixie                        Debian release to bootstrap
 #   MIRROR=http://deb.debian.org/debian
@@ -21,7 +22,7 @@ IMAGE_CMD=${IMAGE_CMD:-'["/bin/sh"]'}
 die() { echo "error: $1" >&2; [[ -z ${2:-} ]] || echo "hint: $2" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || die "debootstrap and chroot need root" "run it with sudo"
 command -v debootstrap >/dev/null || die "debootstrap is missing" "apt-get install debootstrap"
-command -v "$ENGINE" >/dev/null || die "$ENGINE is missing" "install podman (or docker), or pass the other ENGINE"
+[[ $ENGINE == tar:* ]] || command -v "$ENGINE" >/dev/null || die "$ENGINE is missing" "install podman (or docker), or pass the other ENGINE"
 
 work=$(mktemp -d /var/tmp/pipex-image.XXXXXX)
 root=$work/root
@@ -66,6 +67,11 @@ apt_clean() {
 apt_clean
 mkdir -p "$root/output" && chmod 0777 "$root/output"
 
+if [[ $ENGINE == tar:* ]]; then
+    tar --numeric-owner -C "$root" -cf "${ENGINE#tar:}" .
+    echo "wrote ${ENGINE#tar:} ($SUITE, $(($(stat -c %s "${ENGINE#tar:}") / 1000000)) MB)" >&2
+    exit 0
+fi
 # Podman tags a bare `name:tag` as localhost/name:tag; qualify it as a pull would, so short names resolve.
 ref=$TAG
 if [[ $ENGINE == podman ]]; then

@@ -67,7 +67,7 @@ def test_version_does_not_import_typer(tmp_path: Path) -> None:
     assert done.stdout == "pipex 0.1.0\n[]\n", done.stderr
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+@pytest.mark.parametrize("command", [[], *([name.replace("_", "-")] for name in COMMANDS)])
 @pytest.mark.parametrize("plain", [False, True])
 def test_help_has_examples(invoke: Invoke, command: list[str], plain: bool) -> None:
     env = {"PIPEX_PLAIN_HELP": "1"} if plain else None
@@ -179,7 +179,7 @@ def test_every_command_accepts_json_and_workdir() -> None:
     for name in COMMANDS:
         if name == "completion":
             continue
-        options = {opt for param in group.commands[name].params for opt in getattr(param, "opts", [])}
+        options = {opt for param in group.commands[name.replace("_", "-")].params for opt in getattr(param, "opts", [])}
         assert {"--json", "--workdir"} <= options, name
 
 

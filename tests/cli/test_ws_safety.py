@@ -69,7 +69,7 @@ def test_export_keeps_inner_links_and_skips_escaping_ones(invoke: Invoke, demo: 
     )
     found = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*"))
     assert found == ["top.txt", "x", "x/same", "x/up", "x/y.txt"]
-    assert os.readlink(dest / "x" / "same") == "y.txt" and os.readlink(dest / "x" / "up") == ".."
+    assert str((dest / "x" / "same").readlink()) == "y.txt" and str((dest / "x" / "up").readlink()) == ".."
 
 
 def test_api_read_refuses_and_reads(demo: Demo) -> None:

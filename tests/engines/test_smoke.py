@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.engines.conftest import RunPipex
+from tests.env import services
+from tests.env.registry import REGISTRY
 from tests.env.services import ALPINE, NONROOT, Engine
 
 LABELS = {"pipex-test": "smoke"}
@@ -107,3 +109,37 @@ def test_pipex_runs_as_the_test_user(run_pipex_as_test_user: RunPipex, user_tmp_
     result = run_pipex_as_test_user(["--version"], cwd=user_tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "pipex 0.1.0\n"
+
+
+@pytest.mark.docker_engine
+def test_stop_leaves_nothing_behind(docker_engine: Engine, session_dir: Path) -> None:
+    # A second, throwaway dockerd with a running container and a network: its bridge is a host interface
+    # that outlives a careless stop, and its containerd and shims are processes that can.
+    from docker import DockerClient
+
+    service = services.docker_engine(session_dir / "throwaway")
+    try:
+        service.start()
+        service.load_images(REGISTRY.rootfs())
+        client = DockerClient(base_url=service.engine.url)
+        try:
+            network = client.networks.create("pipex-t")
+            client.containers.run(ALPINE, ["sleep", "600"], detach=True, network=network.name, labels=LABELS)
+        finally:
+            client.close()
+        bridge = Path("/sys/class/net", f"br-{network.id[:12]}")
+        assert bridge.exists()
+    finally:
+        service.stop()
+    assert not bridge.exists()
+    assert not service.workdir.exists()
+    assert service.process is not None and service.process.returncode is not None
+    needle = str(service.workdir).encode()
+    assert [p.name for p in Path("/proc").glob("[0-9]*/cmdline") if needle in _read(p)] == []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""

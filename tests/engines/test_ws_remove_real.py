@@ -15,7 +15,12 @@ steps:
   - id: write
     image: pipex-test/nonroot:latest
     caches: [{{name: shared, path: /cache}}]
-    cmd: [sh, -c, "mkdir -m 700 /output/private /cache/deep && echo s > /output/private/s && chmod 400 /output/private/s && echo c > /cache/deep/c && chmod 500 /cache/deep"]
+    cmd:
+      - sh
+      - -c
+      - >-
+        mkdir -m 700 /output/private /cache/deep && echo s > /output/private/s && chmod 400 /output/private/s
+        && echo c > /cache/deep/c && chmod 500 /cache/deep
 """
 
 

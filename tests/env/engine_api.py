@@ -103,3 +103,17 @@ def remove_container(sock: Path, container_id: str) -> None:
     status, data = request(sock, "DELETE", f"/containers/{container_id}?force=1&v=1")
     if status >= 300 and status != 404:  # 404: it went away on its own (auto-remove)
         raise EngineAPIError(f"removing container {container_id} -> {status}: {data[:500]!r}")
+
+
+# Networks every engine has and that cannot be removed.
+DEFAULT_NETWORKS = frozenset({"bridge", "host", "none", "podman"})
+
+
+def remove_networks(sock: Path) -> None:
+    """Remove the networks tests created: dockerd's bridges are host interfaces that outlive the engine."""
+    listed: list[dict[str, Any]] = json.loads(call(sock, "GET", "/networks"))
+    for network in listed:
+        if network.get("Name") not in DEFAULT_NETWORKS:
+            status, data = request(sock, "DELETE", f"/networks/{network['Id']}")
+            if status >= 300 and status != 404:
+                raise EngineAPIError(f"removing network {network.get('Name')} -> {status}: {data[:500]!r}")

@@ -126,9 +126,11 @@ class EngineService:
         self.images_seconds = time.monotonic() - began
 
     def remove_containers(self) -> None:
-        """Remove every container: labelled ``pipex``/``pipex-test`` or not, all are the tests' here."""
+        """Remove every container (labelled ``pipex``/``pipex-test`` or not, all are the tests' here), then
+        every network the tests created."""
         for container in engine_api.containers(self.engine.socket):
             engine_api.remove_container(self.engine.socket, container["Id"])
+        engine_api.remove_networks(self.engine.socket)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -209,6 +211,11 @@ def _storage_conf(path: Path, driver: str, graphroot: Path, runroot: Path) -> Pa
     return path
 
 
+def _network_dir(workdir: Path) -> list[str]:
+    # Networks a test creates must not land in the host's /etc/cni/net.d (or the user's ~/.config/cni).
+    return ["--network-config-dir", str(workdir / "networks")]
+
+
 def rootless_podman(base: Path, user: TestUser) -> EngineService:
     workdir = make_user_dir(base / "rootless", user, 0o700)
     runtime_dir = make_user_dir(workdir / "run", user, 0o700)
@@ -219,7 +226,8 @@ def rootless_podman(base: Path, user: TestUser) -> EngineService:
     # test images are small enough that copying a layer per container costs nothing.
     conf = _storage_conf(workdir / "storage.conf", "vfs", graphroot, runroot)
     env = {**base_env(user), "XDG_RUNTIME_DIR": str(runtime_dir), "CONTAINERS_STORAGE_CONF": str(conf)}
-    argv = ["podman", "--root", str(graphroot), "--runroot", str(runroot), "system", "service", "--time=0"]
+    argv = ["podman", "--root", str(graphroot), "--runroot", str(runroot), *_network_dir(workdir)]
+    argv += ["system", "service", "--time=0"]
     engine = Engine(
         name="rootless_podman",
         kind="podman",
@@ -254,6 +262,7 @@ def rootful_podman(base: Path) -> EngineService:
         "CONTAINERS_STORAGE_CONF": str(_storage_conf(workdir / "storage.conf", "overlay", graphroot, runroot)),
     }
     argv = ["podman", "--root", str(graphroot), "--runroot", str(runroot), "--tmpdir", str(workdir / "tmp")]
+    argv += _network_dir(workdir)
     argv += ["system", "service", "--time=0", f"unix://{sock}"]
     engine = Engine("rootful_podman", "podman", f"unix://{sock}", rootless=False, user=None, uid=0, gid=0)
     return EngineService(engine, workdir, argv, env)
