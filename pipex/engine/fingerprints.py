@@ -19,6 +19,8 @@ from pipex.workspace.layout import Workspace
 from pipex.workspace.state import RunEntry
 
 STATCACHE_FILE = ".statcache"
+# The reason given when a dry run cannot resolve a step's image: it cannot tell cached from changed.
+UNRESOLVED_IMAGE = "cannot be resolved now (engine unreachable or image absent)"
 
 
 class Fingerprinter:
@@ -46,7 +48,7 @@ class Fingerprinter:
         if forced:
             return ["forced"]
         if image is None:
-            return [f"image {spec.image} cannot be resolved now (engine unreachable or image absent)"]
+            return [f"image {spec.image} {UNRESOLVED_IMAGE}"]
         if unknown_inputs:
             return [f"input {step} would run" for step in unknown_inputs]
         assert current is not None

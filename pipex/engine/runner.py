@@ -82,7 +82,7 @@ class _Attempt:
             labels=self.ctx.labels(self.run_dir.name, spec.id),
             resources=self.plan.limits,
             hold=spec.setup is not None,
-            # X
+            userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
         )
 
     def _arm_timeout(self) -> threading.Timer | None:

@@ -2,8 +2,8 @@
 
 A dry run of the pipeline against the workspace decides, exactly as ``run`` would, whether a step is a cache
 hit (``cached``) or would run (``changed``; ``failed`` when its last run failed). Steps a dry run skips are
-``skipped``, steps a live run is working on are ``running``. When the dry run cannot happen (an engine error),
-the states come from ``state.json`` alone: ``succeeded`` or ``failed``.
+``skipped``, steps a live run is working on are ``running``. When the dry run cannot happen (an engine error), or
+cannot resolve a step's image (no engine reachable), the states come from ``state.json``: ``succeeded`` or ``failed``.
 """
 
 from __future__ import annotations
@@ -39,13 +39,19 @@ def overlay_states(engine: Engine, pipeline: Pipeline, workspace: Workspace) -> 
 
 async def _dry_run(engine: Engine, pipeline: Pipeline, name: str, last: dict[str, str]) -> dict[str, str]:
     from pipex.engine.events import StepCached, StepSkipped, StepWouldRun
+    from pipex.engine.fingerprints import UNRESOLVED_IMAGE
 
     states: dict[str, str] = {}
     async for event in engine.run(pipeline, workspace=name, dry_run=True):
         if isinstance(event, StepCached):
             states[event.step.id] = "cached"
         elif isinstance(event, StepWouldRun):
-            states[event.step.id] = "failed" if last.get(event.step.id) in FAILED else "changed"
+            status = last.get(event.step.id)
+            if any(UNRESOLVED_IMAGE in r for r in event.reasons) and status is not None:
+                # No engine to resolve the image: whether it changed is unknown; say what the last run did.
+                states[event.step.id] = "failed" if status in FAILED else "succeeded"
+            else:
+                states[event.step.id] = "failed" if status in FAILED else "changed"
         elif isinstance(event, StepSkipped):
             states[event.step.id] = "skipped"
     return states

@@ -217,3 +217,12 @@ def test_every_command_has_examples(invoke: Invoke, command: str) -> None:
     res = invoke([command, "--help"])
     assert res.exit_code == 0
     assert "Examples:" in res.stdout and f"pipex {command if command != 'ls' else 'l'}" in res.stdout
+
+
+def test_graph_overlay_without_an_engine_shows_the_last_runs(invoke: Invoke, demo: Demo, tmp_path: Path) -> None:
+    # No engine answers: a dry run cannot tell cached from changed, so the overlay says what the last run did.
+    nowhere = f"unix://{tmp_path / 'no-engine.sock'}"
+    res = invoke(["--host", nowhere, "graph", str(demo.project), "--format", "json", "--workspace", "demo", *wd(demo)])
+    assert res.exit_code == 0, res.stderr
+    states = {node["id"]: node.get("state") for node in json.loads(res.stdout)["nodes"]}
+    assert states == {"a": "succeeded", "b": "failed"}
