@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from pipex import __version__
 from pipex.engine.emitter import Emitter
@@ -266,10 +266,12 @@ class Engine:
         env_file: str | Path | None = None,
         pull: PullPolicy = "missing",
         logs: bool = True,
+        stdout: BinaryIO | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
-        ``ephemeral``: always runs, keeps no run and no state. Events as for ``run``."""
+        ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
+        there, byte for byte, as it arrives. Events as for ``run``."""
         from pipex.engine.execstep import prepare_exec
 
         options = RunOptions(
@@ -282,7 +284,13 @@ class Engine:
             environ=self.environ,
         )
         setup = prepare_exec(self, source, options, step=step, inputs=inputs, ephemeral=ephemeral)
-        return self._stream(lambda: setup(self._prepare), options)
+
+        def prepare() -> _Prepared:
+            prepared: _Prepared = setup(self._prepare)
+            prepared.stdout = stdout
+            return prepared
+
+        return self._stream(prepare, options)
 
     def attach(self, workspace: str, run_id: str | None = None) -> AsyncIterator[Event]:
         """The events of the workspace's detached run (``run_id``: an earlier one): those so far, then live
@@ -366,6 +374,7 @@ class Engine:
                     labels=lambda rid, sid: container_labels(p.ws.workdir, p.ws.name, rid, sid),
                     pipex_version=__version__,
                     logs=options.logs,
+                    stdout=p.stdout,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
                 )
@@ -462,3 +471,4 @@ class _Prepared:
         self.condition_env = condition_env
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
+        self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout

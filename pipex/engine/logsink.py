@@ -66,7 +66,10 @@ class _Splitter:
 class LogSink:
     """Receives ``LogChunk``s from the runtime; owns the two open log files of one attempt."""
 
-    def __init__(self, run_dir: Path, on_line: OnLine | None = None, *, prefix: str = "") -> None:
+    def __init__(
+        self, run_dir: Path, on_line: OnLine | None = None, *, prefix: str = "", stdout: BinaryIO | None = None
+    ) -> None:
+        self.stdout = stdout
         self.stdout_path = run_dir / f"{prefix}stdout.log"
         self.stderr_path = run_dir / f"{prefix}stderr.log"
         self._files: dict[Stream, BinaryIO] = {
@@ -82,6 +85,9 @@ class LogSink:
 
     def __call__(self, chunk: LogChunk) -> None:
         self._files[chunk.stream].write(chunk.data)
+        if self.stdout is not None and chunk.stream is Stream.STDOUT:
+            self.stdout.write(chunk.data)
+            self.stdout.flush()
         self._split[chunk.stream].feed(chunk.data)
 
     def flush_lines(self) -> None:

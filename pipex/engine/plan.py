@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipex.engine.events import StepStatus
 from pipex.model.spec import StepSpec
@@ -89,6 +89,7 @@ class StepContext:
     labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
     pipex_version: str = "0"
     logs: bool = True  # emit StepLog events
+    stdout: BinaryIO | None = None  # also copy the steps' raw stdout here (exec --ephemeral)
     invoking_uid: int = 0
     invoking_gid: int = 0
 

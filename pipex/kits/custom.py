@@ -92,9 +92,7 @@ class KitFinder:
     def _from_alias(self, name: str, target: str) -> FoundKit:
         if not target.strip():
             where = f'kit alias "{name}" in {self.config_path or ".pipex.yml"}'
-            raise KitError(
-                f"{where} is empty", hint="give a .py file, a .yml template or package.module:attr"
-            )
+            raise KitError(f"{where} is empty", hint="give a .py file, a .yml template or package.module:attr")
         if not _looks_like_path(target):
             module_name, _, attr = target.partition(":")
             return _load_module(name, module_name, attr or "kit", origin=f"module {module_name}")
@@ -120,9 +118,7 @@ class KitFinder:
         else:
             files += " (no .pipex.yml, so no aliases)"
         builtins = ", ".join(BUILTIN_KITS)
-        hint = (
-            f'looked for: {files}; installed entry points "{ENTRY_POINT_GROUP}"; the built-in kits {builtins}'
-        )
+        hint = f'looked for: {files}; installed entry points "{ENTRY_POINT_GROUP}"; the built-in kits {builtins}'
         return KitError(message, hint=hint)
 
     def _local_names(self) -> list[str]:
@@ -258,9 +254,7 @@ def _kit_attr(module: ModuleType, attr: str, name: str, origin: str) -> Kit:
 def _check_kit(value: Any, name: str, origin: str) -> None:
     where = f'cannot load kit "{name}" from {origin}'
     if isinstance(value, type):
-        raise KitError(
-            f"{where}: {value.__name__} is a class", hint=f"expose an instance: kit = {value.__name__}()"
-        )
+        raise KitError(f"{where}: {value.__name__} is a class", hint=f"expose an instance: kit = {value.__name__}()")
     problem = None
     if not isinstance(getattr(value, "name", None), str):
         problem = "its name is not a string"

@@ -65,9 +65,7 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 # The tag grammar of OCI references: version and variant become `node:<version>-<variant>`.
 TagPart = Annotated[
     str,
-    AfterValidator(
-        _check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", 'a valid image tag (letters, digits, "_", ".", "-")')
-    ),
+    AfterValidator(_check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", 'a valid image tag (letters, digits, "_", ".", "-")')),
 ]
 # Debian package names, optionally with :arch, =version or /release (and nothing a shell would interpret).
 AptPackage = Annotated[

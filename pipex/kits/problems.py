@@ -62,9 +62,7 @@ def _problem(error: ErrorDetails, *, kit: str, prefix: str, fields: Sequence[str
     if kind == "extra_forbidden":
         suggestion = did_you_mean(str(loc[-1]), fields)
         if suggestion:
-            return Problem(
-                location, f'"{name}" is not a parameter of kit "{kit}"; did you mean "{suggestion}"?'
-            )
+            return Problem(location, f'"{name}" is not a parameter of kit "{kit}"; did you mean "{suggestion}"?')
         takes = ", ".join(sorted(fields)) or "no parameters"
         return Problem(location, f'"{name}" is not a parameter of kit "{kit}"', f'kit "{kit}" takes: {takes}')
     if kind == "bool_type":

@@ -54,9 +54,7 @@ class PythonKit:
         check_src(context, p.src)
         check_script(context, p.src, p.script)
         setup = None
-        if p.install and wants_install(
-            context, self.name, p.src, "requirements.txt", "install" in p.model_fields_set
-        ):
+        if p.install and wants_install(context, self.name, p.src, "requirements.txt", "install" in p.model_fields_set):
             command, cache = INSTALLS[p.package_manager]
             setup = SetupSpec(("sh", "-c", command), (cache,), allow_network=True)
         return StepTemplate(

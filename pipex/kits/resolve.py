@@ -219,18 +219,14 @@ def _run_kit(found: FoundKit, params: Any, context: KitContext, uses: str, prefi
         template = found.kit.resolve(params, context)
     except KitParamError as exc:
         where = loc_text(exc.loc)
-        raise _Failed(
-            [Problem(f"{prefix}.{where}" if where else prefix, exc.message, exc.hint)], kit=True
-        ) from exc
+        raise _Failed([Problem(f"{prefix}.{where}" if where else prefix, exc.message, exc.hint)], kit=True) from exc
     except KitError as exc:  # a chained kit that cannot be found or loaded
         raise _Failed([Problem(uses, exc.message, exc.hint)], kit=True) from exc
     except Exception as exc:
         message = f'kit "{found.name}" ({found.origin}) failed: {type(exc).__name__}: {exc}'
         raise _Failed([Problem(uses, message, "this is a bug in the kit")], kit=True) from exc
     if not isinstance(template, StepTemplate):
-        message = (
-            f'kit "{found.name}" ({found.origin}) returned {type(template).__name__}, not a StepTemplate'
-        )
+        message = f'kit "{found.name}" ({found.origin}) returned {type(template).__name__}, not a StepTemplate'
         raise _Failed([Problem(uses, message, "this is a bug in the kit")], kit=True)
     return template
 

@@ -329,9 +329,7 @@ def _strings(step: _Step) -> Iterator[tuple[str | bool | None, str, str]]:
     yield step.allow_network, "step.allowNetwork", "flag"
 
 
-def _placeholder_problem(
-    value: str | bool | None, place: str, context: str, kinds: dict[str, str]
-) -> str | None:
+def _placeholder_problem(value: str | bool | None, place: str, context: str, kinds: dict[str, str]) -> str | None:
     if not isinstance(value, str):
         return None
     matches = list(_PLACEHOLDER.finditer(value))

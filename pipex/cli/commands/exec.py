@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
 
 import typer
 
@@ -68,7 +69,14 @@ def exec_(
 
     engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
     events = engine.exec(
-        file, workspace, step=step, inputs=inputs or (), ephemeral=ephemeral, force=force, env_file=env_file
+        file,
+        workspace,
+        step=step,
+        inputs=inputs or (),
+        ephemeral=ephemeral,
+        force=force,
+        env_file=env_file,
+        stdout=_binary_stdout() if ephemeral else None,  # the step's stdout, byte for byte
     )
     reporter = make_reporter(
         json=opts.json and not ephemeral,  # --ephemeral's stdout is the step's
@@ -95,23 +103,15 @@ async def _consume(engine: Engine, events: object, reporter: Reporter, *, epheme
     from collections.abc import AsyncIterator
     from typing import cast
 
-    from pipex.engine.events import PipelineEnd, StepLog
+    from pipex.engine.events import PipelineEnd
 
     stream = cast("AsyncIterator[Event]", events)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, engine.interrupt)
-    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
     result = None
     try:
         async for event in stream:
-            if ephemeral and isinstance(event, StepLog) and event.stream == "stdout":
-                line = event.line + "\n"
-                if out is not None:
-                    out.write(line.encode(errors="surrogateescape"))
-                    out.flush()
-                else:
-                    sys.stdout.write(line)
             reporter.handle(event)
             if isinstance(event, PipelineEnd):
                 result = event.result
@@ -125,3 +125,26 @@ async def _consume(engine: Engine, events: object, reporter: Reporter, *, epheme
 
 def register(app: typer.Typer) -> None:
     app.command("exec", epilog=EPILOG)(exec_)
+
+
+def _binary_stdout() -> BinaryIO:
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        sys.stdout.flush()
+        return cast("BinaryIO", buffer)
+    return cast("BinaryIO", _TextBytes(sys.stdout))
+
+
+class _TextBytes(io.RawIOBase):
+    """Bytes into a text stream (CliRunner's stdout in tests): decoded, invalid bytes kept as escapes."""
+
+    def __init__(self, text: TextIO) -> None:
+        super().__init__()
+        self.text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.text.write(bytes(data).decode("utf-8", errors="surrogateescape"))
+        return len(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,17 @@ def test_ephemeral_streams_stdout_keeps_nothing_and_exits_with_the_step_status(
     assert state(wd / "ex") == before
     assert sorted(p.name for p in (wd / "ex" / "runs").iterdir()) == runs
     assert list((wd / "ex" / "staging").iterdir()) == []
+
+
+def test_ephemeral_stdout_is_copied_byte_for_byte(project: Path, tmp_path: Path, rt: FakeRuntime) -> None:
+    wd = tmp_path / "wd"
+    seeded(project, wd)
+    raw = bytes(range(256)) + b"no newline at the end"
+    rt.script(step="peek", behaviour=Behaviour(stdout=raw, stderr=b"not on stdout\n"))
+    out = io.BytesIO()
+    result, _ = exec_(Engine(workdir=wd, runtime=rt), project / "peek.yml", ephemeral=True, stdout=out)
+    assert result.status == "success"
+    assert out.getvalue() == raw
 
 
 def test_exec_honours_if(project: Path, tmp_path: Path, rt: FakeRuntime) -> None:
