@@ -108,8 +108,10 @@ class Engine:
         kind = self.runtime_choice
         if kind == "auto" and pipeline.config.runtime != "auto":
             kind = pipeline.config.runtime
-        host = self.host or pipeline.config.host
-        return open_runtime(kind, host, environ=self.environ), True
+        if self.host:
+            return open_runtime(kind, self.host, environ=self.environ), True
+        source = ".pipex.yml host" if pipeline.config.host else "--host"
+        return open_runtime(kind, pipeline.config.host, environ=self.environ, host_source=source), True
 
     def interrupt(self) -> None:
         """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""

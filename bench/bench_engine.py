@@ -1,0 +1,331 @@
+"""pipex's engine against bare engine runs, figures side by side in one run (issue 5's benchmarks).
+
+Sections (pick any; default: all): ``chain`` (a) 20-step chain cold, rootless and rootful Podman, vs 20 bare
+``podman run --rm``; ``cached`` (b) fully cached re-run of a 100-step chain (whole process) and ``pipex
+--version``; ``dryrun`` (c) ``--dry-run`` of 1k/5k/10k-step layered DAGs, plain and ``--json``, wall and peak
+RSS; ``files`` (d) a step writing 100,000 small files and a consumer reading them vs the same two containers
+bare; ``logs`` (e) a step printing 200,000 lines (21 MB; also 1M) vs bare ``podman run``, with pipex's peak
+RSS. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
+
+Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
+rootless Podman as the user ``pipex-test``, rootful Podman) and removes them at the end. pipex runs as a
+separate process (``python -m pipex``) exactly as a user runs it, as the engine's user; bare runs use the
+``podman`` CLI as the same user on the same socket. See bench/README.md.
+
+    .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_load import generate  # noqa: E402
+from tests.env import image, services, users  # noqa: E402
+from tests.env.services import Engine, EngineService  # noqa: E402
+
+SECTIONS = ("chain", "cached", "dryrun", "files", "logs")
+IMAGE = services.ALPINE
+MB = 1 << 20
+
+PRODUCE_FILES = (
+    "cd /output && for d in $(seq 0 99); do mkdir d$d && cd d$d && "
+    "for f in $(seq 0 999); do echo $d/$f > f$f; done && cd ..; done"
+)
+CONSUME_FILES = "find {src} -type f | xargs cat | wc -l > {out}/count.txt"
+# 105 bytes a line: 200,000 lines = 21 MB.
+PRINT_LINES = "awk 'BEGIN {{ for (i = 0; i < {n}; i++) printf \"%08d %096d\\n\", i, i }}'"
+
+
+@dataclass
+class Measured:
+    seconds: float
+    rss_mb: float
+    returncode: int
+    stderr: str
+
+
+@dataclass
+class Row:
+    what: str
+    ours: str
+    bare: str
+    ratio: str
+    target: str
+    verdict: str
+
+
+class Bench:
+    """The engines (started on first use), the test user's pipex, and the rows measured so far."""
+
+    def __init__(self, repeat: int) -> None:
+        self.repeat = repeat
+        self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
+        self.base.chmod(0o711)
+        self.user = users.get_test_user()
+        self.python = users.user_python()
+        self.services: dict[str, EngineService] = {}
+        self.rows: list[Row] = []
+        self._rootfs: bytes | None = None
+        # A readable, byte-compiled copy of pipex: the clone may be closed to the test user, and a copy without
+        # __pycache__ would compile on every start, which is not what an installed pipex pays.
+        self.src = self.base / "src"
+        shutil.copytree(REPO / "pipex", self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
+
+    # -- engines ----------------------------------------------------------------------------------------------
+    def engine(self, name: str) -> Engine:
+        service = self.services.get(name)
+        if service is None:
+            if name == "rootless_podman":
+                service = services.rootless_podman(self.base, self.user)
+            else:
+                service = services.rootful_podman(self.base)
+            self.services[name] = service
+            service.start()
+            if self._rootfs is None:
+                self._rootfs = image.rootfs_tarball(REPO / ".test-env" / "images").read_bytes()
+            service.load_images(self._rootfs)
+        return service.engine
+
+    def close(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+        services.kill_processes_using(self.base)
+        services.unmount_under(self.base)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # -- processes --------------------------------------------------------------------------------------------
+    def dir(self, name: str) -> Path:
+        """A fresh dir the test user owns."""
+        path = self.base / "work" / name
+        if path.exists():
+            shutil.rmtree(path)
+        return users.make_user_dir(path, self.user)
+
+    def argv_env(self, engine: Engine | None, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """``argv`` as the engine's user (the test user for rootless Podman, else root), clean environment."""
+        env = {**users.base_env(self.user), "PYTHONPATH": str(self.src), "PYTHONDONTWRITEBYTECODE": "1"}
+        if engine is not None:
+            env.update(engine.env())
+        if engine is None or engine.rootless:
+            return users.as_user_argv(self.user, argv), env
+        env["HOME"] = "/root"
+        env["USER"] = env["LOGNAME"] = "root"
+        return list(argv), env
+
+    def measure(self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None) -> Measured:
+        """Wall time and peak RSS of one process (its own: wait4), stdout discarded."""
+        full, env = self.argv_env(engine, argv)
+        with tempfile.TemporaryFile() as err:
+            began = time.perf_counter()
+            proc = subprocess.Popen(full, env=env, cwd=cwd or "/", stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - began
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            text = err.read().decode(errors="replace")
+        return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+
+    def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
+        argv = [str(self.python), "-m", "pipex"]
+        if engine is not None:
+            argv += ["--host", engine.url]
+        done = self.measure(engine, [*argv, *args], cwd)
+        if check and done.returncode != 0:
+            raise SystemExit(f"pipex {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return done
+
+    def podman(self, engine: Engine, args: Sequence[str]) -> Measured:
+        done = self.measure(engine, ["podman", "--url", engine.url, *args])
+        if done.returncode != 0:
+            raise SystemExit(f"podman {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return done
+
+    def project(self, name: str, pipeline: dict[str, object]) -> Path:
+        root = self.dir(name)
+        path = root / "pipeline.yml"
+        path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+        os.chown(path, self.user.uid, self.user.gid)
+        return root
+
+    def row(self, what: str, ours: float, bare: float, target: float, unit: str = "s", ratio: bool = True) -> None:
+        """A row comparing ``ours`` with ``bare``; the target applies to the ratio (``ratio``) or to ``ours``."""
+        fmt = (lambda v: f"{v:.3f} s") if unit == "s" else (lambda v: f"{v:.0f} MB")
+        value = ours / bare if bare else float("inf")
+        judged = value if ratio else ours
+        self.rows.append(
+            Row(
+                what,
+                fmt(ours),
+                fmt(bare) if bare else "-",
+                f"{value:.2f}x" if bare else "-",
+                f"<= {target:g}x" if ratio else f"<= {fmt(target)}",
+                "ok" if judged <= target else "MISS",
+            )
+        )
+        print(f"  {self.rows[-1]}", flush=True)
+
+
+def chain(steps: int, command: str) -> dict[str, object]:
+    out: list[dict[str, object]] = []
+    for i in range(steps):
+        step: dict[str, object] = {"id": f"s{i}", "image": IMAGE, "cmd": ["sh", "-c", command.format(i=i)]}
+        if i:
+            step["inputs"] = [{"step": f"s{i - 1}"}]
+        out.append(step)
+    return {"id": "chain", "steps": out}
+
+
+def median(action: Callable[[], float], n: int) -> float:
+    return statistics.median(action() for _ in range(n))
+
+
+# -- (a) --------------------------------------------------------------------------------------------------------
+def bench_chain(b: Bench) -> None:
+    steps = 20
+    command = "echo {i} > /output/out.txt"
+    for name in ("rootless_podman", "rootful_podman"):
+        engine = b.engine(name)
+        b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
+
+        def ours() -> float:
+            root = b.project("chain", chain(steps, command))
+            return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root).seconds
+
+        def bare() -> float:
+            out = b.dir("bare-out")
+            began = time.perf_counter()
+            for i in range(steps):
+                run = ["run", "--rm", "--network", "none", "-v", f"{out}:/output", IMAGE]
+                b.podman(engine, [*run, "sh", "-c", command.format(i=i)])
+            return time.perf_counter() - began
+
+        label = "rootless" if name == "rootless_podman" else "rootful"
+        b.row(f"(a) 20-step chain cold, {label} Podman", median(ours, b.repeat), median(bare, b.repeat), 1.0)
+
+
+# -- (b) --------------------------------------------------------------------------------------------------------
+def bench_cached(b: Bench) -> None:
+    engine = b.engine("rootless_podman")
+    root = b.project("cached", chain(100, "echo {i} > /output/out.txt"))
+    run = ["--workdir", str(root / "wd"), "run", "--json"]
+    b.pipex(engine, run, root)  # cold: fills the cache
+    floor = median(lambda: b.measure(engine, [str(b.python), "-c", "pass"]).seconds, 5)
+    cached = median(lambda: b.pipex(engine, run, root).seconds, max(5, b.repeat))
+    version = median(lambda: b.pipex(None, ["--version"], root).seconds, max(5, b.repeat))
+    b.row("(b) cached re-run, 100-step chain (vs python -c pass)", cached, floor, 0.35, ratio=False)
+    b.row("(b) pipex --version (vs python -c pass)", version, floor, 0.15, ratio=False)
+
+
+# -- (c) --------------------------------------------------------------------------------------------------------
+def bench_dryrun(b: Bench) -> None:
+    engine = b.engine("rootless_podman")
+    for count in (1000, 5000, 10_000):
+        root = b.project(f"dag{count}", generate(count))
+        floor_script = "import yaml, sys; yaml.load(open(sys.argv[1]), Loader=yaml.CSafeLoader)"
+        floor = b.measure(engine, [str(b.python), "-c", floor_script, str(root / "pipeline.yml")])
+        for flags, label in ((["--json"], "--json"), ([], "plain")):
+            done = b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--dry-run", *flags], root)
+            what = f"(c) --dry-run {count:>6} steps {label}"
+            if count == 10_000:
+                b.row(f"{what} wall (vs YAML parse)", done.seconds, floor.seconds, 2.0, ratio=False)
+                b.row(f"{what} peak RSS (vs YAML parse)", done.rss_mb, floor.rss_mb, 200, unit="MB", ratio=False)
+            else:
+                print(f"  {what}: {done.seconds:.2f} s, {done.rss_mb:.0f} MB (YAML parse {floor.seconds:.2f} s)")
+
+
+# -- (d) --------------------------------------------------------------------------------------------------------
+def bench_files(b: Bench) -> None:
+    engine = b.engine("rootless_podman")
+    consume = CONSUME_FILES.format(src="/input/produce", out="/output")
+    pipeline = {
+        "id": "files",
+        "steps": [
+            {"id": "produce", "image": IMAGE, "cmd": ["sh", "-c", PRODUCE_FILES]},
+            {"id": "consume", "image": IMAGE, "inputs": [{"step": "produce"}], "cmd": ["sh", "-c", consume]},
+        ],
+    }
+
+    def ours() -> float:
+        root = b.project("files", pipeline)
+        return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root).seconds
+
+    def bare() -> float:
+        produced, consumed = b.dir("bare-produced"), b.dir("bare-consumed")
+        began = time.perf_counter()
+        b.podman(
+            engine, ["run", "--rm", "--network", "none", "-v", f"{produced}:/output", IMAGE, "sh", "-c", PRODUCE_FILES]
+        )
+        mounts = ["-v", f"{produced}:/input/produce:ro", "-v", f"{consumed}:/output"]
+        b.podman(engine, ["run", "--rm", "--network", "none", *mounts, IMAGE, "sh", "-c", consume])
+        return time.perf_counter() - began
+
+    b.row("(d) 100,000 files + consumer, rootless Podman", median(ours, b.repeat), median(bare, b.repeat), 1.2)
+
+
+# -- (e) --------------------------------------------------------------------------------------------------------
+def bench_logs(b: Bench) -> None:
+    engine = b.engine("rootless_podman")
+    for lines in (200_000, 1_000_000):
+        command = PRINT_LINES.format(n=lines)
+        pipeline = {"id": "logs", "steps": [{"id": "talk", "image": IMAGE, "cmd": ["sh", "-c", command]}]}
+        runs: list[Measured] = []
+
+        def ours() -> float:
+            root = b.project("logs", pipeline)
+            runs.append(b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root))
+            return runs[-1].seconds
+
+        def bare() -> float:
+            return b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", command]).seconds
+
+        size = lines * 105 / 1e6
+        b.row(f"(e) {lines:,} log lines ({size:.0f} MB), rootless", median(ours, b.repeat), median(bare, b.repeat), 1.2)
+        rss = max(r.rss_mb for r in runs)
+        b.row(f"(e) {lines:,} log lines: pipex peak RSS", rss, 0, 100, unit="MB", ratio=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is printed")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
+    bench = Bench(args.repeat)
+    table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
+    table["logs"] = bench_logs
+    try:
+        for section in args.sections or SECTIONS:
+            print(f"[{section}]", flush=True)
+            table[section](bench)
+    finally:
+        bench.close()
+    print(f"\n{'benchmark':62} {'pipex':>10} {'bare':>10} {'ratio':>7} {'target':>11}")
+    for r in bench.rows:
+        print(f"{r.what:62} {r.ours:>10} {r.bare:>10} {r.ratio:>7} {r.target:>11}  {r.verdict}")
+    print("(f) fingerprinting: .venv/bin/python bench/bench_fingerprint.py")
+
+
+if __name__ == "__main__":
+    main()
