@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_load import generate  # noqa: E402
+
 from tests.env import image, services, users  # noqa: E402
 from tests.env.services import Engine, EngineService  # noqa: E402
 
@@ -180,7 +181,8 @@ class Bench:
                 "ok" if judged <= target else "MISS",
             )
         )
-        print(f"  {self.rows[-1]}", flush=True)
+        r = self.rows[-1]
+        print(f"  {r.what}: {r.ours} vs {r.bare} = {r.ratio} (target {r.target}) {r.verdict}", flush=True)
 
 
 def chain(steps: int, command: str) -> dict[str, object]:
@@ -199,26 +201,30 @@ def median(action: Callable[[], float], n: int) -> float:
 
 # -- (a) --------------------------------------------------------------------------------------------------------
 def bench_chain(b: Bench) -> None:
+    for name in ("rootless_podman", "rootful_podman"):
+        chain_on(b, name)
+
+
+def chain_on(b: Bench, name: str) -> None:
     steps = 20
     command = "echo {i} > /output/out.txt"
-    for name in ("rootless_podman", "rootful_podman"):
-        engine = b.engine(name)
-        b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
+    engine = b.engine(name)
+    b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
 
-        def ours() -> float:
-            root = b.project("chain", chain(steps, command))
-            return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root).seconds
+    def ours() -> float:
+        root = b.project("chain", chain(steps, command))
+        return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root).seconds
 
-        def bare() -> float:
-            out = b.dir("bare-out")
-            began = time.perf_counter()
-            for i in range(steps):
-                run = ["run", "--rm", "--network", "none", "-v", f"{out}:/output", IMAGE]
-                b.podman(engine, [*run, "sh", "-c", command.format(i=i)])
-            return time.perf_counter() - began
+    def bare() -> float:
+        out = b.dir("bare-out")
+        began = time.perf_counter()
+        for i in range(steps):
+            run = ["run", "--rm", "--network", "none", "-v", f"{out}:/output", IMAGE]
+            b.podman(engine, [*run, "sh", "-c", command.format(i=i)])
+        return time.perf_counter() - began
 
-        label = "rootless" if name == "rootless_podman" else "rootful"
-        b.row(f"(a) 20-step chain cold, {label} Podman", median(ours, b.repeat), median(bare, b.repeat), 1.0)
+    label = "rootless" if engine.rootless else "rootful"
+    b.row(f"(a) 20-step chain cold, {label} Podman", median(ours, b.repeat), median(bare, b.repeat), 1.0)
 
 
 # -- (b) --------------------------------------------------------------------------------------------------------
@@ -282,24 +288,27 @@ def bench_files(b: Bench) -> None:
 
 # -- (e) --------------------------------------------------------------------------------------------------------
 def bench_logs(b: Bench) -> None:
-    engine = b.engine("rootless_podman")
     for lines in (200_000, 1_000_000):
-        command = PRINT_LINES.format(n=lines)
-        pipeline = {"id": "logs", "steps": [{"id": "talk", "image": IMAGE, "cmd": ["sh", "-c", command]}]}
-        runs: list[Measured] = []
+        logs_of(b, lines)
 
-        def ours() -> float:
-            root = b.project("logs", pipeline)
-            runs.append(b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root))
-            return runs[-1].seconds
 
-        def bare() -> float:
-            return b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", command]).seconds
+def logs_of(b: Bench, lines: int) -> None:
+    engine = b.engine("rootless_podman")
+    command = PRINT_LINES.format(n=lines)
+    pipeline = {"id": "logs", "steps": [{"id": "talk", "image": IMAGE, "cmd": ["sh", "-c", command]}]}
+    runs: list[Measured] = []
 
-        size = lines * 105 / 1e6
-        b.row(f"(e) {lines:,} log lines ({size:.0f} MB), rootless", median(ours, b.repeat), median(bare, b.repeat), 1.2)
-        rss = max(r.rss_mb for r in runs)
-        b.row(f"(e) {lines:,} log lines: pipex peak RSS", rss, 0, 100, unit="MB", ratio=False)
+    def ours() -> float:
+        root = b.project("logs", pipeline)
+        runs.append(b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root))
+        return runs[-1].seconds
+
+    def bare() -> float:
+        return b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", command]).seconds
+
+    size = lines * 105 / 1e6
+    b.row(f"(e) {lines:,} log lines ({size:.0f} MB), rootless", median(ours, b.repeat), median(bare, b.repeat), 1.2)
+    b.row(f"(e) {lines:,} log lines: pipex peak RSS", max(r.rss_mb for r in runs), 0, 100, unit="MB", ratio=False)
 
 
 def main() -> None:
