@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
@@ -14,9 +13,7 @@ import typer
 from pipex.cli import options
 
 if TYPE_CHECKING:
-    from pipex.cli.reporters.base import Reporter
-    from pipex.engine.engine import Engine
-    from pipex.engine.events import Event, RunResult
+    from pipex.engine.events import RunResult
 
 EPILOG = options.epilog(
     [
@@ -87,7 +84,9 @@ def exec_(
         quiet=opts.quiet or ephemeral,
         workspace=workspace,
     )
-    result = asyncio.run(_consume(engine, events, reporter, ephemeral=ephemeral))
+    from pipex.cli.commands.run import consume
+
+    result = asyncio.run(consume(engine, lambda: events, reporter))
     raise typer.Exit(exit_status(result, ephemeral=ephemeral))
 
 
@@ -97,30 +96,6 @@ def exit_status(result: RunResult, *, ephemeral: bool) -> int:
         return result.exit_code
     code = result.steps[0].exit_code
     return code if code else 1
-
-
-async def _consume(engine: Engine, events: object, reporter: Reporter, *, ephemeral: bool) -> RunResult:
-    from collections.abc import AsyncIterator
-    from typing import cast
-
-    from pipex.engine.events import PipelineEnd
-
-    stream = cast("AsyncIterator[Event]", events)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, engine.interrupt)
-    result = None
-    try:
-        async for event in stream:
-            reporter.handle(event)
-            if isinstance(event, PipelineEnd):
-                result = event.result
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        reporter.close()
-    assert result is not None
-    return result
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,7 +16,7 @@ from pipex.cli import options
 if TYPE_CHECKING:
     from pipex.cli.reporters.base import Reporter
     from pipex.engine.engine import Engine
-    from pipex.engine.events import RunResult
+    from pipex.engine.events import Event, RunResult
     from pipex.model.pipeline import Pipeline
 
 FORCE_ALL = "*"
@@ -169,7 +169,7 @@ def run(
         workspace=workspace or pipeline.id,
     )
     kwargs["logs"] = reporter.wants_logs
-    result = asyncio.run(consume(engine, pipeline, reporter, kwargs))
+    result = asyncio.run(consume(engine, lambda: engine.run(pipeline, **kwargs), reporter))
     raise typer.Exit(result.exit_code)
 
 
@@ -192,8 +192,9 @@ def _start_detached(engine: Engine, pipeline: Pipeline, kwargs: dict[str, Any], 
         )
 
 
-async def consume(engine: Engine, pipeline: Pipeline, reporter: Reporter, kwargs: dict[str, Any]) -> RunResult:
-    """Feed the run's events to the reporter; Ctrl-C/SIGTERM stop the run cleanly, a second one kills."""
+async def consume(engine: Engine, events: Callable[[], AsyncIterator[Event]], reporter: Reporter) -> RunResult:
+    """Feed a run's events (``run`` or ``exec``) to the reporter; Ctrl-C/SIGTERM stop the run cleanly, a second
+    one kills. ``events`` is called inside the event loop, where the run has to live."""
     from pipex.engine.events import PipelineEnd
 
     loop = asyncio.get_running_loop()
@@ -201,7 +202,7 @@ async def consume(engine: Engine, pipeline: Pipeline, reporter: Reporter, kwargs
         loop.add_signal_handler(sig, engine.interrupt)
     result = None
     try:
-        async for event in engine.run(pipeline, **kwargs):
+        async for event in events():
             reporter.handle(event)
             if isinstance(event, PipelineEnd):
                 result = event.result
