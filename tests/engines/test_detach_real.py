@@ -69,3 +69,21 @@ def test_cancel_stops_the_run_and_records_cancelled(driver: Driver) -> None:
     assert json.loads(attached.stdout.splitlines()[-1])["status"] == "cancelled"
     runs = state(driver.ws("c"))["steps"]["a"]["last"]
     assert runs["status"] == "cancelled"
+
+
+def test_a_refused_second_run_leaves_the_live_run_unharmed(driver: Driver) -> None:
+    project = driver.project(PIPELINE)
+    run_id = started(driver, project, "live")
+    wait_for(lambda: bool(driver.containers()), 30, "the first container")
+    for args in (["run", "-d", "-w", "live"], ["run", "-w", "live"]):  # detached and foreground alike
+        busy = driver.cli(args, cwd=project)
+        assert busy.returncode == 4, busy.stderr
+        assert busy.stdout == ""
+    attached = driver.cli(["attach", "live", "--json"], cwd=project)
+    assert attached.returncode == 0, attached.stderr
+    events = [json.loads(line) for line in attached.stdout.splitlines()]
+    assert events[0]["runId"] == run_id
+    assert events[-1]["event"] == "pipeline_end" and events[-1]["status"] == "success"
+    steps = state(driver.ws("live"))["steps"]
+    assert steps["a"]["lastSuccess"]["status"] == steps["b"]["lastSuccess"]["status"] == "success"
+    assert driver.containers() == []
