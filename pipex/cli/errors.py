@@ -25,11 +25,12 @@ prints the traceback before the ``error:`` lines, for every error.
 from __future__ import annotations
 
 import importlib
+import re
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
+from typing import Any, TextIO
 
 import typer
 
@@ -88,7 +89,7 @@ def describe(exc: BaseException) -> tuple[int, list[str], str | None]:
     if isinstance(exc, click.UsageError):
         ctx = exc.ctx
         command = ctx.command_path if ctx is not None else "pipex"
-        return USAGE_EXIT_CODE, [_one_line(exc.format_message())], f"see `{command} --help`"
+        return USAGE_EXIT_CODE, [_suggest(_one_line(exc.format_message()), ctx)], f"see `{command} --help`"
     if isinstance(exc, typer.Abort):
         return INTERRUPTED_EXIT_CODE, ["interrupted"], None
     if isinstance(exc, click.ClickException):
@@ -119,6 +120,22 @@ def display_path(path: str | Path) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_NO_SUCH_COMMAND = re.compile(r"^No such command '([^']*)'\.$")
+
+
+def _suggest(message: str, ctx: Any) -> str:
+    """click 8.1 (Debian trixie's) names an unknown command without a suggestion; 8.2 adds one. Say the same
+    thing with either, using pipex's own did-you-mean."""
+    found = _NO_SUCH_COMMAND.match(message)
+    commands = getattr(getattr(ctx, "command", None), "commands", None)
+    if found is None or not commands:
+        return message
+    from pipex.model.suggest import did_you_mean
+
+    guess = did_you_mean(found.group(1), sorted(commands))
+    return f"{message} Did you mean '{guess}'?" if guess else message
 
 
 def _label(text: str, ansi: str, color: bool) -> str:

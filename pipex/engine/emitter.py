@@ -19,7 +19,6 @@ from typing import Any
 from pipex.engine.events import Event
 
 QUEUE_SIZE = 1024
-WAKE_DELAY = 0.005  # seconds; far below what a live view shows, long enough to batch a fast step's lines
 
 
 class Emitter:
@@ -67,15 +66,8 @@ class Emitter:
                 return
             self._buffer.append(event)
             waiter, self._waiter = self._waiter, None
-        if waiter is None:
-            return
-        if block:
-            # From a worker thread: wake the consumer a moment later, so it takes the lines that arrive meanwhile
-            # in one go. Waking it per event made producer and consumer alternate line by line (a thread switch
-            # and a self-pipe write each): 15x the time of `podman run` on 200,000 lines.
-            self.loop.call_soon_threadsafe(self.loop.call_later, WAKE_DELAY, _wake, waiter)
-        else:
-            self.loop.call_soon(_wake, waiter)
+        if waiter is not None:
+            self.loop.call_soon_threadsafe(_wake, waiter)
 
     async def emit_async(self, cls: type[Event], **fields: Any) -> Event:
         """From the event loop: never blocks (the loop's own events are few; the bound is for log lines)."""
@@ -86,6 +78,15 @@ class Emitter:
     def emit(self, cls: type[Event], **fields: Any) -> None:
         """From a worker thread: blocks while the buffer is full (back-pressure), never after ``close``."""
         self._push(self.make(cls, **fields), block=True)
+
+    def get_nowait(self) -> Event | None:
+        """The next buffered event, or ``None`` when there is none yet (then await ``get``)."""
+        with self._cond:
+            if not self._buffer:
+                return None
+            event = self._buffer.popleft()
+            self._cond.notify()
+            return event
 
     async def get(self) -> Event:
         """The next event, in the order they were buffered."""

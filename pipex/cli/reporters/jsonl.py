@@ -12,9 +12,12 @@ from typing import TextIO
 
 from pipex.engine.events import Event
 
+# One encoder: ``json.dumps`` with options builds a new one per call, a measurable cost at 200,000 log lines.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def dumps(event: Event) -> str:
-    return json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(event.to_json())
 
 
 class JsonReporter:
