@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +74,7 @@ class Row:
 class Bench:
     """The engines (started on first use), the test user's pipex, and the rows measured so far."""
 
-    def __init__(self, repeat: int) -> None:
+    def __init__(self, repeat: int, source: Path = REPO / "pipex") -> None:
         self.repeat = repeat
         self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
         self.base.chmod(0o711)
@@ -86,7 +86,7 @@ class Bench:
         # A readable, byte-compiled copy of pipex: the clone may be closed to the test user, and a copy without
         # __pycache__ would compile on every start, which is not what an installed pipex pays.
         self.src = self.base / "src"
-        shutil.copytree(REPO / "pipex", self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(source, self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
         subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
 
@@ -132,17 +132,21 @@ class Bench:
         return list(argv), env
 
     def measure(self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None) -> Measured:
-        """Wall time and peak RSS of one process (its own: wait4), stdout discarded."""
+        """Wall time and peak RSS of one process, stdout discarded.
+
+        The RSS comes from GNU time (a small process that forks the command): a child this big process spawns
+        directly (vfork) would report *this* process's peak as its own, since the peak survives exec.
+        """
         full, env = self.argv_env(engine, argv)
-        with tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
+            timed = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *full]
             began = time.perf_counter()
-            proc = subprocess.Popen(full, env=env, cwd=cwd or "/", stdout=subprocess.DEVNULL, stderr=err)
-            _, status, usage = os.wait4(proc.pid, 0)
+            done = subprocess.run(timed, env=env, cwd=cwd or "/", stdout=subprocess.DEVNULL, stderr=err, check=False)
             seconds = time.perf_counter() - began
-            proc.returncode = os.waitstatus_to_exitcode(status)
             err.seek(0)
             text = err.read().decode(errors="replace")
-        return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+            kib = int(rss.read().strip().splitlines()[-1])
+        return Measured(seconds, kib / 1024, done.returncode, text)
 
     def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
         argv = [str(self.python), "-m", "pipex"]
@@ -159,7 +163,7 @@ class Bench:
             raise SystemExit(f"podman {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done
 
-    def project(self, name: str, pipeline: dict[str, object]) -> Path:
+    def project(self, name: str, pipeline: Mapping[str, object]) -> Path:
         root = self.dir(name)
         path = root / "pipeline.yml"
         path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
@@ -168,7 +172,10 @@ class Bench:
 
     def row(self, what: str, ours: float, bare: float, target: float, unit: str = "s", ratio: bool = True) -> None:
         """A row comparing ``ours`` with ``bare``; the target applies to the ratio (``ratio``) or to ``ours``."""
-        fmt = (lambda v: f"{v:.3f} s") if unit == "s" else (lambda v: f"{v:.0f} MB")
+
+        def fmt(v: float) -> str:
+            return f"{v:.3f} s" if unit == "s" else f"{v:.0f} MB"
+
         value = ours / bare if bare else float("inf")
         judged = value if ratio else ours
         self.rows.append(
@@ -322,13 +329,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is printed")
+    parser.add_argument(
+        "--pipex-src",
+        type=Path,
+        default=REPO / "pipex",
+        help="the pipex package to measure (e.g. an older one: git archive HEAD pipex | tar -x -C DIR)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
-    bench = Bench(args.repeat)
+    bench = Bench(args.repeat, args.pipex_src.resolve())
+    print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
     table["logs"] = bench_logs
     try:

@@ -24,8 +24,11 @@ prints the traceback before the ``error:`` lines, for every error.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import re
+import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +40,7 @@ import typer
 from pipex.config import debug_enabled
 from pipex.errors import PipelineError, Problem, report
 
+BROKEN_PIPE_EXIT_CODE = 141
 USAGE_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
 
@@ -72,6 +76,12 @@ def handle(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Print ``exc`` for the user on ``stream`` and return the process exit code."""
+    if isinstance(exc, BrokenPipeError):
+        # `pipex … | head` closed our stdout: not a failure of pipex. Quiet, and no second error when Python
+        # flushes stdout at exit; 141 = 128 + SIGPIPE, as a shell reports it.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT_CODE
     if debug_enabled(environ):
         stream.write("".join(traceback.format_exception(exc)))
     code, lines, hint = describe(exc)

@@ -52,6 +52,26 @@ def test_python_m_pipex_version(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "pipex 0.1.0\n", "")
 
 
+def test_a_closed_stdout_is_not_an_error(tmp_path: Path) -> None:
+    # `pipex --json run --dry-run | head -1`: the reader goes away; pipex stops quietly with 141 (128 + SIGPIPE).
+    repo = Path(pipex.__file__).resolve().parent.parent
+    steps = "".join(f"  - {{id: s{i}, image: alpine:3.20, cmd: [x]}}\n" for i in range(3000))
+    (tmp_path / "pipeline.yml").write_text("id: big\nsteps:\n" + steps)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipex", "--json", "--host", f"unix://{tmp_path}/no.sock", "run", "--dry-run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b'{"event":"pipeline_start"')
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert (proc.wait(timeout=60), err) == (141, "")
+
+
 def test_version_does_not_import_typer(tmp_path: Path) -> None:
     repo = Path(pipex.__file__).resolve().parent.parent
     code = "import sys; from pipex.cli.main import main\ntry: main(['--version'])\nexcept SystemExit: pass\n"
