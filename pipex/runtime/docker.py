@@ -7,13 +7,11 @@ and Podman's compat service speak) so nothing is buffered or dropped. Also drive
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any
 
-from pipex.errors import FeatureUnsupported, ImagePullFailed
-from pipex.errors import RuntimeError as EngineRuntimeError
+from pipex.errors import FeatureUnsupported
 from pipex.runtime.base import ContainerSpec, ImageRef, PullProgress, RuntimeInfo
 from pipex.runtime.compat import HOLD_TARGET, hold_binary, parse_version
 from pipex.runtime.http_runtime import HttpRuntime
@@ -78,31 +76,7 @@ class DockerRuntime(HttpRuntime):
         )
 
     def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
-        try:
-            response = self._t.request(
-                "POST",
-                "images/create",
-                "pull",
-                params={"fromImage": reference},
-                stream=True,
-                timeout=(self._t.timeout, None),
-            )
-        except EngineRuntimeError as exc:
-            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {exc.message}") from exc
-        with response:
-            for line in response.iter_lines():
-                if not line:
-                    continue
-                event = json.loads(line)
-                if event.get("error"):
-                    raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {event['error']}")
-                if progress is not None and event.get("status"):
-                    detail = event.get("progressDetail") or {}
-                    progress(PullProgress(reference, str(event["status"]), detail.get("current"), detail.get("total")))
-        found = self.image(reference)
-        if found is None:
-            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: not present after the pull")
-        return found
+        return self._pull(reference, "images/create", {"fromImage": reference}, progress, _docker_progress(reference))
 
     def create(self, spec: ContainerSpec) -> str:
         info = self.info()
@@ -193,3 +167,13 @@ class DockerRuntime(HttpRuntime):
 
 
 __all__ = ["DockerRuntime"]
+
+
+def _docker_progress(reference: str) -> Callable[[dict[str, Any]], PullProgress | None]:
+    def describe(event: dict[str, Any]) -> PullProgress | None:
+        if not event.get("status"):
+            return None
+        detail = event.get("progressDetail") or {}
+        return PullProgress(reference, str(event["status"]), detail.get("current"), detail.get("total"))
+
+    return describe

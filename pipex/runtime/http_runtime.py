@@ -19,10 +19,11 @@ from typing import Any
 import requests
 import urllib3
 
-from pipex.errors import ContainerFailed, ImageNotFound, PipexError
+from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
+from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
 from pipex.runtime.archive import tar_tree
-from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, RuntimeInfo, Stream
+from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
 from pipex.runtime.mux import iter_frames
 from pipex.runtime.transport import Transport
@@ -84,6 +85,36 @@ class HttpRuntime:
         self._t.request(
             "POST", f"containers/{container}/start", "start container", container=container, ok_statuses=(304,)
         ).close()
+
+    def _pull(
+        self,
+        reference: str,
+        path: str,
+        params: Mapping[str, str],
+        progress: Callable[[PullProgress], None] | None,
+        describe: Callable[[dict[str, Any]], PullProgress | None],
+    ) -> ImageRef:
+        """Stream a pull's JSON lines; ``describe`` turns one into progress (each API words them its own way)."""
+        try:
+            response = self._t.request(
+                "POST", path, "pull", params=dict(params), stream=True, timeout=(self._t.timeout, None)
+            )
+        except EngineRuntimeError as exc:
+            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {exc.message}") from exc
+        with response:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
+                if event.get("error"):
+                    raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {event['error']}")
+                step = describe(event) if progress is not None else None
+                if step is not None and progress is not None:
+                    progress(step)
+        found = self.image(reference)
+        if found is None:
+            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: not present after the pull")
+        return found
 
     def start_attached(self, container: str) -> Iterator[LogChunk]:
         # Attach before start, as the engines' own `run` does: the output then flows straight from the

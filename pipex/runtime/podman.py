@@ -8,13 +8,12 @@ Podman 4.0+ servers, verified against 4.3.1); we send the calls ourselves — no
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipex.errors import ContainerFailed, EngineError, FeatureUnsupported, ImagePullFailed
+from pipex.errors import FeatureUnsupported
 from pipex.runtime.base import (
     ContainerSpec,
     ImageRef,
@@ -89,32 +88,8 @@ class PodmanRuntime(HttpRuntime):
 
     # -- images ---------------------------------------------------------------------------------------------
     def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
-        try:
-            response = self._t.request(
-                "POST",
-                "images/pull",
-                "pull",
-                params={"reference": reference, "policy": "always"},
-                stream=True,
-                timeout=(self._t.timeout, None),
-            )
-        except EngineError as exc:
-            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {exc.message}") from exc
-        except ContainerFailed as exc:
-            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {exc.message}") from exc
-        with response:
-            for line in response.iter_lines():
-                if not line:
-                    continue
-                event = json.loads(line)
-                if event.get("error"):
-                    raise ImagePullFailed(reference, f"cannot pull image {reference!r}: {event['error']}")
-                if progress is not None and event.get("stream"):
-                    progress(PullProgress(reference, str(event["stream"]).strip()))
-        found = self.image(reference)
-        if found is None:
-            raise ImagePullFailed(reference, f"cannot pull image {reference!r}: not present after the pull")
-        return found
+        params = {"reference": reference, "policy": "always"}
+        return self._pull(reference, "images/pull", params, progress, _podman_progress(reference))
 
     # -- containers -----------------------------------------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
@@ -211,3 +186,10 @@ def _limits(spec: ContainerSpec, info: RuntimeInfo) -> dict[str, Any]:
 
 
 __all__ = ["PodmanRuntime"]
+
+
+def _podman_progress(reference: str) -> Callable[[dict[str, Any]], PullProgress | None]:
+    def describe(event: dict[str, Any]) -> PullProgress | None:
+        return PullProgress(reference, str(event["stream"]).strip()) if event.get("stream") else None
+
+    return describe
