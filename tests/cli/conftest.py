@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from pipex.cli.main import app
+from pipex.cli.app import app_for
 
 Invoke = Callable[..., Result]
 
@@ -33,10 +34,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def invoke(workdir: Path) -> Invoke:
-    """Run ``pipex ARGS`` in-process; exceptions are not swallowed (the CLI must handle them itself)."""
+    """Run ``pipex ARGS`` in-process; exceptions are not swallowed (the CLI must handle them itself).
+
+    The application is the one ``pipex ARGS`` gets: only the named command, or all of them (``app_for``).
+    """
     runner = make_runner()
 
     def run(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
-        return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+        target = app_for(list(args), {**os.environ, **(env or {})})
+        return runner.invoke(target, list(args), env=env, catch_exceptions=False)
 
     return run

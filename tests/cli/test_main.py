@@ -289,7 +289,7 @@ def test_malformed_dotenv_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("A=1\nB\n")
     with pytest.raises(ConfigError) as raised:
         load_dotenv_into({}, tmp_path)
-    assert raised.value.message == f"env file {tmp_path / '.env'}, line 2: expected KEY=VALUE, got \"B\""
+    assert raised.value.message == f'env file {tmp_path / ".env"}, line 2: expected KEY=VALUE, got "B"'
     assert raised.value.hint == f"fix {tmp_path / '.env'} or remove it; pipex reads it at start-up"
 
 
@@ -316,7 +316,7 @@ def test_malformed_dotenv_fails_every_command(invoke: Invoke, workdir: Path) -> 
     result = invoke(["validate"])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: env file {workdir / '.env'}, line 1: expected KEY=VALUE, got \"NOT A LINE\"\n"
+        f'error: env file {workdir / ".env"}, line 1: expected KEY=VALUE, got "NOT A LINE"\n'
         f"hint: fix {workdir / '.env'} or remove it; pipex reads it at start-up\n"
     )
 
@@ -346,3 +346,47 @@ def test_coloured_error_lines() -> None:
     code = handle(ConfigError("bad", hint="fix"), stream=stream, color=True, environ={})
     assert code == 2
     assert stream.getvalue() == "\x1b[1;31merror:\x1b[0m bad\n\x1b[33mhint:\x1b[0m fix\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run"], "run"),
+        (["--host", "unix:///x.sock", "--json", "run", "--dry-run"], "run"),
+        (["--host=unix:///x.sock", "-q", "show", "ws"], "show"),
+        (["--runtime", "podman", "rm-step", "ws", "s"], "rm_step"),
+        (["--workdir", "run", "validate"], "validate"),  # `run` is the value of --workdir here
+        (["ls"], None),  # an alias: the whole application knows it
+        (["rnu"], None),  # a typo: did-you-mean needs every name
+        ([], None),
+        (["--help"], None),
+        (["-h", "run"], None),
+        (["--", "run"], None),
+        (["--host"], None),
+    ],
+)
+def test_command_of_names_the_command_to_build(argv: list[str], expected: str | None) -> None:
+    from pipex.cli.app import command_of
+
+    assert command_of(argv, {}) == expected
+
+
+def test_completion_and_plain_help_need_every_command() -> None:
+    from pipex.cli.app import COMPLETE_VAR, command_of
+    from pipex.config import PIPEX_PLAIN_HELP
+
+    assert command_of(["run"], {COMPLETE_VAR: "complete_bash"}) is None
+    assert command_of(["run"], {PIPEX_PLAIN_HELP: "1"}) is None
+    assert command_of(["run"], {PIPEX_PLAIN_HELP: "0"}) == "run"
+
+
+def test_a_single_command_application_parses_as_the_whole_one() -> None:
+    from pipex.cli.app import app_for
+
+    runner = make_runner()
+    alone = app_for(["run"], {})
+    assert list(getattr(typer.main.get_command(alone), "commands", {})) == ["run"]
+    whole = runner.invoke(build(), ["run", "--help"], env={"COLUMNS": "100"})
+    single = runner.invoke(alone, ["run", "--help"], env={"COLUMNS": "100"})
+    assert (single.exit_code, single.stdout) == (whole.exit_code, whole.stdout)
+    assert "--dry-run" in single.stdout
