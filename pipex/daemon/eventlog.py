@@ -24,10 +24,11 @@ from pipex.errors import WorkspaceError
 from pipex.workspace.atomic import read_json, write_json
 from pipex.workspace.ids import is_run_id
 from pipex.workspace.layout import Workspace
+from pipex.workspace.lock import held
 
 
 def events_dir(ws: Workspace) -> Path:
-    return ws.path / "events"
+    return ws.events_dir
 
 
 def log_path(ws: Workspace, run_id: str) -> Path:
@@ -60,17 +61,7 @@ def read_current(ws: Workspace) -> Current:
 
 def writer_alive(path: Path) -> bool:
     """Whether a process still holds the log open for writing (its flock)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return held(path)
 
 
 class EventLog:

@@ -61,6 +61,11 @@ class Workspace:
         return self.path / "step-runs"
 
     @property
+    def events_dir(self) -> Path:
+        """Detached runs' event logs (``pipex.daemon.eventlog``)."""
+        return self.path / "events"
+
+    @property
     def lock_path(self) -> Path:
         return self.path / "lock"
 

@@ -31,6 +31,21 @@ class Holder:
         return f"pid {self.pid} ({self.command}, started {when})"
 
 
+def held(path: Path) -> bool:
+    """Whether some process holds an exclusive ``flock`` on ``path`` (a detached run's event log, say)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _read_holder(path: Path) -> Holder | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8") or "{}")

@@ -8,6 +8,7 @@ workspace that looks real (``clean`` sweeps tombstones).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from pathlib import Path
 
 from pipex.errors import WorkspaceBusy, WorkspaceError, WorkspaceNotFound
 from pipex.model.suggest import did_you_mean
-from pipex.workspace.ids import check_step_id
+from pipex.workspace.atomic import read_json
+from pipex.workspace.ids import check_step_id, is_run_id
 from pipex.workspace.inventory import tree_size, workspace_names
 from pipex.workspace.layout import Workspace, remove
-from pipex.workspace.lock import FileLock, holder_of
+from pipex.workspace.lock import FileLock, held, holder_of
 from pipex.workspace.state import load_state
 
 RemoveTree = Callable[[Path], None]
@@ -26,10 +28,11 @@ RemoveTree = Callable[[Path], None]
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    """What a deletion freed: run ids (or workspace names) and bytes."""
+    """What a deletion freed: run ids (or workspace names), bytes, and event logs of finished detached runs."""
 
     names: tuple[str, ...] = ()
     bytes: int = 0
+    event_logs: int = 0
 
 
 def prune(ws: Workspace, remove_tree: RemoveTree | None = None) -> Removed:
@@ -40,7 +43,38 @@ def prune(ws: Workspace, remove_tree: RemoveTree | None = None) -> Removed:
         gone = [r for r in ws.run_ids() if r not in keep]
         freed = _delete([ws.runs_dir / r for r in gone], remove_tree)
         ws.clear_staging(remove_tree)  # nobody runs (we hold the lock): staging is a dead run's leftovers
-    return Removed(tuple(gone), freed)
+        logs, log_bytes = _prune_event_logs(ws)
+    return Removed(tuple(gone), freed + log_bytes, logs)
+
+
+def _prune_event_logs(ws: Workspace) -> tuple[int, int]:
+    """Delete the event logs of detached runs but the latest (``pipex attach`` replays only that one).
+
+    A log still held by its writer is kept: a detached run opens its log just before it takes the lock.
+    """
+    try:
+        latest = read_json(ws.events_dir / "current").get("runId")
+    except (OSError, ValueError, AttributeError):
+        latest = None
+    try:
+        entries = list(os.scandir(ws.events_dir))
+    except FileNotFoundError:
+        return 0, 0
+    runs: dict[str, list[os.DirEntry[str]]] = {}
+    for entry in entries:
+        run_id, dot, suffix = entry.name.rpartition(".")
+        if dot and suffix in ("jsonl", "log") and is_run_id(run_id) and run_id != latest:
+            runs.setdefault(run_id, []).append(entry)
+    count = freed = 0
+    for run_id, files in sorted(runs.items()):
+        if held(ws.events_dir / f"{run_id}.jsonl"):
+            continue
+        for entry in files:
+            with contextlib.suppress(FileNotFoundError):
+                freed += entry.stat(follow_symlinks=False).st_size
+                Path(entry.path).unlink()
+        count += 1
+    return count, freed
 
 
 def remove_step(ws: Workspace, step: str, remove_tree: RemoveTree | None = None) -> Removed:

@@ -48,6 +48,33 @@ def test_prune_text(invoke: Invoke, demo: Demo) -> None:
     assert res.stdout == 'pruned 1 run (5 B) from workspace "demo"\n'
 
 
+def test_prune_deletes_event_logs_of_detached_runs_but_the_latest_and_a_live_one(invoke: Invoke, demo: Demo) -> None:
+    import fcntl
+    import os
+
+    events = demo.ws / "events"
+    events.mkdir()
+    old, live, latest = (f"2020010{i}T000000000Z-deadbee{i}" for i in (1, 2, 3))
+    for run_id in (old, live, latest):
+        (events / f"{run_id}.jsonl").write_bytes(b'{"event":"x"}\n')
+        (events / f"{run_id}.log").write_bytes(b"")
+    (events / "current").write_text(json.dumps({"runId": latest, "pid": 1}))
+    (events / "notes.txt").write_text("not ours")
+    fd = os.open(events / f"{live}.jsonl", os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a detached run that opened its log and has not taken the lock yet
+    try:
+        res = invoke(["prune", "demo", "--json", "--workdir", str(demo.workdir)])
+    finally:
+        os.close(fd)
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout) == {"workspace": "demo", "removed": [], "eventLogs": 1, "bytes": 14}
+    assert sorted(p.name for p in events.iterdir()) == sorted(
+        ["current", "notes.txt", f"{live}.jsonl", f"{live}.log", f"{latest}.jsonl", f"{latest}.log"]
+    )
+    res = invoke(["prune", "demo", "--workdir", str(demo.workdir)])
+    assert res.stdout == 'pruned 1 event log (14 B) from workspace "demo"\n'
+
+
 def test_rm_step(invoke: Invoke, demo: Demo) -> None:
     run_b = demo.run_id("b")
     res = invoke(["rm-step", "demo", "b", "--workdir", str(demo.workdir)])

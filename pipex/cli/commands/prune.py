@@ -13,8 +13,9 @@ EPILOG = options.epilog(
         ("pipex prune geodata --json", "which runs were deleted"),
     ],
     "Kept for every step: its last run and its last successful run (so the cache and `pipex cat` still work "
-    "after a failure). Also removes leftovers of interrupted runs. Takes the workspace lock: fails with exit "
-    '4 while a run uses the workspace. With --json: {"workspace", "removed": list of run ids, "bytes"}.',
+    "after a failure). Also removes leftovers of interrupted runs and the event logs of detached runs but the "
+    "latest (the one `pipex attach` replays). Takes the workspace lock: fails with exit 4 while a run uses the "
+    'workspace. With --json: {"workspace", "removed": list of run ids, "eventLogs": count, "bytes"}.',
 )
 
 
@@ -25,12 +26,16 @@ def prune(
     opts = options.resolve(ctx, json=json, workdir=workdir)
     done = handle(opts, workspace).prune()
     if opts.json:
-        print_json({"workspace": workspace, "removed": list(done.names), "bytes": done.bytes})
+        print_json(
+            {"workspace": workspace, "removed": list(done.names), "eventLogs": done.event_logs, "bytes": done.bytes}
+        )
     elif not opts.quiet:
         from pipex.cli.reporters.base import human_size
 
-        if done.names:
-            what = f"{plural(len(done.names), 'run')} ({human_size(done.bytes)})"
+        if done.names or done.event_logs:
+            parts = [plural(len(done.names), "run")] if done.names else []
+            parts += [plural(done.event_logs, "event log")] if done.event_logs else []
+            what = f"{' and '.join(parts)} ({human_size(done.bytes)})"
             typer.echo(f'pruned {what} from workspace "{workspace}"')
         else:
             typer.echo(f'nothing to prune in workspace "{workspace}"')
