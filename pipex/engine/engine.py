@@ -380,6 +380,7 @@ class Engine:
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,
+                    emit_lines=emitter.emit_lines,
                     cancel=threading.Event(),
                     running=Running(),
                     tree_digest=fingerprinter.artifacts_digest,

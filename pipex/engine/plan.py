@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
-from pipex.engine.events import StepStatus
+from pipex.engine.events import StepRef, StepStatus
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef, Resources, Runtime, RuntimeInfo
 from pipex.workspace.layout import Workspace
@@ -55,6 +55,8 @@ class StepRun:
 
 
 Emit = Callable[..., None]
+# emit_lines(step, attempt, stream, lines): one StepLog per line, in order, for all the lines of a chunk at once
+EmitLines = Callable[[StepRef, int, Literal["stdout", "stderr"], list[str]], None]
 
 
 class Running:
@@ -92,6 +94,7 @@ class StepContext:
     stdout: BinaryIO | None = None  # also copy the steps' raw stdout here (exec --ephemeral)
     invoking_uid: int = 0
     invoking_gid: int = 0
+    emit_lines: EmitLines | None = None  # thread-safe; None: the runner emits StepLog events one by one
 
     @property
     def info(self) -> RuntimeInfo:

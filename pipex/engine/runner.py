@@ -18,7 +18,7 @@ from typing import Any
 
 from pipex.engine import imageuser
 from pipex.engine.events import StepRef, StepRetry, StepStatus
-from pipex.engine.logsink import LogSink
+from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import PipexError
 from pipex.model.spec import StepSpec
@@ -253,10 +253,14 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
     raise AssertionError("unreachable")
 
 
-def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: str, line: str) -> None:
+def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines: list[str]) -> None:
+    if ctx.emit_lines is not None:  # the whole chunk at once: one hand-over, not one per line
+        ctx.emit_lines(ref, attempt, stream, lines)
+        return
     from pipex.engine.events import StepLog
 
-    ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
+    for line in lines:
+        ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
 
 
 def _finish(

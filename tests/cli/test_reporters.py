@@ -223,6 +223,52 @@ def test_plain_verbose_adds_the_steps_output_lines() -> None:
     assert lines[2:5] == ["▶ build  started", "[build] compiling", "= test  cached"]
 
 
+class LineBufferedStderr(io.TextIOWrapper):
+    """Like ``sys.stderr`` redirected to a file: line-buffered, counting what reaches the file."""
+
+    def __init__(self) -> None:
+        self.raw_out = io.BytesIO()
+        super().__init__(self.raw_out, encoding="utf-8", line_buffering=True, write_through=False)
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+    def landed(self) -> str:
+        return self.raw_out.getvalue().decode()
+
+
+def test_plain_verbose_output_lines_are_flushed_soon_not_one_by_one() -> None:
+    from pipex.cli.reporters.flushing import FLUSH_AFTER
+
+    err = LineBufferedStderr()
+    reporter = PlainReporter(err, verbose=True, workspace="geo")
+    ev = Feed()
+    reporter.handle(ev(StepStart, step=BUILD, image="alpine:3.20"))
+    assert err.landed() == "▶ build  started\n"  # other events at once
+    flushes = err.flushes
+    for i in range(1000):
+        reporter.handle(ev(StepLog, step=BUILD, stream="stdout", line=f"line {i}"))
+    assert err.flushes - flushes <= 1  # stderr is line-buffered: a flush per line was most of the cost
+    assert len(err.landed().splitlines()) < 1001
+    deadline = time.monotonic() + 5
+    while len(err.landed().splitlines()) < 1001 and time.monotonic() < deadline:  # the last line arrives soon
+        time.sleep(FLUSH_AFTER / 5)
+    assert err.landed().splitlines()[-1] == "[build] line 999"
+    reporter.close()
+    assert err.line_buffering  # as it was: later error messages are not held back
+    err.write("error: x\n")
+    assert err.landed().endswith("[build] line 999\nerror: x\n")
+
+
+def test_plain_without_verbose_leaves_stderr_line_buffered() -> None:
+    err = LineBufferedStderr()
+    reporter = PlainReporter(err, verbose=False, workspace="geo")
+    assert reporter.wants_logs is False and err.line_buffering
+    reporter.close()
+
+
 def test_plain_failed_run_prints_the_failure_summary() -> None:
     assert plain_output(failed_run(Feed())) == [
         "pipeline geodata · workspace geo · 3 steps",
@@ -424,6 +470,40 @@ def test_json_one_compact_object_per_line_on_stdout_only() -> None:
     assert end["status"] == "failed"
     assert end["failedSteps"] == ["report"]
     assert end["counts"] == {"ran": 2, "cached": 0, "skipped": 1, "failed": 1, "wouldRun": 0}
+
+
+def test_json_step_log_lines_are_exactly_the_events_json() -> None:
+    # Output lines are rendered from cached parts (the hot path): each must still be to_json, encoded.
+    from pipex.cli.reporters.jsonl import dumps
+
+    out = CountingStream()
+    reporter = JsonReporter(out)
+    tricky = ['say "hi"', "back\\slash\\", "tab\tcr\rnul\x00esc\x1b", "größe ✓ 日本", "\u2028\u2029", "", "}{"]
+    ts2 = T0 + timedelta(seconds=1)
+    events: list[Event] = []
+    seq = 0
+    cases: list[tuple[str, str, StepRef, int, Literal["stdout", "stderr"], datetime]] = [
+        ("r1", "geo", BUILD, 1, "stdout", T0),
+        ("r1", "geo", BUILD, 1, "stderr", T0),  # same ts object, other stream
+        ("r1", "geo", BUILD, 2, "stderr", T0),
+        ("r1", "geo", StepRef("build", "Build"), 2, "stderr", ts2),  # an equal step, another object
+        ("r1", "geo", REPORT, 2, "stderr", ts2),
+        ("r2", "geo", REPORT, 2, "stderr", ts2),
+        ("r2", 'w"s', REPORT, 2, "stderr", ts2),
+    ]
+    for run_id, workspace, step, attempt, stream, ts in cases:
+        for line in tricky:
+            seq += 1
+            events.append(StepLog(run_id=run_id, seq=seq, ts=ts, workspace=workspace, step=step, attempt=attempt,
+                                  stream=stream, line=line))  # fmt: skip
+    for event in events:
+        reporter.handle(event)
+    reporter.close()
+    assert out.getvalue().split("\n") == [*(dumps(e) for e in events), ""]
+    assert out.getvalue().split("\n")[1] == (
+        '{"event":"step_log","ts":"2024-05-01T12:00:00Z","seq":2,"runId":"r1","workspace":"geo",'
+        '"step":{"id":"build","name":"Build"},"attempt":1,"stream":"stdout","line":"back\\\\slash\\\\"}'
+    )
 
 
 # -- quiet and the factory ------------------------------------------------------------------------------------

@@ -118,6 +118,13 @@ class LiveReporter:
     # -- events -------------------------------------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
+        if type(event) is StepLog and not self.verbose and self._live is not None:
+            # The hot path of a chatty step: only the running step's last line changes. One attribute store is
+            # atomic for the ticker thread, which only reads it: no lock, no line to queue.
+            running = self._running.get(event.step.id)
+            if running is not None:
+                running.last = event.line
+            return
         if self._ended:
             return
         if isinstance(event, PipelineEnd):

@@ -2,7 +2,8 @@
 
 The line formats are those of ``pipex.cli.reporters.lines`` (and ``summary`` at the end). An image pull prints
 one ``pulling`` line per image, not its progress; ``--verbose`` adds the steps' output lines, prefixed
-``[step]`` and passed through unchanged.
+``[step]`` and passed through unchanged. Those are flushed within ``FLUSH_AFTER`` (50 ms) rather than one by
+one (see ``flushing``); every other line at once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TextIO
 
 from pipex.cli.reporters import lines
 from pipex.cli.reporters.base import Line, plain
+from pipex.cli.reporters.flushing import SoonFlush
 from pipex.cli.reporters.summary import summary_lines
 from pipex.engine.events import (
     Event,
@@ -34,12 +36,20 @@ class PlainReporter:
         self.wants_logs = verbose
         self.workspace = workspace
         self._pulling: set[str] = set()
+        self._flush = SoonFlush(stream)
+        # stderr is line-buffered (always, since Python 3.9): that is a flush per output line again. While the
+        # step's lines pour in, the stream is block-buffered and flushed by SoonFlush; close restores it.
+        self._relined = verbose and getattr(stream, "line_buffering", False) and hasattr(stream, "reconfigure")
+        if self._relined:
+            stream.reconfigure(line_buffering=False)  # type: ignore[attr-defined]
 
     def handle(self, event: Event) -> None:
         if isinstance(event, StepLog):
             if self.verbose:
-                self.stream.write(f"[{event.step.id}] {event.line}\n")
-                self.stream.flush()
+                text = f"[{event.step.id}] {event.line}\n"
+                with self._flush.lock:
+                    self.stream.write(text)
+                    self._flush.soon()
             return
         if isinstance(event, PipelineEnd):
             self._write(summary_lines(event.result, self.workspace))
@@ -65,8 +75,14 @@ class PlainReporter:
         return None
 
     def _write(self, out: list[Line]) -> None:
-        self.stream.write("".join(plain(line) + "\n" for line in out))
-        self.stream.flush()
+        text = "".join(plain(line) + "\n" for line in out)
+        with self._flush.lock:
+            self.stream.write(text)
+            self._flush.now()
 
     def close(self) -> None:
-        self.stream.flush()
+        with self._flush.lock:
+            self._flush.now()
+            if self._relined:
+                self._relined = False
+                self.stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
