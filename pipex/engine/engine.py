@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 from pipex import __version__
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
-from pipex.engine.options import PullPolicy, RunOptions
+from pipex.engine.options import LogEvents, PullPolicy, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable
 from pipex.workspace.ids import new_run_id
@@ -153,7 +153,7 @@ class Engine:
         pull: PullPolicy = "missing",
         explain: bool = False,
         strict_limits: bool = False,
-        logs: bool = True,
+        logs: LogEvents = True,
         detach: Literal[False] = False,
     ) -> AsyncIterator[Event]: ...
 
@@ -172,7 +172,7 @@ class Engine:
         pull: PullPolicy = "missing",
         explain: bool = False,
         strict_limits: bool = False,
-        logs: bool = True,
+        logs: LogEvents = True,
         detach: Literal[True],
     ) -> DetachedRun: ...
 
@@ -190,11 +190,12 @@ class Engine:
         pull: PullPolicy = "missing",
         explain: bool = False,
         strict_limits: bool = False,
-        logs: bool = True,
+        logs: LogEvents = True,
         detach: bool = False,
     ) -> AsyncIterator[Event] | DetachedRun:
         """The run's events; ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same),
-        which saves their cost for a consumer that shows no log lines.
+        which saves their cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line
+        of each chunk read from a step (what a view of each step's latest line needs).
 
         ``detach=True`` starts the run in a background pipex process instead and returns a ``DetachedRun`` once
         that process holds the workspace lock (errors before that are raised here); ``attach`` follows it.
@@ -277,7 +278,7 @@ class Engine:
         force: bool = False,
         env_file: str | Path | None = None,
         pull: PullPolicy = "missing",
-        logs: bool = True,
+        logs: LogEvents = True,
         stdout: BinaryIO | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its

@@ -13,6 +13,10 @@ from pipex.model.suggest import did_you_mean
 
 PullPolicy = Literal["always", "missing", "never"]
 
+# StepLog events: every line (True), none (False), or the last line of each chunk read ("last": enough for a
+# view of each step's latest line, at a fraction of the cost of a step printing hundreds of thousands of lines).
+LogEvents = bool | Literal["last"]
+
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
@@ -26,7 +30,7 @@ class RunOptions:
     timeout: float | None = None
     pull: PullPolicy = "missing"
     strict_limits: bool = False
-    logs: bool = True  # StepLog events (the log files are always written)
+    logs: LogEvents = True  # StepLog events (the log files are always written)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from pipex.engine.events import StepRef, StepStatus
+from pipex.engine.options import LogEvents
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef, Resources, Runtime, RuntimeInfo
 from pipex.workspace.layout import Workspace
@@ -90,7 +91,7 @@ class StepContext:
     tree_digest: Callable[[Path], tuple[str, int]]  # (digest, size) of a committed artifacts tree
     labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
     pipex_version: str = "0"
-    logs: bool = True  # emit StepLog events
+    logs: LogEvents = True  # emit StepLog events: all, none, or each chunk's last line
     stdout: BinaryIO | None = None  # also copy the steps' raw stdout here (exec --ephemeral)
     invoking_uid: int = 0
     invoking_gid: int = 0

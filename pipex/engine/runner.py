@@ -200,7 +200,12 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 src = old / f"{stream}.log"
                 if src.exists():
                     shutil.copyfile(src, run_dir / f"attempt-{n}.{stream}.log")
-        sink = LogSink(run_dir, functools.partial(_log, ctx, ref, attempt) if ctx.logs else None, stdout=ctx.stdout)
+        sink = LogSink(
+            run_dir,
+            functools.partial(_log, ctx, ref, attempt) if ctx.logs else None,
+            stdout=ctx.stdout,
+            last_only=ctx.logs == "last",
+        )
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
         deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
         att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)

@@ -753,3 +753,9 @@ def test_live_crops_long_lines_in_the_live_area() -> None:
     row = screen_lines(out.getvalue())[0]
     assert row == "⠋ build  3.0s  " + "x" * 84 + "…"
     reporter.close()
+
+
+def test_the_live_view_asks_for_each_chunks_last_line_unless_verbose() -> None:
+    console, _ = terminal()
+    assert live(console).wants_logs == "last"
+    assert live(console, verbose=True).wants_logs is True

@@ -9,7 +9,7 @@ without importing ``rich`` for the plain case.
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipex.engine.events import Event
 
@@ -33,12 +33,18 @@ _SGR = {
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROLS = dict.fromkeys([*range(9), *range(10, 32), 127], None)
 
+if TYPE_CHECKING:
+    from pipex.engine.options import LogEvents
+
 
 class Reporter(Protocol):
     """Renders a run's events; ``close`` ends the output (idempotent, also after a ``PipelineEnd``)."""
 
-    # Whether it shows StepLog events; when none does, the engine leaves them out (they cost per line).
-    wants_logs: bool
+    @property
+    def wants_logs(self) -> LogEvents:
+        """Which StepLog events it shows (all, none, or each chunk's last line); the engine leaves out the
+        others (they cost per line)."""
+        ...
 
     def handle(self, event: Event) -> None: ...
 

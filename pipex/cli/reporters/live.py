@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.text import Text
 
+    from pipex.engine.options import LogEvents
+
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_PENDING = 2000  # queued lines that make ``handle`` draw at once
 MAX_LABEL = 32  # step ids are padded to the longest, up to this
@@ -94,7 +96,9 @@ class LiveReporter:
     ) -> None:
         self.console = console
         self.verbose = verbose
-        self.wants_logs = True  # the live area shows each running step's last line
+        # The live area shows each running step's latest line: each chunk's last line is enough for that;
+        # --verbose prints every line above it.
+        self.wants_logs: LogEvents = True if verbose else "last"
         self.workspace = workspace
         self.refresh_per_second = refresh_per_second
         self.auto_refresh = auto_refresh

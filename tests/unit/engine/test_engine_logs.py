@@ -118,3 +118,26 @@ def test_without_logs_no_step_log_events_but_the_files_and_the_failure_tail(tmp_
     assert outcome.tail == tuple(f"line {n}" for n in range(2980, 3000))
     run = tmp_path / "wd" / "talk" / "runs" / str(outcome.run_id)
     assert (run / "stdout.log").read_bytes() == out
+
+
+def test_logs_last_gives_the_last_line_of_each_chunk_and_keeps_the_files_whole(tmp_path: Path) -> None:
+    rt = FakeRuntime()
+    chunks = [
+        (Stream.STDOUT, b"a\nb\nc"),
+        (Stream.STDOUT, b"d\ne\n"),
+        (Stream.STDERR, b"oops\n"),
+        (Stream.STDOUT, b"f"),
+    ]
+    rt.script(step="talk", behaviour=Behaviour(output=chunks))
+    engine, pipeline = engine_for(tmp_path, rt)
+    events = collect(engine, pipeline, logs="last")
+    result = end(events).result
+    # "c" ends with the next chunk ("cd"): the second chunk's last line is "e"; "f" ends with the step.
+    assert [(e.stream, e.line) for e in of(events, StepLog)] == [
+        ("stdout", "b"),
+        ("stdout", "e"),
+        ("stderr", "oops"),
+        ("stdout", "f"),
+    ]
+    run = tmp_path / "wd" / "talk" / "runs" / str(result.outcome("talk").run_id)
+    assert (run / "stdout.log").read_bytes() == b"a\nb\ncd\ne\nf"

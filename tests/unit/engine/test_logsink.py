@@ -92,3 +92,14 @@ def test_the_tail_is_the_last_lines_of_stderr_else_stdout_also_without_a_listene
     sink.close()
     assert sink.tail() == ["Traceback", "ValueError: \ufffd"]
     assert (tmp_path / "stdout.log").read_bytes() == out
+
+
+def test_last_only_hands_over_each_chunks_last_line_capped(tmp_path: Path) -> None:
+    calls: Calls = []
+    sink = LogSink(tmp_path, lambda stream, lines: calls.append((stream, list(lines))), last_only=True)
+    OPEN.append(sink)
+    for stream, data in [(OUT, b"x" * (MAX_LINE + 5) + b"\n"), (OUT, b"p"), (OUT, b"q\nr\n"), (ERR, b"\xff\n")]:
+        sink(LogChunk(stream, data))
+    sink.close()
+    assert calls == [("stdout", ["x" * MAX_LINE]), ("stdout", ["r"]), ("stderr", ["\ufffd"])]
+    assert (tmp_path / "stdout.log").read_bytes() == b"x" * (MAX_LINE + 5) + b"\npq\nr\n"
