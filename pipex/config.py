@@ -18,6 +18,7 @@ NO_COLOR = "NO_COLOR"
 CONTAINER_HOST = "CONTAINER_HOST"
 DOCKER_HOST = "DOCKER_HOST"
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
+XDG_CACHE_HOME = "XDG_CACHE_HOME"
 HOME = "HOME"
 
 CONFIG_FILE_NAME = ".pipex.yml"
@@ -37,3 +38,14 @@ def default_workdir() -> Path:
     import platformdirs  # lazy: keeps `pipex --version` fast
 
     return Path(platformdirs.user_data_dir("pipex")) / "workspaces"
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The user cache dir (``$XDG_CACHE_HOME/pipex``, else ``~/.cache/pipex`` on Linux): only facts that can be
+    thrown away and found again (e.g. the engine's info per socket)."""
+    xdg = env(environ).get(XDG_CACHE_HOME, "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "pipex"
+    import platformdirs  # lazy: keeps `pipex --version` fast
+
+    return Path(platformdirs.user_cache_dir("pipex"))

@@ -1,7 +1,8 @@
-"""``DockerRuntime``: the Docker Engine API through docker-py's transport, for dockerd and compatible sockets.
+"""``DockerRuntime``: the Docker Engine API, for dockerd and Docker-compatible sockets.
 
-docker-py gives us the unix-socket session; we make the calls ourselves (pinned to API 1.41, which dockerd 20.10+
-and Podman's compat service speak) so nothing is buffered or dropped. Also drives Podman's Docker-compatible API:
+A ``unix://`` socket is reached with the standard library (``unix_http``); ``tcp://`` and ``ssh://`` through
+docker-py's session. We make the calls ourselves (pinned to API 1.41, which dockerd 20.10+ and Podman's compat
+service speak) so nothing is buffered or dropped. Also drives Podman's Docker-compatible API:
 ``info()`` then reports ``engine="podman"`` with ``libpod_api=False``.
 """
 
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipex.errors import FeatureUnsupported
 from pipex.runtime.base import ContainerSpec, ImageRef, PullProgress, RuntimeInfo
 from pipex.runtime.compat import HOLD_TARGET, hold_binary, parse_version
 from pipex.runtime.http_runtime import HttpRuntime
 from pipex.runtime.transport import EngineTimeout, Transport
+
+if TYPE_CHECKING:
+    from pipex.runtime.transport import Client
 
 API_VERSION = "1.41"
 
@@ -28,16 +32,23 @@ class DockerRuntime(HttpRuntime):
     """
 
     def __init__(self, base_url: str, *, timeout: float = 60.0, network: str | None = None) -> None:
-        import docker
+        client: Client
+        if base_url.startswith("unix://"):
+            # The common case, on the standard library: neither docker-py nor requests is imported.
+            from pipex.runtime.probe import socket_path
+            from pipex.runtime.unix_http import UnixClient
 
-        self._api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout)
-        root = f"{self._api.base_url}/v{API_VERSION}/"
-        engine = "docker"
+            client = UnixClient(socket_path(base_url) or "")
+        else:  # tcp://, ssh://: docker-py's adapters (and its TLS and ssh handling)
+            import docker
+
+            from pipex.runtime.requests_client import RequestsClient
+
+            api = docker.APIClient(base_url=base_url, version=API_VERSION, timeout=timeout)
+            client = RequestsClient(api, str(api.base_url))
         super().__init__(
             base_url,
-            Transport(
-                self._api, lambda path: root + path.lstrip("/"), engine=engine, endpoint=base_url, timeout=timeout
-            ),
+            Transport(client, f"/v{API_VERSION}/", engine="docker", endpoint=base_url, timeout=timeout),
         )
         self.network = network
 
@@ -160,10 +171,6 @@ class DockerRuntime(HttpRuntime):
             timeout=self._t.timeout + 15,
             ok_statuses=(404,),
         ).close()
-
-    def close(self) -> None:
-        super().close()
-        self._api.close()
 
 
 __all__ = ["DockerRuntime"]

@@ -7,6 +7,7 @@ worse than it could (limits ignored, slow storage…) and how to fix it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pipex import config
 from pipex.errors import PipexError
 from pipex.runtime.base import RuntimeInfo
 from pipex.runtime.discovery import DiscoveryFailed, Endpoint, Kind, check_url
-from pipex.runtime.factory import Connection
+from pipex.runtime.factory import Connection, backend
 from pipex.runtime.factory import connect as open_connection
 from pipex.runtime.host import FULL_SUBID_RANGE, HostFacts, host_facts
 from pipex.runtime.probe import socket_path
@@ -260,7 +261,9 @@ def diagnose(
     info: RuntimeInfo | None = None
     error: PipexError | None = None
     try:
-        connection = connect(kind, host, environ=env, root=root)
+        # The engine's info as it is now, not as cached for `pipex run`: a diagnosis must see a changed engine.
+        fresh = functools.partial(backend, environ=env, cache=False)
+        connection = connect(kind, host, environ=env, root=root, make=fresh)
     except PipexError as exc:
         error = exc
     else:

@@ -13,7 +13,7 @@ from pipex.errors import ContainerFailed, EngineError, ImageNotFound, RuntimeUna
 from pipex.errors import RuntimeError as EngineRuntimeError
 
 if TYPE_CHECKING:
-    import requests
+    from pipex.runtime.response import Response
 
 
 def start_hint(engine: str, endpoint: str) -> str:
@@ -25,7 +25,7 @@ def start_hint(engine: str, endpoint: str) -> str:
 
 
 def _root_errno(exc: BaseException) -> int | None:
-    """The errno of the OS error at the bottom of a requests/urllib3 exception chain, if any."""
+    """The errno of the OS error in an exception's chain (requests/urllib3 nest it deeply), if any."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -55,7 +55,7 @@ def map_connection_error(exc: BaseException, engine: str, endpoint: str) -> Runt
     return RuntimeUnavailable(f"cannot reach {engine} at {endpoint}: {why}", hint=start_hint(engine, endpoint))
 
 
-def engine_message(response: requests.Response) -> str:
+def engine_message(response: Response) -> str:
     """The engine's own explanation of an HTTP error (``message``/``cause`` in the JSON body)."""
     try:
         body = response.json()
@@ -69,7 +69,7 @@ def engine_message(response: requests.Response) -> str:
 
 
 def map_http_error(
-    response: requests.Response, what: str, *, image: str | None = None, container: str | None = None
+    response: Response, what: str, *, image: str | None = None, container: str | None = None
 ) -> EngineRuntimeError:
     """An error for an HTTP answer ``>= 400`` to the operation ``what``."""
     message = engine_message(response)

@@ -2,7 +2,7 @@
 
 ``open_runtime`` is what the engine and the CLI call; ``connect`` also returns the ``Endpoint`` (how it was
 chosen) for ``pipex doctor`` and ``meta.json``. Backends are imported only once chosen, so a failed discovery
-never pays for importing podman-py or docker-py.
+never pays for importing them (and on ``unix://`` sockets they import neither podman-py, docker-py nor requests).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipex import config
 from pipex.runtime.base import (
     ContainerRef,
     ContainerSpec,
@@ -30,12 +31,20 @@ class Connection:
     endpoint: Endpoint
 
 
-def backend(endpoint: Endpoint) -> Runtime:
-    """A runtime for ``endpoint``: the libpod backend for a libpod API, else the Docker API backend."""
+def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cache: bool = True) -> Runtime:
+    """A runtime for ``endpoint``: the libpod backend for a libpod API, else the Docker API backend.
+
+    ``cache=False``: ask the engine for its info every time (``pipex doctor`` reports what the engine says now).
+    """
     if endpoint.api == "libpod":
         from pipex.runtime.podman import PodmanRuntime
 
-        return PodmanRuntime(endpoint.url)
+        # The ping discovery made keys the info cache (no extra round trip). A private service's socket is new
+        # on every run, so caching its info would only leave files behind.
+        ping = endpoint.identity.api_version if endpoint.identity is not None else None
+        if endpoint.service is not None or not cache:
+            ping = None
+        return PodmanRuntime(endpoint.url, ping_version=ping, cache_dir=config.cache_dir(environ) / "engine-info")
     from pipex.runtime.docker import DockerRuntime
 
     return DockerRuntime(endpoint.url)
@@ -48,12 +57,15 @@ def connect(
     environ: Mapping[str, str] | None = None,
     host_source: str = "--host",
     root: Path = Path("/"),
-    make: Callable[[Endpoint], Runtime] = backend,
+    make: Callable[[Endpoint], Runtime] | None = None,
 ) -> Connection:
-    """Discover the engine (``kind`` restricts it; ``host`` pins it) and open its runtime."""
+    """Discover the engine (``kind`` restricts it; ``host`` pins it) and open its runtime.
+
+    ``make``: builds the runtime for the endpoint (default: ``backend``, with ``environ``).
+    """
     endpoint = discover(kind, host, environ=environ, host_source=host_source, root=root)
     try:
-        runtime = make(endpoint)
+        runtime = backend(endpoint, environ=environ) if make is None else make(endpoint)
         if endpoint.identity is None:
             runtime.ping()  # ssh:// and TLS endpoints were not checked by discovery
     except BaseException:

@@ -10,14 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import requests
-import urllib3
 
 from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
 from pipex.errors import RuntimeError as EngineRuntimeError
@@ -26,6 +22,7 @@ from pipex.runtime.archive import tar_tree
 from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
 from pipex.runtime.mux import iter_frames
+from pipex.runtime.response import STREAM_ERRORS
 from pipex.runtime.transport import Transport
 
 
@@ -132,10 +129,9 @@ class HttpRuntime:
         )
         with response:
             self.start(container)
-            # A 101 answer carries no HTTP body: the stream is the connection itself, read through the response's
+            # A 101 answer carries no HTTP body: ``raw`` is the connection itself, read through the response's
             # buffered reader so nothing it already holds is lost.
-            reader = getattr(getattr(response.raw, "_fp", None), "fp", None) or response.raw
-            yield from iter_frames(reader)
+            yield from iter_frames(response.raw)
 
     def exec(
         self,
@@ -209,7 +205,7 @@ class HttpRuntime:
             with contextlib.suppress(PipexError):
                 self.wait(container)
             exited.set()
-            _cut(response)
+            response.cut()  # shutting the socket down wakes up the blocked read below
 
         watcher = threading.Thread(target=watch, name=f"pipex-logs-{container[:12]}", daemon=True)
         watcher.start()
@@ -218,7 +214,7 @@ class HttpRuntime:
                 for chunk in iter_frames(response.raw):
                     seen[chunk.stream] += len(chunk.data)
                     yield chunk
-        except (OSError, ValueError, requests.RequestException, urllib3.exceptions.HTTPError):
+        except STREAM_ERRORS:
             if not exited.is_set():
                 raise
         watcher.join()
@@ -303,12 +299,3 @@ class HttpRuntime:
 
     def close(self) -> None:
         self._t.close()
-
-
-def _cut(response: requests.Response) -> None:
-    """End a streaming response from another thread: shutting the socket down wakes up a blocked read."""
-    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)

@@ -1,9 +1,11 @@
-"""``PodmanRuntime``: the libpod API through podman-py's transport, with raw libpod calls.
+"""``PodmanRuntime``: the libpod API with raw libpod calls.
 
-podman-py gives us the unix-socket session and the versioned path prefix (``/v5.x.0/libpod/``, accepted by
-Podman 4.0+ servers, verified against 4.3.1); we send the calls ourselves — notably ``POST
-/libpod/containers/create`` with a SpecGenerator body — because podman-py's helpers drop or rewrite fields
-(``userns_mode``, mount options) and buffer streams. Supported servers: Podman 4.3 to 5.x.
+A ``unix://`` socket is reached with the standard library (``unix_http``); ``tcp://`` and ``ssh://`` through
+podman-py's session. Both use podman-py's versioned path prefix (``/v5.x.0/libpod/``, accepted by Podman 4.0+
+servers, verified against 4.3.1). We send the calls ourselves — notably ``POST /libpod/containers/create`` with a
+SpecGenerator body — because podman-py's helpers drop or rewrite fields (``userns_mode``, mount options) and
+buffer streams. Supported servers: Podman 4.3 to 5.x. The info answer of a local socket is cached between runs
+(``info_cache``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pipex.runtime.http_runtime import HttpRuntime
 from pipex.runtime.transport import EngineTimeout, Transport
 
 if TYPE_CHECKING:
-    import requests
+    from pipex.runtime.transport import Client
 
 KEEP_ID_UIDGID = (4, 3)  # --userns=keep-id:uid=U,gid=G
 
@@ -33,25 +35,35 @@ KEEP_ID_UIDGID = (4, 3)  # --userns=keep-id:uid=U,gid=G
 class PodmanRuntime(HttpRuntime):
     """A Podman service reached over its libpod API (``unix://…/podman.sock``)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
-        session: requests.Session
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        ping_version: str | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """``ping_version``: the ``Libpod-Api-Version`` header of the ping discovery made; with ``cache_dir``,
+        the info answer of a ``unix://`` socket is kept there between runs (see ``info_cache``)."""
+        client: Client
+        self._socket: str | None = None
         if base_url.startswith("unix://"):
-            # The common case, without importing podman-py (~70 ms of a cached run's start).
-            from pipex.runtime.unix_http import LIBPOD_PREFIX, unix_session
+            # The common case, on the standard library: neither podman-py nor requests is imported.
+            from pipex.runtime.probe import socket_path
+            from pipex.runtime.unix_http import LIBPOD_PREFIX, UnixClient
 
-            session = unix_session(base_url.removeprefix("unix://"))
-            root = f"http://localhost{LIBPOD_PREFIX}"
+            self._socket = socket_path(base_url) or ""
+            client, prefix = UnixClient(self._socket), LIBPOD_PREFIX
         else:  # tcp://, ssh://: podman-py's adapters
             from podman import PodmanClient
 
+            from pipex.runtime.requests_client import RequestsClient
+
             api = PodmanClient(base_url=base_url, timeout=timeout).api
-            session, root = api, f"http://{api.base_url.netloc}{api.path_prefix}"
-        super().__init__(
-            base_url,
-            Transport(
-                session, lambda path: root + path.lstrip("/"), engine="podman", endpoint=base_url, timeout=timeout
-            ),
-        )
+            client, prefix = RequestsClient(api, f"http://{api.base_url.netloc}"), api.path_prefix
+        self._ping_version = ping_version
+        self._cache_dir = cache_dir
+        super().__init__(base_url, Transport(client, prefix, engine="podman", endpoint=base_url, timeout=timeout))
 
     # -- engine ---------------------------------------------------------------------------------------------
     _stop_param = "timeout"
@@ -60,31 +72,17 @@ class PodmanRuntime(HttpRuntime):
         self._t.request("GET", "_ping", "ping").close()
 
     def _read_info(self) -> RuntimeInfo:
-        data = self._t.json("GET", "info", "info")
-        host, version = data.get("host", {}), data.get("version", {})
-        security = host.get("security", {})
-        rootless = bool(security.get("rootless"))
-        host_uid = 0
-        if rootless:
-            uidmap = (host.get("idMappings") or {}).get("uidmap") or []
-            host_uid = next((int(m["host_id"]) for m in uidmap if int(m["container_id"]) == 0), os.getuid())
-        release = str(version.get("Version", "0"))
-        return RuntimeInfo(
-            engine="podman",
-            version=release,
-            api_version=str(version.get("APIVersion", release)),
-            endpoint=self.endpoint,
-            rootless=rootless,
-            libpod_api=True,
-            supports_keep_id=rootless and parse_version(release) >= KEEP_ID_UIDGID,
-            cgroup_version=str(host.get("cgroupVersion") or "unknown"),
-            cgroup_controllers=tuple(host.get("cgroupControllers") or ()),
-            selinux_enforcing=bool(security.get("selinuxEnabled")),
-            oci_runtime=str((host.get("ociRuntime") or {}).get("name", "")),
-            storage_driver=str((data.get("store") or {}).get("graphDriverName", "")),
-            network_backend=str(host.get("networkBackend", "")),
-            host_uid=host_uid,
-        )
+        cache = None
+        if self._socket and self._ping_version and self._cache_dir is not None:
+            from pipex.runtime.info_cache import InfoCache  # lazy: a fully cached run never asks for info
+
+            cache = InfoCache.open(self._socket, self._ping_version, directory=self._cache_dir)
+        data = cache.load() if cache is not None else None
+        if data is None:
+            data = self._t.json("GET", "info", "info")
+            if cache is not None and isinstance(data, dict):
+                cache.store(data)
+        return _parse_info(data, self.endpoint)
 
     # -- images ---------------------------------------------------------------------------------------------
     def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
@@ -183,6 +181,33 @@ def _limits(spec: ContainerSpec, info: RuntimeInfo) -> dict[str, Any]:
     if res.pids is not None and info.enforces("pids"):
         limits["pids"] = {"limit": res.pids}
     return limits
+
+
+def _parse_info(data: dict[str, Any], endpoint: str) -> RuntimeInfo:
+    host, version = data.get("host", {}), data.get("version", {})
+    security = host.get("security", {})
+    rootless = bool(security.get("rootless"))
+    host_uid = 0
+    if rootless:
+        uidmap = (host.get("idMappings") or {}).get("uidmap") or []
+        host_uid = next((int(m["host_id"]) for m in uidmap if int(m["container_id"]) == 0), os.getuid())
+    release = str(version.get("Version", "0"))
+    return RuntimeInfo(
+        engine="podman",
+        version=release,
+        api_version=str(version.get("APIVersion", release)),
+        endpoint=endpoint,
+        rootless=rootless,
+        libpod_api=True,
+        supports_keep_id=rootless and parse_version(release) >= KEEP_ID_UIDGID,
+        cgroup_version=str(host.get("cgroupVersion") or "unknown"),
+        cgroup_controllers=tuple(host.get("cgroupControllers") or ()),
+        selinux_enforcing=bool(security.get("selinuxEnabled")),
+        oci_runtime=str((host.get("ociRuntime") or {}).get("name", "")),
+        storage_driver=str((data.get("store") or {}).get("graphDriverName", "")),
+        network_backend=str(host.get("networkBackend", "")),
+        host_uid=host_uid,
+    )
 
 
 __all__ = ["PodmanRuntime"]

@@ -1,18 +1,21 @@
-"""One HTTP seam for both backends: a ``requests.Session`` from podman-py or docker-py, plus error mapping.
+"""One HTTP seam for both backends: a ``Client`` that carries requests, plus error mapping.
 
-podman-py and docker-py give us the unix-socket transport (their sessions mount the adapters); we make the calls
-ourselves so no helper drops a field or buffers a stream, and every failure becomes a ``pipex.errors`` type.
+The client is ``unix_http.UnixClient`` (standard library) for ``unix://`` sockets, or
+``requests_client.RequestsClient`` (podman-py's / docker-py's session) for ``tcp://`` and ``ssh://``. We make the
+calls ourselves so no helper drops a field or buffers a stream, and every failure becomes a ``pipex.errors`` type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
-import requests
+import http.client
+import json as jsonlib
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from pipex.errors import EngineError
 from pipex.runtime.errors_map import map_connection_error, map_http_error
+from pipex.runtime.response import Response
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
@@ -21,28 +24,29 @@ class EngineTimeout(EngineError):
     """The engine did not answer within the timeout (callers such as ``wait`` turn this into ``None``)."""
 
 
-def _timed_out(exc: BaseException) -> bool:
-    # requests reports a read timeout hit while reading a streamed body as ConnectionError(ReadTimeoutError).
-    cur: BaseException | None = exc
-    while cur is not None:
-        if isinstance(cur, requests.Timeout | TimeoutError) or type(cur).__name__ == "ReadTimeoutError":
-            return True
-        cur = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else cur.__cause__
-    return False
+class Client(Protocol):
+    """Carries one request. Raises ``TimeoutError`` for a timeout, ``OSError``/``HTTPException`` otherwise."""
+
+    def send(
+        self,
+        method: str,
+        target: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: tuple[float, float | None],
+    ) -> Response: ...
+
+    def close(self) -> None: ...
 
 
 class Transport:
-    def __init__(
-        self,
-        session: requests.Session,
-        url: Callable[[str], str],
-        *,
-        engine: str,
-        endpoint: str,
-        timeout: float,
-    ) -> None:
-        self.session = session
-        self._url = url
+    """Requests to ``prefix`` + path on ``client`` (``prefix``: the versioned API root, e.g. ``/v1.41/``)."""
+
+    def __init__(self, client: Client, prefix: str, *, engine: str, endpoint: str, timeout: float) -> None:
+        self.client = client
+        self._prefix = "/" + prefix.strip("/") + "/"
         self.engine = engine
         self.endpoint = endpoint
         self.timeout = timeout
@@ -62,29 +66,36 @@ class Transport:
         image: str | None = None,
         container: str | None = None,
         ok_statuses: tuple[int, ...] = (),
-    ) -> requests.Response:
+    ) -> Response:
         """Make one call; raise the mapped error for a transport failure or an HTTP error not in ``ok_statuses``.
 
         ``timeout``: seconds, or ``(connect, read)`` with ``read=None`` for streams that last as long as a step.
+        ``data``: bytes, a binary file or an iterable of bytes (streamed, never read whole into memory).
         """
+        target = self._prefix + path.lstrip("/")
+        if params:
+            target += "?" + urlencode(list(params.items()) if isinstance(params, Mapping) else params)
+        header = dict(headers or {})
+        if json is not None:
+            data = jsonlib.dumps(json).encode()
+            header.setdefault("Content-Type", "application/json")
+        limit = self.timeout if timeout is None else timeout
         try:
-            response = self.session.request(
+            response = self.client.send(
                 method,
-                self._url(path),
-                params=params,
-                json=json,
-                data=data,
-                headers=dict(headers or {}),
+                target,
+                body=data,
+                headers=header,
                 stream=stream,
-                timeout=self.timeout if timeout is None else timeout,
+                timeout=limit if isinstance(limit, tuple) else (limit, limit),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            if not _timed_out(exc):
-                raise map_connection_error(exc, self.engine, self.endpoint) from exc
+        except TimeoutError as exc:
             raise EngineTimeout(
                 f"{what}: {self.engine} at {self.endpoint} did not answer in time",
                 hint="the engine is overloaded or stuck; check `podman info` / `docker info`",
             ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise map_connection_error(exc, self.engine, self.endpoint) from exc
         if response.status_code >= 400 and response.status_code not in ok_statuses:
             try:
                 raise map_http_error(response, what, image=image, container=container)
@@ -102,4 +113,4 @@ class Transport:
             response.close()
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()

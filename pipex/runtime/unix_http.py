@@ -1,78 +1,219 @@
-"""A ``requests.Session`` that talks HTTP over a unix socket, without importing podman-py.
+"""HTTP over a unix socket with the standard library: a small keep-alive pool of ``http.client`` connections.
 
-podman-py's ``APIClient`` was only used for this session and its libpod path prefix; importing it (and the
-``rich.progress`` it pulls in) cost a fully cached ``pipex run`` about 70 ms of its ~0.3 s budget. The adapter
-follows podman-py's and docker-py's unix adapters: one urllib3 pool whose connections connect to the socket,
-proxies from the environment ignored. A socket that cannot be reached fails with the ``OSError`` at the bottom
-of requests' ``ConnectionError`` chain, which ``errors_map.map_connection_error`` turns into its message.
+``requests`` (with urllib3, charset_normalizer, idna, http.cookiejar…) cost every ``pipex run`` about 80 ms of
+imports for what is, on a local socket, one request at a time per thread; ``http.client`` is loaded anyway.
+A finished answer hands its connection back to the pool; a streamed or upgraded one keeps it until it is closed
+and then drops it (its socket was read past the HTTP framing, or cut from another thread). Failures are the
+standard library's own: ``TimeoutError`` for a timeout, another ``OSError`` (``FileNotFoundError``,
+``ConnectionRefusedError``, ``PermissionError``…) or ``http.client.HTTPException`` for the rest; ``Transport``
+maps them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import io
+import select
 import socket
+import threading
+from collections.abc import Iterator, Mapping
+from types import TracebackType
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection
-from urllib3.connectionpool import HTTPConnectionPool
+from pipex.runtime.response import Reader, decode_json, split_lines
 
 # The version in podman-py's libpod prefix (its own release, 5.8.0): Podman 4.0+ servers accept it.
 LIBPOD_API_VERSION = "5.8.0"
 LIBPOD_PREFIX = f"/v{LIBPOD_API_VERSION}/libpod/"
-POOL_SIZE = 10  # requests' and podman-py's default: one connection per concurrently streamed container
+POOL_SIZE = 10  # idle connections kept: one per concurrently running step is plenty
+_BLOCK = 1 << 16  # upload block size (http.client's default, 8 KiB, costs a syscall per 8 KiB of a large tar)
+# A kept-alive connection the engine closed while idle fails on first use; only requests whose body can be sent
+# again are retried (once, on a new connection).
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class _UnixConnection(HTTPConnection):
-    def __init__(self, socket_path: str, **kwargs: Any) -> None:
-        super().__init__("localhost", **kwargs)
+class _Connection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout, blocksize=_BLOCK)
         self._socket_path = socket_path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(self.timeout)  # a float or None by now: the pool resolves its default first
+            sock.settimeout(self.timeout)
             sock.connect(self._socket_path)
-        except OSError:
+        except BaseException:
             sock.close()
             raise
         self.sock = sock
 
 
-class _UnixPool(HTTPConnectionPool):
-    def __init__(self, socket_path: str, maxsize: int) -> None:
-        super().__init__("localhost", maxsize=maxsize)
-        self._socket_path = socket_path
+def _dropped(conn: _Connection) -> bool:
+    """Whether an idle connection was closed by the engine (readable while idle means EOF or garbage)."""
+    if conn.sock is None:
+        return True
+    poller = select.poll()
+    poller.register(conn.sock, select.POLLIN)
+    return bool(poller.poll(0))
 
-    def _new_conn(self) -> HTTPConnection:
-        self.num_connections += 1
-        return _UnixConnection(self._socket_path, timeout=self.timeout.connect_timeout)
+
+def _seekable(body: Any) -> bool:
+    if not hasattr(body, "read"):
+        return False
+    try:
+        return bool(body.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
-class UnixAdapter(HTTPAdapter):
-    def __init__(self, socket_path: str, pool_size: int = POOL_SIZE) -> None:
-        super().__init__(pool_connections=1, pool_maxsize=pool_size)
-        self._pool = _UnixPool(socket_path, pool_size)
+class UnixResponse:
+    """A ``Response`` read from a unix socket (see ``pipex.runtime.response``)."""
 
-    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None, cert: Any = None) -> Any:
-        return self._pool
+    def __init__(
+        self,
+        answer: http.client.HTTPResponse,
+        content: bytes | None,
+        conn: _Connection | None = None,
+        sock: socket.socket | None = None,
+    ) -> None:
+        self._answer = answer
+        self._content = content
+        self._conn = conn  # held only while streaming: dropped on close
+        self._sock = sock
+        self.status_code = answer.status
+        self.headers: Mapping[str, str] = {key.lower(): value for key, value in answer.getheaders()}
 
-    def get_connection(self, url: Any, proxies: Any = None) -> Any:
-        return self._pool
+    @property
+    def raw(self) -> Reader:
+        if self._content is not None:
+            return io.BytesIO(self._content)
+        if self.status_code == 101:
+            # No HTTP body after an upgrade: the stream is the connection, read through the reader http.client
+            # parsed the headers with, which may already hold the first bytes.
+            fp: Reader = self._answer.fp
+            return fp
+        return self._answer
 
-    def request_url(self, request: Any, proxies: Any) -> str:
-        return str(request.path_url)  # no proxy, no host: the path is the whole request target
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            self._content = self.raw.read(-1) if self.status_code == 101 else self._answer.read()
+        return self._content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return decode_json(self.content)
+
+    def iter_lines(self) -> Iterator[bytes]:
+        return split_lines(self.raw)
+
+    def cut(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        super().close()
-        self._pool.close()
+        self._answer.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> UnixResponse:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
 
 
-def unix_session(socket_path: str) -> requests.Session:
-    """A session whose ``http://localhost/…`` requests go to ``socket_path``."""
-    session = requests.Session()
-    session.trust_env = False  # an HTTP(S)_PROXY meant for the network must not capture the engine's socket
-    adapter = UnixAdapter(socket_path)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+class UnixClient:
+    """Requests to the HTTP server on ``socket_path``; safe to share between threads."""
+
+    def __init__(self, socket_path: str, *, pool_size: int = POOL_SIZE) -> None:
+        self.socket_path = socket_path
+        self._pool_size = pool_size
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+
+    def _acquire(self, connect_timeout: float) -> tuple[_Connection, bool]:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not _dropped(conn):
+                    return conn, True
+                conn.close()
+        conn = _Connection(self.socket_path, connect_timeout)
+        conn.connect()
+        return conn, False
+
+    def _release(self, conn: _Connection) -> None:
+        with self._lock:
+            if len(self._idle) < self._pool_size:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def send(
+        self,
+        method: str,
+        target: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: tuple[float, float | None],
+    ) -> UnixResponse:
+        """Send one request (``target``: path and query); read the whole answer unless ``stream``.
+
+        ``body``: ``None``, bytes, a binary file (streamed: with its length when it can seek, else chunked) or
+        an iterable of bytes (chunked). ``timeout``: ``(connect, read)``; ``read=None`` waits forever.
+        """
+        header = {"User-Agent": "pipex", **(headers or {})}
+        if _seekable(body) and "content-length" not in {key.lower() for key in header}:
+            # A known length spares the engine a chunked upload; http.client then sends the file block by block.
+            start = body.tell()
+            body.seek(0, io.SEEK_END)
+            header["Content-Length"] = str(body.tell() - start)
+            body.seek(start)
+        replayable = body is None or isinstance(body, bytes | bytearray)
+        connect, read = timeout
+        while True:
+            conn, reused = self._acquire(connect)
+            try:
+                sock = conn.sock
+                if sock is None:  # cannot happen: _acquire connects; a clear error rather than a bare assert
+                    raise ConnectionError("the connection to the engine was closed before use")
+                sock.settimeout(read)
+                conn.request(method, target, body=body, headers=header)
+                answer = conn.getresponse()
+            except _STALE:
+                conn.close()
+                if reused and replayable:
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            break
+        if stream:
+            return UnixResponse(answer, None, conn, sock)
+        try:
+            content = answer.read()
+        except BaseException:
+            conn.close()
+            raise
+        answer.close()
+        if answer.will_close:
+            conn.close()
+        else:
+            self._release(conn)
+        return UnixResponse(answer, content)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

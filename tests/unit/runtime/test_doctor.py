@@ -218,19 +218,20 @@ def test_diagnose_asks_the_runtime_and_closes_it(tmp_path: Path) -> None:
     runtime = FakeRuntime(info=INFO)
     seen: list[tuple[Any, ...]] = []
 
-    def connect(kind: str, host: str | None, *, environ: Any, root: Path) -> Connection:
-        seen.append((kind, host, root))
+    def connect(kind: str, host: str | None, *, environ: Any, root: Path, make: Any) -> Connection:
+        seen.append((kind, host, root, make.keywords))
         return Connection(runtime, ENDPOINT)
 
     report = diagnose("podman", "unix:///x.sock", environ={}, root=tmp_path, facts=FACTS, connect=connect)
-    assert seen == [("podman", "unix:///x.sock", tmp_path)]
+    # The engine's info is asked afresh: no cached answer in a diagnosis.
+    assert seen == [("podman", "unix:///x.sock", tmp_path, {"environ": {}, "cache": False})]
     assert runtime.closed
     assert report.can_run
     assert [c.name for c in report.checks][:3] == ["xdg-runtime-dir", "endpoint", "engine"]
 
 
 def test_diagnose_reports_a_failed_discovery(tmp_path: Path) -> None:
-    def connect(kind: str, host: str | None, *, environ: Any, root: Path) -> Connection:
+    def connect(kind: str, host: str | None, *, environ: Any, root: Path, make: Any) -> Connection:
         raise DiscoveryFailed("no container engine answers; tried:", (), hint="install podman")
 
     report = diagnose(environ={}, root=tmp_path, facts=FACTS, connect=connect)
