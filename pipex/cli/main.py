@@ -47,7 +47,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     from pipex.cli.app import app_for
 
-    app_for(args)(args=args, prog_name="pipex")
+    try:
+        app_for(args)(args=args, prog_name="pipex")
+    finally:
+        # The interpreter's exit runs a full collection over every object left (~60 ms after a cached run of
+        # 100 steps, a sixth of it). The process is ending: the OS frees the memory. Every file pipex writes
+        # is closed explicitly, and atexit handlers still run.
+        gc.freeze()
 
 
 def __getattr__(name: str) -> Any:

@@ -390,3 +390,23 @@ def test_a_single_command_application_parses_as_the_whole_one() -> None:
     single = runner.invoke(alone, ["run", "--help"], env={"COLUMNS": "100"})
     assert (single.exit_code, single.stdout) == (whole.exit_code, whole.stdout)
     assert "--dry-run" in single.stdout
+
+
+def test_main_leaves_nothing_for_the_exit_collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from pipex.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "1")  # main sets it; restored after the test
+    (tmp_path / "pipeline.yml").write_text(VALID)
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(["validate"])
+        assert exited.value.code == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
