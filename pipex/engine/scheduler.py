@@ -3,22 +3,24 @@
 Per step, in order: a required input failed or was skipped → skipped (dependency); ``if`` false → skipped
 (condition); fingerprint; cache hit → cached; ``--dry-run`` → would run; else execute in a worker thread.
 A step starts as soon as all its inputs are settled and a slot is free (ties in file order: when several steps wait
-for a slot, the one first in the file gets it — see ``Slots``).
+for a slot, the one first in the file gets it — see ``Slots``). Steps are decided in the order of a ``ReadyQueue``;
+only a step that has to wait (an image lookup, hashing host files, a container) gets a task of its own, so a dry run
+or a cached re-run of 10,000 steps creates a handful of tasks, not 10,000.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import (
+    Event,
     FailureKind,
     ImagePull,
     Metrics,
@@ -33,16 +35,22 @@ from pipex.engine.events import (
     StepStart,
     StepWouldRun,
 )
+from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
+from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.runner import execute, record_failure
 from pipex.errors import PipexError
 from pipex.model.condition import check as check_condition
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
+
+# Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
+DRAIN_BATCH = 256
+_UNRESOLVED: Any = object()
 
 _KIND: dict[str, FailureKind] = {
     "image": "image",
@@ -59,39 +67,6 @@ class Provided:
 
     run_id: str
     digest: str
-
-
-class Slots:
-    """``n`` slots for running containers; when several steps wait, the one first in the file gets the next slot.
-
-    Not an ``asyncio.Semaphore``: it wakes waiters by arrival, and arrival depends on how long each step's image
-    lookup and hashing took, so ties would go in a random order.
-    """
-
-    def __init__(self, n: int) -> None:
-        self._free = n
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []  # heap by file index (unique per step)
-
-    async def acquire(self, order: int) -> None:
-        if self._free > 0:  # a free slot means nobody is waiting: release() hands slots to waiters directly
-            self._free -= 1
-            return
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (order, granted))
-        try:
-            await granted
-        except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled():
-                self.release()  # granted and cancelled at once: pass the slot on
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, granted = heapq.heappop(self._waiters)
-            if not granted.done():
-                granted.set_result(None)
-                return
-        self._free += 1
 
 
 class Scheduler:
@@ -119,18 +94,25 @@ class Scheduler:
         self.outcomes: dict[str, StepOutcome] = {}
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
-        self.done = {s.id: asyncio.Event() for s in specs}
         self.order = {s.id: n for n, s in enumerate(specs)}
         self.slots = Slots(options.slots)
         self.running_now = 0
         self.peak = 0
         self.stop_status: RunStatus | None = None
         self.pool = ThreadPoolExecutor(max_workers=options.slots, thread_name_prefix="pipex-step")
+        self._queue = ReadyQueue(specs)
+        self._finished: asyncio.Future[None] | None = None  # done when every step is settled (or on an error)
+        self._drain_scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()  # the steps that wait for something
+        self._images: dict[str, ImageRef | None] = {}  # resolved images (None: a dry run could not resolve it)
+        self._conditions: dict[str, bool] = {}  # each distinct `if` evaluated once (the environment is fixed)
 
     # -- the whole run ---------------------------------------------------------------------------------------
     async def run(self) -> tuple[RunStatus, Metrics]:
-        tasks = [asyncio.create_task(self._step(spec), name=f"step:{spec.id}") for spec in self.specs]
-        everything = asyncio.gather(*tasks)
+        everything = self._finished = asyncio.get_running_loop().create_future()
+        if self._queue.complete:
+            everything.set_result(None)
+        self._drain()
         try:
             # Shielded: a cancel stops containers and lets every step record its outcome, instead of abandoning
             # worker threads mid-commit. A second cancel while we wait kills the containers at once.
@@ -209,19 +191,97 @@ class Scheduler:
             step_durations={o.id: o.duration for o in ran},
         )
 
-    # -- one step --------------------------------------------------------------------------------------------
-    async def _step(self, spec: StepSpec) -> None:
-        try:
-            for inp in spec.inputs:
-                if inp.step in self.done:
-                    await self.done[inp.step].wait()
-            if self.stop_status is None:
-                self.outcomes[spec.id] = await self._decide(spec)
-        finally:
-            self.done[spec.id].set()
+    # -- deciding the steps -----------------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Decide the ready steps in queue order: at once when nothing has to be waited for, else in a task."""
+        self._drain_scheduled = False
+        finished = self._finished
+        assert finished is not None
+        for _ in range(DRAIN_BATCH):
+            if finished.done():
+                return
+            spec = self._queue.pop()
+            if spec is None:
+                return
+            if self.stop_status is not None:
+                self._settle(spec.id)
+                continue
+            try:
+                decided = self._decide_now(spec)
+            except Exception as exc:  # run() raises it
+                finished.set_exception(exc)
+                return
+            if isinstance(decided, StepOutcome):
+                self.outcomes[spec.id] = decided
+                self._settle(spec.id)
+            else:
+                task = asyncio.create_task(self._later(spec, decided), name=f"step:{spec.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self._queue.has_ready:
+            self._schedule_drain()  # the rest after the loop has run once
 
-    async def _decide(self, spec: StepSpec) -> StepOutcome:
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self._drain)
+
+    def _settle(self, step_id: str) -> None:
+        if self._queue.settle(step_id):
+            self._schedule_drain()
+        finished = self._finished
+        if self._queue.complete and finished is not None and not finished.done():
+            finished.set_result(None)
+
+    async def _later(self, spec: StepSpec, decision: Coroutine[Any, Any, StepOutcome]) -> None:
+        try:
+            self.outcomes[spec.id] = await decision
+        except Exception as exc:  # run() raises it
+            if self._finished is not None and not self._finished.done():
+                self._finished.set_exception(exc)
+        finally:
+            self._settle(spec.id)
+
+    def _decide_now(self, spec: StepSpec) -> StepOutcome | Coroutine[Any, Any, StepOutcome]:
+        """The step's outcome when it can be decided without waiting, else the coroutine that decides it."""
         ref = StepRef(spec.id, spec.name)
+        early = self._inputs_and_condition(spec, ref)
+        if isinstance(early, StepOutcome):
+            return early
+        inputs, unknown_inputs = early
+        image = self._images.get(spec.image, _UNRESOLVED)
+        if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
+            return self._decide_later(spec, ref, inputs, unknown_inputs)
+        fingerprint = None
+        if image is not None and not unknown_inputs:
+            fingerprint = self.fp.compute(spec, image, {i.step: i.digest for i in inputs})
+        concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
+        if isinstance(concluded, StepOutcome):
+            return concluded
+        return self._start(spec, ref, image, fingerprint, inputs, concluded)
+
+    async def _decide_later(
+        self, spec: StepSpec, ref: StepRef, inputs: list[UpstreamInput], unknown_inputs: list[str]
+    ) -> StepOutcome:
+        image = await self._image(spec, ref)
+        if isinstance(image, StepOutcome):
+            return image
+        fingerprint = None
+        if image is not None and not unknown_inputs:
+            digests = {i.step: i.digest for i in inputs}
+            if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
+                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests)
+            else:
+                fingerprint = self.fp.compute(spec, image, digests)
+        concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
+        if isinstance(concluded, StepOutcome):
+            return concluded
+        return await self._start(spec, ref, image, fingerprint, inputs, concluded)
+
+    def _inputs_and_condition(
+        self, spec: StepSpec, ref: StepRef
+    ) -> StepOutcome | tuple[list[UpstreamInput], list[str]]:
+        """The upstream inputs (and those a dry run cannot know yet), or the outcome of a skipped step."""
         inputs: list[UpstreamInput] = []
         unknown_inputs: list[str] = []
         for inp in spec.inputs:
@@ -232,23 +292,29 @@ class Scheduler:
                     continue
                 if inp.optional:
                     continue
-                return await self._skip(ref, "dependency")
+                return self._skip(ref, "dependency")
             artifacts = self.ws.run_dir(got.run_id) / "artifacts"
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
-        if spec.condition and not check_condition(spec.condition, self.condition_env):
-            return await self._skip(ref, "condition")
+        if spec.condition and not self._holds(spec.condition):
+            return self._skip(ref, "condition")
+        return inputs, unknown_inputs
 
-        image = await self._image(spec, ref)
-        if isinstance(image, StepOutcome):
-            return image
+    def _holds(self, condition: str) -> bool:
+        holds = self._conditions.get(condition)
+        if holds is None:
+            holds = self._conditions[condition] = check_condition(condition, self.condition_env)
+        return holds
+
+    def _conclude(
+        self,
+        spec: StepSpec,
+        ref: StepRef,
+        image: ImageRef | None,
+        fingerprint: FingerprintResult | None,
+        unknown_inputs: list[str],
+    ) -> StepOutcome | tuple[str, ...]:
+        """Cached or would run (the outcome), else the reasons to run it."""
         forced = self.options.forced(spec.id)
-        fingerprint = None
-        if image is not None and not unknown_inputs:
-            digests = {i.step: i.digest for i in inputs}
-            if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
-                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests)
-            else:
-                fingerprint = self.fp.compute(spec, image, digests)
         prev = self.ws.state().steps.get(spec.id)
         last_ok = prev.last_success if prev else None
         if (
@@ -259,7 +325,7 @@ class Scheduler:
             and self.ws.run_dir(last_ok.run_id).is_dir()
         ):
             self.provided[spec.id] = Provided(last_ok.run_id, last_ok.artifacts_digest or "")
-            await self.emitter.emit_async(StepCached, step=ref, cached_run_id=last_ok.run_id)
+            self._emit(StepCached, step=ref, cached_run_id=last_ok.run_id)
             return StepOutcome(
                 spec.id, spec.name, "cached", run_id=last_ok.run_id, artifacts_size=last_ok.artifacts_size
             )
@@ -270,8 +336,19 @@ class Scheduler:
             )
         if self.options.dry_run:
             self.pending_digest.add(spec.id)
-            await self.emitter.emit_async(StepWouldRun, step=ref, reasons=reasons)
+            self._emit(StepWouldRun, step=ref, reasons=reasons)
             return StepOutcome(spec.id, spec.name, "would_run", reason="; ".join(reasons))
+        return reasons
+
+    async def _start(
+        self,
+        spec: StepSpec,
+        ref: StepRef,
+        image: ImageRef | None,
+        fingerprint: FingerprintResult | None,
+        inputs: list[UpstreamInput],
+        reasons: tuple[str, ...],
+    ) -> StepOutcome:
         assert fingerprint is not None and image is not None and self.ctx is not None
         try:
             limits, record = self.fp.limits(spec, strict=self.options.strict_limits)
@@ -281,6 +358,17 @@ class Scheduler:
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
         return await self._execute(plan, ref, reasons)
+
+    def _emit(self, cls: type[Event], **fields: Any) -> None:
+        """Emit from the event loop outside a coroutine: ``Emitter.emit_async`` never suspends, so its coroutine
+        runs to the end in one step (``emit`` would block on a full buffer the loop itself must drain)."""
+        coroutine = self.emitter.emit_async(cls, **fields)
+        try:
+            coroutine.send(None)
+        except StopIteration:
+            return
+        coroutine.close()
+        raise RuntimeError("Emitter.emit_async suspended")
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
@@ -357,8 +445,8 @@ class Scheduler:
             tail=(f"pipex: {message}",),
         )
 
-    async def _skip(self, ref: StepRef, reason: Literal["dependency", "condition"]) -> StepOutcome:
-        await self.emitter.emit_async(StepSkipped, step=ref, reason=reason)
+    def _skip(self, ref: StepRef, reason: Literal["dependency", "condition"]) -> StepOutcome:
+        self._emit(StepSkipped, step=ref, reason=reason)
         return StepOutcome(ref.id, ref.name, "skipped", reason=reason)
 
     async def _image(self, spec: StepSpec, ref: StepRef) -> ImageRef | StepOutcome | None:
@@ -367,14 +455,16 @@ class Scheduler:
         started = time.time()
         for attempt in range(1, attempts + 1):
             try:
-                return await self.images.resolve(
+                image = self._images[spec.image] = await self.images.resolve(
                     spec.image,
                     lambda p: self.emitter.emit(
                         ImagePull, step=ref, image=p.image, status=p.status, current=p.current, total=p.total
                     ),
                 )
+                return image
             except PipexError as exc:
                 if self.options.dry_run:
+                    self._images[spec.image] = None  # looked up once: the next steps say why at once
                     return None
                 if attempt == attempts or self.stop_status is not None:
                     return await self._fail_early(spec, ref, "image", exc.message, attempt, started)

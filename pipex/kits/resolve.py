@@ -135,15 +135,20 @@ def _resolve(
     base = f"steps[{index}]"
     applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
     problems: list[Problem] = []
-    user_mounts = _host_paths(step.mounts, f"{base}.mounts", pipeline, problems)
-    user_sources = _host_paths(step.sources, f"{base}.sources", pipeline, problems)
-    env = _environment(step, base, pipeline, applied, cli_env, problems)
+    # Most steps have no mounts, sources or envFile: skip the calls (this runs for every step of every run).
+    user_mounts = _host_paths(step.mounts, f"{base}.mounts", pipeline, problems) if step.mounts else ()
+    user_sources = _host_paths(step.sources, f"{base}.sources", pipeline, problems) if step.sources else ()
+    if applied is None and step.env_file is None:
+        env = {**cli_env, **step.env} if cli_env else step.env
+    else:
+        env = _environment(step, base, pipeline, applied, cli_env, problems)
     if problems:
         raise _Failed(problems)
     if applied is None:
         assert step.image is not None and step.cmd is not None  # the model checks raw steps
         image, cmd = step.image, tuple(step.cmd)
-        mounts, sources, caches = user_mounts, user_sources, tuple(_cache(c) for c in step.caches)
+        mounts, sources = user_mounts, user_sources
+        caches = tuple([_cache(c) for c in step.caches]) if step.caches else ()
         setup = _user_setup(step.setup) if step.setup is not None else None
         allow_network = bool(step.allow_network)
     else:
@@ -161,7 +166,7 @@ def _resolve(
         image=image,
         cmd=cmd,
         env=frozen_map(env),
-        inputs=tuple(InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs),
+        inputs=tuple([InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs]),
         output_path=step.output_path,
         mounts=mounts,
         sources=sources,

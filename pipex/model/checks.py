@@ -13,7 +13,7 @@ from pipex.errors import Problem
 from pipex.model.dotenv import load_dotenv
 from pipex.model.draft import Draft
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
-from pipex.model.schema import location, quote
+from pipex.model.schema import quote
 from pipex.model.step import Cache, Mount, Step
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -33,19 +33,20 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
     step = draft.step
     if step is None:
         return []
-    base = location(draft.loc)
+    base = f"steps[{draft.index}]"  # location(draft.loc), without the generic walk: this runs once per step
     out: list[Problem] = []
     if draft.id_from == "id" and "id" not in draft.bad and not STEP_ID.match(step.id):
         hint = 'use only letters, digits, "_" and "-"'
         out.append(Problem(f"{base}.id", f"{quote(step.id)} is not a valid step id", hint))
-    out += _kind(draft, step, base)
-    out += _env(draft, step, base, ctx)
+    _kind(draft, step, base, out)
+    if step.env or step.env_file is not None:
+        out += _env(draft, step, base, ctx)
     out += _paths(draft, step, base, ctx)
     if step.if_ is not None and "if" not in draft.bad:
         message = condition_problem(step.if_)
         if message:
             out.append(Problem(f"{base}.if", message))
-    out += _numbers(draft, step, base)
+    _numbers(draft, step, base, out)
     return out
 
 
@@ -71,9 +72,8 @@ def _given(draft: Draft, step: Step, name: str) -> bool:
     return getattr(step, name) is not None
 
 
-def _kind(draft: Draft, step: Step, base: str) -> list[Problem]:
-    image, cmd, uses = (_given(draft, step, name) for name in ("image", "cmd", "uses"))
-    out: list[Problem] = []
+def _kind(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
+    image, cmd, uses = _given(draft, step, "image"), _given(draft, step, "cmd"), _given(draft, step, "uses")
     if uses:
         both = [quote(name) for name, given in (("image", image), ("cmd", cmd)) if given]
         if both:
@@ -99,7 +99,6 @@ def _kind(draft: Draft, step: Step, base: str) -> list[Problem]:
         out.append(Problem(f"{base}.image", "must not be empty"))
     if step.cmd == [] and "cmd" not in draft.bad:
         out.append(Problem(f"{base}.cmd", "must not be empty: give the command and its arguments"))
-    return out
 
 
 def _env(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
@@ -150,9 +149,9 @@ def _paths(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
     if "outputPath" not in draft.bad:
         claim(step.output_path, f"{base}.outputPath", "outputPath")
     for field, items in (("mounts", step.mounts), ("sources", step.sources)):
-        if field not in draft.bad:
+        if items and field not in draft.bad:
             _mounts(field, items, base, ctx, claim, out)
-    if "caches" not in draft.bad:
+    if step.caches and "caches" not in draft.bad:
         _caches(step.caches, f"{base}.caches", claim, out)
     if step.setup is not None and "setup" not in draft.bad:
         if not step.setup.cmd:
@@ -190,8 +189,7 @@ def _caches(items: list[Cache], where: str, claim: Claim, out: list[Problem]) ->
         claim(cache.path, f"{where}[{position}].path", f"{where.rsplit('.', 1)[-1]}[{position}]")
 
 
-def _numbers(draft: Draft, step: Step, base: str) -> list[Problem]:
-    out: list[Problem] = []
+def _numbers(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
     timeout = step.timeout_sec
     if timeout is not None and "timeoutSec" not in draft.bad and (not math.isfinite(timeout) or timeout <= 0):
         out.append(Problem(f"{base}.timeoutSec", f"must be a number of seconds greater than 0, got {_num(timeout)}"))
@@ -208,7 +206,6 @@ def _numbers(draft: Draft, step: Step, base: str) -> list[Problem]:
         if resources.memory is not None and not _MEMORY.match(resources.memory):
             hint = 'a number with an optional unit: "512m", "2g", "1GiB"'
             out.append(Problem(f"{base}.resources.memory", f"{quote(resources.memory)} is not a memory size", hint))
-    return out
 
 
 def _num(value: float) -> str:

@@ -33,6 +33,13 @@ PIPELINE_FIELDS = ("id", "name", "steps")
 PIPELINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _STEPS = TypeAdapter(list[Step])
 _PLACEHOLDER = "\x00missing-id"  # lets pydantic validate the rest of a step with no usable id
+_STEP_FIELDS = known_fields(Step)
+_ITEM_MODELS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("inputs", Input),
+    ("mounts", Mount),
+    ("sources", Mount),
+    ("caches", Cache),
+)
 
 
 @dataclass(slots=True)
@@ -137,12 +144,15 @@ def _read_step(index: int, raw: Any, doc: Document) -> Draft:
         problems.append(Problem(location(loc), f"expected a step (a mapping), got {describe(raw)}"))
         return Draft(index, [], None)
     data = dict(raw)
-    draft = Draft(index, [str(key) for key in raw], data)
-    own: set[tuple[str, str]] = set()
-    problems.extend(check_keys(data, Step, loc, None, own))
-    draft.hinted = {name for _, name in own}
-    suggested |= own
-    for name, model in (("inputs", Input), ("mounts", Mount), ("sources", Mount), ("caches", Cache)):
+    if _STEP_FIELDS.issuperset(raw):  # the common case: only known keys, all strings
+        draft = Draft(index, list(raw), data)
+    else:
+        draft = Draft(index, [str(key) for key in raw], data)
+        own: set[tuple[str, str]] = set()
+        problems.extend(check_keys(data, Step, loc, None, own))
+        draft.hinted = {name for _, name in own}
+        suggested |= own
+    for name, model in _ITEM_MODELS:
         items = data.get(name)
         if isinstance(items, list):
             data[name] = _checked_items(items, model, (*loc, name), problems, suggested)
@@ -188,11 +198,11 @@ def _checked_items(
 
 
 def _read_id(draft: Draft, data: dict[str, Any], problems: list[Problem]) -> None:
-    where = location(draft.loc)
     if data.get("id") is not None:
         if isinstance(data["id"], str):
             draft.id = data["id"]
         return
+    where = location(draft.loc)
     name = data.get("name")
     data["id"] = _PLACEHOLDER
     draft.bad.add("id")

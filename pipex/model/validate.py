@@ -106,12 +106,16 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
             problems.append(Problem(where, message, hint))
         else:
             first[draft.id] = draft.index
-    deps = {}
+    deps: dict[str, list[str]] = {}
     for draft in drafts:
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
             problems += _input_problems(draft, draft.step, first)
             if first.get(draft.id) == draft.index:
                 deps[draft.id] = [i.step for i in draft.step.inputs if i.step in first and i.step != draft.id]
+    if len(deps) < len(first):  # steps left out (bad inputs) cannot close a cycle: drop the edges to them
+        deps = {step: [up for up in ups if up in deps] for step, ups in deps.items()}
+    if _acyclic(deps):
+        return problems
     ids = list(deps)
     for cycle in find_cycles(ids, deps):
         start = next(draft for draft in drafts if draft.index == first[cycle[0]])
@@ -122,10 +126,31 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
     return problems
 
 
+def _acyclic(deps: Mapping[str, list[str]]) -> bool:
+    """Whether the steps have no dependency cycle: Kahn's algorithm, cheaper than looking for the cycles."""
+    waiting = {step: len(ups) for step, ups in deps.items()}
+    downstream: dict[str, list[str]] = {}
+    for step, ups in deps.items():
+        for up in ups:
+            downstream.setdefault(up, []).append(step)
+    ready = [step for step, count in waiting.items() if count == 0]
+    settled = 0
+    while ready:
+        settled += 1
+        for child in downstream.get(ready.pop(), ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return settled == len(deps)
+
+
 def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(step.inputs):
+        if item.step in ids and item.step != draft.id and item.step not in seen:
+            seen[item.step] = position  # the common case: a known step, once
+            continue
         where = f"steps[{draft.index}].inputs[{position}].step"
         if item.step == draft.id:
             problems.append(Problem(where, f"step {quote(item.step)} cannot be its own input"))

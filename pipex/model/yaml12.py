@@ -11,33 +11,15 @@ accepts them too and they are how people share settings between steps.
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_FLOAT = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-)
+from pipex.model.yaml_plain import NotPlain, load_plain
+from pipex.model.yaml_scalars import CORE_RESOLVERS, MERGE_KEY, PLAIN_FIRST, ScalarError, plain_scalar, typed_scalar
 
-NULL_TAG = "tag:yaml.org,2002:null"
-BOOL_TAG = "tag:yaml.org,2002:bool"
-INT_TAG = "tag:yaml.org,2002:int"
-FLOAT_TAG = "tag:yaml.org,2002:float"
-
-# (tag, regex, first characters) as PyYAML's add_implicit_resolver wants them.
-CORE_RESOLVERS: tuple[tuple[str, re.Pattern[str], list[str]], ...] = (
-    (NULL_TAG, _NULL, ["~", "n", "N", ""]),
-    (BOOL_TAG, _BOOL, list("tTfF")),
-    (INT_TAG, _INT, list("-+0123456789")),
-    (FLOAT_TAG, _FLOAT, list("-+0123456789.")),
-)
+__all__ = ["CORE_RESOLVERS", "SyntaxProblems", "YamlProblem", "load_json", "load_yaml"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +59,8 @@ class _Frame:
 
 
 _NO_KEY = object()
-_MERGE_KEY = object()
-# First characters of plain scalars that may be more than a string ("" is an empty value: null; "<" the merge key).
-_PLAIN_FIRST = frozenset([*"~nNtTfF-+0123456789.<", ""])
+_MERGE_KEY = MERGE_KEY
+_PLAIN_FIRST = PLAIN_FIRST
 _SCALAR = yaml.ScalarEvent
 _MAP_START, _MAP_END = yaml.MappingStartEvent, yaml.MappingEndEvent
 _SEQ_START, _SEQ_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
@@ -89,8 +70,22 @@ def load_yaml(text: str) -> Any:
     """Parse one YAML 1.2 document into plain data; ``None`` for an empty stream. Raises ``SyntaxProblems``.
 
     Built straight from the parser's events (not PyYAML's composer and constructor): this is several times
-    faster on large pipelines and gives us one place for the 1.2 scalar rules and duplicate-key checks.
+    faster on large pipelines and gives us one place for the 1.2 scalar rules and duplicate-key checks. A plain
+    document takes the fast path (``yaml_plain``); the rest, and every problem, the full builder below.
     """
+    try:
+        return load_plain(text)
+    except NotPlain:
+        pass
+    except yaml.MarkedYAMLError as exc:
+        raise SyntaxProblems([_marked(exc)]) from exc
+    except yaml.YAMLError as exc:
+        raise SyntaxProblems([YamlProblem(f"invalid YAML: {exc}")]) from exc
+    return _load_full(text)
+
+
+def _load_full(text: str) -> Any:
+    """``load_yaml`` for any document: anchors, aliases, merges, tags, and the exact place of every problem."""
     parser = _Parser(text)
     builder = _Builder()
     next_event = parser.get_event
@@ -276,40 +271,13 @@ def _scalar(event: Any) -> Any:
     if tag is None:
         if not event.implicit[0]:
             return value  # quoted
-        if value == "<<":
-            return _MERGE_KEY
-        if value and value[0] not in _PLAIN_FIRST:
-            return value  # cannot be a null, bool or number: skip the regexes (most scalars)
-        for core_tag, regex, _ in CORE_RESOLVERS:
-            if regex.match(value):
-                return _typed(core_tag, value, event.start_mark)
-        return value
+        return plain_scalar(value)
     if tag in ("!", STR_TAG):
         return value
-    return _typed(tag, value, event.start_mark)
-
-
-def _typed(tag: str, value: str, mark: yaml.Mark) -> Any:
-    if tag == NULL_TAG and _NULL.match(value):
-        return None
-    if tag == BOOL_TAG and _BOOL.match(value):
-        return value.lower() == "true"
-    if tag == INT_TAG and _INT.match(value):
-        if value.startswith("0o"):
-            return int(value[2:], 8)
-        if value.startswith("0x"):
-            return int(value[2:], 16)
-        return int(value, 10)  # YAML 1.2: a leading zero is still decimal
-    if tag == FLOAT_TAG and (_FLOAT.match(value) or _INT.match(value)):
-        lowered = value.lower()
-        if lowered.endswith(".inf"):
-            return -math.inf if lowered.startswith("-") else math.inf
-        if lowered == ".nan":
-            return math.nan
-        return float(int(value, 0) if value.startswith(("0o", "0x")) else value)
-    if tag in (NULL_TAG, BOOL_TAG, INT_TAG, FLOAT_TAG):
-        raise _error(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}", mark)
-    raise _error(f"unsupported tag {tag}", mark)
+    try:
+        return typed_scalar(tag, value)
+    except ScalarError as exc:
+        raise _error(str(exc), event.start_mark) from None
 
 
 def _error(message: str, mark: yaml.Mark) -> yaml.MarkedYAMLError:

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from pipex.model.yaml12 import SyntaxProblems, load_json, load_yaml
+from pipex.model.yaml_plain import NotPlain, load_plain
 
 
 @pytest.mark.parametrize(
@@ -122,3 +123,57 @@ def test_json_duplicate_keys_and_syntax() -> None:
     with pytest.raises(SyntaxProblems, match=r"line 1, column 7: invalid JSON: Expecting value"):
         load_json('{"a": }')
     assert load_json('{"a": [1, true, null]}') == {"a": [1, True, None]}
+
+
+PLAIN_DOCUMENTS = [
+    "",
+    "a: 1\n",
+    "- 1\n- [a, {b: ~}]\n",
+    "plain scalar\n",
+    "id: p\nsteps:\n  - {id: a, cmd: [sh, -c, 'echo 1'], env: {N: 010, F: 1.5e3, T: true, S: 'yes'}}\n  - id: b\n"
+    '    inputs: [{step: a, optional: false}]\n    if: env.X == "1"\n    timeoutSec: .inf\n',
+    "k: -c\nl: '<<'\nm: 0x1F\nn: 0o17\no: -.5\np:\nq: [~, Null, FALSE, +3, 12:30, 2024-01-01]\n",
+    "? complex plain key\n: value\n1: one\nnull: two\n",
+    "---\na: 1\n...\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_DOCUMENTS)
+def test_plain_documents_take_the_fast_path_with_the_same_data(text: str) -> None:
+    from pipex.model.yaml12 import _load_full
+
+    assert load_plain(text) == _load_full(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "a: !custom 1\n",
+        "a: !!map {b: 1}\n",
+        "base: {a: 1}\nc:\n  <<: {a: 2}\n",
+        "a: 1\na: 2\n",
+        "? [a]\n: 1\n",
+        "a: 1\n---\nb: 2\n",
+    ],
+)
+def test_anything_else_goes_to_the_full_builder(text: str) -> None:
+    with pytest.raises(NotPlain):
+        load_plain(text)
+
+
+def test_a_duplicate_after_a_large_plain_part_still_says_where_the_first_was() -> None:
+    text = "".join(f"k{n}: {n}\n" for n in range(500)) + "k7: again\n"
+    with pytest.raises(SyntaxProblems) as info:
+        load_yaml(text)
+    assert str(info.value) == 'line 501, column 1: duplicate key "k7" (first defined at line 8)'
+
+
+def test_a_syntax_error_on_the_fast_path_is_reported_as_before() -> None:
+    with pytest.raises(SyntaxProblems) as info:
+        load_yaml("a: [1, 2\nb: 3\n")
+    assert (
+        str(info.value)
+        == "line 2, column 2: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence)"
+    )

@@ -1,0 +1,98 @@
+"""The order in which the scheduler decides steps, and the slots that bound running containers."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import deque
+from collections.abc import Sequence
+
+from pipex.model.spec import StepSpec
+
+
+class ReadyQueue:
+    """Steps in the order one task per step, each waiting for its inputs in turn, would reach its decision.
+
+    Every step starts in file order and walks its inputs; at the first one not yet settled it waits, and the
+    input's settling puts it back at the end of the queue (first come, first back), where it walks on. That is
+    exactly how tasks created in file order and woken by ``asyncio.Event`` behave, without a task per step.
+    Inputs outside the selected steps (``--target``) are not waited for.
+    """
+
+    def __init__(self, specs: Sequence[StepSpec]) -> None:
+        self._selected = {spec.id for spec in specs}
+        self._queue: deque[StepSpec] = deque(specs)
+        self._waiting: dict[str, list[StepSpec]] = {}  # step id → the steps waiting for it, in arrival order
+        self._cursor: dict[str, int] = {}  # step id → the input it waits for
+        self._settled: set[str] = set()
+        self._total = len(self._selected)
+
+    def pop(self) -> StepSpec | None:
+        """The next step whose inputs are all settled; ``None`` when no step is ready now."""
+        queue = self._queue
+        while queue:
+            spec = queue.popleft()
+            if self._walk(spec):
+                return spec
+        return None
+
+    def _walk(self, spec: StepSpec) -> bool:
+        inputs = spec.inputs
+        position = self._cursor.pop(spec.id, 0)
+        while position < len(inputs):
+            step = inputs[position].step
+            if step in self._selected and step not in self._settled:
+                self._waiting.setdefault(step, []).append(spec)
+                self._cursor[spec.id] = position
+                return False
+            position += 1
+        return True
+
+    def settle(self, step_id: str) -> bool:
+        """``step_id`` is decided (or abandoned); whether that made steps ready."""
+        self._settled.add(step_id)
+        woken = self._waiting.pop(step_id, None)
+        if woken:
+            self._queue.extend(woken)
+        return bool(woken)
+
+    @property
+    def has_ready(self) -> bool:
+        return bool(self._queue)
+
+    @property
+    def complete(self) -> bool:
+        return len(self._settled) >= self._total
+
+
+class Slots:
+    """``n`` slots for running containers; when several steps wait, the one first in the file gets the next slot.
+
+    Not an ``asyncio.Semaphore``: it wakes waiters by arrival, and arrival depends on how long each step's image
+    lookup and hashing took, so ties would go in a random order.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []  # heap by file index (unique per step)
+
+    async def acquire(self, order: int) -> None:
+        if self._free > 0:  # a free slot means nobody is waiting: release() hands slots to waiters directly
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (order, granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted and cancelled at once: pass the slot on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, granted = heapq.heappop(self._waiters)
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
