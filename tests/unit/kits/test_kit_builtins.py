@@ -57,21 +57,16 @@ def test_shell_empty_packages_is_no_packages(make) -> None:
 
 def test_shell_src_is_a_read_only_mount_and_image_overrides(make, project: Path) -> None:
     (project / "scripts").mkdir()
-    spec = spec_of(
-        make, {"uses": "shell", "with": {"run": "sh /app/go.sh", "src": "scripts", "image": "busybox"}}
-    )
+    spec = spec_of(make, {"uses": "shell", "with": {"run": "sh /app/go.sh", "src": "scripts", "image": "busybox"}})
     assert spec.image == "busybox"
     assert spec.mounts == (MountSpec(project / "scripts", "/app"),)
     assert spec.sources == ()
 
 
 def test_shell_packages_on_an_alpine_image_warn(make) -> None:
-    spec = spec_of(
-        make, {"uses": "shell", "with": {"run": "x", "packages": ["curl"], "image": "alpine:3.20"}}
-    )
+    spec = spec_of(make, {"uses": "shell", "with": {"run": "x", "packages": ["curl"], "image": "alpine:3.20"}})
     assert spec.warnings == (
-        'packages are installed with apt-get, which image "alpine:3.20" does not have; '
-        "use a Debian-based image",
+        'packages are installed with apt-get, which image "alpine:3.20" does not have; use a Debian-based image',
     )
 
 
@@ -115,17 +110,13 @@ def test_node_script_with_src_and_package_json(make, project: Path) -> None:
 def test_node_package_managers(make, project: Path, manager: str, command: str, cache: CacheSpec) -> None:
     (project / "app").mkdir()
     (project / "app" / "package.json").write_text("{}")
-    spec = spec_of(
-        make, {"uses": "node", "with": {"run": "node -v", "src": "app", "packageManager": manager}}
-    )
+    spec = spec_of(make, {"uses": "node", "with": {"run": "node -v", "src": "app", "packageManager": manager}})
     assert spec.setup == SetupSpec(("sh", "-c", command), (cache,), allow_network=True)
     assert spec.cmd == ("sh", "-c", "node -v")
 
 
 def test_node_version_variant_and_image(make) -> None:
-    spec = spec_of(
-        make, {"uses": "node", "with": {"run": "node -v", "version": "22", "variant": "bookworm-slim"}}
-    )
+    spec = spec_of(make, {"uses": "node", "with": {"run": "node -v", "version": "22", "variant": "bookworm-slim"}})
     assert spec.image == "node:22-bookworm-slim"
     spec = spec_of(make, {"uses": "node", "with": {"run": "node -v", "image": "registry.local/node:24"}})
     assert spec.image == "registry.local/node:24"
@@ -152,9 +143,7 @@ def test_node_src_without_package_json_warns(make, project: Path) -> None:
     (project / "app").mkdir()
     spec = spec_of(make, {"uses": "node", "with": {"run": "ls", "src": "app"}})
     assert spec.setup is None
-    assert spec.warnings == (
-        'install skipped: no package.json in src "app" (set install: false to silence this)',
-    )
+    assert spec.warnings == ('install skipped: no package.json in src "app" (set install: false to silence this)',)
 
 
 def test_node_install_false(make, project: Path) -> None:
@@ -195,18 +184,14 @@ def test_python_script_with_requirements(make, project: Path) -> None:
 def test_python_uv(make, project: Path) -> None:
     (project / "src").mkdir()
     (project / "src" / "requirements.txt").write_text("")
-    spec = spec_of(
-        make, {"uses": "python", "with": {"run": "python -V", "src": "src", "packageManager": "uv"}}
-    )
+    spec = spec_of(make, {"uses": "python", "with": {"run": "python -V", "src": "src", "packageManager": "uv"}})
     assert spec.setup == SetupSpec(
         ("sh", "-c", UV), (CacheSpec("uv-cache", "/root/.cache/uv", exclusive=True),), allow_network=True
     )
 
 
 def test_python_version_variant(make) -> None:
-    spec = spec_of(
-        make, {"uses": "python", "with": {"run": "python -V", "version": "3.10", "variant": "alpine"}}
-    )
+    spec = spec_of(make, {"uses": "python", "with": {"run": "python -V", "version": "3.10", "variant": "alpine"}})
     assert spec.image == "python:3.10-alpine"
 
 
@@ -215,9 +200,7 @@ def test_python_src_without_requirements_warns(make, project: Path) -> None:
     (project / "src" / "main.py").write_text("")
     spec = spec_of(make, {"uses": "python", "with": {"script": "main.py", "src": "src"}})
     assert spec.setup is None
-    assert spec.warnings == (
-        'install skipped: no requirements.txt in src "src" (set install: false to silence this)',
-    )
+    assert spec.warnings == ('install skipped: no requirements.txt in src "src" (set install: false to silence this)',)
 
 
 def test_python_explicit_install_without_src_warns(make) -> None:

@@ -73,9 +73,7 @@ def test_alias_to_a_python_file_attribute(make, project: Path) -> None:
     assert spec.env["TAG"] == "attr-other"
 
 
-def test_alias_to_a_module_attribute(
-    make, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_alias_to_a_module_attribute(make, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "lib" / "acme_kits_a" / "__init__.py", "")
     write(tmp_path / "lib" / "acme_kits_a" / "geo.py", echo("module"))
     monkeypatch.syspath_prepend(tmp_path / "lib")
@@ -238,9 +236,7 @@ def test_unknown_kit_suggests_local_and_alias_names(make, project: Path) -> None
     [problem] = problems_of(make, "geodat", kits={"rasterize": "./r.py"})
     assert problem.message == 'unknown kit "geodat"; did you mean "geodata"?'
     assert problem.hint is not None
-    assert problem.hint.startswith(
-        f"looked for: an alias in {project / '.pipex.yml'}; kits/geodat/__init__.py"
-    )
+    assert problem.hint.startswith(f"looked for: an alias in {project / '.pipex.yml'}; kits/geodat/__init__.py")
     [problem] = problems_of(make, "rasterise", kits={"rasterize": "./r.py"})
     assert problem.message == 'unknown kit "rasterise"; did you mean "rasterize"?'
 
@@ -284,9 +280,7 @@ def test_module_without_kit_attribute(make, project: Path) -> None:
 
 def test_kit_that_is_a_class_or_not_a_kit(make, project: Path) -> None:
     write(project / "kits" / "cls.py", "class Geo:\n    name = 'geo'\n\nkit = Geo\n")
-    write(
-        project / "kits" / "noparams.py", "class Geo:\n    name = 'geo'\n    params = dict\n\nkit = Geo()\n"
-    )
+    write(project / "kits" / "noparams.py", "class Geo:\n    name = 'geo'\n    params = dict\n\nkit = Geo()\n")
     assert problems_of(make, "cls") == [
         Problem(
             "steps[0].uses",
@@ -371,9 +365,7 @@ def test_kit_that_raises_while_resolving(make, project: Path) -> None:
         Problem("steps[0].with.zone", "zone must be 1 to 60", "UTM zones")
     ]
     assert kit_problems(make({"uses": "geo"})) == [
-        Problem(
-            "steps[0].uses", "kit \"geo\" (kits/geo.py) failed: KeyError: 'boom'", "this is a bug in the kit"
-        )
+        Problem("steps[0].uses", "kit \"geo\" (kits/geo.py) failed: KeyError: 'boom'", "this is a bug in the kit")
     ]
 
 

@@ -82,9 +82,7 @@ def test_env_precedence_kit_cli_env_file_step(make, full: Path) -> None:
 
 
 def test_caches_merge_by_name_user_wins_in_place(make, full: Path) -> None:
-    spec = one(
-        make, {"uses": "full", "caches": [{"name": "c3", "path": "/c3"}, {"name": "c1", "path": "/mine"}]}
-    )
+    spec = one(make, {"uses": "full", "caches": [{"name": "c3", "path": "/c3"}, {"name": "c1", "path": "/mine"}]})
     assert spec.caches == (
         CacheSpec("c1", "/mine"),
         CacheSpec("c2", "/c2", exclusive=True),
@@ -245,16 +243,13 @@ def test_env_file_must_stay_inside_the_pipeline_root(make, project: Path) -> Non
     (project / "top.env").write_text("A=1\n")
     pipeline = make({"image": "alpine", "cmd": ["true"], "envFile": "../top.env"})
     # The pipeline root is a subdirectory of the project: the env file is in the project, not in the root.
-    pipeline = type(pipeline).create(
-        id="p", name=None, steps=pipeline.steps, root=project / "sub", boundary=project
-    )
+    pipeline = type(pipeline).create(id="p", name=None, steps=pipeline.steps, root=project / "sub", boundary=project)
     with pytest.raises(PipelineError) as caught:
         resolve_step(pipeline.steps[0], pipeline)
     assert caught.value.problems == (
         Problem(
             "steps[0].envFile",
-            f"host path '../top.env' resolves to {project}/top.env, "
-            f"outside the project directory {project}/sub",
+            f"host path '../top.env' resolves to {project}/top.env, outside the project directory {project}/sub",
         ),
     )
 
@@ -300,7 +295,5 @@ def test_kit_env_is_checked(make, project: Path) -> None:
         Problem("steps[0].uses", 'kit "bad" produced a cmd that is not a non-empty list of strings'),
         Problem("steps[0].uses", 'kit "bad" produced env values that are not strings'),
         Problem("steps[0].uses", "kit \"bad\" produced cache name 'no way' (letters, digits, _ and - only)"),
-        Problem(
-            "steps[0].uses", "container path '/input/x' is under /input, which pipex reserves for step inputs"
-        ),
+        Problem("steps[0].uses", "container path '/input/x' is under /input, which pipex reserves for step inputs"),
     )

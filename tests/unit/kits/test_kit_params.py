@@ -158,11 +158,7 @@ CASES: list[tuple[str, dict[str, Any], list[Problem]]] = [
     (
         "node",
         {"script": "../a.js"},
-        [
-            Problem(
-                "steps[0].with.script", 'script must be a path relative to /app, without "..", not "../a.js"'
-            )
-        ],
+        [Problem("steps[0].with.script", 'script must be a path relative to /app, without "..", not "../a.js"')],
     ),
     (
         "shell",
@@ -214,9 +210,7 @@ CASES: list[tuple[str, dict[str, Any], list[Problem]]] = [
 
 
 @pytest.mark.parametrize(("kit", "params", "expected"), CASES)
-def test_parameter_problem(
-    make, project: Path, kit: str, params: dict[str, Any], expected: list[Problem]
-) -> None:
+def test_parameter_problem(make, project: Path, kit: str, params: dict[str, Any], expected: list[Problem]) -> None:
     pipeline = make({"uses": kit, "with": params})
     fill = {"root": str(project), "parent": str(project.parent)}
     want = [Problem(p.location, p.message.format(**fill), p.hint) for p in expected]
@@ -235,9 +229,7 @@ def test_several_problems_of_one_step_are_all_reported(make) -> None:
 def test_script_missing_from_src(make, project: Path) -> None:
     (project / "app").mkdir()
     pipeline = make({"uses": "python", "with": {"script": "main.py", "src": "app"}})
-    assert kit_problems(pipeline) == [
-        Problem("steps[0].with.script", 'script "main.py" is not a file in src "app"')
-    ]
+    assert kit_problems(pipeline) == [Problem("steps[0].with.script", 'script "main.py" is not a file in src "app"')]
 
 
 def test_src_must_be_a_directory(make, project: Path) -> None:
@@ -266,9 +258,7 @@ def test_yaml_float_version_says_to_quote_it(project: Path) -> None:
 
 def test_problems_are_indexed_by_step_position(make) -> None:
     pipeline = make({"uses": "shell", "with": {"run": "ok"}}, {"uses": "shell", "with": {}})
-    assert kit_problems(pipeline) == [
-        Problem("steps[1].with.run", 'missing required parameter "run" of kit "shell"')
-    ]
+    assert kit_problems(pipeline) == [Problem("steps[1].with.run", 'missing required parameter "run" of kit "shell"')]
 
 
 def test_resolve_step_raises_kit_error_with_the_problems(make) -> None:

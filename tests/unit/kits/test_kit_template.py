@@ -123,9 +123,7 @@ def test_unset_parameter_in_a_required_place(make, project: Path) -> None:
     (project / "kits" / "t.yml").write_text(
         "params: {tag: {type: string}}\nstep: {image: 'x:{{ params.tag }}', cmd: [run]}\n"
     )
-    assert kit_problems(make({"uses": "t"})) == [
-        Problem("steps[0].with.tag", '"tag" is needed: step.image uses it')
-    ]
+    assert kit_problems(make({"uses": "t"})) == [Problem("steps[0].with.tag", '"tag" is needed: step.image uses it')]
 
 
 @pytest.mark.parametrize(
@@ -184,13 +182,11 @@ def test_unset_parameter_in_a_required_place(make, project: Path) -> None:
         ),
         (
             "params: {p: {type: text}}\nstep: {image: x, cmd: [x]}",
-            "invalid kit \"t\" in kits/t.yml: params.p.type: input should be 'string', 'number', 'boolean' "
-            "or 'list'",
+            "invalid kit \"t\" in kits/t.yml: params.p.type: input should be 'string', 'number', 'boolean' or 'list'",
         ),
         (
             "step: {image: x, cmd: []}",
-            'invalid kit "t" in kits/t.yml: step.cmd: list should have at least 1 item after validation, '
-            "not 0",
+            'invalid kit "t" in kits/t.yml: step.cmd: list should have at least 1 item after validation, not 0',
         ),
         (
             "step: [",
