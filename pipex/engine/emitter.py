@@ -78,6 +78,10 @@ class Emitter:
         """From the event loop: never blocks (the loop's own events are few; the bound is for log lines)."""
         return self._put(cls, fields, block=False)
 
+    def emit_nowait(self, cls: type[Event], **fields: Any) -> Event:
+        """From the event loop outside a coroutine (a callback): as ``emit_async``, never blocks."""
+        return self._put(cls, fields, block=False)
+
     def emit(self, cls: type[Event], **fields: Any) -> None:
         """From a worker thread: blocks while the buffer is full (back-pressure), never after ``close``."""
         self._put(cls, fields, block=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine.digest import TreeDigest, tree_digest
-from pipex.engine.explain import explain
 from pipex.engine.fingerprint import FingerprintResult, compute
 from pipex.engine.statcache import StatCache
 from pipex.errors import WorkspaceError
@@ -63,6 +62,8 @@ class Fingerprinter:
             return ["previous run's metadata is unreadable"]
         parts = meta.get("fingerprintParts")
         manifests = _load_json(run_dir / "manifests.json")
+        from pipex.engine.explain import explain  # only a step that is not cached is explained
+
         found = explain(current, parts if isinstance(parts, dict) else None, previous_manifests=manifests)
         return found or ["fingerprint changed"]
 

@@ -41,9 +41,7 @@ from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
-from pipex.engine.runner import execute, record_failure
 from pipex.errors import PipexError
-from pipex.model.condition import check as check_condition
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
@@ -302,6 +300,9 @@ class Scheduler:
     def _holds(self, condition: str) -> bool:
         holds = self._conditions.get(condition)
         if holds is None:
+            # Imported when a step has a condition: the `if` language is ~10 ms of imports most pipelines skip.
+            from pipex.model.condition import check as check_condition
+
             holds = self._conditions[condition] = check_condition(condition, self.condition_env)
         return holds
 
@@ -360,15 +361,9 @@ class Scheduler:
         return await self._execute(plan, ref, reasons)
 
     def _emit(self, cls: type[Event], **fields: Any) -> None:
-        """Emit from the event loop outside a coroutine: ``Emitter.emit_async`` never suspends, so its coroutine
-        runs to the end in one step (``emit`` would block on a full buffer the loop itself must drain)."""
-        coroutine = self.emitter.emit_async(cls, **fields)
-        try:
-            coroutine.send(None)
-        except StopIteration:
-            return
-        coroutine.close()
-        raise RuntimeError("Emitter.emit_async suspended")
+        """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself
+        must drain)."""
+        self.emitter.emit_nowait(cls, **fields)
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
@@ -380,6 +375,8 @@ class Scheduler:
             self.peak = max(self.peak, self.running_now)
             await self.emitter.emit_async(StepStart, step=ref, image=plan.spec.image, reasons=reasons)
             try:
+                from pipex.engine.runner import execute  # only a run that starts a container needs the runner
+
                 loop = asyncio.get_running_loop()
                 result: StepRun = await asyncio.shield(loop.run_in_executor(self.pool, execute, plan, self.ctx))
             finally:
@@ -419,6 +416,8 @@ class Scheduler:
         """A failure before any container exists: committed as a run too, so its reason stays readable."""
         run_id = None
         if self.ctx is not None:
+            from pipex.engine.runner import record_failure
+
             run_id = await asyncio.to_thread(
                 record_failure, spec, self.ctx, reason=reason, message=message, attempt=attempt, started=started
             )
