@@ -9,7 +9,8 @@ RSS. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
 
 Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
 rootless Podman as the user ``pipex-test``, rootful Podman) and removes them at the end. pipex runs as a
-separate process (``python -m pipex``) exactly as a user runs it, as the engine's user; bare runs use the
+separate process exactly as a user runs it (what the ``pipex`` console script does: import
+``pipex.cli.main`` and call ``main``), as the engine's user; bare runs use the
 ``podman`` CLI as the same user on the same socket. See bench/README.md.
 
     .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
@@ -149,7 +150,8 @@ class Bench:
         return Measured(seconds, kib / 1024, done.returncode, text)
 
     def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
-        argv = [str(self.python), "-m", "pipex"]
+        # The installed `pipex` script's own code (`python -m pipex` would add runpy, which users never pay).
+        argv = [str(self.python), "-c", "import sys; from pipex.cli.main import main; sys.exit(main())"]
         if engine is not None:
             argv += ["--host", engine.url]
         done = self.measure(engine, [*argv, *args], cwd)

@@ -70,12 +70,34 @@ def _digest(value: Any) -> str:
 @dataclass(frozen=True, slots=True)
 class FingerprintResult:
     value: str  # "sha256:<hex>"
-    parts: dict[str, str]
-    document: str  # the canonical JSON that was hashed (secret values appear only as HMACs)
-    image_ref: str
-    image_id: str
+    doc: Mapping[str, Any]  # the document before canonical JSON (secret values appear only as HMACs)
+    document: str  # the canonical JSON that was hashed
+    image: ImageRef
     # Content digests of mounts and sources, by part name ("mounts./app"), for their manifests.
     trees: Mapping[str, TreeDigest] = field(default_factory=dict)
+
+    @property
+    def image_ref(self) -> str:
+        return self.image.reference
+
+    @property
+    def image_id(self) -> str:
+        return self.image.id
+
+    @property
+    def parts(self) -> dict[str, str]:
+        """A digest per part (``fingerprintParts`` in meta.json, what ``--explain`` compares): computed when
+        asked, since a cache hit needs only ``value`` (a dozen canonical documents a step saved)."""
+        doc = self.doc
+        parts = {key: _digest(value) for key, value in doc.items()}
+        parts["image.ref"] = _digest(self.image.reference)
+        parts["image.id"] = _digest([self.image.id, self.image.digest])
+        parts.update({f"env.{name}": _digest([name, value]) for name, value in doc["env"].items()})
+        # Upstream and tree digests are already digests of public content: stored as they are, they let explain
+        # compare them with the upstream run's own artifactsDigest.
+        parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in doc["inputs"]})
+        parts.update({key: tree.digest for key, tree in self.trees.items()})
+        return dict(sorted(parts.items()))
 
     def manifests(self) -> dict[str, Mapping[str, str]]:
         return {key: tree.manifest for key, tree in self.trees.items()}
@@ -153,14 +175,6 @@ def compute(
         "sources": hosts("sources", spec.sources),
         "kit": None if spec.kit is None else {"name": spec.kit.name, "params": _plain(spec.kit.params)},
     }
-    parts = {key: _digest(value) for key, value in doc.items()}
-    parts["image.ref"] = _digest(image.reference)
-    parts["image.id"] = _digest([image.id, image.digest])
-    parts.update({f"env.{name}": _digest([name, value]) for name, value in doc["env"].items()})
-    # Upstream and tree digests are already digests of public content: stored as they are, they let explain
-    # compare them with the upstream run's own artifactsDigest.
-    parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in inputs})
-    parts.update({key: tree.digest for key, tree in trees.items()})
     document = canonical_json(doc)
     value = "sha256:" + hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
-    return FingerprintResult(value, dict(sorted(parts.items())), document, image.reference, image.id, trees)
+    return FingerprintResult(value, doc, document, image, trees)

@@ -18,7 +18,6 @@ from typing import Any
 from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
 from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
-from pipex.runtime.archive import tar_tree
 from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
 from pipex.runtime.mux import iter_frames
@@ -67,6 +66,8 @@ class HttpRuntime:
         return str(answer["Id"])
 
     def copy_in(self, container: str, source: Path, target: str) -> None:
+        from pipex.runtime.archive import tar_tree  # tarfile: only steps with sources copy anything in
+
         with tar_tree(source, target) as archive:
             self._t.request(
                 "PUT",
