@@ -242,6 +242,10 @@ def bench_cached(b: Bench) -> None:
     root = b.project("cached", chain(100, "echo {i} > /output/out.txt"))
     run = ["--workdir", str(root / "wd"), "run", "--json"]
     b.pipex(engine, run, root)  # cold: fills the cache
+    # The engine removes the 100 containers' storage in the background for a while (vfs under rootless): let it
+    # finish, then one unmeasured cached run (as a user's second run would find it).
+    time.sleep(3)
+    b.pipex(engine, run, root)
     floor = median(lambda: b.measure(engine, [str(b.python), "-c", "pass"]).seconds, 5)
     cached = median(lambda: b.pipex(engine, run, root).seconds, max(5, b.repeat))
     version = median(lambda: b.pipex(None, ["--version"], root).seconds, max(5, b.repeat))
