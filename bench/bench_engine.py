@@ -9,8 +9,8 @@ RSS. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
 
 Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
 rootless Podman as the user ``pipex-test``, rootful Podman) and removes them at the end. pipex runs as a
-separate process exactly as a user runs it (what the ``pipex`` console script does: import
-``pipex.cli.main`` and call ``main``), as the engine's user; bare runs use the
+separate process exactly as a user runs it (the code of the ``pipex`` console script pip installs), as
+the engine's user; bare runs use the
 ``podman`` CLI as the same user on the same socket. See bench/README.md.
 
     .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
@@ -89,6 +89,9 @@ class Bench:
         self.src = self.base / "src"
         shutil.copytree(source, self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
+        # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
+        self.script = self.src / "pipex-script"
+        self.script.write_text("import sys\nfrom pipex.cli.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
         subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
 
     # -- engines ----------------------------------------------------------------------------------------------
@@ -150,8 +153,8 @@ class Bench:
         return Measured(seconds, kib / 1024, done.returncode, text)
 
     def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
-        # The installed `pipex` script's own code (`python -m pipex` would add runpy, which users never pay).
-        argv = [str(self.python), "-c", "import sys; from pipex.cli.main import main; sys.exit(main())"]
+        # The installed `pipex` script (`python -m pipex` would add runpy, which users never pay).
+        argv = [str(self.python), str(self.script)]
         if engine is not None:
             argv += ["--host", engine.url]
         done = self.measure(engine, [*argv, *args], cwd)
