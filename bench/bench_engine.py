@@ -91,7 +91,9 @@ class Bench:
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
         # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
         self.script = self.src / "pipex-script"
-        self.script.write_text("import sys\nfrom pipex.cli.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+        self.script.write_text(
+            "import sys\nfrom pipex.cli.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
+        )
         subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
 
     # -- engines ----------------------------------------------------------------------------------------------
