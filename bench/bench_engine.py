@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -352,6 +353,9 @@ def main() -> None:
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
+    # `timeout` and service managers stop with SIGTERM: exit through the `finally` below so the private engines
+    # are stopped and their storage removed (a killed bench left a rootless Podman service running once).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     bench = Bench(args.repeat, args.pipex_src.resolve())
     print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
