@@ -15,13 +15,12 @@ import contextlib
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import (
     Event,
-    FailureKind,
     ImagePull,
     Metrics,
     RunResult,
@@ -39,6 +38,7 @@ from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
+from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.errors import PipexError
@@ -49,14 +49,6 @@ from pipex.workspace.layout import Workspace
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
 _UNRESOLVED: Any = object()
-
-_KIND: dict[str, FailureKind] = {
-    "image": "image",
-    "setup": "setup",
-    "timeout": "timeout",
-    "engine": "engine",
-    "exit": "step",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +81,8 @@ class Scheduler:
         self.images = images
         self.fp = fingerprinter
         self.condition_env = condition_env
-        self.outcomes: dict[str, StepOutcome] = {}
+        self.record = Outcomes(specs)
+        self.outcomes = self.record.by_step  # step id → its outcome, as decided
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
         self.order = {s.id: n for n, s in enumerate(specs)}
@@ -149,44 +142,24 @@ class Scheduler:
             else:
                 self.ctx.runtime.stop(cid, grace=10.0)
 
+    # -- the run's result (see outcomes.py) ---------------------------------------------------------------------
     def status(self) -> RunStatus:
-        if self.stop_status is not None:
-            return self.stop_status
-        failed = [o for o in self.outcomes.values() if o.state in ("failure", "timeout") and not self._allowed(o.id)]
-        return "failed" if failed else "success"
-
-    def _allowed(self, step: str) -> bool:
-        return self.by_id[step].allow_failure
-
-    def failed_steps(self) -> tuple[str, ...]:
-        return tuple(o.id for o in self.ordered() if o.state in ("failure", "timeout") and not self._allowed(o.id))
-
-    def failure(self) -> tuple[FailureKind | None, str | None, tuple[str, ...]]:
-        messages = []
-        kind: FailureKind | None = None
-        for o in self.ordered():
-            if o.state in ("failure", "timeout") and not self._allowed(o.id):
-                messages.append(f"step {o.id}: {o.message or o.state}")
-                if kind is None:
-                    kind = _KIND.get(o.reason or "exit", "step")
-        return kind, (messages[0] if messages else None), tuple(messages)
+        return self.record.status(self.stop_status)
 
     def ordered(self) -> list[StepOutcome]:
-        return [self.outcomes.get(s.id) or StepOutcome(s.id, s.name, "pending") for s in self.specs]
+        return self.record.ordered()
 
     def metrics(self) -> Metrics:
-        outs = self.outcomes.values()
-        ran = [o for o in outs if o.state in ("success", "failure", "timeout", "cancelled")]
-        return Metrics(
-            ran=len(ran),
-            cached=sum(o.state == "cached" for o in outs),
-            skipped=sum(o.state == "skipped" for o in outs),
-            failed=sum(o.state in ("failure", "timeout") for o in outs),
-            would_run=sum(o.state == "would_run" for o in outs),
-            peak_parallelism=self.peak,
-            artifacts_bytes=sum(o.artifacts_size for o in ran),
-            pull_seconds=self.images.pull_seconds,
-            step_durations={o.id: o.duration for o in ran},
+        return self.record.metrics(peak=self.peak, pull_seconds=self.images.pull_seconds)
+
+    def result(self, run_id: str, duration: float, status: RunStatus, metrics: Metrics) -> RunResult:
+        return self.record.result(
+            run_id=run_id,
+            workspace=self.ws.name,
+            duration=duration,
+            status=status,
+            metrics=metrics,
+            dry_run=self.options.dry_run,
         )
 
     # -- deciding the steps -----------------------------------------------------------------------------------
@@ -473,22 +446,3 @@ class Scheduler:
                 )
                 await asyncio.sleep(delay)
         return None
-
-    def result(self, run_id: str, duration: float, status: RunStatus, metrics: Metrics) -> RunResult:
-        kind, error, errors = self.failure()
-        outcomes = tuple(self.ordered())
-        if status in ("cancelled", "interrupted", "timeout"):
-            outcomes = tuple(replace(o, state="cancelled") if o.state == "pending" else o for o in outcomes)
-        return RunResult(
-            run_id=run_id,
-            workspace=self.ws.name,
-            status=status,
-            steps=outcomes,
-            duration=duration,
-            metrics=metrics,
-            failed_steps=self.failed_steps(),
-            failure_kind=kind if status == "failed" else ("timeout" if status == "timeout" else kind),
-            error=error,
-            errors=errors,
-            dry_run=self.options.dry_run,
-        )

@@ -1,0 +1,91 @@
+"""A run's result from its steps' outcomes: status, failures, metrics and the ``RunResult`` (for the scheduler)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pipex.engine.events import FailureKind, Metrics, RunResult, RunStatus, StepOutcome
+from pipex.model.spec import StepSpec
+
+# StepOutcome.reason → RunResult.failure_kind ("exit": the step's command failed)
+_KIND: dict[str, FailureKind] = {
+    "image": "image",
+    "setup": "setup",
+    "timeout": "timeout",
+    "engine": "engine",
+    "exit": "step",
+}
+_FAILED = ("failure", "timeout")
+_RAN = ("success", "failure", "timeout", "cancelled")
+
+
+class Outcomes:
+    """The outcome of each step decided so far (``by_step``), read in file order."""
+
+    def __init__(self, specs: Sequence[StepSpec]) -> None:
+        self.specs = specs
+        self._allow_failure = {s.id for s in specs if s.allow_failure}
+        self.by_step: dict[str, StepOutcome] = {}
+
+    def ordered(self) -> list[StepOutcome]:
+        """Every step's outcome in file order (``pending`` for a step never decided)."""
+        return [self.by_step.get(s.id) or StepOutcome(s.id, s.name, "pending") for s in self.specs]
+
+    def _counts_as_failed(self, outcome: StepOutcome) -> bool:
+        return outcome.state in _FAILED and outcome.id not in self._allow_failure
+
+    def status(self, stopped: RunStatus | None) -> RunStatus:
+        if stopped is not None:
+            return stopped
+        return "failed" if any(self._counts_as_failed(o) for o in self.by_step.values()) else "success"
+
+    def failed_steps(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.ordered() if self._counts_as_failed(o))
+
+    def failure(self) -> tuple[FailureKind | None, str | None, tuple[str, ...]]:
+        """The run's failure kind (its first failed step's), first message and every message."""
+        messages = []
+        kind: FailureKind | None = None
+        for o in self.ordered():
+            if self._counts_as_failed(o):
+                messages.append(f"step {o.id}: {o.message or o.state}")
+                if kind is None:
+                    kind = _KIND.get(o.reason or "exit", "step")
+        return kind, (messages[0] if messages else None), tuple(messages)
+
+    def metrics(self, *, peak: int, pull_seconds: float) -> Metrics:
+        outs = self.by_step.values()
+        ran = [o for o in outs if o.state in _RAN]
+        return Metrics(
+            ran=len(ran),
+            cached=sum(o.state == "cached" for o in outs),
+            skipped=sum(o.state == "skipped" for o in outs),
+            failed=sum(o.state in _FAILED for o in outs),
+            would_run=sum(o.state == "would_run" for o in outs),
+            peak_parallelism=peak,
+            artifacts_bytes=sum(o.artifacts_size for o in ran),
+            pull_seconds=pull_seconds,
+            step_durations={o.id: o.duration for o in ran},
+        )
+
+    def result(
+        self, *, run_id: str, workspace: str, duration: float, status: RunStatus, metrics: Metrics, dry_run: bool
+    ) -> RunResult:
+        kind, error, errors = self.failure()
+        outcomes = tuple(self.ordered())
+        if status in ("cancelled", "interrupted", "timeout"):
+            outcomes = tuple(replace(o, state="cancelled") if o.state == "pending" else o for o in outcomes)
+        return RunResult(
+            run_id=run_id,
+            workspace=workspace,
+            status=status,
+            steps=outcomes,
+            duration=duration,
+            metrics=metrics,
+            failed_steps=self.failed_steps(),
+            failure_kind=kind if status == "failed" else ("timeout" if status == "timeout" else kind),
+            error=error,
+            errors=errors,
+            dry_run=dry_run,
+        )
