@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator, Mapping
-from types import TracebackType
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
-from pipex.runtime.response import Reader, decode_json, split_lines
+from pipex.runtime.response import BodyResponse, Reader
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -37,25 +36,24 @@ class _RawReader:
         self._read1 = getattr(inner, "read1", None)
 
     def read(self, amt: int = -1, /) -> bytes:
-        try:
-            return bytes(self._inner.read(None if amt < 0 else amt) or b"")
-        except OSError:
-            raise
-        except Exception as exc:
-            raise ConnectionError(f"the engine's stream broke: {exc}") from exc
+        return _guarded(self._inner.read, None if amt < 0 else amt)
 
     def read1(self, amt: int = -1, /) -> bytes:
         if self._read1 is None:
             return self.read(amt)
-        try:
-            return bytes(self._read1(amt) or b"")
-        except OSError:
-            raise
-        except Exception as exc:
-            raise ConnectionError(f"the engine's stream broke: {exc}") from exc
+        return _guarded(self._read1, amt)
 
 
-class RequestsResponse:
+def _guarded(read: Any, amt: int | None) -> bytes:
+    try:
+        return bytes(read(amt) or b"")
+    except OSError:
+        raise
+    except Exception as exc:
+        raise ConnectionError(f"the engine's stream broke: {exc}") from exc
+
+
+class RequestsResponse(BodyResponse):
     """A ``Response`` wrapping a ``requests.Response``."""
 
     def __init__(self, inner: requests.Response) -> None:
@@ -80,16 +78,6 @@ class RequestsResponse:
         except requests.RequestException as exc:
             raise ConnectionError(f"the engine's answer broke: {exc}") from exc
 
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return decode_json(self.content)
-
-    def iter_lines(self) -> Iterator[bytes]:
-        return split_lines(self.raw)
-
     def cut(self) -> None:
         sock = getattr(getattr(self._fp(), "raw", None), "_sock", None)
         if isinstance(sock, socket.socket):
@@ -98,12 +86,6 @@ class RequestsResponse:
 
     def close(self) -> None:
         self._inner.close()
-
-    def __enter__(self) -> RequestsResponse:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
 
 
 class RequestsClient:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import http.client
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 # What a read of a streamed body may raise when the connection breaks or is cut from another thread.
 STREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, EOFError, http.client.HTTPException)
@@ -66,21 +67,45 @@ class Response(Protocol):
     ) -> None: ...
 
 
-def decode_json(content: bytes) -> Any:
-    """``json.loads`` raising ``ValueError`` (as ``requests``' ``json()`` did) for a body that is not JSON."""
-    return json.loads(content)
+class BodyResponse(ABC):
+    """What both clients' answers derive from their body the same way: text, JSON, lines, ``with`` closing."""
 
+    @property
+    @abstractmethod
+    def content(self) -> bytes: ...
 
-def split_lines(reader: Reader) -> Iterator[bytes]:
-    """Lines of a stream as they arrive: each chunk read is split at once, so a line is never held back."""
-    buf = bytearray()
-    while True:
-        data = reader.read1(_LINE_READ)
-        if not data:
-            break
-        buf += data
-        while (end := buf.find(b"\n")) >= 0:
-            yield bytes(buf[:end]).removesuffix(b"\r")
-            del buf[: end + 1]  # cheap: a bytearray drops its head without copying the rest
-    if buf:
-        yield bytes(buf).removesuffix(b"\r")
+    @property
+    @abstractmethod
+    def raw(self) -> Reader: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ``ValueError`` (as ``requests``' ``json()``) for a body that is not JSON."""
+        return json.loads(self.content)
+
+    def iter_lines(self) -> Iterator[bytes]:
+        """Lines of the body as they arrive: each chunk read is split at once, so a line is never held back."""
+        reader = self.raw
+        buf = bytearray()
+        while True:
+            data = reader.read1(_LINE_READ)
+            if not data:
+                break
+            buf += data
+            while (end := buf.find(b"\n")) >= 0:
+                yield bytes(buf[:end]).removesuffix(b"\r")
+                del buf[: end + 1]  # cheap: a bytearray drops its head without copying the rest
+        if buf:
+            yield bytes(buf).removesuffix(b"\r")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -17,11 +17,10 @@ import io
 import select
 import socket
 import threading
-from collections.abc import Iterator, Mapping
-from types import TracebackType
+from collections.abc import Mapping
 from typing import Any
 
-from pipex.runtime.response import Reader, decode_json, split_lines
+from pipex.runtime.response import BodyResponse, Reader
 
 # The version in podman-py's libpod prefix (its own release, 5.8.0): Podman 4.0+ servers accept it.
 LIBPOD_API_VERSION = "5.8.0"
@@ -67,7 +66,7 @@ def _seekable(body: Any) -> bool:
         return False
 
 
-class UnixResponse:
+class UnixResponse(BodyResponse):
     """A ``Response`` read from a unix socket (see ``pipex.runtime.response``)."""
 
     def __init__(
@@ -101,16 +100,6 @@ class UnixResponse:
             self._content = self.raw.read(-1) if self.status_code == 101 else self._answer.read()
         return self._content
 
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return decode_json(self.content)
-
-    def iter_lines(self) -> Iterator[bytes]:
-        return split_lines(self.raw)
-
     def cut(self) -> None:
         if self._sock is not None:
             with contextlib.suppress(OSError):
@@ -121,12 +110,6 @@ class UnixResponse:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> UnixResponse:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
 
 
 class UnixClient:
