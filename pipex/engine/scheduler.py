@@ -146,9 +146,6 @@ class Scheduler:
     def status(self) -> RunStatus:
         return self.record.status(self.stop_status)
 
-    def ordered(self) -> list[StepOutcome]:
-        return self.record.ordered()
-
     def metrics(self) -> Metrics:
         return self.record.metrics(peak=self.peak, pull_seconds=self.images.pull_seconds)
 
