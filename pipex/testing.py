@@ -164,7 +164,7 @@ class TestResult:
 
 def _specs(pipeline: Pipeline, env_file: Any) -> list[StepSpec]:
     from pipex.kits.resolve import resolve_steps
-    from pipex.model.dotenv import load_dotenv
+    from pipex.model.handwritten.dotenv import load_dotenv
 
     cli_env = load_dotenv(Path(env_file)) if env_file else {}
     return resolve_steps(pipeline, cli_env=cli_env)

@@ -86,7 +86,7 @@ def load_dotenv_into(environ: MutableMapping[str, str], directory: Path | None =
     if not path.is_file():
         return {}
     from pipex.errors import ConfigError
-    from pipex.model.dotenv import load_dotenv
+    from pipex.model.handwritten.dotenv import load_dotenv
 
     try:
         values = load_dotenv(path)

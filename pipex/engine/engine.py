@@ -328,7 +328,7 @@ class Engine:
     # -- internals ------------------------------------------------------------------------------------------
     def _prepare(self, pipeline: Pipeline, options: RunOptions, command: str = "pipex run") -> _Prepared:
         from pipex.kits.resolve import resolve_steps
-        from pipex.model.dotenv import load_dotenv
+        from pipex.model.handwritten.dotenv import load_dotenv
 
         cli_env = load_dotenv(options.env_file) if options.env_file else {}
         specs = resolve_steps(pipeline, cli_env=cli_env)

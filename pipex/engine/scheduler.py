@@ -271,7 +271,7 @@ class Scheduler:
         holds = self._conditions.get(condition)
         if holds is None:
             # Imported when a step has a condition: the `if` language is ~10 ms of imports most pipelines skip.
-            from pipex.model.condition import check as check_condition
+            from pipex.model.handwritten.condition import check as check_condition
 
             holds = self._conditions[condition] = check_condition(condition, self.condition_env)
         return holds

@@ -313,7 +313,7 @@ def _environment(
     cli_env: Mapping[str, str] | None,
     problems: list[Problem],
 ) -> dict[str, str]:
-    from pipex.model.dotenv import load_dotenv
+    from pipex.model.handwritten.dotenv import load_dotenv
 
     env: dict[str, str] = dict(applied.template.env) if applied else {}
     env.update(cli_env or {})

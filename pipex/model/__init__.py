@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipex.model.dotenv import load_dotenv, parse_dotenv
+    from pipex.model.handwritten.dotenv import load_dotenv, parse_dotenv
     from pipex.model.loader import load
     from pipex.model.pipeline import Pipeline
     from pipex.model.project import ProjectConfig, find_project_config
@@ -38,8 +38,8 @@ _HOMES = {
     "ProjectConfig": "project",
     "find_project_config": "project",
     "slugify": "slug",
-    "parse_dotenv": "dotenv",
-    "load_dotenv": "dotenv",
+    "parse_dotenv": "handwritten.dotenv",
+    "load_dotenv": "handwritten.dotenv",
     "Step": "step",
     "Input": "step",
     "Mount": "step",

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipex.errors import Problem
-from pipex.model.dotenv import load_dotenv
 from pipex.model.draft import Draft
+from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.schema import quote
 from pipex.model.step import Cache, Mount, Step
@@ -53,7 +53,7 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
 @functools.lru_cache(maxsize=1024)  # steps generated from a template share their conditions
 def condition_problem(text: str) -> str | None:
     """The syntax error of an ``if`` condition, or ``None``."""
-    from pipex.model.condition import ConditionSyntaxError, parse
+    from pipex.model.handwritten.condition import ConditionSyntaxError, parse
 
     try:
         parse(text)

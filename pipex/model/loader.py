@@ -9,9 +9,9 @@ from typing import Any
 
 from pipex.config import PIPELINE_FILE_NAMES
 from pipex.errors import PipelineError, Problem
+from pipex.model.handwritten.yaml12 import SyntaxProblems, load_json, load_yaml
 from pipex.model.pipeline import Pipeline
 from pipex.model.project import find_project_config
-from pipex.model.yaml12 import SyntaxProblems, load_json, load_yaml
 
 
 def load(

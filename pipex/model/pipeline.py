@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pipex.errors import PipelineError, Problem
 from pipex.model.dag import downstream_map, find_cycles
 from pipex.model.dag import topological_order as order_of
+from pipex.model.handwritten.yaml12 import CORE_RESOLVERS
 from pipex.model.project import ProjectConfig
 from pipex.model.slug import slugify
 from pipex.model.step import Step
 from pipex.model.suggest import did_you_mean
-from pipex.model.yaml12 import CORE_RESOLVERS
 
 if TYPE_CHECKING:
     from pipex.model.builder import PipelineBuilder

@@ -41,7 +41,7 @@ def find_project_config(start: Path) -> tuple[ProjectConfig, Path | None]:
 
 
 def load_project_config(path: Path) -> ProjectConfig:
-    from pipex.model.yaml12 import SyntaxProblems, load_yaml
+    from pipex.model.handwritten.yaml12 import SyntaxProblems, load_yaml
 
     try:
         data = load_yaml(path.read_text(encoding="utf-8-sig"))

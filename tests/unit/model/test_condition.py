@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipex.model.condition import (
+from pipex.model.handwritten.condition import (
     UNDEFINED,
     ConditionSyntaxError,
     check,
@@ -18,8 +18,17 @@ from pipex.model.condition import (
     truthy,
     variables,
 )
-from pipex.model.condition_ast import ArrayLiteral, Binary, Conditional, Identifier, Index, Literal, Member, Unary
-from pipex.model.condition_js import number_to_string
+from pipex.model.handwritten.condition_ast import (
+    ArrayLiteral,
+    Binary,
+    Conditional,
+    Identifier,
+    Index,
+    Literal,
+    Member,
+    Unary,
+)
+from pipex.model.handwritten.condition_js import number_to_string
 
 ENV = {
     "CI": "true",

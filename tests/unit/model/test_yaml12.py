@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from pipex.model.yaml12 import SyntaxProblems, load_json, load_yaml
-from pipex.model.yaml_plain import NotPlain, load_plain
+from pipex.model.handwritten.yaml12 import SyntaxProblems, load_json, load_yaml
+from pipex.model.handwritten.yaml_plain import NotPlain, load_plain
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ PLAIN_DOCUMENTS = [
 
 @pytest.mark.parametrize("text", PLAIN_DOCUMENTS)
 def test_plain_documents_take_the_fast_path_with_the_same_data(text: str) -> None:
-    from pipex.model.yaml12 import _load_full
+    from pipex.model.handwritten.yaml12 import _load_full
 
     assert load_plain(text) == _load_full(text)
 

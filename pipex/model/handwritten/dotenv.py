@@ -5,6 +5,15 @@ comment) or quoted with ``'``, ``"`` or a backtick (may span lines). Inside doub
 ``\\r`` become a newline and a carriage return; nothing else is unescaped and ``${VAR}`` is never expanded.
 The last definition of a key wins. Unlike the npm package, a malformed line is an error with its line number
 instead of being skipped silently.
+
+Spec: pipeline-format.md, "Environment" (the dotenv syntax above) and cli.md's ``.env`` paragraph.
+
+Why not a library (measured, ``bench/compare_libraries.py``): python-dotenv 1.2 reads 7 of 16 probe files
+differently from that clause: it expands ``${B}`` (unquoted and in double quotes; ``interpolate=False`` turns
+that off), unescapes ``\\t`` and ``\\"`` inside double quotes (the spec: only ``\\n``/``\\r``), keeps the
+backticks of ``A=`tick``` (no backtick quotes), reads a bare ``A`` as ``A=None`` and skips ``NOT A LINE`` with
+a warning on stderr where the spec wants an error with its line number. It is also 50x slower on a
+10,000-line file (1,061 ms against 20 ms here).
 """
 
 from __future__ import annotations
