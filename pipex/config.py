@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal, get_args
 
 # Names of the environment variables pipex itself reads.
 PIPEX_WORKDIR = "PIPEX_WORKDIR"
@@ -20,6 +21,12 @@ DOCKER_HOST = "DOCKER_HOST"
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 XDG_CACHE_HOME = "XDG_CACHE_HOME"
 HOME = "HOME"
+
+# Which engine to use: ``--runtime``, ``.pipex.yml``'s ``runtime:``, ``Engine(runtime=…)``. Here because every
+# layer names it (the model validates it, the runtime discovers by it, the CLI parses it) and none may import
+# another's copy.
+RuntimeKind = Literal["auto", "podman", "docker"]
+RUNTIME_KINDS: tuple[RuntimeKind, ...] = get_args(RuntimeKind)
 
 CONFIG_FILE_NAME = ".pipex.yml"
 PIPELINE_FILE_NAMES = ("pipeline.yml", "pipeline.yaml", "pipeline.json")

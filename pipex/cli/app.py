@@ -19,8 +19,8 @@ import typer
 from typer.core import TyperGroup
 
 from pipex.cli import errors
-from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
-from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
+from pipex.cli.options import GlobalOptions, epilog, load_dotenv_into, use_color
+from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR, RuntimeKind
 
 # Modules of pipex/cli/commands/, in the order --help lists them.
 COMMANDS: tuple[str, ...] = (
@@ -134,7 +134,7 @@ def root(
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
     runtime: Annotated[
-        RuntimeChoice | None,
+        RuntimeKind | None,
         typer.Option("--runtime", help="Container engine to use (default: auto, or .pipex.yml)."),
     ] = None,
     host: Annotated[
@@ -152,7 +152,7 @@ def root(
     ctx.obj = GlobalOptions(
         workdir=workdir,
         json=json,
-        runtime=runtime.value if runtime is not None else None,
+        runtime=runtime,
         host=host,
         quiet=quiet,
         no_color=no_color,

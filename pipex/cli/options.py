@@ -12,21 +12,14 @@ import os
 import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
 
-from pipex.config import NO_COLOR, PIPEX_WORKDIR
+from pipex.config import NO_COLOR, PIPEX_WORKDIR, RuntimeKind
 
 DOTENV_FILE = ".env"
-
-
-class RuntimeChoice(StrEnum):
-    auto = "auto"
-    podman = "podman"
-    docker = "docker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +28,7 @@ class GlobalOptions:
 
     workdir: Path | None = None
     json: bool = False
-    runtime: str | None = None
+    runtime: RuntimeKind | None = None
     host: str | None = None
     quiet: bool = False
     no_color: bool = False

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from pipex import __version__
+from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunOptions
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from pipex.runtime.base import Runtime
     from pipex.workspace.api import WorkspaceHandle
 
-RuntimeChoice = Literal["auto", "podman", "docker"]
 FAIR_BATCH = 64  # events handed over at most before the event loop gets a turn
 
 
@@ -74,7 +74,7 @@ class Engine:
     def __init__(
         self,
         workdir: str | Path | None = None,
-        runtime: RuntimeChoice | Runtime = "auto",
+        runtime: RuntimeKind | Runtime = "auto",
         *,
         host: str | None = None,
         environ: Mapping[str, str] | None = None,

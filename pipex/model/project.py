@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipex.config import CONFIG_FILE_NAME
+from pipex.config import CONFIG_FILE_NAME, RuntimeKind
 from pipex.errors import ConfigError
 from pipex.model.schema import describe, pydantic_problems
 
@@ -20,7 +19,7 @@ class ProjectConfig(BaseModel):
     kits: dict[str, str] = Field(default_factory=dict)
     detach: bool = False
     workdir: str | None = None
-    runtime: Literal["auto", "podman", "docker"] = "auto"
+    runtime: RuntimeKind = "auto"
     host: str | None = None
 
 

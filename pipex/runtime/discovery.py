@@ -21,16 +21,14 @@ import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pipex import config
+from pipex.config import RuntimeKind
 from pipex.errors import ConfigError, RuntimeUnavailable
 from pipex.runtime.probe import Api, Identity, ProbeFailed, probable, probe, socket_path
 from pipex.runtime.service import PrivateService, start_service
 
-Kind = Literal["auto", "podman", "docker"]
-KINDS: tuple[Kind, ...] = ("auto", "podman", "docker")
 SCHEMES = ("unix", "tcp", "http", "https", "ssh")
 
 
@@ -130,7 +128,7 @@ def candidates(
             yield Candidate(f"unix://{norm}", source)
 
 
-def _accepts(kind: Kind, api: Api) -> bool:
+def _accepts(kind: RuntimeKind, api: Api) -> bool:
     return kind != "podman" or api == "libpod"
 
 
@@ -151,7 +149,7 @@ def _socket_problem(path: str, *, named: bool) -> str | None:
 
 
 def discover(
-    kind: Kind = "auto",
+    kind: RuntimeKind = "auto",
     host: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
@@ -165,7 +163,7 @@ def discover(
 
     ``podman``: the binary for a private service (``""``: look it up on ``PATH``; ``None``: never start one).
     """
-    if kind not in KINDS:
+    if kind not in config.RUNTIME_KINDS:
         raise ConfigError(f"unknown runtime {kind!r}", hint="use --runtime auto, podman or docker")
     env = config.env(environ)
     uid = os.getuid() if uid is None else uid
@@ -217,7 +215,7 @@ def _describe(identity: Identity) -> str:
     return f"{name} {identity.version} ({api} {identity.api_version})"
 
 
-def _failure(kind: Kind, host: str | None, uid: int, attempts: tuple[Attempt, ...]) -> DiscoveryFailed:
+def _failure(kind: RuntimeKind, host: str | None, uid: int, attempts: tuple[Attempt, ...]) -> DiscoveryFailed:
     wanted = {"auto": "container engine", "podman": "Podman engine", "docker": "Docker-API engine"}[kind]
     lines = [f"no {wanted} answers; tried:"]
     lines += [f"  {a.url} ({a.source}): {a.outcome}" for a in attempts]

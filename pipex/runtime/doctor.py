@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipex import config
+from pipex.config import RuntimeKind
 from pipex.errors import PipexError
 from pipex.runtime.base import RuntimeInfo
-from pipex.runtime.discovery import DiscoveryFailed, Endpoint, Kind, check_url
+from pipex.runtime.discovery import DiscoveryFailed, Endpoint, check_url
 from pipex.runtime.factory import Connection, backend
 from pipex.runtime.factory import connect as open_connection
 from pipex.runtime.host import FULL_SUBID_RANGE, HostFacts, host_facts
@@ -243,7 +244,7 @@ def _host(info: RuntimeInfo | None, facts: HostFacts) -> list[Check]:
 
 
 def diagnose(
-    kind: Kind = "auto",
+    kind: RuntimeKind = "auto",
     host: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipex import config
+from pipex.config import RuntimeKind
 from pipex.runtime.base import (
     ContainerRef,
     ContainerSpec,
@@ -21,7 +22,7 @@ from pipex.runtime.base import (
     Runtime,
     RuntimeInfo,
 )
-from pipex.runtime.discovery import Endpoint, Kind, discover
+from pipex.runtime.discovery import Endpoint, discover
 from pipex.runtime.service import PrivateService
 
 
@@ -51,7 +52,7 @@ def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cac
 
 
 def connect(
-    kind: Kind = "auto",
+    kind: RuntimeKind = "auto",
     host: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
@@ -78,7 +79,7 @@ def connect(
 
 
 def open_runtime(
-    kind: Kind = "auto",
+    kind: RuntimeKind = "auto",
     host: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pipex.config import RuntimeKind
 from pipex.workspace import artifacts, exporter, maintenance, reader
 from pipex.workspace.artifacts import Entry
 from pipex.workspace.exporter import Exported
@@ -107,7 +108,9 @@ class WorkspaceHandle:
         return artifacts.usage_hint(self._ws.name, step)
 
 
-def engine_remove_tree(kind: str = "auto", host: str | None = None, environ: Any = None) -> Callable[[Path], None]:
+def engine_remove_tree(
+    kind: RuntimeKind = "auto", host: str | None = None, environ: Any = None
+) -> Callable[[Path], None]:
     """A ``remove_tree`` that connects to the engine only when the user cannot delete a file by themselves
     (files a container wrote as a subordinate uid under rootless Podman)."""
 
@@ -116,7 +119,7 @@ def engine_remove_tree(kind: str = "auto", host: str | None = None, environ: Any
         from pipex.runtime.factory import open_runtime
 
         try:
-            runtime = open_runtime(kind, host, environ=environ)  # type: ignore[arg-type]
+            runtime = open_runtime(kind, host, environ=environ)
         except PipexError as exc:
             raise WorkspaceError(
                 f"cannot delete {path}: files in it belong to a container user, and no engine answers "

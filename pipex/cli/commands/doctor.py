@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
-from typing import Literal, cast
 
 import typer
 
@@ -31,8 +30,7 @@ def doctor(ctx: typer.Context, json: options.Json = False, workdir: options.Work
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.runtime.doctor import diagnose
 
-    kind = cast(Literal["auto", "podman", "docker"], opts.runtime or "auto")
-    report = diagnose(kind, opts.host)
+    report = diagnose(opts.runtime or "auto", opts.host)
     if opts.json:
         typer.echo(jsonlib.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

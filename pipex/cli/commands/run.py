@@ -133,7 +133,7 @@ def run(
     from pipex.engine.engine import Engine
     from pipex.model import load
 
-    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
+    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)
     forced: bool | tuple[str, ...] = False
     if force is not None:
         forced = True if force == FORCE_ALL else _ids(force)
