@@ -216,5 +216,9 @@ class Runtime(Protocol):
     def remove_tree(self, path: Path, *, image: str | None = None) -> None:
         """Delete a host tree written by containers, even where the user alone could not (rootless subuids)."""
 
+    def own(self, release: Callable[[], None]) -> None:
+        """Call ``release`` when this runtime is closed, after its connection (e.g. stop a private service the
+        engine runs in). Releases run last added first, once."""
+
     def close(self) -> None:
-        """Release the connection and anything the runtime started (e.g. a private service)."""
+        """Release the connection, then everything the runtime owns (``own``)."""

@@ -7,23 +7,14 @@ never pays for importing them (and on ``unix://`` sockets they import neither po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipex import config
 from pipex.config import RuntimeKind
-from pipex.runtime.base import (
-    ContainerRef,
-    ContainerSpec,
-    ImageRef,
-    LogChunk,
-    PullProgress,
-    Runtime,
-    RuntimeInfo,
-)
+from pipex.runtime.base import Runtime
 from pipex.runtime.discovery import Endpoint, discover
-from pipex.runtime.service import PrivateService
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +65,7 @@ def connect(
             endpoint.service.stop()
         raise
     if endpoint.service is not None:
-        runtime = ServiceRuntime(runtime, endpoint.service)
+        runtime.own(endpoint.service.stop)  # closing the runtime stops the engine pipex started for it
     return Connection(runtime, endpoint)
 
 
@@ -87,79 +78,3 @@ def open_runtime(
 ) -> Runtime:
     """The runtime pipex should use now (never cached: each call looks again). Close it when done."""
     return connect(kind, host, environ=environ, host_source=host_source).runtime
-
-
-class ServiceRuntime:
-    """A runtime whose engine is a private service pipex started: closing it stops the service."""
-
-    def __init__(self, inner: Runtime, service: PrivateService) -> None:
-        self.inner = inner
-        self.service = service
-
-    def close(self) -> None:
-        try:
-            self.inner.close()
-        finally:
-            self.service.stop()
-
-    def info(self) -> RuntimeInfo:
-        return self.inner.info()
-
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def image(self, reference: str) -> ImageRef | None:
-        return self.inner.image(reference)
-
-    def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
-        return self.inner.pull(reference, progress)
-
-    def create(self, spec: ContainerSpec) -> str:
-        return self.inner.create(spec)
-
-    def copy_in(self, container: str, source: Path, target: str) -> None:
-        self.inner.copy_in(container, source, target)
-
-    def start(self, container: str) -> None:
-        self.inner.start(container)
-
-    def start_attached(self, container: str) -> Iterator[LogChunk]:
-        return self.inner.start_attached(container)
-
-    def exec(
-        self,
-        container: str,
-        cmd: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        on_output: Callable[[LogChunk], None] | None = None,
-    ) -> int:
-        return self.inner.exec(container, cmd, env=env, workdir=workdir, on_output=on_output)
-
-    def logs(self, container: str) -> Iterator[LogChunk]:
-        return self.inner.logs(container)
-
-    def wait(self, container: str, timeout: float | None = None) -> int | None:
-        return self.inner.wait(container, timeout)
-
-    def stop(self, container: str, grace: float = 10.0) -> None:
-        self.inner.stop(container, grace)
-
-    def kill(self, container: str) -> None:
-        self.inner.kill(container)
-
-    def remove(self, container: str) -> None:
-        self.inner.remove(container)
-
-    def list(self, labels: Mapping[str, str]) -> list[ContainerRef]:
-        return self.inner.list(labels)
-
-    def disconnect_network(self, container: str) -> None:
-        self.inner.disconnect_network(container)
-
-    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
-        self.inner.normalize_ownership(path, uid, gid, image=image)
-
-    def remove_tree(self, path: Path, *, image: str | None = None) -> None:
-        self.inner.remove_tree(path, image=image)

@@ -25,6 +25,7 @@ never sleeps longer than the scripted delays.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -114,6 +115,7 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self.closed = False
+        self._owned = contextlib.ExitStack()
 
     # -- scripting ------------------------------------------------------------------------------------------
     def add_image(self, reference: str, *, user: str = "", cmd: Sequence[str] = ("/bin/sh",)) -> ImageRef:
@@ -369,9 +371,13 @@ class FakeRuntime:
         if path.exists():
             shutil.rmtree(path)
 
+    def own(self, release: Callable[[], None]) -> None:
+        self._owned.callback(release)
+
     def close(self) -> None:
         self._record("close")
         self.closed = True
+        self._owned.close()
 
 
 __all__ = ["Behaviour", "FakeContainer", "FakeRuntime"]

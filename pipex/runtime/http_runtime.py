@@ -35,6 +35,7 @@ class HttpRuntime:
         self._info: RuntimeInfo | None = None
         self._lock = threading.Lock()
         self._last_image: str | None = None
+        self._owned = contextlib.ExitStack()
 
     def _read_info(self) -> RuntimeInfo:
         raise NotImplementedError
@@ -298,5 +299,9 @@ class HttpRuntime:
         """See ``Runtime``; ``image`` as for ``normalize_ownership``."""
         ownership.remove_tree(self, path, image=image or self._last_image)  # type: ignore[arg-type]
 
+    def own(self, release: Callable[[], None]) -> None:
+        self._owned.callback(release)
+
     def close(self) -> None:
-        self._t.close()
+        with self._owned:  # runs the releases even when closing the transport fails
+            self._t.close()

@@ -9,7 +9,7 @@ import pytest
 
 from pipex.errors import RuntimeUnavailable
 from pipex.runtime.discovery import Endpoint
-from pipex.runtime.factory import ServiceRuntime, connect
+from pipex.runtime.factory import connect
 from pipex.runtime.fake import FakeRuntime
 
 from .conftest import process_gone
@@ -35,7 +35,7 @@ def test_a_private_service_stops_when_the_runtime_closes(short_tmp: Path, fake_p
     inner = FakeRuntime()
     connection = connect("auto", None, environ=env, root=short_tmp / "root", make=lambda e: inner)
     runtime = connection.runtime
-    assert isinstance(runtime, ServiceRuntime)
+    assert runtime is inner  # no wrapper: the runtime owns the service
     service = connection.endpoint.service
     assert service is not None and not process_gone(service.podman_pid)
     assert runtime.list({"pipex": "1"}) == []

@@ -121,3 +121,16 @@ def test_iter_frames_demultiplexes_split_reads() -> None:
 def test_iter_frames_rejects_a_truncated_frame() -> None:
     with pytest.raises(EOFError):
         list(iter_frames(io.BytesIO(_frame(1, b"abcdef")[:-2])))
+
+
+def test_close_releases_what_the_runtime_owns_last_first_once() -> None:
+    runtime = FakeRuntime()
+    released: list[str] = []
+    runtime.own(lambda: released.append("service"))
+    runtime.own(lambda: released.append("tunnel"))
+    assert released == []
+    runtime.close()
+    assert runtime.closed
+    assert released == ["tunnel", "service"]
+    runtime.close()
+    assert released == ["tunnel", "service"]
