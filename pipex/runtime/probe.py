@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from pipex.runtime.unixsock import UnixConnection
 
 Api = Literal["libpod", "docker"]
 
@@ -39,22 +40,6 @@ class Identity:
     api_version: str
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def socket_path(url: str) -> str | None:
     """The filesystem path of a ``unix://`` URL, else ``None``."""
     parts = urlsplit(url)
@@ -71,7 +56,7 @@ def probable(url: str) -> bool:
 def _connection(url: str, timeout: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return _UnixConnection(socket_path(url) or "", timeout)
+        return UnixConnection(socket_path(url) or "", timeout)
     if parts.scheme in ("tcp", "http") and parts.hostname:
         return http.client.HTTPConnection(parts.hostname, parts.port or 2375, timeout=timeout)
     raise ProbeFailed(f"cannot check a {parts.scheme or 'schemeless'} URL here")

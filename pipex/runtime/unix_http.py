@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipex.runtime.response import BodyResponse, Reader
+from pipex.runtime.unixsock import UnixConnection
 
 # The version in podman-py's libpod prefix (its own release, 5.8.0): Podman 4.0+ servers accept it.
 LIBPOD_API_VERSION = "5.8.0"
@@ -32,23 +33,7 @@ _BLOCK = 1 << 16  # upload block size (http.client's default, 8 KiB, costs a sys
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class _Connection(http.client.HTTPConnection):
-    def __init__(self, socket_path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout, blocksize=_BLOCK)
-        self._socket_path = socket_path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(self._socket_path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-def _dropped(conn: _Connection) -> bool:
+def _dropped(conn: UnixConnection) -> bool:
     """Whether an idle connection was closed by the engine (readable while idle means EOF or garbage)."""
     if conn.sock is None:
         return True
@@ -73,7 +58,7 @@ class UnixResponse(BodyResponse):
         self,
         answer: http.client.HTTPResponse,
         content: bytes | None,
-        conn: _Connection | None = None,
+        conn: UnixConnection | None = None,
         sock: socket.socket | None = None,
     ) -> None:
         self._answer = answer
@@ -118,21 +103,21 @@ class UnixClient:
     def __init__(self, socket_path: str, *, pool_size: int = POOL_SIZE) -> None:
         self.socket_path = socket_path
         self._pool_size = pool_size
-        self._idle: list[_Connection] = []
+        self._idle: list[UnixConnection] = []
         self._lock = threading.Lock()
 
-    def _acquire(self, connect_timeout: float) -> tuple[_Connection, bool]:
+    def _acquire(self, connect_timeout: float) -> tuple[UnixConnection, bool]:
         with self._lock:
             while self._idle:
                 conn = self._idle.pop()
                 if not _dropped(conn):
                     return conn, True
                 conn.close()
-        conn = _Connection(self.socket_path, connect_timeout)
+        conn = UnixConnection(self.socket_path, connect_timeout, blocksize=_BLOCK)
         conn.connect()
         return conn, False
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: UnixConnection) -> None:
         with self._lock:
             if len(self._idle) < self._pool_size:
                 self._idle.append(conn)
