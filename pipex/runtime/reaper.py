@@ -12,21 +12,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from pipex.procs import pid_alive
 from pipex.runtime import labels
 from pipex.runtime.base import Runtime
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine (in this pid namespace)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 def reap(

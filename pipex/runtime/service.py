@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pipex import config
 from pipex.errors import RuntimeUnavailable
+from pipex.procs import pid_alive
 from pipex.runtime.probe import Identity, ProbeFailed, probe
 
 # $1: podman binary, $2: URL, $3: socket path, $4: directory to remove ("" for none). The background job's
@@ -121,7 +122,7 @@ def start_service(
         deadline = time.monotonic() + timeout
         reason = "it did not answer"
         while time.monotonic() < deadline:
-            if process.poll() is not None or _exited(service.podman_pid):
+            if process.poll() is not None or not pid_alive(service.podman_pid):
                 reason = "it exited"
                 break
             if path.exists():
@@ -153,19 +154,3 @@ def _group_alive(pgid: int) -> bool:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             return True
     return False
-
-
-def _exited(pid: int) -> bool:
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    # A zombie (exited, not yet reaped by the watchdog) still accepts signal 0; /proc tells.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
-    except (OSError, IndexError):
-        return False

@@ -8,7 +8,7 @@ from pathlib import Path
 from pipex.runtime import labels
 from pipex.runtime.base import ContainerSpec
 from pipex.runtime.fake import FakeRuntime
-from pipex.runtime.reaper import pid_alive, reap
+from pipex.runtime.reaper import reap
 
 
 def test_container_labels(tmp_path: Path) -> None:
@@ -74,10 +74,3 @@ def test_reap_asks_the_engine_for_this_workspace_only(tmp_path: Path) -> None:
     rt = FakeRuntime()
     reap(rt, tmp_path, "main", host="here")
     assert rt.calls == [("list", (labels.owner_labels(tmp_path, "main"),))]
-
-
-def test_pid_alive() -> None:
-    assert pid_alive(os.getpid())
-    assert pid_alive(1)
-    assert not pid_alive(0)
-    assert not pid_alive(2**22 + 12345)  # above the kernel's pid_max
