@@ -3,32 +3,24 @@
 ``to_json`` is the stable ``--json`` line schema; it keeps only a summary of a ``PipelineEnd``'s ``RunResult``.
 An event log needs the whole record (per-step outcomes and their failure tails feed the final summary), so
 ``encode`` adds it under ``"result"``; ``decode`` uses it when present and rebuilds a summary record otherwise.
-``decode(encode(e)) == e`` for every event.
+``decode(encode(e)) == e`` for every event. Both directions read the one field table of ``pipex.engine.events``
+(``Event.json_fields``); only ``PipelineEnd``'s record is handled here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from pipex.engine.events import (
+    EVENT_TYPES,
+    REQUIRED,
     Event,
-    ImagePull,
     Metrics,
     PipelineEnd,
-    PipelineStart,
     RunResult,
-    StepCached,
-    StepEnd,
-    StepLog,
     StepOutcome,
-    StepRef,
-    StepRetry,
-    StepSkipped,
-    StepStart,
-    StepWouldRun,
 )
 
 
@@ -53,14 +45,6 @@ def result_from_json(data: Mapping[str, Any]) -> RunResult:
     for name in ("failed_steps", "errors"):
         fields[name] = tuple(fields.get(name, ()))
     return RunResult(**fields)
-
-
-def _ref(data: Mapping[str, Any]) -> StepRef:
-    return StepRef(str(data["id"]), str(data["name"]))
-
-
-def _step(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {"step": _ref(data["step"]), "attempt": int(data.get("attempt", 1))}
 
 
 def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,64 +74,31 @@ def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"result": result}
 
 
-_DECODERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
-    "pipeline_start": (
-        PipelineStart,
-        lambda d: {
-            "pipeline": d["pipeline"],
-            "steps": tuple(_ref(s) for s in d.get("steps", ())),
-            "dry_run": bool(d.get("dryRun", False)),
-        },
-    ),
-    "step_start": (
-        StepStart,
-        lambda d: {**_step(d), "image": d.get("image", ""), "reasons": tuple(d.get("reasons", ()))},
-    ),
-    "image_pull": (
-        ImagePull,
-        lambda d: {
-            **_step(d),
-            "image": d["image"],
-            "status": d["status"],
-            "current": d.get("current"),
-            "total": d.get("total"),
-        },
-    ),
-    "step_log": (StepLog, lambda d: {**_step(d), "stream": d["stream"], "line": d["line"]}),
-    "step_retry": (
-        StepRetry,
-        lambda d: {**_step(d), "max": d["max"], "delay": d["delayMs"] / 1000, "reason": d["reason"]},
-    ),
-    "step_cached": (StepCached, lambda d: {**_step(d), "cached_run_id": d["cachedRunId"]}),
-    "step_skipped": (StepSkipped, lambda d: {**_step(d), "reason": d["reason"]}),
-    "step_would_run": (StepWouldRun, lambda d: {**_step(d), "reasons": tuple(d.get("reasons", ()))}),
-    "step_end": (
-        StepEnd,
-        lambda d: {
-            **_step(d),
-            "status": d["status"],
-            "exit_code": d.get("exitCode"),
-            "reason": d.get("reason"),
-            "step_run_id": d.get("stepRunId"),
-            "duration": d.get("durationMs", 0) / 1000,
-            "artifacts_size": d.get("artifactsSize", 0),
-            "message": d.get("message"),
-        },
-    ),
-    "pipeline_end": (PipelineEnd, _pipeline_end),
-}
+_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
+
+
+def _fields(cls: type[Event], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments ``cls.json_fields`` reads from ``data`` (``KeyError`` for a required key)."""
+    values: dict[str, Any] = {}
+    for f in cls.json_fields:
+        if f.load is None:
+            continue
+        if f.key in data:
+            values[f.attr] = f.load(data[f.key])
+        elif f.default is REQUIRED:
+            raise KeyError(f.key)
+        else:
+            values[f.attr] = f.default
+    return values
 
 
 def decode(data: Mapping[str, Any]) -> Event:
     """The event a ``to_json``/``encode`` dict describes; ``ValueError`` for anything else."""
     try:
-        cls, fields = _DECODERS[data["event"]]
-        common: dict[str, Any] = {
-            "run_id": str(data["runId"]),
-            "seq": int(data["seq"]),
-            "ts": datetime.fromisoformat(data["ts"]),
-            "workspace": str(data["workspace"]),
-        }
-        return cls(**common, **fields(data))
-    except (KeyError, TypeError, ValueError) as exc:
+        cls = _TYPES[data["event"]]
+        fields = _fields(cls, data)
+        if cls is PipelineEnd:
+            fields.update(_pipeline_end(data))
+        return cls(**fields)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not a pipex event: {exc}") from exc

@@ -3,14 +3,18 @@
 One frozen dataclass per kind; every event has ``run_id`` (one per ``Engine.run`` call),
 ``seq`` (monotonic: the authoritative order), ``ts`` (UTC) and ``workspace``; step events add ``step`` and
 ``attempt``. Exactly one ``PipelineEnd`` ends every stream. ``to_json`` renders the stable ``--json`` line schema.
+
+The schema is written once: each class's ``json_fields`` (its parent's, then its own) says, per JSON key, which
+attribute it comes from and how a value goes to JSON and back. ``to_json`` here and ``codec.decode`` both read
+that table; ``EVENT_TYPES`` lists every kind of event (the public API, the codec and the tests derive from it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 RunStatus = Literal["success", "failed", "timeout", "cancelled", "interrupted"]
 StepStatus = Literal["success", "failure", "timeout", "cancelled"]
@@ -27,6 +31,60 @@ def _ts(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _ref_to_json(ref: StepRef) -> dict[str, str]:
+    return {"id": ref.id, "name": ref.name}
+
+
+def ref_from_json(data: Mapping[str, Any]) -> StepRef:
+    return StepRef(str(data["id"]), str(data["name"]))
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _seconds(ms: Any) -> float:
+    return float(ms) / 1000
+
+
+REQUIRED: Any = object()  # a key ``decode`` cannot do without
+
+
+@dataclass(frozen=True, slots=True)
+class JsonField:
+    """One key of an event's JSON line: ``attr``'s value through ``dump``; back through ``load``.
+
+    ``default``: the value when the key is missing (``REQUIRED``: the line is not an event). ``omit``: leave the
+    key out while the value is empty. ``load=None``: written only (derived from another key that is read back).
+    """
+
+    key: str
+    attr: str
+    dump: Callable[[Any], Any] = _same
+    load: Callable[[Any], Any] | None = _same
+    default: Any = REQUIRED
+    omit: bool = False
+
+
+def _f(key: str, attr: str | None = None, **how: Any) -> JsonField:
+    return JsonField(key, attr or key, **how)
+
+
+# Per class, its json_fields as plain tuples (``dump`` None when it is the identity): ``to_json`` runs for every
+# event of a ``--json`` run, and a tuple unpack is cheaper than attribute reads of a ``JsonField``.
+_PLANS: dict[type, tuple[tuple[str, str, Callable[[Any], Any] | None, bool], ...]] = {}
+
+
+def _plan(cls: type[Event]) -> tuple[tuple[str, str, Callable[[Any], Any] | None, bool], ...]:
+    plan = tuple((f.key, f.attr, None if f.dump is _same else f.dump, f.omit) for f in cls.json_fields)
+    _PLANS[cls] = plan
+    return plan
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     run_id: str
@@ -35,15 +93,23 @@ class Event:
     workspace: str
 
     kind = "event"
+    json_fields: ClassVar[tuple[JsonField, ...]] = (
+        _f("ts", dump=_ts, load=datetime.fromisoformat),
+        _f("seq", load=int),
+        _f("runId", "run_id", load=str),
+        _f("workspace", load=str),
+    )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "event": self.kind,
-            "ts": _ts(self.ts),
-            "seq": self.seq,
-            "runId": self.run_id,
-            "workspace": self.workspace,
-        }
+        """The ``--json`` line of this event: ``event`` (its kind), then ``json_fields`` in order."""
+        data: dict[str, Any] = {"event": self.kind}
+        plan = _PLANS.get(type(self)) or _plan(type(self))
+        for key, attr, dump, omit in plan:
+            value = getattr(self, attr)
+            if omit and not value:
+                continue
+            data[key] = value if dump is None else dump(value)
+        return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> Event:
@@ -58,11 +124,11 @@ class StepEvent(Event):
     step: StepRef
     attempt: int = 1
 
-    def to_json(self) -> dict[str, Any]:
-        data = Event.to_json(self)
-        data["step"] = {"id": self.step.id, "name": self.step.name}
-        data["attempt"] = self.attempt
-        return data
+    json_fields = (
+        *Event.json_fields,
+        _f("step", dump=_ref_to_json, load=ref_from_json),
+        _f("attempt", load=int, default=1),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,15 +137,17 @@ class PipelineStart(Event):
     steps: tuple[StepRef, ...] = ()
     dry_run: bool = False
     kind = "pipeline_start"
-
-    def to_json(self) -> dict[str, Any]:
-        data = Event.to_json(self)
-        data.update(
-            pipeline=self.pipeline,
-            dryRun=self.dry_run,
-            steps=[{"id": s.id, "name": s.name} for s in self.steps],
-        )
-        return data
+    json_fields = (
+        *Event.json_fields,
+        _f("pipeline"),
+        _f("dryRun", "dry_run", load=bool, default=False),
+        _f(
+            "steps",
+            dump=lambda steps: [_ref_to_json(s) for s in steps],
+            load=lambda steps: tuple(ref_from_json(s) for s in steps),
+            default=(),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,13 +155,11 @@ class StepStart(StepEvent):
     image: str = ""
     reasons: tuple[str, ...] = ()  # with --explain: why the step runs
     kind = "step_start"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data["image"] = self.image
-        if self.reasons:
-            data["reasons"] = list(self.reasons)
-        return data
+    json_fields = (
+        *StepEvent.json_fields,
+        _f("image", default=""),
+        _f("reasons", dump=list, load=tuple, default=(), omit=True),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,11 +169,13 @@ class ImagePull(StepEvent):
     current: int | None = None
     total: int | None = None
     kind = "image_pull"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data.update(image=self.image, status=self.status, current=self.current, total=self.total)
-        return data
+    json_fields = (
+        *StepEvent.json_fields,
+        _f("image"),
+        _f("status"),
+        _f("current", default=None),
+        _f("total", default=None),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,11 +183,7 @@ class StepLog(StepEvent):
     stream: Literal["stdout", "stderr"]
     line: str
     kind = "step_log"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data.update(stream=self.stream, line=self.line)
-        return data
+    json_fields = (*StepEvent.json_fields, _f("stream"), _f("line"))
 
 
 # The slots of StepLog, set directly: the generated __init__ of a frozen dataclass calls object.__setattr__ per
@@ -161,45 +225,32 @@ class StepRetry(StepEvent):
     delay: float
     reason: str
     kind = "step_retry"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data.update(max=self.max, delayMs=round(self.delay * 1000), reason=self.reason)
-        return data
+    json_fields = (*StepEvent.json_fields, _f("max"), _f("delayMs", "delay", dump=_ms, load=_seconds), _f("reason"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
     kind = "step_cached"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data["cachedRunId"] = self.cached_run_id
-        return data
+    json_fields = (*StepEvent.json_fields, _f("cachedRunId", "cached_run_id"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepSkipped(StepEvent):
     reason: Literal["dependency", "condition"]
     kind = "step_skipped"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data["reason"] = self.reason
-        return data
+    json_fields = (*StepEvent.json_fields, _f("reason"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepWouldRun(StepEvent):
     reasons: tuple[str, ...]
     kind = "step_would_run"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data["reason"] = "; ".join(self.reasons)
-        data["reasons"] = list(self.reasons)
-        return data
+    json_fields = (
+        *StepEvent.json_fields,
+        _f("reason", "reasons", dump="; ".join, load=None),  # for readers of one line; "reasons" is read back
+        _f("reasons", dump=list, load=tuple, default=()),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,20 +263,16 @@ class StepEnd(StepEvent):
     artifacts_size: int = 0
     message: str | None = None
     kind = "step_end"
-
-    def to_json(self) -> dict[str, Any]:
-        data = StepEvent.to_json(self)
-        data.update(
-            status=self.status,
-            exitCode=self.exit_code,
-            reason=self.reason,
-            stepRunId=self.step_run_id,
-            durationMs=round(self.duration * 1000),
-            artifactsSize=self.artifacts_size,
-        )
-        if self.message:
-            data["message"] = self.message
-        return data
+    json_fields = (
+        *StepEvent.json_fields,
+        _f("status"),
+        _f("exitCode", "exit_code", default=None),
+        _f("reason", default=None),
+        _f("stepRunId", "step_run_id", default=None),
+        _f("durationMs", "duration", dump=_ms, load=_seconds, default=0.0),
+        _f("artifactsSize", "artifacts_size", default=0),
+        _f("message", default=None, omit=True),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +335,8 @@ class RunResult:
 class PipelineEnd(Event):
     result: RunResult
     kind = "pipeline_end"
+    # The line is a summary of the record (``RunResult``), not one key per attribute: ``codec`` encodes and decodes
+    # the whole record beside it, or rebuilds a summary record from these keys.
 
     def to_json(self) -> dict[str, Any]:
         data = Event.to_json(self)
@@ -308,3 +357,19 @@ class PipelineEnd(Event):
             },
         )
         return data
+
+
+# Every kind of event, in the order of a run. The public API (``pipex.__init__``), ``codec.decode`` and the tests
+# derive their lists from this one.
+EVENT_TYPES: tuple[type[Event], ...] = (
+    PipelineStart,
+    ImagePull,
+    StepStart,
+    StepLog,
+    StepRetry,
+    StepCached,
+    StepSkipped,
+    StepWouldRun,
+    StepEnd,
+    PipelineEnd,
+)

@@ -1,13 +1,26 @@
-"""Events survive JSON: ``Event.from_json(e.to_json())`` (and the event log's ``encode``) give the event back."""
+"""Events survive JSON: ``Event.from_json(e.to_json())`` (and the event log's ``encode``) give the event back.
+
+The schema is written once (``Event.json_fields``): every event type, found from ``EVENT_TYPES`` with sample values
+made from its annotations, goes to JSON and back, and the README's ``--json`` table says the same keys.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
+import types
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
+from pipex.engine import events
 from pipex.engine.codec import decode, encode
 from pipex.engine.events import (
+    EVENT_TYPES,
+    REQUIRED,
     Event,
     ImagePull,
     Metrics,
@@ -95,3 +108,87 @@ def test_pipeline_end_from_the_summary_keeps_what_the_summary_says() -> None:
 def test_decode_rejects_what_is_not_an_event() -> None:
     with pytest.raises(ValueError, match="not a pipex event"):
         decode({"event": "step_end", "seq": 1})
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+COMMON_KEYS = {"event", "ts", "seq", "runId", "workspace", "step", "attempt"}
+
+
+def _sample(tp: Any, name: str) -> Any:
+    """A value of type ``tp`` that JSON keeps exactly (durations in whole milliseconds)."""
+    origin = get_origin(tp)
+    if origin is Literal:
+        return get_args(tp)[-1]
+    if origin in (Union, types.UnionType):
+        return _sample(next(arg for arg in get_args(tp) if arg is not type(None)), name)
+    if origin is tuple:
+        return (_sample(get_args(tp)[0], name + "1"), _sample(get_args(tp)[0], name + "2"))
+    samples: dict[Any, Any] = {
+        str: f"{name}-value",
+        int: 7,
+        float: 1.25,
+        bool: True,
+        datetime: TS,
+        StepRef: StepRef(name, name.title()),
+        RunResult: RESULT,
+    }
+    return samples[tp]
+
+
+def sample(cls: type[Event]) -> Event:
+    hints = get_type_hints(cls)
+    return cls(**{f.name: _sample(hints[f.name], f.name) for f in dataclasses.fields(cls)})
+
+
+@pytest.mark.parametrize("cls", EVENT_TYPES, ids=lambda c: c.kind)
+def test_every_event_type_round_trips(cls: type[Event]) -> None:
+    event = sample(cls)
+    assert decode(encode(event)) == event
+    line = event.to_json()
+    assert line["event"] == cls.kind
+    assert decode(line).to_json() == line
+    if cls is not PipelineEnd:  # its line is a summary: the record itself travels in encode's "result"
+        assert decode(line) == event
+
+
+@pytest.mark.parametrize("cls", EVENT_TYPES, ids=lambda c: c.kind)
+def test_missing_keys_take_their_defaults_or_refuse(cls: type[Event]) -> None:
+    line = sample(cls).to_json()
+    for f in cls.json_fields:
+        if f.load is None:
+            continue
+        without = {k: v for k, v in line.items() if k != f.key}
+        if f.default is REQUIRED:
+            with pytest.raises(ValueError, match=f"^not a pipex event: '{f.key}'$"):
+                decode(without)
+        else:
+            assert getattr(decode(without), f.attr) == f.default
+
+
+def test_event_types_are_every_kind_of_event() -> None:
+    kinds = {
+        cls
+        for _, cls in inspect.getmembers(events, inspect.isclass)
+        if issubclass(cls, Event) and "kind" in vars(cls) and cls is not Event
+    }
+    assert set(EVENT_TYPES) == kinds
+    assert len({cls.kind for cls in EVENT_TYPES}) == len(EVENT_TYPES)
+
+
+def _readme_table() -> dict[str, set[str]]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## `--json` schema", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        found = re.match(r"^\| `(\w+)` \| (.*) \|$", line)
+        if found and found.group(2) != "extra fields":  # not the header row
+            cell = re.sub(r"\([^)]*\)", "", found.group(2))  # drop the value lists: `status` (`a`\|`b`)
+            rows[found.group(1)] = {token.split(":")[0] for token in re.findall(r"`([^`]+)`", cell)}
+    return rows
+
+
+def test_the_readme_json_table_lists_every_key_of_every_event() -> None:
+    documented = _readme_table()
+    assert set(documented) == {cls.kind for cls in EVENT_TYPES}
+    for cls in EVENT_TYPES:
+        assert documented[cls.kind] == set(sample(cls).to_json()) - COMMON_KEYS, cls.kind
