@@ -1,7 +1,7 @@
 """pipex: run data pipelines as rootless containers (Podman first, Docker socket as the fallback).
 
-The public API is listed in ``__all__`` (pinned by a test). Names are imported lazily on first use, so
-``import pipex`` (and ``pipex --version``) stays fast.
+The public API is the keys of ``_EXPORTS`` (``__all__`` derives from it). Names are imported lazily on first
+use, so ``import pipex`` (and ``pipex --version``) stays fast.
 """
 
 from __future__ import annotations
@@ -56,90 +56,50 @@ _EXPORTS: dict[str, str] = {
     "Interrupted": "pipex.errors",
 }
 
-__all__ = [
-    "ConfigError",
-    "ContainerFailed",
-    "DetachedRun",
-    "Engine",
-    "EngineError",
-    "EngineRuntimeError",
-    "Event",
-    "FeatureUnsupported",
-    "ImageNotFound",
-    "ImagePull",
-    "ImagePullFailed",
-    "Interrupted",
-    "KitError",
-    "Metrics",
-    "Pipeline",
-    "PipelineBuilder",
-    "PipelineEnd",
-    "PipelineError",
-    "PipelineStart",
-    "PipexError",
-    "Problem",
-    "RunResult",
-    "RuntimeUnavailable",
-    "Step",
-    "StepCached",
-    "StepEnd",
-    "StepLog",
-    "StepOutcome",
-    "StepRetry",
-    "StepSkipped",
-    "StepStart",
-    "StepWouldRun",
-    "UnsafePath",
-    "UsageError",
-    "WorkspaceBusy",
-    "WorkspaceError",
-    "WorkspaceNotFound",
-    "__version__",
-    "load",
-    "slugify",
-]
+# The public API is the keys of _EXPORTS (name → module), written only there: ``__all__`` derives from it, and
+# tests check the imports below (for type checkers) and the event and error classes against it.
+__all__ = sorted(["__version__", *_EXPORTS])  # noqa: PLE0605 - derived; the imports below re-export for type checkers
 
-if TYPE_CHECKING:
-    from pipex.daemon.spawn import DetachedRun
-    from pipex.engine.engine import Engine
-    from pipex.engine.events import (
-        Event,
-        ImagePull,
-        Metrics,
-        PipelineEnd,
-        PipelineStart,
-        RunResult,
-        StepCached,
-        StepEnd,
-        StepLog,
-        StepOutcome,
-        StepRetry,
-        StepSkipped,
-        StepStart,
-        StepWouldRun,
-    )
-    from pipex.errors import (
-        ConfigError,
-        ContainerFailed,
-        EngineError,
-        EngineRuntimeError,
-        FeatureUnsupported,
-        ImageNotFound,
-        ImagePullFailed,
-        Interrupted,
-        KitError,
-        PipelineError,
-        PipexError,
-        Problem,
-        RuntimeUnavailable,
-        UnsafePath,
-        UsageError,
-        WorkspaceBusy,
-        WorkspaceError,
-        WorkspaceNotFound,
-    )
-    from pipex.model import Pipeline, Step, load, slugify
-    from pipex.model.builder import PipelineBuilder
+if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is computed)
+    from pipex.daemon.spawn import DetachedRun as DetachedRun
+    from pipex.engine.engine import Engine as Engine
+    from pipex.engine.events import Event as Event
+    from pipex.engine.events import ImagePull as ImagePull
+    from pipex.engine.events import Metrics as Metrics
+    from pipex.engine.events import PipelineEnd as PipelineEnd
+    from pipex.engine.events import PipelineStart as PipelineStart
+    from pipex.engine.events import RunResult as RunResult
+    from pipex.engine.events import StepCached as StepCached
+    from pipex.engine.events import StepEnd as StepEnd
+    from pipex.engine.events import StepLog as StepLog
+    from pipex.engine.events import StepOutcome as StepOutcome
+    from pipex.engine.events import StepRetry as StepRetry
+    from pipex.engine.events import StepSkipped as StepSkipped
+    from pipex.engine.events import StepStart as StepStart
+    from pipex.engine.events import StepWouldRun as StepWouldRun
+    from pipex.errors import ConfigError as ConfigError
+    from pipex.errors import ContainerFailed as ContainerFailed
+    from pipex.errors import EngineError as EngineError
+    from pipex.errors import EngineRuntimeError as EngineRuntimeError
+    from pipex.errors import FeatureUnsupported as FeatureUnsupported
+    from pipex.errors import ImageNotFound as ImageNotFound
+    from pipex.errors import ImagePullFailed as ImagePullFailed
+    from pipex.errors import Interrupted as Interrupted
+    from pipex.errors import KitError as KitError
+    from pipex.errors import PipelineError as PipelineError
+    from pipex.errors import PipexError as PipexError
+    from pipex.errors import Problem as Problem
+    from pipex.errors import RuntimeUnavailable as RuntimeUnavailable
+    from pipex.errors import UnsafePath as UnsafePath
+    from pipex.errors import UsageError as UsageError
+    from pipex.errors import WorkspaceBusy as WorkspaceBusy
+    from pipex.errors import WorkspaceError as WorkspaceError
+    from pipex.errors import WorkspaceNotFound as WorkspaceNotFound
+    from pipex.model import Pipeline as Pipeline
+    from pipex.model import Step as Step
+    from pipex.model import load as load
+    from pipex.model import slugify as slugify
+    from pipex.model.builder import PipelineBuilder as PipelineBuilder
 
 
 def __getattr__(name: str) -> Any:
