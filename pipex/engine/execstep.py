@@ -195,17 +195,7 @@ def prepare_exec(
     else:
         pipeline, chosen = load_step_file(source, step, environ=engine.environ)
     chosen, wired = wire_inputs(chosen, extra)
-    one = Pipeline.create(
-        id=pipeline.id,
-        name=pipeline.name,
-        steps=[chosen],
-        root=pipeline.root,
-        source=pipeline.source,
-        boundary=pipeline.boundary,
-        config=pipeline.config,
-        config_path=pipeline.config_path,
-        environ=pipeline.environ,
-    )
+    one = pipeline.model_copy(update={"steps": [chosen]})  # where it came from (root, config…) is kept
     ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), options.workspace)
     provided = provided_runs(ws, chosen, wired)
 

@@ -117,6 +117,18 @@ def test_a_copy_with_other_steps_has_their_edges(diamond: Pipeline) -> None:
         copied.step("d")
 
 
+def test_a_copy_keeps_where_the_pipeline_came_from(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".pipex.yml").write_text("runtime: docker\n", encoding="utf-8")
+    (tmp_path / "sub" / "pipeline.yml").write_text('id: p\nsteps:\n  - {id: a, image: alpine, cmd: ["true"]}\n')
+    loaded = load(tmp_path / "sub", cwd=tmp_path, environ={"X": "1"})
+    copied = loaded.model_copy(update={"steps": [loaded.steps[0].model_copy(update={"id": "b"})]})
+    assert copied.ids == ["b"]
+    origin = ("root", "source", "boundary", "config", "config_path", "environ")
+    assert [getattr(copied, name) for name in origin] == [getattr(loaded, name) for name in origin]
+    assert (copied.config.runtime, copied.boundary, copied.environ) == ("docker", tmp_path, {"X": "1"})
+
+
 TRICKY = {
     "id": "tricky",
     "name": "Tricky values",
