@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
-from pipex.kits.base import KitContext, PathPair, StepTemplate
-from pipex.kits.params import (
-    NonEmpty,
-    Params,
-    ScriptPath,
-    TagPart,
-    check_script,
-    check_src,
-    one_of,
-    script_command,
-    wants_install,
-)
-from pipex.model.spec import CacheSpec, SetupSpec
+from pipex.kits.language import LanguageKit, LanguageParams
+from pipex.kits.params import TagPart, one_of
+from pipex.model.spec import CacheSpec
 
 
 def _ensure(tool: str) -> str:
@@ -43,37 +33,20 @@ INSTALLS = {
 }
 
 
-class NodeParams(Params):
-    script: ScriptPath | None = None
-    run: NonEmpty | None = None
-    src: NonEmpty | None = None
+class NodeParams(LanguageParams):
     version: TagPart = "24"
     variant: TagPart = "alpine"
     package_manager: Annotated[str, AfterValidator(one_of(*INSTALLS))] = Field("npm", alias="packageManager")
-    install: bool = True
-    image: NonEmpty | None = None
 
 
-class NodeKit:
+class NodeKit(LanguageKit):
     name = "node"
     params = NodeParams
-
-    def resolve(self, params: BaseModel, context: KitContext) -> StepTemplate:
-        p = NodeParams.model_validate(params)
-        cmd = script_command(self.name, "node", p.script, p.run)
-        check_src(context, p.src)
-        check_script(context, p.src, p.script)
-        setup = None
-        explicit = "install" in p.model_fields_set
-        if p.install and wants_install(context, self.name, p.src, "package.json", explicit):
-            command, cache = INSTALLS[p.package_manager]
-            setup = SetupSpec(("sh", "-c", command), (cache,), allow_network=True)
-        return StepTemplate(
-            image=p.image or f"node:{p.version}-{p.variant}",
-            cmd=cmd,
-            sources=(PathPair(p.src, "/app"),) if p.src is not None else (),
-            setup=setup,
-        )
+    image_name = "node"
+    program = "node"
+    manifest = "package.json"
+    installs = INSTALLS
+    copy_src = True  # npm writes node_modules next to package.json
 
 
 kit = NodeKit()

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
-from pipex.kits.base import KitContext, PathPair, StepTemplate
-from pipex.kits.params import (
-    NonEmpty,
-    Params,
-    ScriptPath,
-    TagPart,
-    check_script,
-    check_src,
-    one_of,
-    script_command,
-    wants_install,
-)
-from pipex.model.spec import CacheSpec, SetupSpec
+from pipex.kits.language import LanguageKit, LanguageParams
+from pipex.kits.params import TagPart, one_of
+from pipex.model.spec import CacheSpec
 
 PIP = "pip install --quiet --root-user-action=ignore -r /app/requirements.txt"
 # uv is not in the python images: install it with pip first unless the image (an `image:` override) has it.
@@ -33,36 +23,20 @@ INSTALLS = {
 }
 
 
-class PythonParams(Params):
-    script: ScriptPath | None = None
-    run: NonEmpty | None = None
-    src: NonEmpty | None = None
+class PythonParams(LanguageParams):
     version: TagPart = "3.12"
     variant: TagPart = "slim"
     package_manager: Annotated[str, AfterValidator(one_of(*INSTALLS))] = Field("pip", alias="packageManager")
-    install: bool = True
-    image: NonEmpty | None = None
 
 
-class PythonKit:
+class PythonKit(LanguageKit):
     name = "python"
     params = PythonParams
-
-    def resolve(self, params: BaseModel, context: KitContext) -> StepTemplate:
-        p = PythonParams.model_validate(params)
-        cmd = script_command(self.name, "python", p.script, p.run)
-        check_src(context, p.src)
-        check_script(context, p.src, p.script)
-        setup = None
-        if p.install and wants_install(context, self.name, p.src, "requirements.txt", "install" in p.model_fields_set):
-            command, cache = INSTALLS[p.package_manager]
-            setup = SetupSpec(("sh", "-c", command), (cache,), allow_network=True)
-        return StepTemplate(
-            image=p.image or f"python:{p.version}-{p.variant}",
-            cmd=cmd,
-            mounts=(PathPair(p.src, "/app"),) if p.src is not None else (),
-            setup=setup,
-        )
+    image_name = "python"
+    program = "python"
+    manifest = "requirements.txt"
+    installs = INSTALLS
+    copy_src = False  # pip installs into the image, so /app stays read-only
 
 
 kit = PythonKit()
