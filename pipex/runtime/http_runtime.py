@@ -18,7 +18,7 @@ from typing import Any
 from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
 from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
-from pipex.runtime.base import ContainerRef, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
+from pipex.runtime.base import ContainerRef, ContainerSpec, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
 from pipex.runtime.mux import iter_frames
 from pipex.runtime.response import STREAM_ERRORS
@@ -38,6 +38,20 @@ class HttpRuntime:
         self._owned = contextlib.ExitStack()
 
     def _read_info(self) -> RuntimeInfo:
+        raise NotImplementedError
+
+    # What each API does its own way (PodmanRuntime, DockerRuntime). Declared here so that an HttpRuntime is a
+    # Runtime to the code that takes one (ownership's helper containers).
+    def ping(self) -> None:
+        raise NotImplementedError
+
+    def pull(self, reference: str, progress: Callable[[PullProgress], None] | None = None) -> ImageRef:
+        raise NotImplementedError
+
+    def create(self, spec: ContainerSpec) -> str:
+        raise NotImplementedError
+
+    def remove(self, container: str) -> None:
         raise NotImplementedError
 
     def info(self) -> RuntimeInfo:
@@ -293,11 +307,11 @@ class HttpRuntime:
 
     def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str | None = None) -> None:
         """See ``Runtime``; ``image``: the helper container's image (default: the last one this runtime used)."""
-        ownership.normalize(self, path, uid, gid, image=image or self._last_image)  # type: ignore[arg-type]
+        ownership.normalize(self, path, uid, gid, image=image or self._last_image)
 
     def remove_tree(self, path: Path, *, image: str | None = None) -> None:
         """See ``Runtime``; ``image`` as for ``normalize_ownership``."""
-        ownership.remove_tree(self, path, image=image or self._last_image)  # type: ignore[arg-type]
+        ownership.remove_tree(self, path, image=image or self._last_image)
 
     def own(self, release: Callable[[], None]) -> None:
         self._owned.callback(release)
