@@ -7,6 +7,8 @@ One frozen dataclass per kind; every event has ``run_id`` (one per ``Engine.run`
 The schema is written once: each class's ``json_fields`` (its parent's, then its own) says, per JSON key, which
 attribute it comes from and how a value goes to JSON and back. ``to_json`` here and ``codec.decode`` both read
 that table; ``EVENT_TYPES`` lists every kind of event (the public API, the codec and the tests derive from it).
+Frozen dataclasses rather than a pydantic discriminated union: a ``StepLog`` is built per output line (measured:
+0.5 µs through ``step_logs``, 2.8 µs as a validated pydantic model, against a whole ``--json`` line cost of 2 µs).
 """
 
 from __future__ import annotations
