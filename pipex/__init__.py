@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "Event": "pipex.engine.events",
     "PipelineStart": "pipex.engine.events",
     "StepStart": "pipex.engine.events",
+    "StepWarning": "pipex.engine.events",
     "StepLog": "pipex.engine.events",
     "StepRetry": "pipex.engine.events",
     "StepCached": "pipex.engine.events",
@@ -88,6 +89,7 @@ __all__ = [
     "StepRetry",
     "StepSkipped",
     "StepStart",
+    "StepWarning",
     "StepWouldRun",
     "UnsafePath",
     "UsageError",
@@ -116,6 +118,7 @@ if TYPE_CHECKING:
         StepRetry,
         StepSkipped,
         StepStart,
+        StepWarning,
         StepWouldRun,
     )
     from pipex.errors import (

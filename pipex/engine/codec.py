@@ -28,6 +28,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWarning,
     StepWouldRun,
 )
 
@@ -118,6 +119,7 @@ _DECODERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], dict[str, 
         StepRetry,
         lambda d: {**_step(d), "max": d["max"], "delay": d["delayMs"] / 1000, "reason": d["reason"]},
     ),
+    "step_warning": (StepWarning, lambda d: {**_step(d), "message": d["message"]}),
     "step_cached": (StepCached, lambda d: {**_step(d), "cached_run_id": d["cachedRunId"]}),
     "step_skipped": (StepSkipped, lambda d: {**_step(d), "reason": d["reason"]}),
     "step_would_run": (StepWouldRun, lambda d: {**_step(d), "reasons": tuple(d.get("reasons", ()))}),

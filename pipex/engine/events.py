@@ -169,6 +169,19 @@ class StepRetry(StepEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepWarning(StepEvent):
+    """Something the step left or met that pipex refused to follow or copy; the step itself goes on."""
+
+    message: str
+    kind = "step_warning"
+
+    def to_json(self) -> dict[str, Any]:
+        data = StepEvent.to_json(self)
+        data["message"] = self.message
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
     kind = "step_cached"

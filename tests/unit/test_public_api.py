@@ -36,6 +36,7 @@ PUBLIC = [
     "StepRetry",
     "StepSkipped",
     "StepStart",
+    "StepWarning",
     "StepWouldRun",
     "UnsafePath",
     "UsageError",
