@@ -114,3 +114,52 @@ def test_long_name_and_deep_nesting_copy_what_they_can(tmp_path: Path, sentinel:
     warnings = [w.message for w in of(r, StepWarning, "one")]
     assert len(warnings) == 1 and warnings[0].endswith(": it is nested deeper than 128 directories")
     assert (r.run_dir("one") / "artifacts" / "deep" / "d").is_dir()
+
+
+MOUNTED = """
+id: mounted
+steps:
+  - {id: m, image: alpine:3.20, cmd: [m], mounts: [{host: data, container: /data}]}
+"""
+
+
+def _reasons(r: TestResult, step: str) -> tuple[str, ...]:
+    from pipex.engine.events import StepStart
+
+    (start,) = of(r, StepStart, step)
+    return start.reasons
+
+
+@pytest.mark.parametrize("plant", plant_params())
+def test_fingerprint_and_explain_of_a_mount_holding_planted_entries(
+    tmp_path: Path, sentinel: Sentinel, plant: Plant
+) -> None:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "x.txt").write_bytes(b"1")
+    plant.make(root / "data", sentinel.root)
+    path = write(root, MOUNTED)
+    rt = FakeRuntime(images=["alpine:3.20"])
+    first = run(path, runtime=rt, workdir=tmp_path / "wd", explain=True)
+    assert first.result.ok and _reasons(first, "m") == ("no previous successful run",)
+    again = run(path, runtime=rt, workdir=tmp_path / "wd", explain=True)
+    assert again.cached("m")  # the same digest twice: nothing outside the mount entered it
+    (root / "data" / "x.txt").write_bytes(b"2")
+    changed = run(path, runtime=rt, workdir=tmp_path / "wd", explain=True)
+    assert _reasons(changed, "m") == ("mount /data: x.txt changed",)
+    sentinel.check(linked=linked(plant))
+
+
+@pytest.mark.parametrize("plant", plant_params())
+def test_explain_names_an_input_whose_planted_entries_changed(tmp_path: Path, sentinel: Sentinel, plant: Plant) -> None:
+    _run(tmp_path, plant, sentinel.root)
+    rt = FakeRuntime(images=["alpine:3.20"])
+    rt.script(
+        step="a", behaviour=Behaviour(files={"a.txt": b"changed"}, plant=lambda out: plant.make(out, sentinel.root))
+    )
+    rt.script(step="b", behaviour=Behaviour(files={"b.txt": b"from b"}))
+    r = run(tmp_path / "p" / "pipeline.yml", runtime=rt, workdir=tmp_path / "wd", explain=True, force=["a"])
+    assert r.result.ok
+    assert _reasons(r, "one") == ("input a: artifacts changed",)
+    assert _reasons(r, "two") == ("input a: artifacts changed",)
+    sentinel.check(linked=linked(plant))
