@@ -74,6 +74,9 @@ PLANTS = [
     Plant("abs-link-to-dir", "abs-dir", "skipped", lambda o, s: os.symlink(s, o / "abs-dir"), "a symlink"),
     Plant("rel-link-up", "up", "skipped", lambda o, s: os.symlink("../../..", o / "up"), "a symlink"),
     Plant("link-to-tripwire", "trip", "skipped", lambda o, s: os.symlink(s / "trip.fifo", o / "trip"), "a symlink"),
+    Plant(
+        "link-target-with-newline", "nl", "skipped", lambda o, s: os.symlink(f"{s}\nforged line", o / "nl"), "a symlink"
+    ),
     Plant("fifo", "pipe", "skipped", lambda o, s: os.mkfifo(o / "pipe"), "a FIFO"),
     Plant("socket", "sock", "skipped", lambda o, s: _socket(o, "sock"), "a socket"),
     Plant("hard-link-outside", "hard", "copied", lambda o, s: os.link(s / "secret.txt", o / "hard")),

@@ -38,19 +38,15 @@ class Entry:
 
     def display(self) -> str:
         """One line: control characters escaped, so a planted name cannot forge more lines."""
-        path = _printable(self.path)
+        path = safetree.printable(self.path)
         if self.kind == "dir":
             return path + "/"
         if self.kind == "link":
-            return f"{path} -> {_printable(self.target or '')}"
+            return f"{path} -> {safetree.printable(self.target or '')}"
         return path
 
     def to_json(self) -> dict[str, object]:
         return {"path": self.path, "type": self.kind, "size": self.size, "target": self.target}
-
-
-def _printable(text: str) -> str:
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _kind(mode: int) -> Kind:
@@ -90,8 +86,8 @@ def _reach(root: Path, rel: str, hint: str | None) -> Iterator[tuple[int, str, o
             except FileNotFoundError:
                 raise WorkspaceNotFound(f'no artifact "{"/".join(parts[: i + 1])}"', hint=hint) from None
             if stat.S_ISLNK(st.st_mode):
-                target = os.readlink(part, dir_fd=fd)
-                where = "/".join(parts[: i + 1])
+                target = safetree.printable(os.readlink(part, dir_fd=fd))
+                where = safetree.printable("/".join(parts[: i + 1]))
                 raise UnsafePath(
                     f'"{where}" is a symlink (-> {target}); pipex never follows links a step wrote', hint=hint
                 )

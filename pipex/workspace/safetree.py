@@ -99,6 +99,11 @@ def shown(rel: str) -> str:
     return repr(rel)
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (and undecodable bytes) escaped, unquoted: a link target in a message."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def name_problem(rel: str) -> str | None:
     """Why a copy could not reproduce this path faithfully, or ``None``."""
     if any(ord(c) < 32 or ord(c) == 127 for c in rel):
@@ -113,7 +118,7 @@ def describe(node: Node) -> str:
     what = _WHAT.get(node.kind, node.kind)
     if node.kind == "link":
         try:
-            return f"{what} (-> {node.readlink()}); pipex never follows links a step wrote"
+            return f"{what} (-> {printable(node.readlink())}); pipex never follows links a step wrote"
         except OSError:
             return what
     return what

@@ -25,6 +25,9 @@ def hostile(tmp_path: Path, sentinel: Sentinel, request: pytest.FixtureRequest) 
     demo = make_demo(tmp_path)
     plant: Plant = request.param
     plant.make(demo.artifacts("a"), sentinel.root)
+    cache = demo.ws / "caches" / "shared"  # caches are written by containers too (list sizes them, rm deletes them)
+    cache.mkdir(parents=True)
+    plant.make(cache, sentinel.root)
     return demo
 
 
@@ -66,6 +69,7 @@ def test_commands_never_leave_the_workspace(
         assert res.exit_code == 0, res.stderr
         lines = res.stdout.splitlines()
         assert "top.txt" in lines and "x/y.txt" in lines
+        assert len(lines) == 3 + (128 if plant.id == "deep-nesting" else 1)  # one line per entry, none forged
         assert SECRET.decode().strip() not in res.stdout
         shown = plant.name if plant.name.isprintable() else repr(plant.name)[1:-1]
         assert any(line == shown or line.startswith((shown + " -> ", shown + "/")) for line in lines), lines
@@ -79,6 +83,7 @@ def test_commands_never_leave_the_workspace(
             assert res.exit_code == 2, res.stderr
             assert res.stdout == ""
             assert res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+            assert len(res.stderr.splitlines()) == 2  # the error and its hint: a planted name forges no line
     elif command == "export":
         dest = tmp_path / "exported"
         res = invoke(["export", "demo", "a", str(dest), *wd])
@@ -138,3 +143,20 @@ def test_export_keeps_only_links_that_stay_inside(
     assert (dest / "x" / name).is_symlink() == kept
     if not kept:
         assert f'warning: skipped link "x/{name} -> {target}": it points outside the artifacts\n' in res.stderr
+
+
+def test_reporters_print_a_skipped_entry_as_one_warning_line() -> None:
+    from pipex.engine.events import PipelineStart, StepRef, StepWarning
+    from tests.cli.test_reporters import Feed, plain_output
+
+    ev = Feed()
+    two = StepRef("two", "two")
+    message = "skipped 'new\\nline' of input a: its name holds control characters (a newline?)"
+    lines = plain_output([ev(PipelineStart, pipeline="p", steps=(two,)), ev(StepWarning, step=two, message=message)])
+    assert lines[1:] == [f"! two  warning: {message}"]
+    assert (
+        StepWarning(
+            run_id="r", seq=1, ts=ev(PipelineStart, pipeline="p", steps=()).ts, workspace="w", step=two, message=message
+        ).to_json()["message"]
+        == message
+    )
