@@ -192,7 +192,10 @@ def walk(
             entry = item[1]
             name = entry.name
             rel = prefix + name
-            st = entry.stat(follow_symlinks=False)  # fstatat(fd, name, AT_SYMLINK_NOFOLLOW)
+            try:
+                st = entry.stat(follow_symlinks=False)  # fstatat(fd, name, AT_SYMLINK_NOFOLLOW), now
+            except FileNotFoundError:
+                continue  # removed since the listing: nothing to read
             kind = kind_of(st.st_mode)
             if regular_only:
                 why = describe(Node(rel, name, kind, st, fd)) if kind not in ("file", "dir") else name_problem(rel)

@@ -51,7 +51,7 @@ steps:
 SKIPPED = ["abs-dir", "abs-file", "new\\nline", "pipe", "trip", "up"]
 
 
-@pytest.fixture(params=engine_params(("rootless_podman",)))
+@pytest.fixture(params=engine_params(("rootless_podman", "rootful_podman")))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
     with make_driver(request, request.param, tmp_path) as made:
         yield made
