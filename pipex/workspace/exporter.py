@@ -53,9 +53,19 @@ def export(root: Path, dest: Path, sub: str = "", *, hint: str | None = None) ->
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} exists and is not a directory", hint="give a new or existing directory")
     links = {e.path for e in items if e.kind == "link"}
-    skipped = [replace(e, what=why) for e in items if (why := skip_reason(e, links)) is not None]
-    gone = {e.path for e in skipped}
-    planned = [(e, dest / _strip(e.path, base)) for e in items if e.path not in gone and not _under(e.path, gone)]
+    skipped: list[Entry] = []
+    planned: list[tuple[Entry, Path]] = []
+    gone: set[str] = set()  # skipped directories: their contents go with them, unreported
+    for e in items:
+        if _under(e.path, gone):
+            continue
+        why = skip_reason(e, links)
+        if why is None:
+            planned.append((e, dest / _strip(e.path, base)))
+            continue
+        skipped.append(replace(e, what=why))
+        if e.kind == "dir":
+            gone.add(e.path)
     for entry, target in planned:
         if os.path.lexists(target) and not (entry.kind == "dir" and target.is_dir() and not target.is_symlink()):
             raise UsageError(
@@ -84,7 +94,7 @@ def skip_reason(entry: Entry, links: set[str]) -> str | None:
 
 
 def _under(path: str, dirs: set[str]) -> bool:
-    return any(path.startswith(d + "/") for d in dirs)
+    return bool(dirs) and any(path.startswith(d + "/") for d in dirs)
 
 
 def _copy(root: Path, entry: Entry, target: Path, done: Exported) -> None:

@@ -160,3 +160,16 @@ def test_reporters_print_a_skipped_entry_as_one_warning_line() -> None:
         ).to_json()["message"]
         == message
     )
+
+
+def test_export_reports_a_skipped_directory_once(invoke: Invoke, tmp_path: Path) -> None:
+    demo = make_demo(tmp_path)
+    bad = demo.artifacts("a") / "new\nline"
+    (bad / "sub").mkdir(parents=True)
+    for i in range(3):
+        (bad / "sub" / f"f{i}").write_bytes(b"x")
+    dest = tmp_path / "exported"
+    res = invoke(["export", "demo", "a", str(dest), "--workdir", str(demo.workdir)])
+    assert res.exit_code == 0
+    assert res.stderr == 'warning: skipped "new\\nline/": its name holds control characters (a newline?)\n'
+    assert sorted(e.name for e in dest.iterdir()) == ["top.txt", "x"]
