@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "Event": "pipex.engine.events",
     "PipelineStart": "pipex.engine.events",
     "StepStart": "pipex.engine.events",
+    "StepWarning": "pipex.engine.events",
     "StepLog": "pipex.engine.events",
     "StepRetry": "pipex.engine.events",
     "StepCached": "pipex.engine.events",
@@ -76,6 +77,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import StepRetry as StepRetry
     from pipex.engine.events import StepSkipped as StepSkipped
     from pipex.engine.events import StepStart as StepStart
+    from pipex.engine.events import StepWarning as StepWarning
     from pipex.engine.events import StepWouldRun as StepWouldRun
     from pipex.errors import ConfigError as ConfigError
     from pipex.errors import ContainerFailed as ContainerFailed

@@ -151,14 +151,15 @@ class TestResult:
     def artifacts(self, step: str) -> dict[str, bytes]:
         """Every regular file of the step's committed artifacts, by POSIX path relative to the output.
 
-        Symlinks are not followed (a step's link could point anywhere on the host)."""
-        root = self.run_dir(step) / "artifacts"
+        Read by the safe walk: symlinks are not followed (a step's link could point anywhere on the host), FIFOs
+        and sockets are never opened."""
+        from pipex.workspace.safetree import open_file, walk
+
         found: dict[str, bytes] = {}
-        for dirpath, _dirs, names in os.walk(root):
-            for name in names:
-                path = Path(dirpath) / name
-                if path.is_file() and not path.is_symlink():
-                    found[path.relative_to(root).as_posix()] = path.read_bytes()
+        for node in walk(self.run_dir(step) / "artifacts"):
+            if node.kind == "file":
+                with os.fdopen(open_file(node), "rb") as fh:
+                    found[node.rel] = fh.read()
         return dict(sorted(found.items()))
 
 

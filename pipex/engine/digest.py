@@ -36,6 +36,7 @@ from types import MappingProxyType
 
 from pipex.engine.statcache import StatCache, fs_clock_ns, match
 from pipex.errors import PipexError
+from pipex.workspace.safetree import Node, open_file, walk
 
 _BIG = 1 << 20  # files above this are read in 1 MiB chunks into one reused buffer
 _EMPTY = hashlib.sha256(b"").hexdigest()
@@ -79,26 +80,32 @@ def file_digest(path: str, expected: int = 0) -> tuple[str, int]:
     end), and a bigger one is read in 1 MiB chunks into one reused buffer.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)  # never hang on a fifo
-    try:  # bare fds: a file object per file costs more than the read itself for small files
-        want = min(expected, _BIG) + 1
-        first = os.read(fd, want)
-        h = hashlib.sha256(first)
-        size = len(first)
-        if size == want:  # not a short read: a big file, or one that grew since stat; read on to the end
-            if expected >= _BIG:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger readahead window
-            buf = bytearray(_BIG)
-            view = memoryview(buf)
-            while n := os.readv(fd, (buf,)):
-                h.update(view[:n])  # hashlib releases the GIL here
-                size += n
+    try:
+        return _digest_fd(fd, expected)
     finally:
         os.close(fd)
+
+
+def _digest_fd(fd: int, expected: int) -> tuple[str, int]:
+    # Bare fds: a file object per file costs more than the read itself for small files.
+    want = min(expected, _BIG) + 1
+    first = os.read(fd, want)
+    h = hashlib.sha256(first)
+    size = len(first)
+    if size == want:  # not a short read: a big file, or one that grew since stat; read on to the end
+        if expected >= _BIG:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger readahead window
+        buf = bytearray(_BIG)
+        view = memoryview(buf)
+        while n := os.readv(fd, (buf,)):
+            h.update(view[:n])  # hashlib releases the GIL here
+            size += n
     return h.hexdigest(), size
 
 
 class _Walker:
-    """Hashes one tree in one pass without recursion; the regular-file path is kept lean (it runs per file)."""
+    """Hashes one tree in one pass of the safe walk (``safetree.walk``: directory descriptors, no link followed,
+    files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
     def __init__(self, cache: StatCache | None) -> None:
         self.cache = cache
@@ -109,11 +116,18 @@ class _Walker:
         self.misses = 0
         self.manifest: dict[str, str] = {}
 
-    def regular(self, path: str, st: os.stat_result) -> tuple[str, int]:
-        """(hex digest, size) of a regular file the cache did not know."""
+    def regular(self, path: str, st: os.stat_result, node: Node | None = None) -> tuple[str, int]:
+        """(hex digest, size) of a regular file the cache did not know (``node``: open it through the walk)."""
         self.misses += 1
         try:
-            digest, size = file_digest(path, st.st_size)
+            if node is None:
+                digest, size = file_digest(path, st.st_size)
+            else:
+                fd = open_file(node)
+                try:
+                    digest, size = _digest_fd(fd, st.st_size)
+                finally:
+                    os.close(fd)
         except OSError as exc:
             raise _unreadable(path, exc) from exc
         # A file that grew or shrank while it was read is hashed as read, but not cached under the old stat.
@@ -121,24 +135,26 @@ class _Walker:
             self.cache.store(path, st, digest, started_ns=self.started)
         return digest, size
 
-    def leaf(self, path: str, rel: str, st: os.stat_result) -> tuple[str, int, str]:
-        """(kind, size, hex digest) of any non-directory entry (the walk inlines regular files), and its manifest
-        line."""
+    def leaf(self, path: str, rel: str, st: os.stat_result, node: Node | None = None) -> tuple[str, int, str]:
+        """(kind, size, hex digest) of any non-directory entry, and its manifest line."""
         mode = st.st_mode
         if stat.S_ISREG(mode):
             kind = "x" if mode & stat.S_IXUSR else "f"
             directory, _, name = path.rpartition("/")
             digest = match(self.cache.directory(directory), name, st) if self.cache is not None else None
             if digest is None:
-                digest, size = self.regular(path, st)
+                digest, size = self.regular(path, st, node)
             else:
                 self.hits += 1
                 size = st.st_size
             self.size += size
         elif stat.S_ISLNK(mode):
             kind = "l"
-            try:
-                target = os.readlink(os.fsencode(path))  # noqa: PTH115 - the target's exact bytes
+            try:  # the target's exact bytes, never followed
+                if node is None:
+                    target = os.readlink(os.fsencode(path))  # noqa: PTH115
+                else:
+                    target = os.readlink(os.fsencode(node.name), dir_fd=node.dir_fd)
             except OSError as exc:
                 raise _unreadable(path, exc) from exc
             digest, size = hashlib.sha256(target).hexdigest(), len(target)
@@ -149,58 +165,50 @@ class _Walker:
         return kind, size, digest
 
     def tree(self, root: str) -> tuple[str, int]:
-        """(hex digest, size) of the directory ``root``: pre-order listing, then hashing deepest-first."""
-        # Entries are sorted by their names' bytes (the order must not depend on the locale or on str's order).
-        listed: list[tuple[str, str, list[tuple[bytes, os.DirEntry[str]]]]] = []
-        pending = [(root, "")]
-        while pending:
-            path, rel = pending.pop()
-            try:
-                with os.scandir(path) as it:
-                    entries = [(e.name.encode(_FS_ENCODING, _FS_ERRORS), e) for e in it]
-            except OSError as exc:
-                raise _unreadable(path, exc) from exc
-            entries.sort(key=lambda pair: pair[0])
-            listed.append((path, rel, entries))
-            pending.extend((e.path, f"{rel}{e.name}/") for _, e in entries if e.is_dir(follow_symlinks=False))
-        # Children are listed after their parent, so walking the list backwards hashes every child first.
-        done: dict[str, tuple[str, int]] = {}
+        """(hex digest, size) of the directory ``root``: each directory's lines are hashed when the walk leaves it
+        (entries in the walk's order: sorted by their names' bytes, independent of the locale)."""
+        cache = self.cache
         manifest = self.manifest
-        for path, rel, entries in reversed(listed):
-            known = self.cache.directory(path) if self.cache is not None else _NO_ENTRIES
-            lines: list[str] = []  # names as str: encoding the joined text gives back their exact bytes
-            total = 0
-            for _, entry in entries:
-                name = entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    digest, size = done.pop(entry.path)
-                    manifest[rel + name] = "d"
-                    lines.append(f"d {size} {digest} {name}\0")
-                    total += size
+        # One frame per directory on the current path: its lines, their total size, the cache's entries for it.
+        frames: list[tuple[list[str], list[int], Mapping[str, str], str]] = [
+            ([], [0], cache.directory(root) if cache is not None else _NO_ENTRIES, root)
+        ]
+        try:
+            for node in walk(root, post_order=True, follow_root=True):
+                if node.kind == "dir":
+                    if not node.leaving:
+                        path = f"{root}/{node.rel}"
+                        frames.append(([], [0], cache.directory(path) if cache is not None else _NO_ENTRIES, path))
+                        continue
+                    lines, total, _, _ = frames.pop()
+                    # names as str: encoding the joined text gives back their exact bytes
+                    digest = hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest()
+                    manifest[node.rel] = "d"
+                    frames[-1][0].append(f"d {total[0]} {digest} {node.name}\0")
+                    frames[-1][1][0] += total[0]
                     continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    raise _unreadable(entry.path, exc) from exc
-                mode = st.st_mode
-                if stat.S_ISREG(mode):
-                    kind = "x" if mode & stat.S_IXUSR else "f"
+                lines, total, known, directory = frames[-1]
+                st = node.st
+                name = node.name
+                if node.kind == "file":
+                    kind = "x" if st.st_mode & stat.S_IXUSR else "f"
                     cached = match(known, name, st)
                     if cached is None:
-                        digest, size = self.regular(entry.path, st)
+                        digest, size = self.regular(f"{directory}/{name}", st, node)
                     else:
                         digest, size = cached, st.st_size
                         self.hits += 1
                     self.files += 1
                     self.size += size
-                    manifest[rel + name] = f"{kind}:{digest}"
+                    manifest[node.rel] = f"{kind}:{digest}"
                 else:
-                    kind, size, digest = self.leaf(entry.path, rel + name, st)
+                    kind, size, digest = self.leaf(f"{directory}/{name}", node.rel, st, node)
                 lines.append(f"{kind} {size} {digest} {name}\0")
-                total += size
-            text = "".join(lines).encode(_FS_ENCODING, _FS_ERRORS)
-            done[path] = (hashlib.sha256(text).hexdigest(), total)
-        return done[root]
+                total[0] += size
+        except OSError as exc:
+            raise _unreadable(exc.filename if isinstance(exc.filename, str) else root, exc) from exc
+        lines, total, _, _ = frames[0]
+        return hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest(), total[0]
 
 
 def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:

@@ -231,6 +231,15 @@ class StepRetry(StepEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepWarning(StepEvent):
+    """Something the step left or met that pipex refused to follow or copy; the step itself goes on."""
+
+    message: str
+    kind = "step_warning"
+    json_fields = (*StepEvent.json_fields, _f("message"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
     kind = "step_cached"
@@ -369,6 +378,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StepStart,
     StepLog,
     StepRetry,
+    StepWarning,
     StepCached,
     StepSkipped,
     StepWouldRun,

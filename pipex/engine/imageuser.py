@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from pipex.runtime.base import RuntimeInfo, UserMapping
@@ -59,7 +60,9 @@ def close_output(path: Path, uid: int, gid: int) -> None:
     """Give the output dir itself back to the invoking user, mode 0755 (its files are normalised elsewhere)."""
     with contextlib.suppress(OSError):
         st = path.lstat()
+        if not stat.S_ISDIR(st.st_mode):  # never chown or chmod through a link
+            return
         if (st.st_uid, st.st_gid) != (uid, gid) and os.geteuid() == 0:
-            os.chown(path, uid, gid)
+            os.chown(path, uid, gid, follow_symlinks=False)
         if st.st_mode & 0o777 == OPEN_MODE:
             path.chmod(DIR_MODE)

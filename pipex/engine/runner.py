@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser
-from pipex.engine.events import StepRef, StepRetry, StepStatus
+from pipex.engine.events import StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.errors import PipexError
+from pipex.errors import PipexError, WorkspaceError
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
@@ -28,7 +28,9 @@ from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import remove
 from pipex.workspace.live import mark_staging
 from pipex.workspace.lock import FileLock
+from pipex.workspace.safetree import Skipped
 from pipex.workspace.state import RunEntry
+from pipex.workspace.treecopy import copy_into
 
 STOP_GRACE = 10.0
 TIMEOUT_EXIT = 124
@@ -85,6 +87,20 @@ class _Attempt:
             userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
         )
 
+    def _copy_input(self, step: str, source: Path) -> None:
+        """copyToOutput: only the input's regular files and directories; what else it holds is named in a
+        warning and left behind (a link there is never followed, a FIFO never opened)."""
+
+        def skipped(item: Skipped) -> None:
+            self.ctx.emit(StepWarning, step=self.ref, attempt=self.attempt, message=item.message(f" of input {step}"))
+
+        try:
+            copy_into(source, self.run_dir / "artifacts", on_skip=skipped)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot copy the artifacts of {step} into the output (copyToOutput): {exc.strerror or exc}"
+            ) from exc
+
     def _arm_timeout(self) -> threading.Timer | None:
         if self.deadline is None:
             return None
@@ -107,7 +123,7 @@ class _Attempt:
         spec = self.plan.spec
         for inp in self.plan.inputs:
             if inp.copy_to_output:
-                shutil.copytree(inp.artifacts, self.run_dir / "artifacts", symlinks=True, dirs_exist_ok=True)
+                self._copy_input(inp.step, inp.artifacts)
         container_spec = self.container_spec()
         writable = [b.source for b in container_spec.binds if not b.read_only]
         imageuser.open_for(self.plan.image.user, self.ctx.info, writable)

@@ -12,7 +12,8 @@ puts on its containers) first, then by command, then by image::
 
 ``Behaviour``: ``exit_code``; ``output`` (a sequence of ``LogChunk`` or ``(stream, bytes|str)``, in order) or the
 shortcuts ``stdout``/``stderr``; ``files`` written into the bind whose target is ``output_target`` (default
-``/output``) when the container finishes — a value of ``None`` makes a directory; ``delay`` seconds the
+``/output``) when the container finishes — a value of ``None`` makes a directory; ``plant(host_dir)`` then
+leaves whatever a hostile container could (symlinks, FIFOs, sockets, hard links); ``delay`` seconds the
 container "runs" (``wait(timeout)`` returns ``None`` before that; ``stop``/``kill`` end it at once, exit 143/137).
 A sequence of behaviours is played one per container created (attempts, later runs), the last one repeating.
 Exec commands are scripted with ``script_exec(cmd, behaviour)`` (default: exit 0, no output); a held container
@@ -64,6 +65,7 @@ class Behaviour:
     files: Mapping[str, bytes | str | None] = field(default_factory=dict)
     delay: float = 0.0
     output_target: str = "/output"
+    plant: Callable[[Path], None] | None = None  # called with the output's host dir after ``files``
 
     def chunks(self) -> list[LogChunk]:
         if self.output:
@@ -209,6 +211,8 @@ class FakeRuntime:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(_bytes(content))
+        if box.behaviour.plant is not None:
+            box.behaviour.plant(bind.source)
 
     # -- Runtime --------------------------------------------------------------------------------------------
     def info(self) -> RuntimeInfo:

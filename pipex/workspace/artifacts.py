@@ -2,22 +2,25 @@
 
 A step's container wrote this tree, so it may hold links anywhere (``/etc/passwd``, ``../../state.json``).
 Paths given by the user are checked component by component with ``lstat``: absolute paths, ``..`` and any
-symlink on the way are refused with ``UnsafePath``; files are opened with ``O_NOFOLLOW``. Listings show links
+symlink on the way are refused with ``UnsafePath``; the way is walked one directory descriptor at a time and files
+are opened with ``O_NOFOLLOW`` relative to their directory (``safetree``). Listings show links
 as ``name -> target`` and never follow them; ``export`` copies links that stay inside the tree as links and
 skips (and reports) the ones that point outside. Committed runs are immutable, so a check stays true.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from pipex.errors import UnsafePath, UsageError, WorkspaceNotFound
+from pipex.errors import UnsafePath, UsageError, WorkspaceError, WorkspaceNotFound
+from pipex.workspace import safetree
 
 Kind = Literal["file", "dir", "link", "other"]
 CHUNK = 1 << 16
@@ -31,13 +34,16 @@ class Entry:
     kind: Kind
     size: int = 0
     target: str | None = None
+    what: str | None = None  # for "other": what it is ("a FIFO", "a socket"), never serialised
 
     def display(self) -> str:
+        """One line: control characters escaped, so a planted name cannot forge more lines."""
+        path = safetree.printable(self.path)
         if self.kind == "dir":
-            return self.path + "/"
+            return path + "/"
         if self.kind == "link":
-            return f"{self.path} -> {self.target}"
-        return self.path
+            return f"{path} -> {safetree.printable(self.target or '')}"
+        return path
 
     def to_json(self) -> dict[str, object]:
         return {"path": self.path, "type": self.kind, "size": self.size, "target": self.target}
@@ -51,64 +57,97 @@ def _kind(mode: int) -> Kind:
     return "file" if stat.S_ISREG(mode) else "other"
 
 
-def locate(root: Path, rel: str, *, hint: str | None = None) -> tuple[Path, Entry]:
-    """The host path of ``rel`` inside ``root`` and what it is; refuses anything that could leave ``root``."""
+def _parts(rel: str, hint: str | None) -> list[str]:
     if rel.startswith("/"):
         raise UnsafePath(f'path "{rel}" is absolute; artifact paths are relative to the step\'s output', hint=hint)
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UnsafePath(f'path "{rel}" contains ".."; it would leave the step\'s artifacts', hint=hint)
-    here = root
-    for i, part in enumerate(parts):
-        here = here / part
-        try:
-            st = os.lstat(here)
-        except FileNotFoundError:
-            raise WorkspaceNotFound(f'no artifact "{"/".join(parts[: i + 1])}"', hint=hint) from None
-        except NotADirectoryError:
-            raise WorkspaceNotFound(f'no artifact "{rel}" ("{"/".join(parts[:i])}" is a file)', hint=hint) from None
-        if stat.S_ISLNK(st.st_mode):
-            target = str(here.readlink())
-            where = "/".join(parts[: i + 1])
-            raise UnsafePath(f'"{where}" is a symlink (-> {target}); pipex never follows links a step wrote', hint=hint)
-    st = os.lstat(here)
-    return here, Entry("/".join(parts), _kind(st.st_mode), st.st_size if stat.S_ISREG(st.st_mode) else 0)
+    return parts
+
+
+@contextlib.contextmanager
+def _reach(root: Path, rel: str, hint: str | None) -> Iterator[tuple[int, str, os.stat_result]]:
+    """(descriptor of the parent directory, final name, its lstat) of ``rel``, reached one directory descriptor
+    at a time with ``O_NOFOLLOW``: a symlink anywhere on the way is refused with ``UnsafePath``, never followed.
+    For the root itself the name is ``"."``."""
+    parts = _parts(rel, hint)
+    try:
+        fd = safetree.open_root(root)
+    except FileNotFoundError:
+        raise WorkspaceNotFound("the run has no artifacts directory", hint=hint) from None
+    try:
+        if not parts:
+            yield fd, ".", os.stat(".", dir_fd=fd)
+            return
+        for i, part in enumerate(parts):
+            try:
+                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                raise WorkspaceNotFound(f'no artifact "{"/".join(parts[: i + 1])}"', hint=hint) from None
+            if stat.S_ISLNK(st.st_mode):
+                target = safetree.printable(os.readlink(part, dir_fd=fd))
+                where = safetree.printable("/".join(parts[: i + 1]))
+                raise UnsafePath(
+                    f'"{where}" is a symlink (-> {target}); pipex never follows links a step wrote', hint=hint
+                )
+            if i == len(parts) - 1:
+                yield fd, part, st
+                return
+            if not stat.S_ISDIR(st.st_mode):
+                raise WorkspaceNotFound(f'no artifact "{rel}" ("{"/".join(parts[: i + 1])}" is a file)', hint=hint)
+            sub = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+    finally:
+        os.close(fd)
+
+
+def locate(root: Path, rel: str, *, hint: str | None = None) -> tuple[Path, Entry]:
+    """The host path of ``rel`` inside ``root`` and what it is; refuses anything that could leave ``root``."""
+    parts = _parts(rel, hint)
+    with _reach(root, rel, hint) as (_, _, st):
+        kind = _kind(st.st_mode)
+        return root.joinpath(*parts), Entry("/".join(parts), kind, st.st_size if kind == "file" else 0)
 
 
 def entries(root: Path, sub: str = "", *, hint: str | None = None) -> list[Entry]:
     """Every artifact under ``sub`` (recursively, sorted), links listed as links and never followed."""
-    start, top = locate(root, sub, hint=hint) if sub else (root, Entry("", "dir"))
+    top = locate(root, sub, hint=hint)[1] if sub else Entry("", "dir")
     if top.kind != "dir":
         return [top]
-    return sorted(_walk(start, top.path), key=lambda e: e.path)
-
-
-def _walk(directory: Path, prefix: str) -> Iterator[Entry]:
+    with _reach(root, sub, hint) as (fd, name, _):
+        sub_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
     try:
-        items = list(os.scandir(directory))
-    except FileNotFoundError:
-        return
-    for item in items:
-        rel = f"{prefix}/{item.name}" if prefix else item.name
-        st = item.stat(follow_symlinks=False)
-        kind = _kind(st.st_mode)
+        return sorted(_walk(sub_fd, top.path), key=lambda e: e.path)
+    finally:
+        os.close(sub_fd)
+
+
+def _walk(fd: int, prefix: str) -> Iterator[Entry]:
+    for node in safetree.walk(fd):
+        rel = f"{prefix}/{node.rel}" if prefix else node.rel
+        kind = _kind(node.st.st_mode)
         if kind == "link":
-            yield Entry(rel, "link", 0, str(Path(item.path).readlink()))
-        elif kind == "dir":
-            yield Entry(rel, "dir")
-            yield from _walk(Path(item.path), rel)
+            yield Entry(rel, "link", 0, node.readlink())
+        elif kind == "other":
+            yield Entry(rel, "other", 0, None, safetree.describe(node))
         else:
-            yield Entry(rel, kind, st.st_size if kind == "file" else 0)
+            yield Entry(rel, kind, node.st.st_size if kind == "file" else 0)
 
 
 def open_file(root: Path, rel: str, *, hint: str | None = None) -> BinaryIO:
-    """Open a regular artifact for reading (``O_NOFOLLOW``: a link swapped in is refused by the kernel too)."""
-    path, entry = locate(root, rel, hint=hint)
-    if entry.kind != "file":
-        what = "a directory" if entry.kind == "dir" else "not a regular file"
-        raise UsageError(f'artifact "{entry.path}" is {what}', hint=hint)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    return os.fdopen(fd, "rb")
+    """Open a regular artifact for reading: reached through directory descriptors, opened ``O_NOFOLLOW`` and
+    checked to be a regular file, so neither a link nor a FIFO swapped in is followed or waited on."""
+    with _reach(root, rel, hint) as (fd, name, st):
+        kind = _kind(st.st_mode)
+        if kind != "file":
+            what = "a directory" if kind == "dir" else "not a regular file"
+            raise UsageError(f'artifact "{"/".join(_parts(rel, hint))}" is {what}', hint=hint)
+        try:
+            return os.fdopen(safetree.open_at(name, fd), "rb")
+        except OSError as exc:
+            raise WorkspaceError(f'cannot read artifact "{rel}": {exc.strerror or exc}', hint=hint) from exc
 
 
 def read(root: Path, rel: str, *, hint: str | None = None) -> bytes:
@@ -116,13 +155,25 @@ def read(root: Path, rel: str, *, hint: str | None = None) -> bytes:
         return fh.read()
 
 
-def escapes(link: Entry) -> bool:
-    """Whether a link's target leaves the artifacts tree (absolute targets always do: they are host paths)."""
+def escapes(link: Entry, links: Collection[str] = ()) -> bool:
+    """Whether a link's target may leave the artifacts tree: absolute targets always do (they are host paths),
+    relative ones when they climb past the top, or when they pass *through* one of ``links`` (the paths of the
+    tree's links): ``..`` after a link climbs from wherever that link points, not from where it sits."""
     target = link.target or ""
     if target.startswith("/"):
         return True
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link.path), target))
-    return joined == ".." or joined.startswith("../")
+    here = [p for p in posixpath.dirname(link.path).split("/") if p]
+    parts = [p for p in target.split("/") if p not in ("", ".")]
+    for i, part in enumerate(parts):
+        if i and "/".join(here) in links:
+            return True  # an earlier component is itself a link: never reason through it
+        if part == "..":
+            if not here:
+                return True
+            here.pop()
+        else:
+            here.append(part)
+    return False
 
 
 def usage_hint(workspace: str, step: str) -> str:

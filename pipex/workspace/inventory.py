@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from pipex.errors import UsageError
 from pipex.workspace.ids import check_workspace_name, is_run_id
 from pipex.workspace.layout import Workspace
 from pipex.workspace.lock import Holder, holder_of
+from pipex.workspace.safetree import walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,24 +51,12 @@ def workspace_names(workdir: Path) -> list[str]:
 
 
 def tree_size(path: Path) -> int:
-    """Apparent size of the regular files under ``path`` (links not followed; unreadable dirs count as 0)."""
-    total = 0
-    stack = [path]
-    while stack:
-        try:
-            items = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for item in items:
-            try:
-                st = item.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                stack.append(Path(item.path))
-            elif stat.S_ISREG(st.st_mode):
-                total += st.st_size
-    return total
+    """Apparent size of the regular files under ``path`` (the safe walk: links not followed, FIFOs never opened;
+    unreadable directories count as 0)."""
+    try:
+        return sum(node.st.st_size for node in walk(path, tolerant=True) if node.kind == "file")
+    except OSError:
+        return 0
 
 
 def describe(ws: Workspace) -> WorkspaceInfo:

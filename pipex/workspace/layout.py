@@ -194,6 +194,8 @@ def remove(path: Path, remove_tree: Callable[[Path], None] | None = None) -> Non
     """Delete a file or tree; when the user may not (files a container wrote), ask the runtime to."""
     try:
         if path.is_dir() and not path.is_symlink():
+            # On Linux rmtree walks with directory descriptors (rmtree.avoids_symlink_attacks): a link a step left
+            # is unlinked, never followed, so deleting a run cannot delete anything outside it.
             shutil.rmtree(path)
         else:
             path.unlink()

@@ -18,7 +18,8 @@ EPILOG = options.epilog(
     ],
     "Reads the step's last successful run (--run for another). DEST is created if missing; nothing in it is "
     "overwritten (a conflict copies nothing). Links that stay inside the artifacts are copied as links; links "
-    "pointing outside (absolute, or up past the top) are skipped with a warning, never followed. With --json: "
+    "pointing outside (absolute, up past the top, or through another link), FIFOs, sockets, devices and names "
+    "holding control characters are skipped with a warning, never followed. With --json: "
     '{"dest", "files", "bytes", "links", "skipped": list of {"path", "type", "size", "target"}}.',
 )
 
@@ -38,8 +39,9 @@ def export(
     """Copy a step's artifacts to DEST."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
     done = handle(opts, workspace).export(step, dest, path or "", run=run)
-    for link in done.skipped:
-        typer.echo(f'warning: skipped link "{link.display()}": it points outside the artifacts', err=True)
+    for entry in done.skipped:
+        noun = "link " if entry.kind == "link" else ""
+        typer.echo(f'warning: skipped {noun}"{entry.display()}": {entry.what}', err=True)
     if opts.json:
         print_json(done.to_json())
         return

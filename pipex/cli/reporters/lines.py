@@ -33,6 +33,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWarning,
     StepWouldRun,
 )
 
@@ -70,6 +71,10 @@ def retry_line(event: StepRetry, *, width: int = 0) -> Line:
     if event.reason:
         detail += f": {event.reason}"
     return step_line("↻", "yellow", event.step, detail, width=width, detail_style="yellow")
+
+
+def warning_line(event: StepWarning, *, width: int = 0) -> Line:
+    return step_line("!", "yellow", event.step, f"warning: {event.message}", width=width, detail_style="yellow")
 
 
 def log_line(event: StepLog) -> Line:

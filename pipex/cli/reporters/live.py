@@ -43,6 +43,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWarning,
     StepWouldRun,
 )
 
@@ -167,6 +168,8 @@ class LiveReporter:
             running = self._running.setdefault(event.step.id, _Running(event.ts))
             running.retry = f"retry {event.attempt}/{event.max}"
             return lines.retry_line(event, width=self._width)
+        if isinstance(event, StepWarning):
+            return lines.warning_line(event, width=self._width)
         if isinstance(event, ImagePull):
             self._pulls[event.step.id] = _Pull(event.image, event.status, event.current, event.total)
             if event.image in self._announced:

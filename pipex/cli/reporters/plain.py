@@ -25,6 +25,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWarning,
     StepWouldRun,
 )
 
@@ -65,6 +66,8 @@ class PlainReporter:
             return lines.start_line(event)
         if isinstance(event, StepRetry):
             return lines.retry_line(event)
+        if isinstance(event, StepWarning):
+            return lines.warning_line(event)
         if isinstance(event, ImagePull):
             if event.image in self._pulling:  # progress of a pull already announced
                 return None

@@ -35,6 +35,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWarning,
     StepWouldRun,
 )
 
@@ -81,6 +82,7 @@ EVENTS: list[Event] = [
     StepSkipped(seq=7, step=StepRef("b", "b"), reason="dependency", **COMMON),
     StepCached(seq=8, step=A, cached_run_id="20260102T030406Z-aaaaaaaa", **COMMON),
     StepWouldRun(seq=9, step=A, reasons=("forced", "env: FOO changed"), **COMMON),
+    StepWarning(seq=9, step=A, message='skipped artifact "a/p": a FIFO', **COMMON),
     PipelineEnd(seq=10, result=RESULT, **COMMON),
 ]
 
