@@ -66,10 +66,12 @@ class Running:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: dict[str, str] = {}
+        self.made = 0  # containers ever added: a run that made none needs no clean-up sweep at its end
 
     def add(self, step: str, container: str) -> None:
         with self._lock:
             self._ids[container] = step
+            self.made += 1
 
     def discard(self, container: str) -> None:
         with self._lock:
