@@ -456,7 +456,7 @@ class Engine:
             )
         finally:
             self._active = None
-            if ctx is not None and ctx.running.made and p.runtime is not None:
+            if ctx is not None and ctx.running.creates and p.runtime is not None:
                 # The backstop: whatever a step's own clean-up could not remove (a full disk, an engine that
                 # failed a request) is removed here, each container on its own.
                 from pipex.engine.halt import sweep

@@ -21,9 +21,9 @@ STOP_SLACK = 3.0  # seconds a stop may take beyond its grace before the containe
 KILL_DELAYS = (0.0, 0.5, 1.0, 2.0)  # retries of the kill, then the removal (forced) ends it anyway
 
 
-def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False) -> bool:
+def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False, slack: float = STOP_SLACK) -> bool:
     """Stop ``container`` (SIGTERM, SIGKILL after ``grace`` s); when the stop fails or is not answered within
-    ``grace + STOP_SLACK`` s, kill it, retrying a few times. ``kill``: at once. Whether the engine said it ended."""
+    ``grace + slack`` s, kill it, retrying a few times. ``kill``: at once. Whether the engine said it ended."""
     if not kill:
         answered = threading.Event()
         ok: list[bool] = []
@@ -39,7 +39,7 @@ def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False) 
 
         # In its own thread: a stop request may hang far longer than its grace on a loaded engine.
         threading.Thread(target=stop, name=f"pipex-stop-{container[:12]}", daemon=True).start()
-        if answered.wait(grace + STOP_SLACK) and ok:
+        if answered.wait(grace + slack) and ok:
             return True
     for delay in KILL_DELAYS:
         time.sleep(delay)

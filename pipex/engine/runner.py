@@ -111,6 +111,7 @@ class _Attempt:
         container_spec = self.container_spec()
         writable = [b.source for b in container_spec.binds if not b.read_only]
         imageuser.open_for(self.plan.image.user, self.ctx.info, writable)
+        self.ctx.running.creating()
         cid = rt.create(container_spec)
         self.container = cid
         self.ctx.running.add(spec.id, cid)

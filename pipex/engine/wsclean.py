@@ -64,7 +64,7 @@ class ContainerSweeper:
         try:
             self._runtime = open_runtime(self.kind, self.host, environ=self.environ)  # type: ignore[arg-type]
         except PipexError as exc:
-            self._unreachable = exc.message
+            self._unreachable = " ".join(exc.message.split())  # discovery lists what it tried, one a line
             return None
         self._owned = True
         return self._runtime
