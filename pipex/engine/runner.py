@@ -289,10 +289,12 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
 
 def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any) -> StepRun:
     """``_finish``; a host I/O failure (full disk while committing) becomes its one-line error, and the
-    half-recorded attempt stays in staging (never visible as a run; the next start clears it)."""
+    attempt, if not committed yet, is dropped from staging (never visible as a run; it frees the space)."""
     try:
         return _finish(plan, ctx, run_dir, *args)
     except OSError as exc:
+        with contextlib.suppress(PipexError, OSError):
+            remove(run_dir, ctx.runtime.remove_tree)  # gone already when the commit's rename happened
         raise from_os_error(exc, f"recording step {plan.spec.id!r}") from exc
 
 

@@ -11,6 +11,7 @@ or a cached re-run of 10,000 steps creates a handful of tasks, not 10,000.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -134,9 +135,12 @@ class Scheduler:
         if self.ctx is None:
             return
         self.ctx.cancel.set()
-        loop = asyncio.get_running_loop()
+        # A thread per container, not the loop's shared executor: a stop may wait out its grace, and a second
+        # Ctrl-C's kills must not queue behind the first one's stops.
         for cid in self.ctx.running.snapshot():
-            loop.run_in_executor(None, self._stop_container, cid, kill)
+            threading.Thread(
+                target=self._stop_container, args=(cid, kill), name=f"pipex-halt-{cid[:12]}", daemon=True
+            ).start()
 
     def _stop_container(self, cid: str, kill: bool) -> None:
         assert self.ctx is not None
