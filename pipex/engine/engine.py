@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import threading
@@ -461,7 +462,13 @@ class Engine:
                 # failed a request) is removed here, each container on its own.
                 from pipex.engine.halt import sweep
 
-                await asyncio.to_thread(sweep, p.runtime, p.ws.workdir, p.ws.name, pid=os.getpid())
+                left = await asyncio.to_thread(sweep, p.runtime, p.ws.workdir, p.ws.name, pid=os.getpid())
+                if left.errors and result is not None:  # said, not raised: the next start reaps them
+                    note = (
+                        f"{len(left.errors)} container(s) could not be removed ({left.errors[0]}); "
+                        "the next run removes them"
+                    )
+                    result = dataclasses.replace(result, errors=(*result.errors, note))
             fingerprinter.close()
             if p.on_finish is not None:
                 p.on_finish()  # with the lock still held (exec --ephemeral deletes its staged run)

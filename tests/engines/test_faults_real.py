@@ -268,7 +268,6 @@ def test_the_engine_service_killed_mid_run_fails_steps_with_reason_engine(driver
         f"engine killed: pipex ended {ended:.1f} s later, {len(engine_failures)} steps failed with reason engine "
         f"({engine_failures[0]['message']})"
     )
-    print(err)
     assert_consistent(driver.ws("dead"))
     done = driver.cli(["run", str(project), "-w", "dead", "--json"], cwd=project, timeout=600)
     assert done.returncode == 0, done.stderr

@@ -242,3 +242,16 @@ def test_interrupt_says_how_many_steps_it_stops() -> None:
     assert stop_notice(3, 1) == "pipex: stopping 3 running steps (Ctrl-C again kills them at once)"
     assert stop_notice(1, 1) == "pipex: stopping 1 running step (Ctrl-C again kills them at once)"
     assert stop_notice(2, 2) == "pipex: killing 2 running steps now"
+
+
+def test_containers_that_cannot_be_removed_are_said_in_the_result(tmp_path: Path) -> None:
+    rt = FakeRuntime()
+    rt.fail("remove", EngineError("remove container failed: busy"), times=None)
+    engine = pipex.Engine(workdir=tmp_path / "wd", runtime=rt)
+    result = end(collect(engine, pipex.load(write(tmp_path / "p", TWO)), concurrency=1)).result
+    assert result.status == "success"
+    first = next(iter(rt.containers))
+    assert result.errors == (
+        f"2 container(s) could not be removed (container {first[:12]}: remove container failed: busy); "
+        "the next run removes them",
+    )
