@@ -429,3 +429,17 @@ def test_a_step_ignoring_sigterm_ends_within_grace_on_a_saturated_machine(driver
     figure(f"SIGTERM-ignoring step, timeoutSec 2, grace {STOP_GRACE:g} s, saturated: ended after {took:.1f} s")
     assert took < 2 + STOP_GRACE + 10
     assert ws_containers(driver, "stubborn") == []
+
+
+@pytest.mark.parametrize("command", ["rm", "clean"])
+def test_rm_and_clean_remove_the_containers_a_killed_run_left(driver: Driver, command: str) -> None:
+    project = driver.project("id: orphan\nsteps:\n  - {id: slow, image: alpine:3.20, cmd: [sleep, '60']}\n")
+    proc = driver.popen(["run", str(project)], cwd=project)
+    wait_for(lambda: any(c["State"] == "running" for c in ws_containers(driver, "orphan")), 120, "the step to run")
+    kill9(proc)
+    assert ws_containers(driver, "orphan")  # orphaned: no pipex is left to remove it
+    done = driver.cli([command, *(["orphan"] if command == "rm" else [])], cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr, done.stderr
+    assert not driver.ws("orphan").exists()
+    assert ws_containers(driver, "orphan") == []
