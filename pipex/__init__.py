@@ -42,12 +42,14 @@ _EXPORTS: dict[str, str] = {
     "UsageError": "pipex.errors",
     "PipelineError": "pipex.errors",
     "KitError": "pipex.errors",
+    "NameTooLong": "pipex.errors",
     "ConfigError": "pipex.errors",
     "EngineRuntimeError": "pipex.errors",
     "RuntimeUnavailable": "pipex.errors",
     "ImageNotFound": "pipex.errors",
     "ImagePullFailed": "pipex.errors",
     "ContainerFailed": "pipex.errors",
+    "DiskFull": "pipex.errors",
     "EngineError": "pipex.errors",
     "FeatureUnsupported": "pipex.errors",
     "WorkspaceError": "pipex.errors",
@@ -81,6 +83,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import StepWouldRun as StepWouldRun
     from pipex.errors import ConfigError as ConfigError
     from pipex.errors import ContainerFailed as ContainerFailed
+    from pipex.errors import DiskFull as DiskFull
     from pipex.errors import EngineError as EngineError
     from pipex.errors import EngineRuntimeError as EngineRuntimeError
     from pipex.errors import FeatureUnsupported as FeatureUnsupported
@@ -88,6 +91,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import ImagePullFailed as ImagePullFailed
     from pipex.errors import Interrupted as Interrupted
     from pipex.errors import KitError as KitError
+    from pipex.errors import NameTooLong as NameTooLong
     from pipex.errors import PipelineError as PipelineError
     from pipex.errors import PipexError as PipexError
     from pipex.errors import Problem as Problem

@@ -21,6 +21,8 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     ├── WorkspaceError                 exit 1  workspace layout, ids, reading runs
     │   ├── WorkspaceBusy              exit 4  another pipex holds the workspace lock
     │   ├── WorkspaceNotFound                  no such workspace / step / run
+    │   ├── DiskFull                           no space (or quota) left where pipex writes
+    │   ├── NameTooLong                exit 2  a name too long for the filesystem
     │   └── UnsafePath                         a path would escape its folder
     └── Interrupted                    exit 130 Ctrl-C / SIGTERM
 
@@ -31,6 +33,7 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
 from __future__ import annotations
 
 import builtins
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -155,6 +158,38 @@ class WorkspaceNotFound(WorkspaceError):
 
 class UnsafePath(WorkspaceError):
     exit_code = 2
+
+
+class DiskFull(WorkspaceError):
+    """ENOSPC/EDQUOT while pipex wrote to the workdir: the run stops, committed steps stay reusable."""
+
+
+class NameTooLong(WorkspaceError):
+    exit_code = 2
+
+
+_FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def from_os_error(exc: builtins.OSError, doing: str) -> PipexError:
+    """A host I/O failure while ``doing`` (e.g. "writing the step's logs") as one line with its fix.
+
+    Full disk, quota and too-long names get their own types; anything else is a ``WorkspaceError``."""
+    where = exc.filename if exc.filename is not None else None
+    at = f" ({where})" if where is not None else ""
+    full = _FULL.get(exc.errno or 0)
+    if full is not None:
+        return DiskFull(
+            f"{full} while {doing}{at}",
+            hint="free space there (`pipex prune`, `pipex clean`) or choose a larger --workdir, then run again: "
+            "steps that finished are reused",
+        )
+    if exc.errno == errno.ENAMETOOLONG:
+        return NameTooLong(
+            f"a name is too long for the filesystem while {doing}{at}",
+            hint="use shorter workspace and step ids, or a workdir with a shorter path",
+        )
+    return WorkspaceError(f"{exc.strerror or exc} while {doing}{at}", hint="check the workdir's permissions and space")
 
 
 class Interrupted(PipexError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import threading
@@ -114,19 +115,26 @@ class Engine:
         source = ".pipex.yml host" if pipeline.config.host else "--host"
         return open_runtime(kind, pipeline.config.host, environ=self.environ, host_source=source), True
 
-    def interrupt(self) -> None:
-        """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""
-        self._signal_stop("interrupted")
+    def interrupt(self) -> int:
+        """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once.
+        Returns how many steps are running (being stopped), for the caller to say so."""
+        return self._signal_stop("interrupted")
 
-    def cancel(self) -> None:
+    def cancel(self) -> int:
         """Like ``interrupt``, recorded as ``cancelled`` (``pipex cancel`` of a detached run)."""
-        self._signal_stop("cancelled")
+        return self._signal_stop("cancelled")
 
-    def _signal_stop(self, status: Literal["cancelled", "interrupted"]) -> None:
+    @property
+    def interrupts(self) -> int:
+        """How many stop requests (Ctrl-C, SIGTERM, cancel) this engine received."""
+        return self._interrupts
+
+    def _signal_stop(self, status: Literal["cancelled", "interrupted"]) -> int:
         self._interrupts += 1
         active, loop = self._active, self._loop
         if active is None or loop is None:
-            return
+            return 0
+        running_steps = active.running_now
         kill = self._interrupts > 1
         try:
             running = asyncio.get_running_loop()
@@ -136,6 +144,7 @@ class Engine:
             active.stop(status, kill=kill)
         else:  # from a signal handler thread or another thread: the scheduler lives on its loop
             loop.call_soon_threadsafe(functools.partial(active.stop, status, kill=kill))
+        return running_steps
 
     # -- run ------------------------------------------------------------------------------------------------
     @overload
@@ -222,7 +231,12 @@ class Engine:
 
     async def _stream(self, prepare: Callable[[], _Prepared], options: RunOptions) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
-        prepared = prepare()  # raises before the first event
+        try:
+            prepared = prepare()  # raises before the first event
+        except OSError as exc:  # the workdir cannot be written: full disk, a name too long, …
+            from pipex.errors import from_os_error
+
+            raise from_os_error(exc, "preparing the workspace") from exc
         emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
@@ -373,8 +387,8 @@ class Engine:
         )
         sched: Scheduler | None = None
         result: RunResult | None = None
+        ctx: StepContext | None = None
         try:
-            ctx = None
             if p.runtime is not None and not options.dry_run:
                 ctx = StepContext(
                     runtime=p.runtime,
@@ -426,21 +440,35 @@ class Engine:
                     p.run_id, time.monotonic() - started, sched.stop_status or "cancelled", sched.metrics()
                 )
             raise
-        except PipexError as exc:
+        except (PipexError, OSError) as exc:
+            fault = exc if isinstance(exc, PipexError) else _os_fault(exc)
+            line = f"{fault.message}; {fault.hint}" if fault.hint else fault.message
             result = RunResult(
                 run_id=p.run_id,
                 workspace=p.ws.name,
                 status="failed",
-                steps=(),
+                steps=tuple(sched.record.ordered()) if sched is not None else (),
                 duration=time.monotonic() - started,
-                metrics=Metrics(),
+                metrics=sched.metrics() if sched is not None else Metrics(),
                 failure_kind="engine",
-                error=exc.message,
-                errors=(exc.message,),
+                error=fault.message,
+                errors=(line,),
                 dry_run=options.dry_run,
             )
         finally:
             self._active = None
+            if ctx is not None and ctx.running.creates and p.runtime is not None:
+                # The backstop: whatever a step's own clean-up could not remove (a full disk, an engine that
+                # failed a request) is removed here, each container on its own.
+                from pipex.engine.halt import sweep
+
+                left = await asyncio.to_thread(sweep, p.runtime, p.ws.workdir, p.ws.name, pid=os.getpid())
+                if left.errors and result is not None:  # said, not raised: the next start reaps them
+                    note = (
+                        f"{len(left.errors)} container(s) could not be removed ({left.errors[0]}); "
+                        "the next run removes them"
+                    )
+                    result = dataclasses.replace(result, errors=(*result.errors, note))
             fingerprinter.close()
             if p.on_finish is not None:
                 p.on_finish()  # with the lock still held (exec --ephemeral deletes its staged run)
@@ -461,6 +489,12 @@ class Engine:
                     dry_run=options.dry_run,
                 )
             await emitter.emit_async(PipelineEnd, result=result)
+
+
+def _os_fault(exc: OSError) -> PipexError:
+    from pipex.errors import from_os_error
+
+    return from_os_error(exc, "running the pipeline")
 
 
 class _Prepared:

@@ -66,6 +66,13 @@ class Running:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: dict[str, str] = {}
+        # creates asked for (a create that failed may still have made one): a run that asked for none needs no
+        # clean-up sweep at its end
+        self.creates = 0
+
+    def creating(self) -> None:
+        with self._lock:
+            self.creates += 1
 
     def add(self, step: str, container: str) -> None:
         with self._lock:

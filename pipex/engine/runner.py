@@ -18,9 +18,10 @@ from typing import Any
 
 from pipex.engine import imageuser
 from pipex.engine.events import StepRef, StepRetry, StepStatus, StepWarning
+from pipex.engine.halt import halt, remove_each
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.errors import PipexError, WorkspaceError
+from pipex.errors import PipexError, WorkspaceError, from_os_error
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
@@ -109,8 +110,7 @@ class _Attempt:
         def fire() -> None:
             self.timed_out.set()
             if self.container:
-                with contextlib.suppress(PipexError):
-                    self.ctx.runtime.stop(self.container, grace=STOP_GRACE)
+                halt(self.ctx.runtime, self.container, STOP_GRACE)
 
         timer = threading.Timer(remaining, fire)
         timer.daemon = True
@@ -127,6 +127,7 @@ class _Attempt:
         container_spec = self.container_spec()
         writable = [b.source for b in container_spec.binds if not b.read_only]
         imageuser.open_for(self.plan.image.user, self.ctx.info, writable)
+        self.ctx.running.creating()
         cid = rt.create(container_spec)
         self.container = cid
         self.ctx.running.add(spec.id, cid)
@@ -143,6 +144,8 @@ class _Attempt:
                 code = rt.wait(cid, timeout=None)
             else:
                 rt.start(cid)
+                if self._interrupted():  # the stop raced the start: end it here (a stop before start is a no-op)
+                    halt(rt, cid, STOP_GRACE)
                 setup_code = self._setup(sink)
                 if setup_code != 0 and not self._interrupted():
                     return "failure", setup_code, "setup", f"setup exited with code {setup_code}"
@@ -191,12 +194,12 @@ class _Attempt:
             rt.disconnect_network(self.container or "")
         return code
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> tuple[str, ...]:
+        """Remove the container (forced: a stop that failed is ended here); the errors, never raised."""
         if self.container is None:
-            return
+            return ()
         self.ctx.running.discard(self.container)
-        with contextlib.suppress(PipexError):
-            self.ctx.runtime.remove(self.container)
+        return remove_each(self.ctx.runtime, [self.container]).errors
 
 
 def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
@@ -225,16 +228,32 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
         deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
         att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)
+        fault: PipexError | None = None
         try:
             status, code, reason, message = att.run(sink)
         except PipexError as exc:
             status, code, reason, message = "failure", None, "engine", exc.message
+            if ctx.cancel.is_set():  # the stop broke a create/start/attach in flight: that is the cancel
+                status, reason, message = "cancelled", "cancelled", None
+        except OSError as exc:  # the host side: the workdir's disk is full, a name too long, …
+            status, code, reason, message = "failure", None, "engine", None
+            fault = from_os_error(exc, f"running step {spec.id!r}")
         finally:
-            sink.close()
-            att.cleanup()
+            # Each part of the clean-up runs whatever the one before it did (a full disk fails the log flush).
+            try:
+                sink.close()
+            except OSError as exc:
+                fault = fault or from_os_error(exc, f"writing the logs of step {spec.id!r}")
+            finally:
+                att.cleanup()
+        if fault is not None:
+            # Nothing more can be written reliably: drop this attempt's staging (it frees space) and end the run.
+            with contextlib.suppress(PipexError, OSError):
+                remove(run_dir, ctx.runtime.remove_tree)
+            raise fault
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
-            return _finish(
+            return _finish_or_fault(
                 plan,
                 ctx,
                 run_dir,
@@ -258,7 +277,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
         )
         previous.append(run_dir)
         if ctx.cancel.wait(delay):
-            return _finish(
+            return _finish_or_fault(
                 plan,
                 ctx,
                 run_dir,
@@ -282,6 +301,17 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
 
     for line in lines:
         ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
+
+
+def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any) -> StepRun:
+    """``_finish``; a host I/O failure (full disk while committing) becomes its one-line error, and the
+    attempt, if not committed yet, is dropped from staging (never visible as a run; it frees the space)."""
+    try:
+        return _finish(plan, ctx, run_dir, *args)
+    except OSError as exc:
+        with contextlib.suppress(PipexError, OSError):
+            remove(run_dir, ctx.runtime.remove_tree)  # gone already when the commit's rename happened
+        raise from_os_error(exc, f"recording step {plan.spec.id!r}") from exc
 
 
 def _finish(

@@ -11,7 +11,7 @@ or a cached re-run of 10,000 steps creates a handful of tasks, not 10,000.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +48,7 @@ from pipex.workspace.layout import Workspace
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
+STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL when a run is stopped
 _UNRESOLVED: Any = object()
 
 
@@ -119,6 +120,10 @@ class Scheduler:
                         break
             if cancelled:
                 raise asyncio.CancelledError
+        except Exception:
+            # A fault that ends the run (a full disk): the other steps are stopped, not waited for to the end.
+            self.stop(self.stop_status or "failed")
+            raise
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
         return self.status(), self.metrics()
@@ -130,17 +135,18 @@ class Scheduler:
         if self.ctx is None:
             return
         self.ctx.cancel.set()
-        loop = asyncio.get_running_loop()
+        # A thread per container, not the loop's shared executor: a stop may wait out its grace, and a second
+        # Ctrl-C's kills must not queue behind the first one's stops.
         for cid in self.ctx.running.snapshot():
-            loop.run_in_executor(None, self._stop_container, cid, kill)
+            threading.Thread(
+                target=self._stop_container, args=(cid, kill), name=f"pipex-halt-{cid[:12]}", daemon=True
+            ).start()
 
     def _stop_container(self, cid: str, kill: bool) -> None:
         assert self.ctx is not None
-        with contextlib.suppress(PipexError):
-            if kill:
-                self.ctx.runtime.kill(cid)
-            else:
-                self.ctx.runtime.stop(cid, grace=10.0)
+        from pipex.engine.halt import halt
+
+        halt(self.ctx.runtime, cid, STOP_GRACE, kill=kill)
 
     # -- the run's result (see outcomes.py) ---------------------------------------------------------------------
     def status(self) -> RunStatus:

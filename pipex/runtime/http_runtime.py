@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
+from pipex.errors import ContainerFailed, EngineError, ImageNotFound, ImagePullFailed, PipexError
 from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
 from pipex.runtime.base import ContainerRef, ContainerSpec, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
@@ -147,7 +147,7 @@ class HttpRuntime:
             self.start(container)
             # A 101 answer carries no HTTP body: ``raw`` is the connection itself, read through the response's
             # buffered reader so nothing it already holds is lost.
-            yield from iter_frames(response.raw)
+            yield from self._frames(response.raw, "attach to container")
 
     def exec(
         self,
@@ -173,10 +173,21 @@ class HttpRuntime:
             timeout=(self._t.timeout, None),
         )
         with response:
-            for chunk in iter_frames(response.raw):
+            for chunk in self._frames(response.raw, "exec"):
                 if on_output is not None:
                     on_output(chunk)
         return wait_exec(lambda: self._t.json("GET", f"exec/{exec_id}/json", "exec inspect"))
+
+    def _frames(self, raw: Any, what: str) -> Iterator[LogChunk]:
+        """The frames of a stream; the engine going away mid-stream (its service killed) is an engine error,
+        not a broken socket escaping the seam."""
+        try:
+            yield from iter_frames(raw)
+        except STREAM_ERRORS as exc:
+            raise EngineError(
+                f"{what}: the connection to the engine broke mid-stream ({type(exc).__name__}: {exc})",
+                hint="check that the engine is still running (`pipex doctor`)",
+            ) from exc
 
     def _follow(self, container: str, follow: bool) -> Iterator[LogChunk]:
         response = self._t.request(

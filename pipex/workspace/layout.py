@@ -17,6 +17,7 @@ A crash at any instant leaves this consistent: a run is either complete under ``
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import threading
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import WorkspaceError, WorkspaceNotFound
+from pipex.errors import WorkspaceError, WorkspaceNotFound, from_os_error
 from pipex.workspace.atomic import fsync_dir, read_json, write_json
 from pipex.workspace.ids import check_step_id, check_workspace_name, is_run_id
 from pipex.workspace.lock import FileLock
@@ -85,6 +86,8 @@ class Workspace:
             for d in (self.runs_dir, self.staging_dir, self.caches_dir, self.step_runs_dir):
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG):
+                raise from_os_error(exc, f'creating workspace "{self.name}"') from exc
             raise WorkspaceError(
                 f"cannot create workspace {self.path}: {exc.strerror}",
                 hint="check the permissions of the workdir, or choose another with --workdir",

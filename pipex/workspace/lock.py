@@ -85,8 +85,12 @@ class FileLock:
                     hint="wait for it to finish, or stop it (`pipex cancel`) if it is a detached run",
                 ) from None
         info = json.dumps({"pid": os.getpid(), "command": self.command.strip(), "started": time.time()})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, info.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+        except OSError:  # a full disk: the caller maps it; the lock is not held
+            os.close(fd)
+            raise
         self._fd = fd
         return self
 

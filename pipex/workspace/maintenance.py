@@ -24,6 +24,9 @@ from pipex.workspace.lock import FileLock, held, holder_of
 from pipex.workspace.state import load_state
 
 RemoveTree = Callable[[Path], None]
+# Called for each workspace about to be deleted, with its lock held: the caller removes its containers (this
+# layer knows no engine). It must not raise.
+BeforeDrop = Callable[[Workspace], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,9 @@ def _step_of(ws: Workspace, run_id: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def remove_workspaces(workdir: Path, names: Sequence[str], remove_tree: RemoveTree | None = None) -> Removed:
+def remove_workspaces(
+    workdir: Path, names: Sequence[str], remove_tree: RemoveTree | None = None, before_drop: BeforeDrop | None = None
+) -> Removed:
     """Delete workspaces: all names are checked and all locks taken before anything is deleted."""
     spaces = [Workspace(workdir, n) for n in dict.fromkeys(names)]
     missing = [ws.name for ws in spaces if not ws.exists()]
@@ -119,7 +124,7 @@ def remove_workspaces(workdir: Path, names: Sequence[str], remove_tree: RemoveTr
     try:
         for ws in spaces:
             locks.append(ws.lock("pipex rm"))
-        freed = sum(_drop(ws, remove_tree) for ws in spaces)
+        freed = sum(_drop(ws, remove_tree, before_drop) for ws in spaces)
     finally:
         for lock in locks:
             lock.release()
@@ -132,7 +137,7 @@ class Cleaned:
     busy: tuple[tuple[str, str], ...] = field(default=())  # (name, who holds it)
 
 
-def clean(workdir: Path, remove_tree: RemoveTree | None = None) -> Cleaned:
+def clean(workdir: Path, remove_tree: RemoveTree | None = None, before_drop: BeforeDrop | None = None) -> Cleaned:
     """Delete every workspace no process holds; report the ones in use."""
     removed: list[str] = []
     busy: list[tuple[str, str]] = []
@@ -146,7 +151,7 @@ def clean(workdir: Path, remove_tree: RemoveTree | None = None) -> Cleaned:
             busy.append((name, holder.describe() if holder else "another process"))
             continue
         try:
-            freed += _drop(ws, remove_tree)
+            freed += _drop(ws, remove_tree, before_drop)
         finally:
             lock.release()
         removed.append(name)
@@ -156,8 +161,10 @@ def clean(workdir: Path, remove_tree: RemoveTree | None = None) -> Cleaned:
     return Cleaned(Removed(tuple(removed), freed), tuple(busy))
 
 
-def _drop(ws: Workspace, remove_tree: RemoveTree | None) -> int:
+def _drop(ws: Workspace, remove_tree: RemoveTree | None, before_drop: BeforeDrop | None = None) -> int:
     """Rename the workspace to a tombstone (atomic: it is gone for readers at once), then delete it."""
+    if before_drop is not None:
+        before_drop(ws)
     size = tree_size(ws.path)
     tomb = ws.workdir / f".{ws.name}.removing-{os.getpid()}"
     os.rename(ws.path, tomb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from pipex.cli import options
-from pipex.cli.commands.wscommon import plural, print_json, remove_tree_of, workdir_of
+from pipex.cli.commands.wscommon import container_sweeper, plural, print_json, remove_tree_of, warn_all, workdir_of
 
 EPILOG = options.epilog(
     [
@@ -22,7 +22,12 @@ def clean(ctx: typer.Context, json: options.Json = False, workdir: options.Workd
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.workspace.maintenance import clean as clean_workdir
 
-    done = clean_workdir(workdir_of(opts), remove_tree_of(opts))
+    sweeper = container_sweeper(opts)
+    try:
+        done = clean_workdir(workdir_of(opts), remove_tree_of(opts), sweeper)
+    finally:
+        sweeper.close()
+    warn_all(sweeper.warnings)
     if opts.json:
         busy = [{"name": name, "holder": who} for name, who in done.busy]
         print_json({"removed": list(done.removed.names), "bytes": done.removed.bytes, "inUse": busy})

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from pipex.cli import options
-from pipex.cli.commands.wscommon import print_json, remove_tree_of, workdir_of
+from pipex.cli.commands.wscommon import container_sweeper, print_json, remove_tree_of, warn_all, workdir_of
 
 EPILOG = options.epilog(
     [
@@ -16,7 +16,8 @@ EPILOG = options.epilog(
     ],
     "Every name is checked and every workspace locked before anything is deleted: one missing name (exit 1) "
     "or one workspace in use (exit 4) deletes nothing. Files written by containers as another user are "
-    'deleted through the engine. With --json: {"removed": list of names, "bytes"}.',
+    "deleted through the engine, and so are containers a killed pipex left for these workspaces (no engine: a "
+    'warning, the files are deleted all the same). With --json: {"removed": list of names, "bytes"}.',
 )
 
 
@@ -30,7 +31,12 @@ def rm(
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.workspace.maintenance import remove_workspaces
 
-    done = remove_workspaces(workdir_of(opts), workspaces, remove_tree_of(opts))
+    sweeper = container_sweeper(opts)
+    try:
+        done = remove_workspaces(workdir_of(opts), workspaces, remove_tree_of(opts), sweeper)
+    finally:
+        sweeper.close()
+    warn_all(sweeper.warnings)
     if opts.json:
         print_json({"removed": list(done.names), "bytes": done.bytes})
     elif not opts.quiet:

@@ -200,8 +200,15 @@ async def consume(engine: "Engine", events: Callable[[], AsyncIterator["Event"]]
     from pipex.engine.events import PipelineEnd
 
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        running = engine.interrupt()
+        # On stderr in every mode (stdout may be a JSON stream): the user must know the first one was heard.
+        sys.stderr.write(stop_notice(running, engine.interrupts) + "\n")
+        sys.stderr.flush()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, engine.interrupt)
+        loop.add_signal_handler(sig, on_signal)
     result = None
     try:
         async for event in events():
@@ -214,6 +221,14 @@ async def consume(engine: "Engine", events: Callable[[], AsyncIterator["Event"]]
         reporter.close()
     assert result is not None
     return result
+
+
+def stop_notice(running: int, nth: int) -> str:
+    """What pipex says on the ``nth`` Ctrl-C/SIGTERM while ``running`` steps run."""
+    steps = f"{running} running step" + ("" if running == 1 else "s")
+    if nth > 1:
+        return f"pipex: killing {steps} now"
+    return f"pipex: stopping {steps} (Ctrl-C again kills them at once)"
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ import typer
 from pipex.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from pipex.engine.wsclean import ContainerSweeper
     from pipex.workspace.api import WorkspaceHandle
 
 WorkspaceArg = Annotated[str, typer.Argument(metavar="WORKSPACE", help="The workspace (`pipex list` shows them).")]
@@ -36,6 +37,18 @@ def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:
     from pipex.workspace.api import engine_remove_tree
 
     return engine_remove_tree(opts.runtime or "auto", opts.host)
+
+
+def container_sweeper(opts: GlobalOptions) -> ContainerSweeper:
+    """What ``rm``/``clean`` call for each workspace they delete: removes its containers (see wsclean)."""
+    from pipex.engine.wsclean import ContainerSweeper
+
+    return ContainerSweeper(opts.runtime or "auto", opts.host)
+
+
+def warn_all(warnings: Sequence[str]) -> None:
+    for text in warnings:
+        typer.echo(f"warning: {text}", err=True)
 
 
 def handle(opts: GlobalOptions, name: str) -> WorkspaceHandle:
