@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from pipex.cli import errors
 from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
+from pipex.cli.version import version
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
 # Modules of pipex/cli/commands/, in the order --help lists them.
@@ -114,8 +115,6 @@ def _plain_help(command: Any) -> None:
 
 def _version_callback(value: bool) -> None:
     if value:
-        from pipex.cli.main import version
-
         typer.echo(f"pipex {version()}")
         raise typer.Exit()
 

@@ -12,26 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pipex.cli.version import version
+
 # Start-up creates some 300,000 objects (typer and its pydantic adapters, the pipeline model, asyncio) that live
 # until exit; with the default threshold of 700 the collector walks them over a hundred times for nothing (~40 ms
 # of a fully cached run, measured with gc.callbacks). A high first threshold keeps cycles collected in long runs.
 GC_THRESHOLDS = (100_000, 20, 20)
-
-
-def version() -> str:
-    """pipex's version, without importing anything heavy."""
-    import pipex
-
-    found = getattr(pipex, "__version__", None)
-    if isinstance(found, str):
-        return found
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("pipex")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
