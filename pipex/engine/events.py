@@ -7,7 +7,7 @@ One frozen dataclass per kind; every event has ``run_id`` (one per ``Engine.run`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -44,13 +44,6 @@ class Event:
             "runId": self.run_id,
             "workspace": self.workspace,
         }
-
-    @staticmethod
-    def from_json(data: Mapping[str, Any]) -> Event:
-        """The event a ``to_json`` dict describes (its inverse: replaying a detached run's event log)."""
-        from pipex.engine.codec import decode
-
-        return decode(data)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
