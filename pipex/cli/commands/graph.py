@@ -70,8 +70,8 @@ def graph(
     overlay = None
     if workspace is not None:
         from pipex.engine.engine import Engine, resolve_workdir
+        from pipex.engine.overlay import overlay_states
         from pipex.workspace.layout import Workspace
-        from pipex.workspace.overlay import overlay_states
 
         engine = Engine(opts.workdir, opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
         where = Workspace(resolve_workdir(opts.workdir, pipeline), workspace)
