@@ -91,7 +91,8 @@ class Engine:
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
         ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
-        from pipex.workspace.api import WorkspaceHandle, engine_remove_tree
+        from pipex.engine.removal import engine_remove_tree
+        from pipex.workspace.api import WorkspaceHandle
 
         if isinstance(self.runtime_choice, str):
             remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
