@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # loading and the model
-    "load": "pipex.model",
+    "load": "pipex.kits.check",
     "Pipeline": "pipex.model",
     "PipelineBuilder": "pipex.model.builder",
     "Step": "pipex.model",
@@ -138,7 +138,8 @@ if TYPE_CHECKING:
         WorkspaceError,
         WorkspaceNotFound,
     )
-    from pipex.model import Pipeline, Step, load, slugify
+    from pipex.kits.check import load
+    from pipex.model import Pipeline, Step, slugify
     from pipex.model.builder import PipelineBuilder
 
 

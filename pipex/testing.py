@@ -212,6 +212,6 @@ def run(
 
 
 def _load(path: str | os.PathLike[str]) -> Pipeline:
-    from pipex.model.loader import load
+    from pipex.kits.check import load
 
     return load(path)

@@ -55,6 +55,7 @@ def load_step_file(
 
     The step's ``inputs`` name steps of the workspace, so they need not exist in the file.
     """
+    from pipex.kits.check import kit_check, load
     from pipex.model.loader import _shown, find_pipeline_file, read_pipeline_data
     from pipex.model.project import find_project_config
     from pipex.model.step import Input
@@ -65,8 +66,6 @@ def load_step_file(
     shown = _shown(file, here)
     data = read_pipeline_data(file, shown)
     if isinstance(data, dict) and "steps" in data:
-        from pipex.model.loader import load
-
         pipeline = load(file, cwd=here, environ=environ)
         return pipeline, pick_step(pipeline, step_id, shown)
     if not isinstance(data, dict):
@@ -83,6 +82,7 @@ def load_step_file(
         config=config,
         config_path=config_path,
         environ=environ,
+        extra=kit_check,
     )
     inputs: list[Input] = []
     if not isinstance(raw_inputs, list):

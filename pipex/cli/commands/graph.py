@@ -64,7 +64,7 @@ def graph(
         raise UsageError(f"--json conflicts with --format {fmt.value}", hint="give only one of them")
     chosen = GraphFormat.json if opts.json else (fmt or GraphFormat.mermaid)
     from pipex.graph import render_graph
-    from pipex.model import load  # lazy: pydantic and the kits
+    from pipex.kits.check import load  # lazy: pydantic and the kits
 
     pipeline = load(path)
     overlay = None

@@ -131,7 +131,7 @@ def run(
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
-    from pipex.model import load
+    from pipex.kits.check import load
 
     engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
     forced: bool | tuple[str, ...] = False
