@@ -148,7 +148,9 @@ def root(
     ] = False,
 ) -> None:
     """Run data pipelines as rootless containers (Podman first, Docker socket as the fallback)."""
+    injected = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()  # main(argv, runtime=...)
     ctx.obj = GlobalOptions(
+        runtime_object=injected.runtime_object,
         workdir=workdir,
         json=json,
         runtime=runtime.value if runtime is not None else None,

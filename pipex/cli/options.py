@@ -14,11 +14,15 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from pipex.config import NO_COLOR, PIPEX_WORKDIR
+
+if TYPE_CHECKING:
+    from pipex.engine.engine import RuntimeChoice as EngineRuntime
+    from pipex.runtime.base import Runtime
 
 DOTENV_FILE = ".env"
 
@@ -39,6 +43,15 @@ class GlobalOptions:
     host: str | None = None
     quiet: bool = False
     no_color: bool = False
+    # A runtime object a program running the CLI in-process hands it (``main(argv, runtime=...)``; tests: the
+    # FakeRuntime); it wins over --runtime and --host.
+    runtime_object: Runtime | None = None
+
+    def engine_runtime(self) -> EngineRuntime | Runtime:
+        """What ``Engine(runtime=...)`` gets: the injected runtime, else the engine's name (``auto`` by default)."""
+        if self.runtime_object is not None:
+            return self.runtime_object
+        return self.runtime or "auto"  # type: ignore[return-value]  # --runtime's choices are the engine's
 
     def color(self, stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> bool:
         """Whether to colour ``stream`` (default stdout): a TTY, no ``--no-color``, no ``NO_COLOR``."""

@@ -15,19 +15,18 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
 from pipex import __version__
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
-from pipex.engine.options import LogEvents, PullPolicy, RunOptions
+from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
-from pipex.errors import PipexError, RuntimeUnavailable
+from pipex.errors import PipexError, RuntimeUnavailable, UsageError
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
 
 if TYPE_CHECKING:
-    from pipex.daemon.spawn import DetachedRun
     from pipex.engine.scheduler import Scheduler
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
@@ -139,91 +138,33 @@ class Engine:
             loop.call_soon_threadsafe(functools.partial(active.stop, status, kill=kill))
 
     # -- run ------------------------------------------------------------------------------------------------
-    @overload
     def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: Literal[False] = False,
-    ) -> AsyncIterator[Event]: ...
+        self, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
+    ) -> AsyncIterator[Event]:
+        """The run's events. ``options``: every option of the run (what the CLI and a detached run pass); the
+        keywords (``workspace=``, ``force=``, ``dry_run=``…, see ``RunKeywords``) build one instead.
+        ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same), which saves their
+        cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line of each chunk read
+        from a step (what a view of each step's latest line needs).
 
-    @overload
-    def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: Literal[True],
-    ) -> DetachedRun: ...
+        A run in a background process is started by the daemon layer: ``pipex.daemon.start``."""
+        return self._stream(functools.partial(self._prepare, pipeline, self.options(options, keywords)))
 
-    def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: bool = False,
-    ) -> AsyncIterator[Event] | DetachedRun:
-        """The run's events; ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same),
-        which saves their cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line
-        of each chunk read from a step (what a view of each step's latest line needs).
+    def options(self, options: RunOptions | None, keywords: Mapping[str, Any]) -> RunOptions:
+        """``options``, or the ``RunOptions`` the keyword conveniences describe (not both)."""
+        if options is None:
+            return RunOptions.build(self.environ, **keywords)
+        if keywords:
+            raise UsageError(
+                "give a run's options either as a RunOptions or as keywords, not both: " + ", ".join(keywords),
+                hint="dataclasses.replace(options, ...) changes fields of a RunOptions",
+            )
+        return options
 
-        ``detach=True`` starts the run in a background pipex process instead and returns a ``DetachedRun`` once
-        that process holds the workspace lock (errors before that are raised here); ``attach`` follows it.
-        A dry run is never detached (it is read-only)."""
-        options = RunOptions(
-            workspace=workspace,
-            force=force if isinstance(force, bool) else tuple(force),
-            target=tuple(target or ()),
-            concurrency=concurrency,
-            dry_run=dry_run,
-            explain=explain,
-            env_file=Path(env_file) if env_file else None,
-            timeout=timeout,
-            pull=pull,
-            strict_limits=strict_limits,
-            logs=logs,
-            environ=self.environ,
-        )
-        if detach and not dry_run:
-            from pipex.daemon.spawn import detach_run
-
-            return detach_run(self, pipeline, options)
-        return self._stream(lambda: self._prepare(pipeline, options), options)
-
-    async def _stream(self, prepare: Callable[[], _Prepared], options: RunOptions) -> AsyncIterator[Event]:
+    async def _stream(self, prepare: Callable[[], _Prepared]) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
         prepared = prepare()  # raises before the first event
+        options = prepared.options
         emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
@@ -304,21 +245,17 @@ class Engine:
             prepared.stdout = stdout
             return prepared
 
-        return self._stream(prepare, options)
+        return self._stream(prepare)
 
-    def attach(self, workspace: str, run_id: str | None = None) -> AsyncIterator[Event]:
-        """The events of the workspace's detached run (``run_id``: an earlier one): those so far, then live
-        ones until its ``PipelineEnd``. Leaving the loop early does not stop the run."""
-        from pipex.daemon.follow import follow
-
-        return follow(Workspace(resolve_workdir(self.workdir, None, self.environ), workspace), run_id)
-
-    def run_sync(self, pipeline: Pipeline, **kwargs: Any) -> RunResult:
+    def run_sync(
+        self, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
+    ) -> RunResult:
         """Run to the end and return the terminal record."""
+        options = self.options(options, keywords)
 
         async def collect() -> RunResult:
             result: RunResult | None = None
-            async for event in self.run(pipeline, **kwargs):
+            async for event in self.run(pipeline, options):
                 if isinstance(event, PipelineEnd):
                     result = event.result
             assert result is not None
@@ -360,7 +297,7 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         from pipex.engine.fingerprints import Fingerprinter
@@ -469,6 +406,7 @@ class _Prepared:
         self,
         run_id: str,
         pipeline: Pipeline,
+        options: RunOptions,
         specs: list[StepSpec],
         ws: Workspace,
         runtime: Runtime | None,
@@ -478,6 +416,7 @@ class _Prepared:
     ) -> None:
         self.run_id = run_id
         self.pipeline = pipeline
+        self.options = options
         self.specs = specs
         self.ws = ws
         self.runtime = runtime

@@ -73,7 +73,7 @@ def graph(
         from pipex.engine.overlay import overlay_states
         from pipex.workspace.layout import Workspace
 
-        engine = Engine(opts.workdir, opts.runtime or "auto", host=opts.host)  # type: ignore[arg-type]
+        engine = Engine(opts.workdir, opts.engine_runtime(), host=opts.host)
         where = Workspace(resolve_workdir(opts.workdir, pipeline), workspace)
         overlay = overlay_states(engine, pipeline, where)
     typer.echo(render_graph(pipeline, chosen.value, overlay=overlay), nl=False)
