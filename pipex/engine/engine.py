@@ -303,6 +303,7 @@ class Engine:
         from pipex.engine.fingerprints import Fingerprinter
         from pipex.engine.images import ImageResolver
         from pipex.engine.scheduler import Scheduler
+        from pipex.executors.local import LocalExecutor
         from pipex.runtime.labels import container_labels
 
         started = time.monotonic()
@@ -315,7 +316,7 @@ class Engine:
             ctx = None
             if p.runtime is not None and not options.dry_run:
                 ctx = StepContext(
-                    runtime=p.runtime,
+                    executor=LocalExecutor(p.runtime),
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,

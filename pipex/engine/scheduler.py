@@ -137,10 +137,7 @@ class Scheduler:
     def _stop_container(self, cid: str, kill: bool) -> None:
         assert self.ctx is not None
         with contextlib.suppress(PipexError):
-            if kill:
-                self.ctx.runtime.kill(cid)
-            else:
-                self.ctx.runtime.stop(cid, grace=10.0)
+            self.ctx.executor.stop(cid, kill=kill)
 
     # -- the run's result (see outcomes.py) ---------------------------------------------------------------------
     def status(self) -> RunStatus:
