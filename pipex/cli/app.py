@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipex.cli import errors
-from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
+from pipex.cli.options import COMPLETE_VAR, PROG_NAME, GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
 from pipex.cli.version import version
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
@@ -45,8 +45,6 @@ COMMANDS: tuple[str, ...] = (
     "completion",
 )
 
-PROG_NAME = "pipex"
-COMPLETE_VAR = "_PIPEX_COMPLETE"
 
 ROOT_EPILOG = epilog(
     [

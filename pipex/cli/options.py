@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from pipex.runtime.base import Runtime
 
 DOTENV_FILE = ".env"
+PROG_NAME = "pipex"
+COMPLETE_VAR = "_PIPEX_COMPLETE"  # set by the shell completion script (``pipex completion``)
 
 
 class RuntimeChoice(StrEnum):
