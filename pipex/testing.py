@@ -133,6 +133,7 @@ class TestResult:
 
     def logs(self, step: str, stream: str | None = None) -> list[str]:
         """The step's log lines in this run, from its ``StepLog`` events (``stream``: ``stdout`` or ``stderr``)."""
+        # start-up: `import pipex.testing` does not load the engine
         from pipex.engine.events import StepLog
 
         return [
@@ -163,6 +164,7 @@ class TestResult:
 
 
 def _specs(pipeline: Pipeline, env_file: Any) -> list[StepSpec]:
+    # start-up: `import pipex.testing` does not load the kits
     from pipex.kits.resolve import resolve_steps
     from pipex.model.dotenv import load_dotenv
 
@@ -180,6 +182,7 @@ def run(
     **run_kwargs: Any,
 ) -> TestResult:
     """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc)."""
+    # start-up: `import pipex.testing` does not load the engine
     from pipex.engine.engine import Engine
     from pipex.engine.events import PipelineEnd
     from pipex.model.pipeline import Pipeline
@@ -212,6 +215,7 @@ def run(
 
 
 def _load(path: str | os.PathLike[str]) -> Pipeline:
+    # start-up: `import pipex.testing` does not load the kits
     from pipex.kits.check import load
 
     return load(path)

@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
     # pydantic scans every installed distribution's entry points for plugins when the first model is built
     # (~15 ms); the CLI's own models need none. A user who sets the variable keeps their value.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    # start-up: typer (~0.1 s) is not imported for `pipex --version`
     from pipex.cli.app import app_for
     from pipex.cli.options import GlobalOptions
 
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
 def __getattr__(name: str) -> Any:
     # `from pipex.cli.main import app` works without making `pipex --version` import typer.
     if name == "app":
-        from pipex.cli.app import app
+        from pipex.cli.app import app  # start-up: see above
 
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

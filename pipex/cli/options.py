@@ -100,6 +100,7 @@ def load_dotenv_into(environ: MutableMapping[str, str], directory: Path | None =
     path = (directory or Path.cwd()) / DOTENV_FILE
     if not path.is_file():
         return {}
+    # start-up: the dotenv parser only when there is a .env
     from pipex.errors import ConfigError
     from pipex.model.dotenv import load_dotenv
 

@@ -41,6 +41,7 @@ def resolve_workdir(
     workdir: str | Path | None, pipeline: Pipeline | None = None, environ: Mapping[str, str] | None = None
 ) -> Path:
     """``--workdir`` > ``PIPEX_WORKDIR`` > ``.pipex.yml`` ``workdir:`` > the user data dir."""
+    # start-up: platformdirs (in config) only when the workdir is not given
     from pipex import config
 
     if workdir is not None:
@@ -90,6 +91,7 @@ class Engine:
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
         ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
+        # start-up: only the workspace API needs these
         from pipex.engine.removal import engine_remove_tree
         from pipex.workspace.api import WorkspaceHandle
 
@@ -104,6 +106,7 @@ class Engine:
         """The runtime and whether this run owns it (and must close it)."""
         if not isinstance(self.runtime_choice, str):
             return self.runtime_choice, False
+        # start-up: the engine clients (~50 ms) only when a runtime is opened by name
         from pipex.runtime.factory import open_runtime
 
         kind = self.runtime_choice
@@ -227,6 +230,7 @@ class Engine:
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
         there, byte for byte, as it arrives. Events as for ``run``."""
+        # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
         options = RunOptions(
@@ -265,6 +269,7 @@ class Engine:
 
     # -- internals ------------------------------------------------------------------------------------------
     def _prepare(self, pipeline: Pipeline, options: RunOptions, command: str = "pipex run") -> _Prepared:
+        # start-up: `import pipex` stays cheap; a run loads the kits and the model here
         from pipex.kits.resolve import resolve_steps
         from pipex.model.dotenv import load_dotenv
 
@@ -285,6 +290,7 @@ class Engine:
             if not options.dry_run:
                 assert runtime is not None
                 lock = ws.lock(command)
+                # start-up: a dry run never reaps
                 from pipex.runtime.reaper import reap
 
                 reap(runtime, ws.workdir, ws.name)
@@ -300,6 +306,7 @@ class Engine:
         return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
+        # start-up: `import pipex` stays cheap; only a run loads the scheduler
         from pipex.engine.fingerprints import Fingerprinter
         from pipex.engine.images import ImageResolver
         from pipex.engine.scheduler import Scheduler

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser
-from pipex.engine.events import StepRef, StepRetry, StepStatus
+from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import PipexError
@@ -260,8 +260,6 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
     if ctx.emit_lines is not None:  # the whole chunk at once: one hand-over, not one per line
         ctx.emit_lines(ref, attempt, stream, lines)
         return
-    from pipex.engine.events import StepLog
-
     for line in lines:
         ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
 

@@ -383,6 +383,7 @@ class Scheduler:
         """A failure before any container exists: committed as a run too, so its reason stays readable."""
         run_id = None
         if self.ctx is not None:
+            # start-up: only a run that fails early needs the runner
             from pipex.engine.runner import record_failure
 
             run_id = await asyncio.to_thread(

@@ -53,6 +53,7 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
 @functools.lru_cache(maxsize=1024)  # steps generated from a template share their conditions
 def condition_problem(text: str) -> str | None:
     """The syntax error of an ``if`` condition, or ``None``."""
+    # start-up: the condition parser only for steps with `if`
     from pipex.model.condition import ConditionSyntaxError, parse
 
     try:

@@ -92,6 +92,7 @@ def _check(
     environ: Mapping[str, str] | None,
     extra: PipelineCheck | None,
 ) -> tuple[Pipeline | None, list[Problem]]:
+    # not at the top: validate builds Pipelines, pipeline.py imports validate (a loop)
     from pipex.model.validate import check
 
     return check(

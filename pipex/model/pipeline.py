@@ -94,6 +94,7 @@ class Pipeline(BaseModel):
         ``root`` is the directory relative host paths resolve against; ``boundary`` (default: ``root``) is
         the directory they must stay inside.
         """
+        # not at the top: validate.py builds Pipelines (a loop)
         from pipex.model.validate import check
 
         root = root.absolute().resolve()
@@ -138,6 +139,7 @@ class Pipeline(BaseModel):
     @staticmethod
     def build(id: str, name: str | None = None, *, root: str | Path | None = None) -> PipelineBuilder:
         """A builder: ``.step(id, **fields)`` adds steps, ``.to_yaml()``/``.pipeline()`` finish (code-as-graph)."""
+        # not at the top: the builder builds Pipelines (a loop)
         from pipex.model.builder import PipelineBuilder
 
         return PipelineBuilder(id, name, root=root)
@@ -214,12 +216,14 @@ class Pipeline(BaseModel):
     def validate(self, extra: PipelineCheck | None = None) -> list[Problem]:  # type: ignore[override]  # pydantic's deprecated classmethod
         """Every problem of this pipeline now (files may have changed since loading); ``[]`` when valid.
         The model's own checks; ``pipex.kits.check.problems`` adds the kits' (``extra``: checks from above)."""
+        # not at the top: validate.py builds Pipelines (a loop)
         from pipex.model.validate import model_problems
 
         return model_problems(self, extra)
 
     def graph(self, fmt: str = "mermaid") -> str:
         """The DAG as Mermaid, Graphviz dot or JSON text (deterministic)."""
+        # start-up: only graph output needs the renderer
         from pipex.graph import render_graph
 
         return render_graph(self, fmt)

@@ -45,6 +45,7 @@ def check(
 ) -> tuple[Pipeline | None, list[Problem]]:
     """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem (``extra``'s
     included)."""
+    # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
     doc = read_document(data)

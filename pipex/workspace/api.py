@@ -85,6 +85,7 @@ class WorkspaceHandle:
 
     def follow(self, step: str, stream: Stream, write: Callable[[bytes], None]) -> str | None:
         """Stream the live run's logs of ``step`` to ``write`` until the step ends (see ``follow.follow``)."""
+        # start-up: only `logs -f` follows
         from pipex.workspace.follow import follow
 
         return follow(self._ws.require(), step, stream, write)
