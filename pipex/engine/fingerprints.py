@@ -10,11 +10,9 @@ from typing import Any
 
 from pipex.engine.digest import TreeDigest, tree_digest
 from pipex.engine.fingerprint import FingerprintResult, compute
-from pipex.engine.limits import to_resources
 from pipex.engine.statcache import StatCache
 from pipex.errors import WorkspaceError
 from pipex.model.spec import StepSpec
-from pipex.runtime import resources
 from pipex.runtime.base import ImageRef, Resources, RuntimeInfo
 from pipex.workspace.layout import Workspace
 from pipex.workspace.state import RunEntry
@@ -71,6 +69,10 @@ class Fingerprinter:
 
     def limits(self, spec: StepSpec, *, strict: bool) -> tuple[Resources, dict[str, Any]]:
         """The engine limits of a step and the record of their enforcement (for meta.json)."""
+        # start-up: a fully cached run never asks for limits
+        from pipex.engine.limits import to_resources
+        from pipex.runtime import resources
+
         limits = to_resources(spec.resources)
         if self.info is None or spec.resources is None:
             return limits, {}
