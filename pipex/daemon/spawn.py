@@ -46,7 +46,7 @@ def start(
     """Start ``engine``'s run of ``pipeline`` in a background process and return once that process holds the
     workspace lock (errors before that are raised here); ``attach`` follows it. ``options``/keywords as for
     ``Engine.run``. A dry run is read-only: it is never detached (``UsageError``)."""
-    options = engine.options(options, keywords)
+    options = engine.run_options(options, keywords)
     if options.dry_run:
         raise UsageError("a dry run is not detached: it only reads", hint="run it without -d")
     if not isinstance(engine.runtime_choice, str):

@@ -151,9 +151,9 @@ class Engine:
         from a step (what a view of each step's latest line needs).
 
         A run in a background process is started by the daemon layer: ``pipex.daemon.start``."""
-        return self._stream(functools.partial(self._prepare, pipeline, self.options(options, keywords)))
+        return self._stream(functools.partial(self._prepare, pipeline, self.run_options(options, keywords)))
 
-    def options(self, options: RunOptions | None, keywords: Mapping[str, Any]) -> RunOptions:
+    def run_options(self, options: RunOptions | None, keywords: Mapping[str, Any]) -> RunOptions:
         """``options``, or the ``RunOptions`` the keyword conveniences describe (not both)."""
         if options is None:
             return RunOptions.build(self.environ, **keywords)
@@ -255,7 +255,7 @@ class Engine:
         self, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
     ) -> RunResult:
         """Run to the end and return the terminal record."""
-        options = self.options(options, keywords)
+        options = self.run_options(options, keywords)
 
         async def collect() -> RunResult:
             result: RunResult | None = None
