@@ -21,7 +21,7 @@ help:
 	@echo "make demo       install what is missing and run examples/text-processing twice"
 	@echo "make test       everything CI runs: system setup (root/sudo), venv, lint, mypy, all tests"
 	@echo "make unit       the tests that need no engine (fake runtime), no root needed"
-	@echo "make lint       ruff check + mypy"
+	@echo "make lint       ruff check + mypy + lint-imports (the layers' contracts)"
 	@echo "make system     only the root setup: packages, the pipex-test user, its Python"
 	@echo "make package    build, lint and install-test the .deb (trixie chroot), then the advisory RPM smoke"
 	@echo "make images     build the offline kit images (KITS=\"shell python node\", ENGINE=podman)"
@@ -32,6 +32,7 @@ test: system
 	@failed=""; \
 	echo "== ruff check"; $(VENV)/bin/ruff check . || failed="$$failed ruff"; \
 	echo "== mypy"; $(VENV)/bin/mypy pipex || failed="$$failed mypy"; \
+	echo "== lint-imports"; $(VENV)/bin/lint-imports || failed="$$failed lint-imports"; \
 	echo "== pytest"; $(ROOT_PYTEST) $(PYTEST_ARGS) || failed="$$failed pytest"; \
 	echo "== package"; $(MAKE) --no-print-directory package || failed="$$failed package"; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
@@ -43,6 +44,7 @@ unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy pipex
+	$(VENV)/bin/lint-imports
 
 typecheck: venv
 	$(VENV)/bin/mypy pipex

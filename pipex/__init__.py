@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from pipex.version import __version__ as __version__
 
 _EXPORTS: dict[str, str] = {
     # loading and the model
-    "load": "pipex.model",
+    "load": "pipex.kits.check",
     "Pipeline": "pipex.model",
     "PipelineBuilder": "pipex.model.builder",
     "Step": "pipex.model",
@@ -101,9 +101,9 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import WorkspaceBusy as WorkspaceBusy
     from pipex.errors import WorkspaceError as WorkspaceError
     from pipex.errors import WorkspaceNotFound as WorkspaceNotFound
+    from pipex.kits.check import load as load
     from pipex.model import Pipeline as Pipeline
     from pipex.model import Step as Step
-    from pipex.model import load as load
     from pipex.model import slugify as slugify
     from pipex.model.builder import PipelineBuilder as PipelineBuilder
 

@@ -133,6 +133,7 @@ class TestResult:
 
     def logs(self, step: str, stream: str | None = None) -> list[str]:
         """The step's log lines in this run, from its ``StepLog`` events (``stream``: ``stdout`` or ``stderr``)."""
+        # start-up: `import pipex.testing` does not load the engine
         from pipex.engine.events import StepLog
 
         return [
@@ -153,7 +154,7 @@ class TestResult:
 
         Read by the safe walk: symlinks are not followed (a step's link could point anywhere on the host), FIFOs
         and sockets are never opened."""
-        from pipex.workspace.safetree import open_file, walk
+        from pipex.workspace.safetree import open_file, walk  # start-up: only tests that read artifacts need it
 
         found: dict[str, bytes] = {}
         for node in walk(self.run_dir(step) / "artifacts"):
@@ -164,6 +165,7 @@ class TestResult:
 
 
 def _specs(pipeline: Pipeline, env_file: Any) -> list[StepSpec]:
+    # start-up: `import pipex.testing` does not load the kits
     from pipex.kits.resolve import resolve_steps
     from pipex.model.handwritten.dotenv import load_dotenv
 
@@ -181,6 +183,7 @@ def run(
     **run_kwargs: Any,
 ) -> TestResult:
     """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc)."""
+    # start-up: `import pipex.testing` does not load the engine
     from pipex.engine.engine import Engine
     from pipex.engine.events import PipelineEnd
     from pipex.model.pipeline import Pipeline
@@ -213,6 +216,7 @@ def run(
 
 
 def _load(path: str | os.PathLike[str]) -> Pipeline:
-    from pipex.model.loader import load
+    # start-up: `import pipex.testing` does not load the kits
+    from pipex.kits.check import load
 
     return load(path)

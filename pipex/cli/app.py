@@ -19,7 +19,8 @@ import typer
 from typer.core import TyperGroup
 
 from pipex.cli import errors
-from pipex.cli.options import GlobalOptions, epilog, load_dotenv_into, use_color
+from pipex.cli.options import COMPLETE_VAR, PROG_NAME, GlobalOptions, epilog, load_dotenv_into, use_color
+from pipex.cli.version import version
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR, RuntimeKind
 
 # Modules of pipex/cli/commands/, in the order --help lists them.
@@ -44,8 +45,6 @@ COMMANDS: tuple[str, ...] = (
     "completion",
 )
 
-PROG_NAME = "pipex"
-COMPLETE_VAR = "_PIPEX_COMPLETE"
 
 ROOT_EPILOG = epilog(
     [
@@ -114,8 +113,6 @@ def _plain_help(command: Any) -> None:
 
 def _version_callback(value: bool) -> None:
     if value:
-        from pipex.cli.main import version
-
         typer.echo(f"pipex {version()}")
         raise typer.Exit()
 
@@ -149,7 +146,9 @@ def root(
     ] = False,
 ) -> None:
     """Run data pipelines as rootless containers (Podman first, Docker socket as the fallback)."""
+    injected = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()  # main(argv, runtime=...)
     ctx.obj = GlobalOptions(
+        runtime_object=injected.runtime_object,
         workdir=workdir,
         json=json,
         runtime=runtime,

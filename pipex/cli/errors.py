@@ -142,6 +142,7 @@ def _suggest(message: str, ctx: Any) -> str:
     commands = getattr(getattr(ctx, "command", None), "commands", None)
     if found is None or not commands:
         return message
+    # start-up: only a mistyped command needs the suggestions
     from pipex.model.suggest import did_you_mean
 
     guess = did_you_mean(found.group(1), sorted(commands))

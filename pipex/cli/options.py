@@ -13,13 +13,18 @@ import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from pipex.config import NO_COLOR, PIPEX_WORKDIR, RuntimeKind
 
+if TYPE_CHECKING:
+    from pipex.runtime.base import Runtime
+
 DOTENV_FILE = ".env"
+PROG_NAME = "pipex"
+COMPLETE_VAR = "_PIPEX_COMPLETE"  # set by the shell completion script (``pipex completion``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,15 @@ class GlobalOptions:
     host: str | None = None
     quiet: bool = False
     no_color: bool = False
+    # A runtime object a program running the CLI in-process hands it (``main(argv, runtime=...)``; tests: the
+    # FakeRuntime); it wins over --runtime and --host.
+    runtime_object: Runtime | None = None
+
+    def engine_runtime(self) -> RuntimeKind | Runtime:
+        """What ``Engine(runtime=...)`` gets: the injected runtime, else the engine's name (``auto`` by default)."""
+        if self.runtime_object is not None:
+            return self.runtime_object
+        return self.runtime or "auto"
 
     def color(self, stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> bool:
         """Whether to colour ``stream`` (default stdout): a TTY, no ``--no-color``, no ``NO_COLOR``."""
@@ -78,6 +92,7 @@ def load_dotenv_into(environ: MutableMapping[str, str], directory: Path | None =
     path = (directory or Path.cwd()) / DOTENV_FILE
     if not path.is_file():
         return {}
+    # start-up: the dotenv parser only when there is a .env
     from pipex.errors import ConfigError
     from pipex.model.handwritten.dotenv import load_dotenv
 

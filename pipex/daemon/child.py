@@ -1,4 +1,4 @@
-"""The background process of a detached run (``pipex run … --_detached-child FD``).
+"""The background process of a detached run: ``python -m pipex.daemon --status-fd FD REQUEST`` (see ``spawn``).
 
 It leaves the terminal's session (double fork + ``setsid``; ``SIGHUP`` ignored), runs the pipeline, and on
 the first event — the workspace lock is held by then — opens the event log, moves its own stdout/stderr into the
@@ -8,19 +8,42 @@ stopped and removed, ``cancelled`` recorded); a second one kills the containers 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import signal
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from pipex.daemon.eventlog import EventLog
+from pipex.daemon.request import DetachedRequest
+from pipex.engine.engine import Engine, resolve_workdir
+from pipex.engine.events import PipelineEnd
+from pipex.engine.options import RunOptions
 from pipex.errors import PipexError
+from pipex.kits.check import load
+from pipex.model.pipeline import Pipeline
+from pipex.runtime.base import Runtime
+from pipex.workspace.layout import Workspace
 
-if TYPE_CHECKING:
-    from pipex.engine.engine import Engine
-    from pipex.model.pipeline import Pipeline
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The process ``spawn`` starts: read the request, leave the terminal's session, run."""
+    parser = argparse.ArgumentParser(prog="python -m pipex.daemon", description="a detached pipex run")
+    parser.add_argument("--status-fd", type=int, required=True, help="pipe to report the start on")
+    parser.add_argument("request", type=Path, help="the request file (deleted once read)")
+    args = parser.parse_args(argv)
+    status = _Status(args.status_fd)
+    try:
+        request = DetachedRequest.read(args.request)
+    except PipexError as exc:
+        status.failed(exc)
+        return exc.exit_code
+    daemonize()
+    return run_detached(request, status)
 
 
 def daemonize() -> None:
@@ -31,15 +54,21 @@ def daemonize() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def run_child(status_fd: int, load: Callable[[], Pipeline], engine: Engine, kwargs: dict[str, Any]) -> int:
-    daemonize()
-    status = _Status(status_fd)
+def run_detached(
+    request: DetachedRequest, status: _Status | int, *, runtime: Runtime | None = None, redirect_stdio: bool = True
+) -> int:
+    """Run ``request`` in this process, reporting its start on ``status`` (a pipe's fd). ``runtime``: use this one
+    instead of the named engine; ``redirect_stdio=False`` keeps this process's stdout/stderr (both for running a
+    detached run inside a test process)."""
+    if isinstance(status, int):
+        status = _Status(status)
+    engine = Engine(request.workdir, runtime or request.runtime, host=request.host)
     try:
-        pipeline = load()
+        pipeline = load(request.pipeline, cwd=request.cwd)
     except PipexError as exc:
         status.failed(exc)
         return exc.exit_code
-    return asyncio.run(_serve(engine, pipeline, kwargs, status))
+    return asyncio.run(_serve(engine, pipeline, request.options, status, redirect_stdio))
 
 
 class _Status:
@@ -65,22 +94,19 @@ class _Status:
         self.send({"ok": False, "error": name, "message": message, "hint": hint, "exitCode": code})
 
 
-async def _serve(engine: Engine, pipeline: Pipeline, kwargs: dict[str, Any], status: _Status) -> int:
-    from pipex.engine.engine import resolve_workdir
-    from pipex.engine.events import PipelineEnd
-    from pipex.workspace.layout import Workspace
-
+async def _serve(engine: Engine, pipeline: Pipeline, options: RunOptions, status: _Status, redirect: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, engine.cancel)
     log: EventLog | None = None
     code = 1
     try:
-        async for event in engine.run(pipeline, **{**kwargs, "logs": True}):
+        async for event in engine.run(pipeline, replace(options, logs=True)):
             if log is None:
                 ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), event.workspace)
                 log = EventLog(ws, event.run_id)
-                log.redirect_stdio()
+                if redirect:
+                    log.redirect_stdio()
                 where = {"workspace": ws.name, "pid": os.getpid(), "events": str(log.path)}
                 status.send({"ok": True, "runId": event.run_id, **where})
             log.append(event)

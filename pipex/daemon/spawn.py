@@ -1,9 +1,12 @@
-"""Starting a detached run: a background ``python -m pipex run … --_detached-child FD`` process.
+"""Starting a detached run: a background ``python -m pipex.daemon`` process (``child.py``) for a ``RunOptions``.
 
-The child double-forks into its own session (no controlling terminal: closing the terminal does not reach it),
-takes the workspace lock, and only then writes one JSON line on the status pipe ``FD``: ``{"ok": true, "runId",
-"pid", "events"}``, or ``{"ok": false, "error", "message", "hint", "exitCode"}`` if it could not start (a busy
-workspace: it touched nothing). The parent waits for that line, so every error is reported where the user is.
+The parent writes what the run needs — the pipeline file, the workdir, the runtime by name, the ``RunOptions`` —
+to a JSON request file (``DetachedRequest``) that the child reads and deletes: the options cross as data, never
+as a command line re-parsed by the CLI. The child double-forks into its own session (no controlling terminal:
+closing the terminal does not reach it), takes the workspace lock, and only then writes one JSON line on the
+status pipe: ``{"ok": true, "runId", "pid", "events"}``, or ``{"ok": false, "error", "message", "hint",
+"exitCode"}`` if it could not start (a busy workspace: it touched nothing). The parent waits for that line, so
+every error is reported where the user is.
 """
 
 from __future__ import annotations
@@ -13,24 +16,23 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from pipex import errors
+from pipex.daemon.request import DetachedRequest
+from pipex.engine.engine import Engine, resolve_workdir
+from pipex.engine.options import RunKeywords, RunOptions
 from pipex.errors import PipexError, UsageError
-
-if TYPE_CHECKING:
-    from pipex.engine.engine import Engine
-    from pipex.engine.options import RunOptions
-    from pipex.model.pipeline import Pipeline
-
-CHILD_OPTION = "--_detached-child"
+from pipex.model.pipeline import Pipeline
 
 
 @dataclass(frozen=True, slots=True)
 class DetachedRun:
-    """A run going on in a background pipex process: ``pipex attach WORKSPACE`` / ``Engine.attach`` follow it."""
+    """A run going on in a background pipex process: ``pipex attach WORKSPACE`` / ``pipex.daemon.attach``
+    follow it."""
 
     run_id: str
     workspace: str
@@ -38,50 +40,42 @@ class DetachedRun:
     events: Path  # its event log (JSON lines)
 
 
-def child_args(options: RunOptions) -> list[str]:
-    """``pipex run`` options that reproduce ``options`` (the workspace is always given)."""
-    args = ["--workspace", str(options.workspace)]
-    if options.force is True:
-        args.append("--force=*")
-    elif options.force:
-        args.append("--force=" + ",".join(options.force))
-    if options.target:
-        args.append("--target=" + ",".join(options.target))
-    if options.concurrency is not None:
-        args.append(f"--concurrency={options.concurrency}")
-    if options.env_file is not None:
-        args.append(f"--env-file={options.env_file.absolute()}")
-    if options.timeout is not None:
-        args.append(f"--timeout={options.timeout}")
-    args.append(f"--pull={options.pull}")
-    if options.explain:
-        args.append("--explain")
-    if options.strict_limits:
-        args.append("--strict-limits")
-    return args
-
-
-def detach_run(engine: Engine, pipeline: Pipeline, options: RunOptions) -> DetachedRun:
-    from dataclasses import replace
-
-    from pipex.engine.engine import resolve_workdir
-
+def start(
+    engine: Engine, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
+) -> DetachedRun:
+    """Start ``engine``'s run of ``pipeline`` in a background process and return once that process holds the
+    workspace lock (errors before that are raised here); ``attach`` follows it. ``options``/keywords as for
+    ``Engine.run``. A dry run is read-only: it is never detached (``UsageError``)."""
+    options = engine.run_options(options, keywords)
+    if options.dry_run:
+        raise UsageError("a dry run is not detached: it only reads", hint="run it without -d")
     if not isinstance(engine.runtime_choice, str):
         raise UsageError("a detached run needs the runtime by name (auto, podman or docker), not a Runtime object")
     if pipeline.source is None:
         raise UsageError(
             "a detached run needs a pipeline read from a file", hint="write it with pipeline.to_yaml() and load that"
         )
-    workdir = resolve_workdir(engine.workdir, pipeline, engine.environ)
-    options = replace(options, workspace=options.workspace or pipeline.id)
-    argv = [sys.executable, "-m", "pipex", "--workdir", str(workdir)]
-    if engine.runtime_choice != "auto":
-        argv += ["--runtime", engine.runtime_choice]
-    if engine.host:
-        argv += ["--host", engine.host]
+    request = DetachedRequest(
+        pipeline=pipeline.source.absolute(),
+        cwd=Path.cwd(),
+        workdir=resolve_workdir(engine.workdir, pipeline, engine.environ),
+        runtime=engine.runtime_choice,
+        host=engine.host,
+        options=replace(options, workspace=options.workspace or pipeline.id),
+    )
+    fd, name = tempfile.mkstemp(prefix="pipex-run-", suffix=".json")  # private (0600); the child deletes it
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(request.to_json(), file)
+    try:
+        return _spawn(Path(name), None if engine.environ is None else dict(engine.environ))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            Path(name).unlink()  # the child did not get to it
+
+
+def _spawn(request: Path, env: dict[str, str] | None) -> DetachedRun:
     read_end, write_end = os.pipe()
-    argv += ["run", str(pipeline.source), *child_args(options), CHILD_OPTION, str(write_end)]
-    env = None if engine.environ is None else dict(engine.environ)
+    argv = [sys.executable, "-m", "pipex.daemon", "--status-fd", str(write_end), str(request)]
     try:
         proc = subprocess.Popen(
             argv,
@@ -106,10 +100,11 @@ def detach_run(engine: Engine, pipeline: Pipeline, options: RunOptions) -> Detac
     assert proc.stderr is not None
     proc.stderr.close()
     proc.wait()  # the intermediate process exits at once; the run lives on in its child
-    return _started(json.loads(line))
+    return started(json.loads(line))
 
 
-def _started(message: dict[str, Any]) -> DetachedRun:
+def started(message: dict[str, Any]) -> DetachedRun:
+    """The run the child's status line describes, or its error raised."""
     if message.get("ok"):
         m = message
         return DetachedRun(str(m["runId"]), str(m["workspace"]), int(m["pid"]), Path(m["events"]))

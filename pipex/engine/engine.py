@@ -16,20 +16,19 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
-from pipex import __version__
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
-from pipex.engine.options import LogEvents, PullPolicy, RunOptions
+from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
-from pipex.errors import PipexError, RuntimeUnavailable
+from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
+from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
 
 if TYPE_CHECKING:
-    from pipex.daemon.spawn import DetachedRun
     from pipex.engine.scheduler import Scheduler
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
@@ -43,6 +42,7 @@ def resolve_workdir(
     workdir: str | Path | None, pipeline: Pipeline | None = None, environ: Mapping[str, str] | None = None
 ) -> Path:
     """``--workdir`` > ``PIPEX_WORKDIR`` > ``.pipex.yml`` ``workdir:`` > the user data dir."""
+    # start-up: platformdirs (in config) only when the workdir is not given
     from pipex import config
 
     if workdir is not None:
@@ -92,7 +92,9 @@ class Engine:
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
         ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
-        from pipex.workspace.api import WorkspaceHandle, engine_remove_tree
+        # start-up: only the workspace API needs these
+        from pipex.engine.removal import engine_remove_tree
+        from pipex.workspace.api import WorkspaceHandle
 
         if isinstance(self.runtime_choice, str):
             remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
@@ -105,6 +107,7 @@ class Engine:
         """The runtime and whether this run owns it (and must close it)."""
         if not isinstance(self.runtime_choice, str):
             return self.runtime_choice, False
+        # start-up: the engine clients (~50 ms) only when a runtime is opened by name
         from pipex.runtime.factory import open_runtime
 
         kind = self.runtime_choice
@@ -147,96 +150,36 @@ class Engine:
         return running_steps
 
     # -- run ------------------------------------------------------------------------------------------------
-    @overload
     def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: Literal[False] = False,
-    ) -> AsyncIterator[Event]: ...
+        self, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
+    ) -> AsyncIterator[Event]:
+        """The run's events. ``options``: every option of the run (what the CLI and a detached run pass); the
+        keywords (``workspace=``, ``force=``, ``dry_run=``…, see ``RunKeywords``) build one instead.
+        ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same), which saves their
+        cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line of each chunk read
+        from a step (what a view of each step's latest line needs).
 
-    @overload
-    def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: Literal[True],
-    ) -> DetachedRun: ...
+        A run in a background process is started by the daemon layer: ``pipex.daemon.start``."""
+        return self._stream(functools.partial(self._prepare, pipeline, self.run_options(options, keywords)))
 
-    def run(
-        self,
-        pipeline: Pipeline,
-        workspace: str | None = None,
-        force: bool | Sequence[str] = False,
-        target: Sequence[str] | None = None,
-        concurrency: int | None = None,
-        dry_run: bool = False,
-        env_file: str | Path | None = None,
-        timeout: float | None = None,
-        *,
-        pull: PullPolicy = "missing",
-        explain: bool = False,
-        strict_limits: bool = False,
-        logs: LogEvents = True,
-        detach: bool = False,
-    ) -> AsyncIterator[Event] | DetachedRun:
-        """The run's events; ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same),
-        which saves their cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line
-        of each chunk read from a step (what a view of each step's latest line needs).
+    def run_options(self, options: RunOptions | None, keywords: Mapping[str, Any]) -> RunOptions:
+        """``options``, or the ``RunOptions`` the keyword conveniences describe (not both)."""
+        if options is None:
+            return RunOptions.build(self.environ, **keywords)
+        if keywords:
+            raise UsageError(
+                "give a run's options either as a RunOptions or as keywords, not both: " + ", ".join(keywords),
+                hint="dataclasses.replace(options, ...) changes fields of a RunOptions",
+            )
+        return options
 
-        ``detach=True`` starts the run in a background pipex process instead and returns a ``DetachedRun`` once
-        that process holds the workspace lock (errors before that are raised here); ``attach`` follows it.
-        A dry run is never detached (it is read-only)."""
-        options = RunOptions(
-            workspace=workspace,
-            force=force if isinstance(force, bool) else tuple(force),
-            target=tuple(target or ()),
-            concurrency=concurrency,
-            dry_run=dry_run,
-            explain=explain,
-            env_file=Path(env_file) if env_file else None,
-            timeout=timeout,
-            pull=pull,
-            strict_limits=strict_limits,
-            logs=logs,
-            environ=self.environ,
-        )
-        if detach and not dry_run:
-            from pipex.daemon.spawn import detach_run
-
-            return detach_run(self, pipeline, options)
-        return self._stream(lambda: self._prepare(pipeline, options), options)
-
-    async def _stream(self, prepare: Callable[[], _Prepared], options: RunOptions) -> AsyncIterator[Event]:
+    async def _stream(self, prepare: Callable[[], _Prepared]) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
         try:
             prepared = prepare()  # raises before the first event
         except OSError as exc:  # the workdir cannot be written: full disk, a name too long, …
-            from pipex.errors import from_os_error
-
             raise from_os_error(exc, "preparing the workspace") from exc
+        options = prepared.options
         emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
@@ -299,6 +242,7 @@ class Engine:
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
         there, byte for byte, as it arrives. Events as for ``run``."""
+        # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
         options = RunOptions(
@@ -317,21 +261,17 @@ class Engine:
             prepared.stdout = stdout
             return prepared
 
-        return self._stream(prepare, options)
+        return self._stream(prepare)
 
-    def attach(self, workspace: str, run_id: str | None = None) -> AsyncIterator[Event]:
-        """The events of the workspace's detached run (``run_id``: an earlier one): those so far, then live
-        ones until its ``PipelineEnd``. Leaving the loop early does not stop the run."""
-        from pipex.daemon.follow import follow
-
-        return follow(Workspace(resolve_workdir(self.workdir, None, self.environ), workspace), run_id)
-
-    def run_sync(self, pipeline: Pipeline, **kwargs: Any) -> RunResult:
+    def run_sync(
+        self, pipeline: Pipeline, options: RunOptions | None = None, **keywords: Unpack[RunKeywords]
+    ) -> RunResult:
         """Run to the end and return the terminal record."""
+        options = self.run_options(options, keywords)
 
         async def collect() -> RunResult:
             result: RunResult | None = None
-            async for event in self.run(pipeline, **kwargs):
+            async for event in self.run(pipeline, options):
                 if isinstance(event, PipelineEnd):
                     result = event.result
             assert result is not None
@@ -341,6 +281,7 @@ class Engine:
 
     # -- internals ------------------------------------------------------------------------------------------
     def _prepare(self, pipeline: Pipeline, options: RunOptions, command: str = "pipex run") -> _Prepared:
+        # start-up: `import pipex` stays cheap; a run loads the kits and the model here
         from pipex.kits.resolve import resolve_steps
         from pipex.model.handwritten.dotenv import load_dotenv
 
@@ -361,6 +302,7 @@ class Engine:
             if not options.dry_run:
                 assert runtime is not None
                 lock = ws.lock(command)
+                # start-up: a dry run never reaps
                 from pipex.runtime.reaper import reap
 
                 reap(runtime, ws.workdir, ws.name)
@@ -373,12 +315,14 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
+        # start-up: `import pipex` stays cheap; only a run loads the scheduler
         from pipex.engine.fingerprints import Fingerprinter
         from pipex.engine.images import ImageResolver
         from pipex.engine.scheduler import Scheduler
+        from pipex.executors.local import LocalExecutor
         from pipex.runtime.labels import container_labels
 
         started = time.monotonic()
@@ -391,7 +335,7 @@ class Engine:
         try:
             if p.runtime is not None and not options.dry_run:
                 ctx = StepContext(
-                    runtime=p.runtime,
+                    executor=LocalExecutor(p.runtime),
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,
@@ -460,7 +404,7 @@ class Engine:
             if ctx is not None and ctx.running.creates and p.runtime is not None:
                 # The backstop: whatever a step's own clean-up could not remove (a full disk, an engine that
                 # failed a request) is removed here, each container on its own.
-                from pipex.engine.halt import sweep
+                from pipex.executors.halt import sweep
 
                 left = await asyncio.to_thread(sweep, p.runtime, p.ws.workdir, p.ws.name, pid=os.getpid())
                 if left.errors and result is not None:  # said, not raised: the next start reaps them
@@ -492,8 +436,6 @@ class Engine:
 
 
 def _os_fault(exc: OSError) -> PipexError:
-    from pipex.errors import from_os_error
-
     return from_os_error(exc, "running the pipeline")
 
 
@@ -502,6 +444,7 @@ class _Prepared:
         self,
         run_id: str,
         pipeline: Pipeline,
+        options: RunOptions,
         specs: list[StepSpec],
         ws: Workspace,
         runtime: Runtime | None,
@@ -511,6 +454,7 @@ class _Prepared:
     ) -> None:
         self.run_id = run_id
         self.pipeline = pipeline
+        self.options = options
         self.specs = specs
         self.ws = ws
         self.runtime = runtime

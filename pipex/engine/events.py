@@ -113,13 +113,6 @@ class Event:
             data[key] = value if dump is None else dump(value)
         return data
 
-    @staticmethod
-    def from_json(data: Mapping[str, Any]) -> Event:
-        """The event a ``to_json`` dict describes (its inverse: replaying a detached run's event log)."""
-        from pipex.engine.codec import decode
-
-        return decode(data)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepEvent(Event):

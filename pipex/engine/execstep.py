@@ -16,14 +16,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pipex.engine.engine import resolve_workdir
+from pipex.engine.scheduler import Provided
 from pipex.errors import PipelineError, PipexError, Problem, UsageError, WorkspaceError
+from pipex.kits.check import kit_check, load
+from pipex.model.loader import _shown, find_pipeline_file, read_pipeline_data
+from pipex.model.pipeline import Pipeline
+from pipex.model.project import find_project_config
+from pipex.model.step import Input, Step
+from pipex.model.validate import check
 from pipex.workspace.layout import Workspace, remove
-
-if TYPE_CHECKING:
-    from pipex.model.pipeline import Pipeline
-    from pipex.model.step import Step
 
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -55,18 +59,12 @@ def load_step_file(
 
     The step's ``inputs`` name steps of the workspace, so they need not exist in the file.
     """
-    from pipex.model.loader import _shown, find_pipeline_file, read_pipeline_data
-    from pipex.model.project import find_project_config
-    from pipex.model.step import Input
-    from pipex.model.validate import check
 
     here = Path.cwd().absolute()
     file = find_pipeline_file(path, here)
     shown = _shown(file, here)
     data = read_pipeline_data(file, shown)
     if isinstance(data, dict) and "steps" in data:
-        from pipex.model.loader import load
-
         pipeline = load(file, cwd=here, environ=environ)
         return pipeline, pick_step(pipeline, step_id, shown)
     if not isinstance(data, dict):
@@ -83,6 +81,7 @@ def load_step_file(
         config=config,
         config_path=config_path,
         environ=environ,
+        extra=kit_check,
     )
     inputs: list[Input] = []
     if not isinstance(raw_inputs, list):
@@ -117,7 +116,6 @@ def pick_step(pipeline: Pipeline, step_id: str | None, shown: str | None = None)
 def wire_inputs(step: Step, extra: Sequence[ExecInput]) -> tuple[Step, list[ExecInput]]:
     """The step with one input per mount (the step's own, then ``extra``; an alias given twice is an error),
     and what each alias reads."""
-    from pipex.model.step import Input
 
     wired = [ExecInput(i.step, i.step) for i in step.inputs] + list(extra)
     seen: set[str] = set()
@@ -132,7 +130,6 @@ def wire_inputs(step: Step, extra: Sequence[ExecInput]) -> tuple[Step, list[Exec
 
 def provided_runs(ws: Workspace, step: Step, wired: Sequence[ExecInput]) -> dict[str, Any]:
     """The ``Provided`` (last successful run) of each alias; an error names a required step without one."""
-    from pipex.engine.scheduler import Provided
 
     optional = {i.step for i in step.inputs if i.optional}
     state = ws.state() if ws.exists() else None
@@ -186,8 +183,6 @@ def prepare_exec(
 ) -> Any:
     """Check what can be checked without the lock (the step, its inputs), and return ``setup(prepare)`` that
     the engine calls to take the lock and open the runtime for a one-step plan (``Engine._prepare``)."""
-    from pipex.engine.engine import resolve_workdir
-    from pipex.model.pipeline import Pipeline
 
     extra = [ExecInput.parse(text) for text in inputs]
     if isinstance(source, Pipeline):

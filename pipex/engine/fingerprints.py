@@ -69,9 +69,11 @@ class Fingerprinter:
 
     def limits(self, spec: StepSpec, *, strict: bool) -> tuple[Resources, dict[str, Any]]:
         """The engine limits of a step and the record of their enforcement (for meta.json)."""
+        # start-up: a fully cached run never asks for limits
+        from pipex.engine.limits import to_resources
         from pipex.runtime import resources
 
-        limits = resources.to_resources(spec.resources)
+        limits = to_resources(spec.resources)
         if self.info is None or spec.resources is None:
             return limits, {}
         info = self.info()

@@ -10,8 +10,9 @@ from typing import Any, BinaryIO, Literal
 
 from pipex.engine.events import StepRef, StepStatus
 from pipex.engine.options import LogEvents
+from pipex.executors.base import Executor
 from pipex.model.spec import StepSpec
-from pipex.runtime.base import ImageRef, Resources, Runtime, RuntimeInfo
+from pipex.runtime.base import ImageRef, Resources, RuntimeInfo
 from pipex.workspace.layout import Workspace
 
 
@@ -61,7 +62,8 @@ EmitLines = Callable[[StepRef, int, Literal["stdout", "stderr"], list[str]], Non
 
 
 class Running:
-    """Containers now running, so a cancel can stop them all from another thread."""
+    """Attempts now running (their executor handles: container ids, job ids), so a cancel can stop them all from
+    another thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -89,7 +91,7 @@ class Running:
 
 @dataclass(slots=True)
 class StepContext:
-    runtime: Runtime
+    executor: Executor  # where the steps' containers run: the engine never asks which one
     workspace: Workspace
     run_id: str  # the engine run (events); each step run has its own id
     emit: Emit  # emit(EventClass, step=StepRef, attempt=…, **fields): thread-safe
@@ -108,4 +110,4 @@ class StepContext:
     def info(self) -> RuntimeInfo:
         """Asked for only when a step runs: a fully cached run never pays for the engine's info call (slow on
         Podman); the backends cache the answer."""
-        return self.runtime.info()
+        return self.executor.info()

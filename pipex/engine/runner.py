@@ -1,7 +1,7 @@
-"""Running one step: attempts in fresh containers, logs to files and events, commit by rename.
+"""Running one step: attempts handed to the executor, logs to files and events, commit by rename.
 
-Called from a worker thread (the runtime protocol is blocking). Cancellation arrives from outside: the
-scheduler sets ``ctx.cancel`` and stops every container in ``ctx.running``, which ends the blocking calls here.
+Called from a worker thread (the executor protocol is blocking). Cancellation arrives from outside: the
+scheduler sets ``ctx.cancel`` and stops every attempt in ``ctx.running``, which ends the blocking calls here.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser
-from pipex.engine.events import StepRef, StepRetry, StepStatus, StepWarning
-from pipex.engine.halt import halt, remove_each
+from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import PipexError, WorkspaceError, from_os_error
+from pipex.executors.base import Copy, SetupPhase, Task
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
@@ -33,7 +34,6 @@ from pipex.workspace.safetree import Skipped
 from pipex.workspace.state import RunEntry
 from pipex.workspace.treecopy import copy_into
 
-STOP_GRACE = 10.0
 TIMEOUT_EXIT = 124
 
 
@@ -110,54 +110,53 @@ class _Attempt:
         def fire() -> None:
             self.timed_out.set()
             if self.container:
-                halt(self.ctx.runtime, self.container, STOP_GRACE)
+                with contextlib.suppress(PipexError):
+                    self.ctx.executor.stop(self.container)
 
         timer = threading.Timer(remaining, fire)
         timer.daemon = True
         timer.start()
         return timer
 
+    def task(self) -> Task:
+        """What the executor runs: the resolved container spec, the staging dir, the sources, the setup phase."""
+        spec = self.plan.spec
+        setup = None
+        if spec.setup is not None:
+            setup = SetupPhase(
+                cmd=tuple(spec.setup.cmd),
+                run=(*self.plan.image.entrypoint, *(spec.cmd or self.plan.image.cmd)),
+                drop_network=spec.setup.allow_network and not spec.allow_network,
+                exclusive=self._exclusive_caches,
+            )
+        sources = tuple(Copy(src.host, src.container) for src in spec.sources)
+        return Task(spec.id, self.container_spec(), self.run_dir, sources, setup)
+
     def run(self, sink: LogSink) -> tuple[StepStatus, int | None, str | None, str | None]:
         """→ (status, exit code, reason, message)."""
-        rt = self.ctx.runtime
+        executor = self.ctx.executor
         spec = self.plan.spec
         for inp in self.plan.inputs:
             if inp.copy_to_output:
                 self._copy_input(inp.step, inp.artifacts)
-        container_spec = self.container_spec()
-        writable = [b.source for b in container_spec.binds if not b.read_only]
+        task = self.task()
+        writable = [b.source for b in task.container.binds if not b.read_only]
         imageuser.open_for(self.plan.image.user, self.ctx.info, writable)
         self.ctx.running.creating()
-        cid = rt.create(container_spec)
-        self.container = cid
-        self.ctx.running.add(spec.id, cid)
+        handle = executor.submit(task)
+        self.container = handle
+        self.ctx.running.add(spec.id, handle)
         timer = self._arm_timeout()
         try:
-            for src in spec.sources:
-                rt.copy_in(cid, src.host, src.container)
-            if self.ctx.cancel.is_set():
-                return "cancelled", None, "cancelled", None
-            if spec.setup is None:
-                for chunk in rt.start_attached(cid):
-                    sink(chunk)
-                sink.flush_lines()
-                code = rt.wait(cid, timeout=None)
-            else:
-                rt.start(cid)
-                if self._interrupted():  # the stop raced the start: end it here (a stop before start is a no-op)
-                    halt(rt, cid, STOP_GRACE)
-                setup_code = self._setup(sink)
-                if setup_code != 0 and not self._interrupted():
-                    return "failure", setup_code, "setup", f"setup exited with code {setup_code}"
-                if self._interrupted():
-                    code = None
-                else:
-                    argv = [*self.plan.image.entrypoint, *(spec.cmd or self.plan.image.cmd)]
-                    code = rt.exec(cid, argv, on_output=sink)
-                    sink.flush_lines()
+            outcome = executor.run(handle, task, sink, cancelled=self.ctx.cancel.is_set, interrupted=self._interrupted)
         finally:
             if timer is not None:
                 timer.cancel()
+        if outcome.phase == "start":
+            return "cancelled", None, "cancelled", None
+        if outcome.phase == "setup":
+            return "failure", outcome.code, "setup", f"setup exited with code {outcome.code}"
+        code = outcome.code
         if self.timed_out.is_set():
             return "timeout", TIMEOUT_EXIT, "timeout", f"timed out after {spec.timeout_sec:g} s"
         if self.ctx.cancel.is_set():
@@ -169,10 +168,11 @@ class _Attempt:
     def _interrupted(self) -> bool:
         return self.timed_out.is_set() or self.ctx.cancel.is_set()
 
-    def _setup(self, sink: LogSink) -> int:
+    @contextlib.contextmanager
+    def _exclusive_caches(self) -> Iterator[bool]:
+        """The setup phase's exclusive caches, locked; ``False`` when interrupted while waiting for them."""
         spec = self.plan.spec
         assert spec.setup is not None
-        rt = self.ctx.runtime
         locks: list[FileLock] = []
         try:
             for cache in sorted((c for c in spec.setup.caches if c.exclusive), key=lambda c: c.name):
@@ -183,23 +183,23 @@ class _Attempt:
                         break
                     except PipexError:
                         if self._interrupted():
-                            return 1
-            code = rt.exec(self.container or "", list(spec.setup.cmd), on_output=sink)
-            sink.flush_lines()
+                            yield False
+                            return
+            yield True
         finally:
             for lock in locks:
                 lock.release()
-        if code == 0 and spec.setup.allow_network and not spec.allow_network:
-            # The run phase must not keep the setup's network; failing to remove it fails the step.
-            rt.disconnect_network(self.container or "")
-        return code
 
     def cleanup(self) -> tuple[str, ...]:
         """Remove the container (forced: a stop that failed is ended here); the errors, never raised."""
         if self.container is None:
             return ()
         self.ctx.running.discard(self.container)
-        return remove_each(self.ctx.runtime, [self.container]).errors
+        try:
+            self.ctx.executor.cleanup(self.container)
+        except PipexError as exc:
+            return (f"container {self.container[:12]}: {exc.message}",)
+        return ()
 
 
 def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
@@ -249,7 +249,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
         if fault is not None:
             # Nothing more can be written reliably: drop this attempt's staging (it frees space) and end the run.
             with contextlib.suppress(PipexError, OSError):
-                remove(run_dir, ctx.runtime.remove_tree)
+                remove(run_dir, ctx.executor.remove_tree)
             raise fault
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
@@ -297,8 +297,6 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
     if ctx.emit_lines is not None:  # the whole chunk at once: one hand-over, not one per line
         ctx.emit_lines(ref, attempt, stream, lines)
         return
-    from pipex.engine.events import StepLog
-
     for line in lines:
         ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
 
@@ -310,7 +308,7 @@ def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any
         return _finish(plan, ctx, run_dir, *args)
     except OSError as exc:
         with contextlib.suppress(PipexError, OSError):
-            remove(run_dir, ctx.runtime.remove_tree)  # gone already when the commit's rename happened
+            remove(run_dir, ctx.executor.remove_tree)  # gone already when the commit's rename happened
         raise from_os_error(exc, f"recording step {plan.spec.id!r}") from exc
 
 
@@ -330,12 +328,12 @@ def _finish(
     ws = ctx.workspace
     run_id = run_dir.name
     for old in previous:  # their logs were copied into this run as attempt-<n>.*.log
-        remove(old, ctx.runtime.remove_tree)
+        remove(old, ctx.executor.remove_tree)
     artifacts = run_dir / "artifacts"
     imageuser.close_output(artifacts, ctx.invoking_uid, ctx.invoking_gid)
     if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
-            ctx.runtime.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
+            ctx.executor.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
     digest, size = ctx.tree_digest(artifacts)
     if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)

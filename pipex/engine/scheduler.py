@@ -11,6 +11,7 @@ or a cached re-run of 10,000 steps creates a handful of tasks, not 10,000.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Coroutine, Mapping
@@ -48,7 +49,6 @@ from pipex.workspace.layout import Workspace
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
-STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL when a run is stopped
 _UNRESOLVED: Any = object()
 
 
@@ -144,9 +144,8 @@ class Scheduler:
 
     def _stop_container(self, cid: str, kill: bool) -> None:
         assert self.ctx is not None
-        from pipex.engine.halt import halt
-
-        halt(self.ctx.runtime, cid, STOP_GRACE, kill=kill)
+        with contextlib.suppress(PipexError):
+            self.ctx.executor.stop(cid, kill=kill)
 
     # -- the run's result (see outcomes.py) ---------------------------------------------------------------------
     def status(self) -> RunStatus:
@@ -392,6 +391,7 @@ class Scheduler:
         """A failure before any container exists: committed as a run too, so its reason stays readable."""
         run_id = None
         if self.ctx is not None:
+            # start-up: only a run that fails early needs the runner
             from pipex.engine.runner import record_failure
 
             run_id = await asyncio.to_thread(

@@ -12,8 +12,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pipex.engine.halt import sweep
+from pipex.config import RuntimeKind
 from pipex.errors import PipexError
+from pipex.executors.halt import sweep
 from pipex.runtime import labels
 from pipex.workspace.layout import Workspace
 
@@ -27,7 +28,7 @@ class ContainerSweeper:
 
     def __init__(
         self,
-        kind: str = "auto",
+        kind: RuntimeKind = "auto",
         host: str | None = None,
         environ: Mapping[str, str] | None = None,
         *,
@@ -59,10 +60,11 @@ class ContainerSweeper:
     def _open(self) -> Runtime | None:
         if self._runtime is not None or self._unreachable is not None:
             return self._runtime
+        # start-up: the runtime clients load only when a deleted workspace has leftover containers
         from pipex.runtime.factory import open_runtime
 
         try:
-            self._runtime = open_runtime(self.kind, self.host, environ=self.environ)  # type: ignore[arg-type]
+            self._runtime = open_runtime(self.kind, self.host, environ=self.environ)
         except PipexError as exc:
             self._unreachable = " ".join(exc.message.split())  # discovery lists what it tried, one a line
             return None

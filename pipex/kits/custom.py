@@ -153,6 +153,7 @@ def _show(path: Path, base: Path) -> str:
 
 def _load_file(name: str, path: Path, *, attr: str, origin: str) -> FoundKit:
     if path.suffix in _TEMPLATE_SUFFIXES:
+        # start-up: only template kits need the YAML loader
         from pipex.kits.template import load_template
 
         stat = path.stat()

@@ -21,6 +21,7 @@ from pipex.errors import KitError, PipelineError, Problem
 from pipex.kits.base import KitContext, KitParamError, PathPair, StepTemplate
 from pipex.kits.custom import FoundKit, KitFinder
 from pipex.kits.problems import loc_text, param_problems
+from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.spec import (
     CacheSpec,
@@ -313,8 +314,6 @@ def _environment(
     cli_env: Mapping[str, str] | None,
     problems: list[Problem],
 ) -> dict[str, str]:
-    from pipex.model.handwritten.dotenv import load_dotenv
-
     env: dict[str, str] = dict(applied.template.env) if applied else {}
     env.update(cli_env or {})
     if step.env_file is not None:

@@ -238,6 +238,7 @@ def _ref(match: re.Match[str]) -> str:
 
 def load_template(name: str, path: Path, *, shown: str | None = None) -> TemplateKit:
     """Read and check a template kit; every problem is a ``KitError`` naming the file."""
+    # start-up: the full YAML 1.2 loader only for a template kit
     from pipex.model.handwritten.yaml12 import SyntaxProblems, load_yaml
 
     where = f'kit "{name}" in {shown or path}'

@@ -12,6 +12,7 @@ from pathlib import Path
 from pipex.errors import Problem
 from pipex.model.draft import Draft
 from pipex.model.handwritten.dotenv import load_dotenv
+from pipex.model.limits import MEMORY_HINT, MIN_MEMORY, memory_size
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.schema import quote
 from pipex.model.step import Cache, Mount, Step
@@ -19,7 +20,6 @@ from pipex.model.step import Cache, Mount, Step
 STEP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 CACHE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 Claim = Callable[[str, str, str], None]  # (container path, location, label): reserve a path
-_MEMORY = re.compile(r"^[0-9]+(?:\.[0-9]+)?\s*(?:[kKmMgGtT]i?[bB]?|[bB])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,7 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
 @functools.lru_cache(maxsize=1024)  # steps generated from a template share their conditions
 def condition_problem(text: str) -> str | None:
     """The syntax error of an ``if`` condition, or ``None``."""
+    # start-up: the condition parser only for steps with `if`
     from pipex.model.handwritten.condition import ConditionSyntaxError, parse
 
     try:
@@ -203,9 +204,14 @@ def _numbers(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
             out.append(Problem(f"{base}.resources.cpus", f"must be greater than 0, got {_num(resources.cpus)}"))
         if resources.pids is not None and resources.pids <= 0:
             out.append(Problem(f"{base}.resources.pids", f"must be greater than 0, got {resources.pids}"))
-        if resources.memory is not None and not _MEMORY.match(resources.memory):
-            hint = 'a number with an optional unit: "512m", "2g", "1GiB"'
-            out.append(Problem(f"{base}.resources.memory", f"{quote(resources.memory)} is not a memory size", hint))
+        if resources.memory is not None:
+            size = memory_size(resources.memory)  # the grammar a run parses with (model/limits.py)
+            if size is None:
+                message = f"{quote(resources.memory)} is not a memory size"
+                out.append(Problem(f"{base}.resources.memory", message, MEMORY_HINT))
+            elif size < MIN_MEMORY:
+                message = f"{quote(resources.memory)} is less than 6m, the least memory an engine accepts"
+                out.append(Problem(f"{base}.resources.memory", message))
 
 
 def _num(value: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipex.config import PIPELINE_FILE_NAMES
 from pipex.errors import PipelineError, Problem
@@ -13,19 +13,24 @@ from pipex.model.handwritten.yaml12 import SyntaxProblems, load_json, load_yaml
 from pipex.model.pipeline import Pipeline
 from pipex.model.project import find_project_config
 
+if TYPE_CHECKING:
+    from pipex.model.validate import PipelineCheck
+
 
 def load(
     path: str | os.PathLike[str] | None = None,
     *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    extra: PipelineCheck | None = None,
 ) -> Pipeline:
     """Load and validate a pipeline: ``path`` is a file (any name), a directory, or ``None`` for ``cwd``.
 
     In a directory, the first of ``pipeline.yml``, ``pipeline.yaml``, ``pipeline.json`` is used. ``.yml`` and
     ``.yaml`` are YAML 1.2, anything else JSON. Host paths may not leave the project: ``cwd``, or the
     pipeline's directory when the file lies outside ``cwd``. Raises ``PipelineError`` with every problem, or
-    ``ConfigError`` for a bad ``.pipex.yml``.
+    ``ConfigError`` for a bad ``.pipex.yml``. ``extra``: more checks from a layer above (the kits' parameters:
+    ``pipex.kits.check.load`` is this with them, and what ``pipex.load`` is).
     """
     here = (cwd or Path.cwd()).absolute()
     file = find_pipeline_file(path, here)
@@ -35,7 +40,7 @@ def load(
     project = here.resolve()
     boundary = project if root.is_relative_to(project) else root
     config, config_path = find_project_config(here)
-    pipeline, problems = _check(data, root, file, boundary, config, config_path, environ)
+    pipeline, problems = _check(data, root, file, boundary, config, config_path, environ, extra)
     if problems or pipeline is None:
         raise PipelineError.from_problems(problems, source=shown)
     return pipeline
@@ -85,11 +90,20 @@ def _check(
     config: Any,
     config_path: Path | None,
     environ: Mapping[str, str] | None,
+    extra: PipelineCheck | None,
 ) -> tuple[Pipeline | None, list[Problem]]:
+    # not at the top: validate builds Pipelines, pipeline.py imports validate (a loop)
     from pipex.model.validate import check
 
     return check(
-        data, root=root, boundary=boundary, source=file, config=config, config_path=config_path, environ=environ
+        data,
+        root=root,
+        boundary=boundary,
+        source=file,
+        config=config,
+        config_path=config_path,
+        environ=environ,
+        extra=extra,
     )
 
 

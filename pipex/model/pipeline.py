@@ -20,6 +20,7 @@ from pipex.model.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pipex.model.builder import PipelineBuilder
+    from pipex.model.validate import PipelineCheck
 
 
 class Pipeline(BaseModel):
@@ -86,12 +87,14 @@ class Pipeline(BaseModel):
         environ: Mapping[str, str] | None = None,
         config: ProjectConfig | None = None,
         config_path: Path | None = None,
+        extra: PipelineCheck | None = None,
     ) -> Pipeline:
         """Validate raw data (as read from a file) into a pipeline; raise ``PipelineError`` with every problem.
 
         ``root`` is the directory relative host paths resolve against; ``boundary`` (default: ``root``) is
         the directory they must stay inside.
         """
+        # not at the top: validate.py builds Pipelines (a loop)
         from pipex.model.validate import check
 
         root = root.absolute().resolve()
@@ -103,6 +106,7 @@ class Pipeline(BaseModel):
             config=config or ProjectConfig(),
             config_path=config_path,
             environ=environ,
+            extra=extra,
         )
         if problems or pipeline is None:
             raise PipelineError.from_problems(problems, source=None if source is None else str(source))
@@ -135,6 +139,7 @@ class Pipeline(BaseModel):
     @staticmethod
     def build(id: str, name: str | None = None, *, root: str | Path | None = None) -> PipelineBuilder:
         """A builder: ``.step(id, **fields)`` adds steps, ``.to_yaml()``/``.pipeline()`` finish (code-as-graph)."""
+        # not at the top: the builder builds Pipelines (a loop)
         from pipex.model.builder import PipelineBuilder
 
         return PipelineBuilder(id, name, root=root)
@@ -208,14 +213,17 @@ class Pipeline(BaseModel):
             raise PipelineError.from_problems([problem], source=None if self._source is None else str(self._source))
         return order
 
-    def validate(self) -> list[Problem]:  # type: ignore[override]  # pydantic's deprecated classmethod
-        """Every problem of this pipeline now (files may have changed since loading); ``[]`` when valid."""
+    def validate(self, extra: PipelineCheck | None = None) -> list[Problem]:  # type: ignore[override]  # pydantic's deprecated classmethod
+        """Every problem of this pipeline now (files may have changed since loading); ``[]`` when valid.
+        The model's own checks; ``pipex.kits.check.problems`` adds the kits' (``extra``: checks from above)."""
+        # not at the top: validate.py builds Pipelines (a loop)
         from pipex.model.validate import model_problems
 
-        return model_problems(self)
+        return model_problems(self, extra)
 
     def graph(self, fmt: str = "mermaid") -> str:
         """The DAG as Mermaid, Graphviz dot or JSON text (deterministic)."""
+        # start-up: only graph output needs the renderer
         from pipex.graph import render_graph
 
         return render_graph(self, fmt)

@@ -40,6 +40,7 @@ def find_project_config(start: Path) -> tuple[ProjectConfig, Path | None]:
 
 
 def load_project_config(path: Path) -> ProjectConfig:
+    # start-up: the YAML loader only when there is a .pipex.yml
     from pipex.model.handwritten.yaml12 import SyntaxProblems, load_yaml
 
     try:

@@ -7,9 +7,8 @@ Python). Both share the step checks (``checks.py``) and the checks across steps 
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,10 @@ if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
     from pipex.model.project import ProjectConfig
 
+# Checks a layer above adds (the kits' parameter checks): the model knows nothing of kits, it only merges their
+# problems into file order with its own. They run only on a pipeline whose steps all parsed.
+PipelineCheck = Callable[["Pipeline"], list[Problem]]
+
 _TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 _STEP_KEYS = aliases(Step)
 
@@ -38,8 +41,11 @@ def check(
     config: ProjectConfig,
     config_path: Path | None,
     environ: Mapping[str, str] | None,
+    extra: PipelineCheck | None = None,
 ) -> tuple[Pipeline | None, list[Problem]]:
-    """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem."""
+    """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem (``extra``'s
+    included)."""
+    # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
     doc = read_document(data)
@@ -59,13 +65,14 @@ def check(
             config_path=config_path,
             environ=environ,
         )
-        problems += kit_problems(pipeline)
+        if extra is not None:
+            problems += extra(pipeline)
     problems = sort_problems(problems, doc.keys, doc.drafts)
     return (None if problems or doc.id is None else pipeline), problems
 
 
-def model_problems(pipeline: Pipeline) -> list[Problem]:
-    """Every problem of an existing pipeline (the same checks as loading, on its models)."""
+def model_problems(pipeline: Pipeline, extra: PipelineCheck | None = None) -> list[Problem]:
+    """Every problem of an existing pipeline (the same checks as loading, on its models), ``extra``'s included."""
     problems: list[Problem] = []
     if not PIPELINE_ID.match(pipeline.id):
         hint = 'start with a letter or digit, then use letters, digits, "_" and "-"'
@@ -74,21 +81,9 @@ def model_problems(pipeline: Pipeline) -> list[Problem]:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
     drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
-    problems += kit_problems(pipeline)
+    if extra is not None:
+        problems += extra(pipeline)
     return sort_problems(problems, ["id", "name", "steps"], drafts)
-
-
-def kit_problems(pipeline: Pipeline) -> list[Problem]:
-    if not any(step.uses for step in pipeline.steps):
-        return []
-    try:
-        resolve = importlib.import_module("pipex.kits.resolve")
-    except ModuleNotFoundError as exc:
-        if exc.name != "pipex.kits.resolve":
-            raise
-        return []  # a build without the kits resolver: kit steps are checked when they are resolved
-    problems: list[Problem] = list(resolve.kit_problems(pipeline))
-    return problems
 
 
 def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:

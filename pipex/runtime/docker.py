@@ -40,6 +40,7 @@ class DockerRuntime(HttpRuntime):
 
             client = UnixClient(socket_path(base_url) or "")
         else:  # tcp://, ssh://: docker-py's adapters (and its TLS and ssh handling)
+            # start-up: docker-py and requests (~100 ms) only for a remote engine
             import docker
 
             from pipex.runtime.requests_client import RequestsClient

@@ -29,6 +29,7 @@ def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cac
     ``cache=False``: ask the engine for its info every time (``pipex doctor`` reports what the engine says now).
     """
     if endpoint.api == "libpod":
+        # start-up: each backend's client library only when it is chosen
         from pipex.runtime.podman import PodmanRuntime
 
         # The ping discovery made keys the info cache (no extra round trip). A private service's socket is new
@@ -37,6 +38,7 @@ def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cac
         if endpoint.service is not None or not cache:
             ping = None
         return PodmanRuntime(endpoint.url, ping_version=ping, cache_dir=config.cache_dir(environ) / "engine-info")
+    # start-up: each backend's client library only when it is chosen
     from pipex.runtime.docker import DockerRuntime
 
     return DockerRuntime(endpoint.url)

@@ -55,6 +55,7 @@ class PodmanRuntime(HttpRuntime):
             self._socket = socket_path(base_url) or ""
             client, prefix = UnixClient(self._socket), LIBPOD_PREFIX
         else:  # tcp://, ssh://: podman-py's adapters
+            # start-up: podman-py and requests (~100 ms) only for a remote engine
             from podman import PodmanClient
 
             from pipex.runtime.requests_client import RequestsClient

@@ -1,5 +1,5 @@
-"""Resource limits of a step: parsing (``cpus: 1.5``, ``memory: "2g"``, ``pids: 512``) and whether the engine
-will actually enforce them.
+"""Resource limits of a step: whether the engine will actually enforce them (the limits arrive parsed, as numbers
+in ``Resources``: ``pipex/model/limits.py`` reads the step's fields).
 
 Rootless containers on cgroup v1 (and rootless cgroup v2 without delegated controllers) get no limits: the
 engine silently ignores them. pipex records per limit whether it was enforced (``meta.json``) and, with
@@ -8,85 +8,20 @@ engine silently ignores them. pipex records per limit whether it was enforced (`
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Literal, TypedDict
 
-from pipex.errors import FeatureUnsupported, PipelineError, Problem
-from pipex.model.spec import ResourcesSpec
+from pipex.errors import FeatureUnsupported
 from pipex.runtime.base import Resources, RuntimeInfo
 
 Limit = Literal["cpus", "memory", "pids"]
 LIMITS: tuple[Limit, ...] = ("cpus", "memory", "pids")
 _CONTROLLER = {"cpus": "cpu", "memory": "memory", "pids": "pids"}
 
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_MEMORY = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[bkmgt]?)(?:i?b)?", re.IGNORECASE)
-_MIN_MEMORY = 6 * 1024**2  # engines refuse less than 6 MiB
-
 
 class LimitRecord(TypedDict, total=False):
     value: float | int
     enforced: bool
     reason: str  # only when not enforced
-
-
-def parse_cpus(value: object) -> float:
-    """CPUs as a float > 0 (``1``, ``1.5``, ``"0.5"``)."""
-    if isinstance(value, bool):
-        raise ValueError(f"cpus must be a number of CPUs greater than 0, like 1.5 (got {value!r})")
-    try:
-        cpus = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"cpus must be a number of CPUs greater than 0, like 1.5 (got {value!r})") from None
-    if not math.isfinite(cpus) or cpus <= 0:
-        raise ValueError(f"cpus must be a number of CPUs greater than 0, like 1.5 (got {value!r})")
-    return cpus
-
-
-def parse_memory(value: object) -> int:
-    """Memory in bytes: an int of bytes, or a number with a unit ``b k m g t`` (binary: ``1g`` = 1024³),
-    case-insensitive, with an optional ``b``/``ib`` suffix (``512m``, ``2g``, ``1.5G``, ``512MiB``)."""
-    example = 'like "512m", "2g" or a number of bytes'
-    if isinstance(value, bool):
-        raise ValueError(f"memory must be a size {example} (got {value!r})")
-    if isinstance(value, int):
-        size = value
-    elif isinstance(value, str) and (match := _MEMORY.fullmatch(value.strip())):
-        size = int(float(match["number"]) * _UNITS[match["unit"].lower()])
-    else:
-        raise ValueError(f"memory must be a size {example} (got {value!r})")
-    if size < _MIN_MEMORY:
-        raise ValueError(f"memory must be at least 6m, the least an engine accepts (got {value!r})")
-    return size
-
-
-def parse_pids(value: object) -> int:
-    """The most processes the container may have: an int > 0."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"pids must be a whole number greater than 0, like 512 (got {value!r})")
-    return value
-
-
-def to_resources(spec: ResourcesSpec | None, *, location: str = "resources") -> Resources:
-    """Parse a step's ``resources`` into engine units; every bad field is reported at once."""
-    if spec is None:
-        return Resources()
-    problems: list[Problem] = []
-    parsed: dict[str, float | int | None] = {}
-    for name, parse in (("cpus", parse_cpus), ("memory", parse_memory), ("pids", parse_pids)):
-        raw = getattr(spec, name)
-        try:
-            parsed[name] = None if raw is None else parse(raw)
-        except ValueError as exc:
-            problems.append(Problem(f"{location}.{name}", str(exc)))
-    if problems:
-        raise PipelineError.from_problems(problems)
-    return Resources(
-        cpus=None if parsed["cpus"] is None else float(parsed["cpus"]),
-        memory=None if parsed["memory"] is None else int(parsed["memory"]),
-        pids=None if parsed["pids"] is None else int(parsed["pids"]),
-    )
 
 
 def why_not_enforced(limit: Limit, info: RuntimeInfo) -> str | None:

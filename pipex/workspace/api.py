@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pipex.config import RuntimeKind
 from pipex.workspace import artifacts, exporter, maintenance, reader
 from pipex.workspace.artifacts import Entry
 from pipex.workspace.exporter import Exported
@@ -86,6 +85,7 @@ class WorkspaceHandle:
 
     def follow(self, step: str, stream: Stream, write: Callable[[bytes], None]) -> str | None:
         """Stream the live run's logs of ``step`` to ``write`` until the step ends (see ``follow.follow``)."""
+        # start-up: only `logs -f` follows
         from pipex.workspace.follow import follow
 
         return follow(self._ws.require(), step, stream, write)
@@ -106,53 +106,3 @@ class WorkspaceHandle:
 
     def _hint(self, step: str) -> str:
         return artifacts.usage_hint(self._ws.name, step)
-
-
-def engine_remove_tree(
-    kind: RuntimeKind = "auto", host: str | None = None, environ: Any = None
-) -> Callable[[Path], None]:
-    """A ``remove_tree`` that connects to the engine only when the user cannot delete a file by themselves
-    (files a container wrote as a subordinate uid under rootless Podman)."""
-
-    def remove_tree(path: Path) -> None:
-        from pipex.errors import PipexError, WorkspaceError
-        from pipex.runtime.factory import open_runtime
-
-        try:
-            runtime = open_runtime(kind, host, environ=environ)
-        except PipexError as exc:
-            raise WorkspaceError(
-                f"cannot delete {path}: files in it belong to a container user, and no engine answers "
-                f"to delete them ({exc.message})",
-                hint=f"start the engine, or run `podman unshare rm -rf {path}`",
-            ) from exc
-        try:
-            # The helper container needs an image the engine has: one a run of this workspace used.
-            image = next((ref for ref in _images_near(path) if runtime.image(ref) is not None), None)
-            runtime.remove_tree(path, image=image)
-        finally:
-            runtime.close()
-
-    return remove_tree
-
-
-def _images_near(path: Path) -> list[str]:
-    """The images (IDs first) of the runs of the workspace that holds ``path`` (or is ``path``), newest first."""
-    import json
-
-    for base in (path, *path.parents):
-        runs = base / "runs"
-        if not runs.is_dir():
-            continue
-        found: list[str] = []
-        for meta in sorted(runs.glob("*/meta.json"), reverse=True):
-            try:
-                data = json.loads(meta.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            for key in ("imageId", "image"):
-                ref = data.get(key) if isinstance(data, dict) else None
-                if isinstance(ref, str) and ref and ref not in found:
-                    found.append(ref)
-        return found
-    return []

@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from pipex.errors import UsageError, WorkspaceNotFound
 from pipex.model.suggest import did_you_mean
+from pipex.workspace.atomic import read_json
 from pipex.workspace.layout import Workspace
 from pipex.workspace.live import Live, live
-from pipex.workspace.state import RunEntry
+from pipex.workspace.state import RunEntry, load_state
 
 Stream = Literal["stdout", "stderr", "both"]
 STREAMS: tuple[Stream, ...] = ("stdout", "stderr", "both")
@@ -85,8 +86,6 @@ def summarize(ws: Workspace) -> Summary:
 
 
 def _fresh_state(ws: Workspace) -> Any:
-    from pipex.workspace.state import load_state
-
     return load_state(ws.state_path)  # not ws.state(): that one is cached for the writer's lifetime
 
 
@@ -148,8 +147,6 @@ def log_files(run_dir: Path, stream: Stream, attempt: int | None = None) -> list
 
 
 def _final_attempt(run_dir: Path) -> int:
-    from pipex.workspace.atomic import read_json
-
     try:
         return int(read_json(run_dir / "meta.json").get("attempt", 1))
     except (OSError, ValueError, AttributeError):

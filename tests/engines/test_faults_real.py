@@ -414,7 +414,7 @@ def saturated(workers: int) -> Iterator[None]:
 
 
 def test_a_step_ignoring_sigterm_ends_within_grace_on_a_saturated_machine(driver: Driver) -> None:
-    from pipex.engine.runner import STOP_GRACE
+    from pipex.executors.base import STOP_GRACE
 
     project = driver.project(
         "id: stubborn\nsteps:\n  - id: deaf\n    image: alpine:3.20\n    timeoutSec: 2\n"

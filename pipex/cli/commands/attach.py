@@ -31,6 +31,7 @@ def attach(
     """Follow a detached run (`run -d`) until it ends; exit with its status."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.cli.reporters import make_reporter
+    from pipex.daemon.follow import attach as follow_run
     from pipex.engine.engine import Engine
     from pipex.engine.events import PipelineEnd
 
@@ -46,7 +47,7 @@ def attach(
     )
 
     async def follow() -> int:
-        async for event in engine.attach(workspace):
+        async for event in follow_run(engine, workspace):
             reporter.handle(event)
             if isinstance(event, PipelineEnd):
                 return event.result.exit_code

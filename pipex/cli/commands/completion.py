@@ -29,7 +29,7 @@ def completion(shell: Annotated[Shell, typer.Argument(help="The shell to print t
     """Print the completion script for SHELL on stdout."""
     from typer.completion import get_completion_script  # type: ignore[attr-defined]  # public module
 
-    from pipex.cli.app import COMPLETE_VAR, PROG_NAME
+    from pipex.cli.options import COMPLETE_VAR, PROG_NAME
 
     typer.echo(get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell.value))
 

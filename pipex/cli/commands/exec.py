@@ -64,7 +64,7 @@ def exec_(
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
 
-    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)
+    engine = Engine(workdir=opts.workdir, runtime=opts.engine_runtime(), host=opts.host)
     events = engine.exec(
         file,
         workspace,

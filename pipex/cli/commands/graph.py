@@ -64,16 +64,16 @@ def graph(
         raise UsageError(f"--json conflicts with --format {fmt.value}", hint="give only one of them")
     chosen = GraphFormat.json if opts.json else (fmt or GraphFormat.mermaid)
     from pipex.graph import render_graph
-    from pipex.model import load  # lazy: pydantic and the kits
+    from pipex.kits.check import load  # lazy: pydantic and the kits
 
     pipeline = load(path)
     overlay = None
     if workspace is not None:
         from pipex.engine.engine import Engine, resolve_workdir
+        from pipex.engine.overlay import overlay_states
         from pipex.workspace.layout import Workspace
-        from pipex.workspace.overlay import overlay_states
 
-        engine = Engine(opts.workdir, opts.runtime or "auto", host=opts.host)
+        engine = Engine(opts.workdir, opts.engine_runtime(), host=opts.host)
         where = Workspace(resolve_workdir(opts.workdir, pipeline), workspace)
         overlay = overlay_states(engine, pipeline, where)
     typer.echo(render_graph(pipeline, chosen.value, overlay=overlay), nl=False)

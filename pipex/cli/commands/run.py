@@ -8,8 +8,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from pipex.cli.reporters.base import Reporter
     from pipex.engine.engine import Engine
     from pipex.engine.events import Event, RunResult
+    from pipex.engine.options import RunOptions
     from pipex.model.pipeline import Pipeline
 
 FORCE_ALL = "*"
@@ -123,7 +125,6 @@ def run(
     attach: Annotated[
         bool, typer.Option("--attach", help="Run in the foreground even when .pipex.yml says detach: true.")
     ] = False,
-    detached_child: Annotated[int | None, typer.Option("--_detached-child", hidden=True)] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -131,35 +132,32 @@ def run(
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
-    from pipex.model import load
+    from pipex.engine.options import RunOptions
+    from pipex.kits.check import load
 
-    engine = Engine(workdir=opts.workdir, runtime=opts.runtime or "auto", host=opts.host)
+    engine = Engine(workdir=opts.workdir, runtime=opts.engine_runtime(), host=opts.host)
     forced: bool | tuple[str, ...] = False
     if force is not None:
         forced = True if force == FORCE_ALL else _ids(force)
-    kwargs: dict[str, Any] = {
-        "workspace": workspace,
-        "force": forced,
-        "target": _ids(target),
-        "concurrency": concurrency,
-        "dry_run": dry_run,
-        "env_file": env_file,
-        "timeout": timeout,
-        "pull": pull,
-        "explain": explain,
-        "strict_limits": strict_limits,
-    }
-    if detached_child is not None:  # we are the background process of `run -d`
-        from pipex.daemon.child import run_child
-
-        raise typer.Exit(run_child(detached_child, lambda: load(path), engine, kwargs))
+    run_options = RunOptions(
+        workspace=workspace,
+        force=forced,
+        target=_ids(target),
+        concurrency=concurrency,
+        dry_run=dry_run,
+        env_file=env_file,
+        timeout=timeout,
+        pull=pull,  # type: ignore[arg-type]  # any string: RunOptions.check names the policies
+        explain=explain,
+        strict_limits=strict_limits,
+    )
     if detach and attach:
         from pipex.errors import UsageError
 
         raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
     pipeline = load(path)
     if (detach or (pipeline.config.detach and not attach)) and not dry_run:
-        _start_detached(engine, pipeline, kwargs, json=opts.json, quiet=opts.quiet)
+        _start_detached(engine, pipeline, run_options, json=opts.json, quiet=opts.quiet)
         return
     reporter = make_reporter(
         json=opts.json,
@@ -170,16 +168,20 @@ def run(
         quiet=opts.quiet,
         workspace=workspace or pipeline.id,
     )
-    kwargs["logs"] = reporter.wants_logs
-    result = asyncio.run(consume(engine, lambda: engine.run(pipeline, **kwargs), reporter))
+    run_options = replace(run_options, logs=reporter.wants_logs)
+    result = asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
     raise typer.Exit(result.exit_code)
 
 
-def _start_detached(engine: "Engine", pipeline: "Pipeline", kwargs: dict[str, Any], *, json: bool, quiet: bool) -> None:
+def _start_detached(
+    engine: "Engine", pipeline: "Pipeline", run_options: "RunOptions", *, json: bool, quiet: bool
+) -> None:
     """Start the run in the background and say how to follow it: the run id on stdout (JSON with --json)."""
     import json as jsonlib
 
-    started = engine.run(pipeline, detach=True, **kwargs)
+    from pipex.daemon.spawn import start
+
+    started = start(engine, pipeline, run_options)
     if json:
         data = {"runId": started.run_id, "workspace": started.workspace, "pid": started.pid}
         typer.echo(jsonlib.dumps({**data, "events": str(started.events)}))

@@ -38,7 +38,7 @@ def validate(
 ) -> None:
     """Check a pipeline file: fields, ids, inputs, cycles, paths, kits and conditions."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
-    from pipex.model import load  # lazy: pydantic and the kits
+    from pipex.kits.check import load  # lazy: pydantic and the kits
 
     try:
         pipeline = load(path)

@@ -34,7 +34,7 @@ def workdir_of(opts: GlobalOptions) -> Path:
 
 
 def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:
-    from pipex.workspace.api import engine_remove_tree
+    from pipex.engine.removal import engine_remove_tree
 
     return engine_remove_tree(opts.runtime or "auto", opts.host)
 

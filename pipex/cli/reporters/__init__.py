@@ -60,6 +60,7 @@ def make_reporter(
         return QuietReporter(stream_err, workspace=workspace, color=color and tty)
     if not tty:
         return PlainReporter(stream_err, verbose=verbose, workspace=workspace)
+    # start-up: rich (~30 ms) only for the live view on a terminal
     from rich.console import Console
 
     from pipex.cli.reporters.live import LiveReporter

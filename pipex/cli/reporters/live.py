@@ -201,12 +201,14 @@ class LiveReporter:
     def _print(self, rendered: list[str]) -> None:
         if not rendered:
             return
+        # start-up: rich is imported once the live view is used
         from rich.segment import Segment, Segments
 
         # Ready ANSI text: rich must neither parse nor crop it (it would count escape codes as width).
         self.console.print(Segments([Segment("\n".join(rendered) + "\n")]), crop=False, highlight=False, end="")
 
     def _start(self) -> None:
+        # start-up: rich is imported once the live view is used
         from rich.live import Live
 
         self._live = Live(
@@ -251,6 +253,7 @@ class LiveReporter:
     # -- the live area ------------------------------------------------------------------------------------
 
     def _render(self) -> Text:
+        # start-up: rich is imported once the live view is used
         from rich.text import Text
 
         with self._lock:

@@ -13,9 +13,9 @@ import pytest
 
 import pipex
 from pipex.cli.commands.run import stop_notice
-from pipex.engine.halt import halt, sweep
 from pipex.engine.wsclean import ContainerSweeper
 from pipex.errors import ContainerFailed, EngineError, NameTooLong
+from pipex.executors.halt import halt, sweep
 from pipex.runtime.base import ContainerSpec, LogChunk
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.runtime.labels import container_labels

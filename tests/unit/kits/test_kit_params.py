@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pipex.errors import KitError, PipelineError, Problem
+from pipex.kits.check import load
 from pipex.kits.resolve import kit_problems, resolve_step
-from pipex.model.loader import load
 
 CASES: list[tuple[str, dict[str, Any], list[Problem]]] = [
     (

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from pipex.errors import PipelineError
-from pipex.model import load
+from pipex.kits.check import load
 
 CORPUS = Path(__file__).parent / "invalid"
 

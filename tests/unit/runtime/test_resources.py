@@ -6,10 +6,12 @@ import dataclasses
 
 import pytest
 
+from pipex.engine.limits import to_resources
 from pipex.errors import FeatureUnsupported, PipelineError
+from pipex.model.limits import parse_cpus, parse_memory, parse_pids
 from pipex.model.spec import ResourcesSpec
 from pipex.runtime.base import Resources, RuntimeInfo
-from pipex.runtime.resources import enforcement, parse_cpus, parse_memory, parse_pids, require_enforced, to_resources
+from pipex.runtime.resources import enforcement, require_enforced
 
 GIB = 1024**3
 

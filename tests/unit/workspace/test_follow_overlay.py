@@ -51,9 +51,9 @@ def test_follow_without_a_live_run_returns_none(tmp_path: Path) -> None:
 
 def test_graph_overlay_states(tmp_path: Path) -> None:
     from pipex.engine.engine import Engine
+    from pipex.engine.overlay import overlay_states
     from pipex.model import load
     from pipex.testing import mock, run
-    from pipex.workspace.overlay import overlay_states
 
     (tmp_path / "pipeline.yml").write_text(
         "id: g\nsteps:\n"

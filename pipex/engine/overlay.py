@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from pipex.engine.events import StepCached, StepSkipped, StepWouldRun
+from pipex.engine.fingerprints import UNRESOLVED_IMAGE
 from pipex.errors import PipexError
 from pipex.workspace.layout import Workspace
 from pipex.workspace.live import live
@@ -38,9 +40,6 @@ def overlay_states(engine: Engine, pipeline: Pipeline, workspace: Workspace) -> 
 
 
 async def _dry_run(engine: Engine, pipeline: Pipeline, name: str, last: dict[str, str]) -> dict[str, str]:
-    from pipex.engine.events import StepCached, StepSkipped, StepWouldRun
-    from pipex.engine.fingerprints import UNRESOLVED_IMAGE
-
     states: dict[str, str] = {}
     async for event in engine.run(pipeline, workspace=name, dry_run=True):
         if isinstance(event, StepCached):

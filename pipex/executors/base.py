@@ -1,0 +1,112 @@
+"""The executor seam: where one attempt of one step runs, given its resolved container spec and staging dir.
+
+The engine decides everything that is the same wherever a step runs — the fingerprint, the cache, the inputs to
+mount, the container spec, the staging dir of the attempt (``runs/<id>/`` before its commit), the logs' files and
+events, the timeout, the retries, the commit — and hands an executor one ``Task`` per attempt:
+
+1. ``submit(task)`` prepares the attempt and returns an opaque handle (a container id; a batch job id);
+2. ``run(handle, task, output, …)`` starts it if needed and blocks (in a worker thread) until it ends, handing
+   its output to ``output`` as it arrives, and returns the ``Outcome``;
+3. ``stop(handle, kill=…)`` may come from any thread at any time (cancel, Ctrl-C, the step's timeout) and makes
+   ``run`` return soon;
+4. ``cleanup(handle)`` always follows, whatever happened (removes the container; cancels a leftover job).
+
+``remove_tree``/``normalize_ownership`` act on staging dirs whose files a container wrote (possibly as another
+uid), and ``info`` describes what the steps run on (recorded in ``meta.json``, asked only once a step runs).
+
+A batch executor fits the same shape (Slurm, next): ``submit`` writes a job script into the staging dir (the
+container command, its binds, its setup phase) and runs ``sbatch`` (one job per step instance); ``run`` waits
+for the job to end — one ``squeue``/``sacct`` poll for all the jobs in flight, shared by every ``run`` waiting,
+not one per step — and decides the outcome from files the job wrote into the staging dir (exit codes of the
+setup and run phases, the logs, handed to ``output`` when they appear); ``stop`` is ``scancel`` (``kill``:
+``--signal=KILL``); ``cleanup`` cancels a job that is still queued. The scheduler does not change for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pipex.runtime.base import ContainerSpec, LogChunk, RuntimeInfo
+
+STOP_GRACE = 10.0  # seconds a stopped step gets to exit before it is killed
+
+
+class Output(Protocol):
+    """Where an attempt's output goes (the engine's log sink: files, events)."""
+
+    def __call__(self, chunk: LogChunk) -> None: ...
+
+    def flush_lines(self) -> None:
+        """A phase ended: its last, unterminated line is complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A host tree copied into the container before it starts (a step's ``sources``)."""
+
+    host: Path
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetupPhase:
+    """A step with ``setup``: the container is held (``ContainerSpec.hold``), the setup command runs first
+    (inside ``exclusive()``, which holds the exclusive caches' locks and yields ``False`` when the attempt was
+    interrupted while waiting for them), then ``run`` (the image's entrypoint + the step's command)."""
+
+    cmd: tuple[str, ...]
+    run: tuple[str, ...]
+    drop_network: bool  # the setup had the network the run phase must not have
+    exclusive: Callable[[], AbstractContextManager[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One attempt of one step instance."""
+
+    step: str
+    container: ContainerSpec
+    staging: Path  # the attempt's run dir: logs, artifacts (bound at the step's output path)
+    sources: tuple[Copy, ...] = ()
+    setup: SetupPhase | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended. ``phase``: ``start`` — cancelled before it started; ``setup`` — the setup command
+    failed with ``code`` (not interrupted); ``run`` — the step's command ended with ``code`` (``None``: stopped
+    before it ran or without an exit code)."""
+
+    code: int | None
+    phase: Literal["start", "setup", "run"] = "run"
+
+
+class Executor(Protocol):
+    def info(self) -> RuntimeInfo: ...
+
+    def submit(self, task: Task) -> str: ...
+
+    def run(
+        self,
+        handle: str,
+        task: Task,
+        output: Output,
+        *,
+        cancelled: Callable[[], bool],
+        interrupted: Callable[[], bool],
+    ) -> Outcome:
+        """Blocks until the attempt ends. ``cancelled``: the run is being cancelled; ``interrupted``: cancelled
+        or timed out (both only read)."""
+        ...
+
+    def stop(self, handle: str, *, kill: bool = False) -> None: ...
+
+    def cleanup(self, handle: str) -> None: ...
+
+    def remove_tree(self, path: Path) -> None: ...
+
+    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str) -> None: ...

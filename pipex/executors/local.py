@@ -1,0 +1,79 @@
+"""``LocalExecutor``: a step's attempt as a container on this host, through the ``Runtime`` it was given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipex.executors.base import STOP_GRACE, Outcome, Output, SetupPhase, Task
+from pipex.executors.halt import halt
+from pipex.runtime.base import Runtime, RuntimeInfo
+
+
+class LocalExecutor:
+    """One container per attempt: created by ``submit``, started and waited for by ``run``, removed by
+    ``cleanup``. Blocking calls (the runtime protocol is blocking): the engine calls it from worker threads."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def info(self) -> RuntimeInfo:
+        return self.runtime.info()  # the backends cache the answer
+
+    def submit(self, task: Task) -> str:
+        return self.runtime.create(task.container)
+
+    def run(
+        self,
+        handle: str,
+        task: Task,
+        output: Output,
+        *,
+        cancelled: Callable[[], bool],
+        interrupted: Callable[[], bool],
+    ) -> Outcome:
+        rt = self.runtime
+        for src in task.sources:
+            rt.copy_in(handle, src.host, src.container)
+        if cancelled():
+            return Outcome(None, "start")
+        if task.setup is None:
+            for chunk in rt.start_attached(handle):
+                output(chunk)
+            output.flush_lines()
+            return Outcome(rt.wait(handle, timeout=None))
+        rt.start(handle)
+        if interrupted():  # the stop raced the start: end it here (a stop before start is a no-op)
+            halt(rt, handle, STOP_GRACE)
+        setup_code = self._setup(handle, task.setup, output)
+        if setup_code != 0 and not interrupted():
+            return Outcome(setup_code, "setup")
+        if interrupted():
+            return Outcome(None)
+        code = rt.exec(handle, list(task.setup.run), on_output=output)
+        output.flush_lines()
+        return Outcome(code)
+
+    def _setup(self, handle: str, setup: SetupPhase, output: Output) -> int:
+        with setup.exclusive() as held:
+            if not held:
+                return 1
+            code = self.runtime.exec(handle, list(setup.cmd), on_output=output)
+            output.flush_lines()
+        if code == 0 and setup.drop_network:
+            # The run phase must not keep the setup's network; failing to remove it fails the step.
+            self.runtime.disconnect_network(handle)
+        return code
+
+    def stop(self, handle: str, *, kill: bool = False) -> None:
+        # Retried and escalated to a kill: a stop the engine fails or does not answer must not outlive its grace.
+        halt(self.runtime, handle, STOP_GRACE, kill=kill)
+
+    def cleanup(self, handle: str) -> None:
+        self.runtime.remove(handle)
+
+    def remove_tree(self, path: Path) -> None:
+        self.runtime.remove_tree(path)
+
+    def normalize_ownership(self, path: Path, uid: int, gid: int, *, image: str) -> None:
+        self.runtime.normalize_ownership(path, uid, gid, image=image)
