@@ -223,7 +223,7 @@ class Engine:
     async def _stream(self, prepare: Callable[[], _Prepared], options: RunOptions) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
         prepared = prepare()  # raises before the first event
-        emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
+        emitter = Emitter(prepared.run_id, prepared.ws.name, loop, observer=_recorder(prepared, options))
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
         direct = 0
@@ -359,7 +359,7 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env, command)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         from pipex.engine.fingerprints import Fingerprinter
@@ -474,7 +474,9 @@ class _Prepared:
         owned: bool,
         lock: Any,
         condition_env: dict[str, str],
+        command: str = "pipex run",
     ) -> None:
+        self.command = command  # "pipex run" or "pipex exec"
         self.run_id = run_id
         self.pipeline = pipeline
         self.specs = specs
@@ -486,3 +488,12 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+
+
+def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:
+    """The pipeline-run record's writer, for a ``pipex run`` (a dry run writes nothing; ``exec`` is no run)."""
+    if options.dry_run or p.command != "pipex run":
+        return None
+    from pipex.engine.recorder import Recorder
+
+    return Recorder(p.ws, p.run_id, p.pipeline, p.specs, options)

@@ -211,6 +211,7 @@ class StepEnd(StepEvent):
     duration: float
     artifacts_size: int = 0
     message: str | None = None
+    setup_seconds: float = 0.0  # of ``duration``: the final attempt's setup phase (the report's timeline)
     kind = "step_end"
 
     def to_json(self) -> dict[str, Any]:
@@ -225,6 +226,8 @@ class StepEnd(StepEvent):
         )
         if self.message:
             data["message"] = self.message
+        if self.setup_seconds:
+            data["setupMs"] = round(self.setup_seconds * 1000)
         return data
 
 

@@ -7,6 +7,7 @@ scheduler sets ``ctx.cancel`` and stops every container in ``ctx.running``, whic
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -58,6 +59,7 @@ class _Attempt:
         self.attempt = attempt
         self.timed_out = threading.Event()
         self.container: str | None = None
+        self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
 
     def container_spec(self) -> ContainerSpec:
         spec = self.plan.spec
@@ -126,8 +128,10 @@ class _Attempt:
                 sink.flush_lines()
                 code = rt.wait(cid, timeout=None)
             else:
+                setup_started = time.monotonic()
                 rt.start(cid)
                 setup_code = self._setup(sink)
+                self.setup_seconds = time.monotonic() - setup_started
                 if setup_code != 0 and not self._interrupted():
                     return "failure", setup_code, "setup", f"setup exited with code {setup_code}"
                 if self._interrupted():
@@ -218,7 +222,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             att.cleanup()
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
-            return _finish(
+            done = _finish(
                 plan,
                 ctx,
                 run_dir,
@@ -231,6 +235,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 message,
                 tuple(sink.tail()),
             )
+            return dataclasses.replace(done, setup_seconds=att.setup_seconds)
         delay = spec.retry_delay_ms / 1000
         ctx.emit(
             StepRetry,
