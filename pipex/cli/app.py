@@ -33,6 +33,8 @@ COMMANDS: tuple[str, ...] = (
     "inspect",
     "cat",
     "export",
+    "runs",
+    "report",
     "list",
     "prune",
     "rm",

@@ -90,14 +90,17 @@ class Engine:
     # -- workspaces -----------------------------------------------------------------------------------------
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
-        ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
+        ``read()``, ``export()``, ``runs()``, ``report()``, ``prune()``, ``remove_step()``, ``remove()`` (see
+        ``pipex.workspace.api``)."""
         from pipex.workspace.api import WorkspaceHandle, engine_remove_tree
 
         if isinstance(self.runtime_choice, str):
             remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
         else:
             remove_tree = self.runtime_choice.remove_tree
-        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree)
+        from pipex.report import render
+
+        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree, render=render)
 
     # -- runtime --------------------------------------------------------------------------------------------
     def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:

@@ -123,6 +123,10 @@ def run(
     attach: Annotated[
         bool, typer.Option("--attach", help="Run in the foreground even when .pipex.yml says detach: true.")
     ] = False,
+    report: Annotated[
+        str | None,
+        typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
+    ] = None,
     detached_child: Annotated[int | None, typer.Option("--_detached-child", hidden=True)] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
@@ -157,8 +161,13 @@ def run(
         from pipex.errors import UsageError
 
         raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
+    if report and (detach or dry_run):
+        from pipex.errors import UsageError
+
+        what = "a dry run records nothing" if dry_run else "a detached run ends later"
+        raise UsageError(f"--report: {what}", hint="after a run: pipex report WS -o FILE")
     pipeline = load(path)
-    if (detach or (pipeline.config.detach and not attach)) and not dry_run:
+    if (detach or (pipeline.config.detach and not attach and not report)) and not dry_run:
         _start_detached(engine, pipeline, kwargs, json=opts.json, quiet=opts.quiet)
         return
     reporter = make_reporter(
@@ -172,6 +181,12 @@ def run(
     )
     kwargs["logs"] = reporter.wants_logs
     result = asyncio.run(consume(engine, lambda: engine.run(pipeline, **kwargs), reporter))
+    if report:
+        from pipex.cli.commands.report import format_of, write_report
+        from pipex.engine.engine import resolve_workdir
+
+        workdir = resolve_workdir(opts.workdir, pipeline)
+        write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
 
 
