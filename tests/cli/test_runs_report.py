@@ -108,6 +108,4 @@ def test_prune_keep_runs_trims_the_records(invoke: Invoke, demo: Demo) -> None:
 def test_run_report_refuses_a_dry_run(invoke: Invoke, demo: Demo) -> None:
     res = invoke(["run", str(demo.project), "--dry-run", "--report", "r.html", *wd(demo)])
     assert res.exit_code == 2
-    assert res.stderr == (
-        "error: --report: a dry run records nothing\nhint: after a run: pipex report WS -o FILE\n"
-    )
+    assert res.stderr == ("error: --report: a dry run records nothing\nhint: after a run: pipex report WS -o FILE\n")
