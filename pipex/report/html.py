@@ -85,7 +85,8 @@ table { border-collapse: collapse; width: 100%; } th, td { text-align: left; pad
 thead th { position: sticky; top: 0; background: #f5f5f5; border-bottom: 1px solid var(--line); }
 tbody tr.step { border-top: 1px solid var(--line); } td.num { text-align: right; white-space: nowrap; }
 td.outcome { white-space: nowrap; font-weight: 600; color: var(--c); }
-tr.tail td { padding-top: 0; } pre.tail { margin: 0 0 6px; padding: 6px 8px; background: #263238; color: #eceff1;
+tr.tail td { padding-top: 0; } td code { overflow-wrap: normal; }
+pre.tail { margin: 0 0 6px; padding: 6px 8px; background: #263238; color: #eceff1;
   border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 320px; overflow: auto; }
 .controls { margin: 6px 0; display: none; } body.js .controls { display: block; }
 button.chip { border: 1px solid var(--c); background: #fff; color: var(--c); border-radius: 12px; padding: 1px 10px;
@@ -237,9 +238,8 @@ def _table(run: RunData) -> str:
 
 def _step_row(run: RunData, step: StepRow) -> str:
     name = "" if step.name == step.id else f'<br><span class="muted">{escape(step.name)}</span>'
-    reason = step.reason or ""
-    if step.message and step.message != reason:
-        reason = f"{reason}: {step.message}" if reason else step.message
+    # The message says it in words ("exited with code 3"); the bare reason ("exit", "dependency") otherwise.
+    reason = step.message or step.reason or ""
     ran = step.outcome in ("ran", "failed", "cancelled") and step.started_at is not None
     outputs = ", ".join(f"{escape(k)}={escape(v)}" for k, v in step.outputs.items()) or '<span class="muted">-</span>'
     logs = run.logs_command(step)

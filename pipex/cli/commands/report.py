@@ -22,7 +22,7 @@ EPILOG = options.epilog(
     "with the command that reproduces the run, the graph coloured by outcome, a timeline of every step "
     "(queued, pulling, setup, run, retries), and the steps with reasons, exit codes, sizes, limits and the "
     "last lines of a failure's log. json and tsv go to stdout unless -o is given (-o - is stdout for html "
-    "too). Run ids: `pipex runs WS`. Takes no lock.",
+    "too); --json is --format json. Run ids: `pipex runs WS`. Takes no lock.",
 )
 
 FormatOpt = Annotated[
@@ -41,13 +41,14 @@ def report(
         typer.Option("--output", "-o", metavar="FILE", help="Where to write (html default: report.html)."),
     ] = None,
     fmt: FormatOpt = "html",
+    json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
     """Render a recorded pipeline run: HTML with graph and timeline, or JSON or TSV."""
-    opts = options.resolve(ctx, workdir=workdir)
+    opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.report import check_format
 
-    chosen = check_format(fmt)
+    chosen = check_format("json" if opts.json else fmt)
     if output is None:
         output = "report.html" if chosen == "html" else "-"
     write_report(workdir_of(opts), workspace, run, output, chosen, quiet=opts.quiet)
