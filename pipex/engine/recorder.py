@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -195,8 +196,11 @@ class Recorder:
             if self._closed.is_set():
                 return
             self._dirty.clear()
+            started = time.monotonic()
             self._write()
-            self._closed.wait(self.interval)  # at most one write per interval; a close ends the wait
+            # At most one write per interval, and writing at most a tenth of the time (a 10,000-step record is
+            # megabytes); a close ends the wait.
+            self._closed.wait(max(self.interval, 10 * (time.monotonic() - started)))
 
     def _write(self) -> None:
         with self._write_lock:

@@ -109,3 +109,10 @@ def test_run_report_refuses_a_dry_run(invoke: Invoke, demo: Demo) -> None:
     res = invoke(["run", str(demo.project), "--dry-run", "--report", "r.html", *wd(demo)])
     assert res.exit_code == 2
     assert res.stderr == ("error: --report: a dry run records nothing\nhint: after a run: pipex report WS -o FILE\n")
+
+
+def test_report_json_flag_is_the_json_format_on_stdout(invoke: Invoke, demo: Demo) -> None:
+    res = invoke(["--json", "report", "demo", *wd(demo)])
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["reportVersion"] == 1 and [s["id"] for s in data["steps"]] == ["a", "b"]

@@ -299,3 +299,21 @@ def test_the_record_is_compact_json(tmp_path: Path) -> None:
     text = record_files(tmp_path / "wd")[0].read_text()
     assert json.loads(text)["version"] == records.VERSION
     assert "\n" not in text.rstrip("\n")
+
+
+def test_an_image_pull_is_its_own_segment(tmp_path: Path) -> None:
+    proj = project(
+        tmp_path,
+        """
+        id: demo
+        steps:
+          - {id: p, image: "example.org/new:1", cmd: [x]}
+        """,
+    )
+    rt = FakeRuntime(images=())
+    rt.pullable.add("example.org/new:1")
+    result = run(proj, workdir=tmp_path / "wd", runtime=rt)
+    assert result.status == "success"
+    s = steps_of(records.read(Workspace(tmp_path / "wd", "demo")))["p"]
+    assert [seg["phase"] for seg in s["segments"]] == ["queued", "pull", "run"]
+    assert s["image"] == "example.org/new:1"
