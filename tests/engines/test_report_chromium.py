@@ -5,7 +5,8 @@ condition skip runs twice on rootful Podman (`pipex run --report`, the CLI end t
 steps that ran, the second the same steps cached. Chromium is driven over the DevTools protocol
 (tests/env/chromium.py), which lists every request the page makes; the screenshots are kept under
 `.test-env/` (report-screenshot.png, report-screenshot-cached.png). Without `chromium` the tests skip, and
-with CI=true they fail (Debian's `chromium` is installed by `tests/env/setup.sh packages`).
+with CI=true they fail (Debian's `chromium` is installed by `tests/env/setup.sh packages`). A detached and a
+cancelled run leave their records too (`pipex runs`, `pipex report --format tsv`).
 """
 
 from __future__ import annotations
@@ -160,3 +161,38 @@ def test_report_of_the_same_run_cached(reports: tuple[Path, Path]) -> None:
     check_page(data, page, second, SECOND)
     segments = dict(data["segments"])
     assert segments["fetch"] == [] and "run" in segments["render"]
+
+
+DETACHED = """
+id: bg
+steps:
+  - {id: one, image: alpine:3.20, cmd: [sh, -c, "sleep 0.5; echo one > /output/x"]}
+  - {id: two, image: alpine:3.20, inputs: [{step: one}], cmd: [sh, -c, "echo two > /output/y"]}
+"""
+
+
+@pytest.fixture(params=engine_params(("rootful_podman",)))
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
+    with make_driver(request, request.param, tmp_path) as made:
+        yield made
+
+
+def test_detached_and_cancelled_runs_are_recorded_too(driver: Driver) -> None:
+    project = driver.project(DETACHED)
+    started = driver.cli(["run", "-d", "-w", "bg"], cwd=project)
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip()
+    assert driver.cli(["attach", "bg"], cwd=project).returncode == 0
+    slow = driver.project(DETACHED.replace("sleep 0.5", "sleep 60"))
+    assert driver.cli(["run", "-d", "-w", "bg", "--force"], cwd=slow).returncode == 0
+    cancelled = driver.cli(["cancel", "bg"], cwd=slow)
+    assert cancelled.returncode == 0, cancelled.stderr
+    runs = json.loads(driver.cli(["runs", "bg", "--json"], cwd=project).stdout)
+    assert [r["status"] for r in runs] == ["cancelled", "success"]
+    assert runs[1]["runId"] == run_id and runs[1]["counts"]["ran"] == 2
+    assert runs[0]["counts"]["cancelled"] == 2  # one stopped, two never started
+    tsv = driver.cli(["report", "bg", "--run", run_id, "--format", "tsv"], cwd=project)
+    assert [line.split("\t")[:4] for line in tsv.stdout.splitlines()[1:]] == [
+        ["one", "one", "-", "ran"],
+        ["two", "two", "-", "ran"],
+    ]
