@@ -32,6 +32,7 @@ from pipex.engine.events import (
     RunResult,
     StepCached,
     StepEnd,
+    StepEvent,
     StepLog,
     StepOutcome,
     StepRetry,
@@ -132,7 +133,7 @@ class Recorder:
         if isinstance(event, PipelineStart):
             self.started = event.ts
             return True
-        step = self.steps.get(getattr(getattr(event, "step", None), "id", ""))
+        step = self.steps.get(event.step.id) if isinstance(event, StepEvent) else None
         if step is None:
             return False
         if isinstance(event, ImagePull):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,30 @@ def test_report_of_the_same_run_cached(reports: tuple[Path, Path]) -> None:
     check_page(data, page, second, SECOND)
     segments = dict(data["segments"])
     assert segments["fetch"] == [] and "run" in segments["render"]
+
+
+def test_a_report_of_1000_steps_opens_quickly(tmp_path: Path) -> None:
+    """No engine needed: a synthetic record of 1,000 step instances, rendered and opened."""
+    if chromium.binary() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("headless Chromium: no `chromium` on PATH (CI=true: the report tests must run)", pytrace=False)
+        pytest.skip("headless Chromium: no `chromium` on PATH (apt-get install chromium)")
+    from pipex.report import render
+    from pipex.workspace.layout import Workspace
+    from tests.unit.report.test_report import big_record
+
+    ws = Workspace(tmp_path / "wd", "big")
+    page_file = tmp_path / "big.html"
+    page_file.write_text(render(ws, big_record(ws)))
+    started = time.monotonic()
+    with chromium.open_page(page_file) as page:
+        loaded = time.monotonic() - started
+        data = json.loads(page.evaluate(FACTS))
+        page.screenshot(SHOTS / "report-1000-screenshot.png", height=1400)
+    assert loaded < 10, loaded  # typically about a second, browser start included
+    assert len(data["rows"]) == 1000 and len(data["bars"]) == 1000
+    assert 0 < len(data["nodes"]) <= 1000 and data["js"] is True
+    assert page.requests == [page_file.as_uri()]
 
 
 DETACHED = """

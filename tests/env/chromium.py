@@ -117,8 +117,9 @@ class Page:
             raise ProtocolError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def screenshot(self, path: Path, width: int = 1280) -> None:
-        height = int(self.evaluate("document.documentElement.scrollHeight"))
+    def screenshot(self, path: Path, width: int = 1280, height: int | None = None) -> None:
+        """A PNG of the whole page (``height``: of its top ``height`` pixels only)."""
+        height = height or int(self.evaluate("document.documentElement.scrollHeight"))
         self.send(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False},
