@@ -34,6 +34,8 @@ COMMANDS: tuple[str, ...] = (
     "inspect",
     "cat",
     "export",
+    "runs",
+    "report",
     "list",
     "prune",
     "rm",

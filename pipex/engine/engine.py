@@ -91,7 +91,8 @@ class Engine:
     # -- workspaces -----------------------------------------------------------------------------------------
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
-        ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
+        ``read()``, ``export()``, ``runs()``, ``report()``, ``prune()``, ``remove_step()``, ``remove()`` (see
+        ``pipex.workspace.api``)."""
         # start-up: only the workspace API needs these
         from pipex.engine.removal import engine_remove_tree
         from pipex.workspace.api import WorkspaceHandle
@@ -100,7 +101,9 @@ class Engine:
             remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
         else:
             remove_tree = self.runtime_choice.remove_tree
-        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree)
+        from pipex.report import render  # start-up: the report renderer only for the workspace API
+
+        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree, render=render)
 
     # -- runtime --------------------------------------------------------------------------------------------
     def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
@@ -180,7 +183,7 @@ class Engine:
         except OSError as exc:  # the workdir cannot be written: full disk, a name too long, …
             raise from_os_error(exc, "preparing the workspace") from exc
         options = prepared.options
-        emitter = Emitter(prepared.run_id, prepared.ws.name, loop)
+        emitter = Emitter(prepared.run_id, prepared.ws.name, loop, observer=_recorder(prepared, options))
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
         direct = 0
@@ -315,7 +318,7 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env)
+        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         # start-up: `import pipex` stays cheap; only a run loads the scheduler
@@ -451,7 +454,9 @@ class _Prepared:
         owned: bool,
         lock: Any,
         condition_env: dict[str, str],
+        command: str = "pipex run",
     ) -> None:
+        self.command = command  # "pipex run" or "pipex exec"
         self.run_id = run_id
         self.pipeline = pipeline
         self.options = options
@@ -464,3 +469,12 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+
+
+def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:
+    """The pipeline-run record's writer, for a ``pipex run`` (a dry run writes nothing; ``exec`` is no run)."""
+    if options.dry_run or p.command != "pipex run":
+        return None
+    from pipex.engine.recorder import Recorder  # start-up: dry runs and exec write no record
+
+    return Recorder(p.ws, p.run_id, p.pipeline, p.specs, options)

@@ -266,6 +266,7 @@ class StepEnd(StepEvent):
     duration: float
     artifacts_size: int = 0
     message: str | None = None
+    setup_seconds: float = 0.0  # of ``duration``: the final attempt's setup phase (the report's timeline)
     kind = "step_end"
     json_fields = (
         *StepEvent.json_fields,
@@ -276,6 +277,7 @@ class StepEnd(StepEvent):
         _f("durationMs", "duration", dump=_ms, load=_seconds, default=0.0),
         _f("artifactsSize", "artifacts_size", default=0),
         _f("message", default=None, omit=True),
+        _f("setupMs", "setup_seconds", dump=_ms, load=_seconds, default=0.0, omit=True),
     )
 
 

@@ -54,6 +54,7 @@ class StepRun:
     artifacts_size: int = 0
     message: str | None = None
     tail: tuple[str, ...] = ()
+    setup_seconds: float = 0.0  # the final attempt's setup phase
 
 
 Emit = Callable[..., None]

@@ -7,6 +7,7 @@ scheduler sets ``ctx.cancel`` and stops every attempt in ``ctx.running``, which 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -61,6 +62,7 @@ class _Attempt:
         self.attempt = attempt
         self.timed_out = threading.Event()
         self.container: str | None = None
+        self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
 
     def container_spec(self) -> ContainerSpec:
         spec = self.plan.spec
@@ -152,6 +154,7 @@ class _Attempt:
         finally:
             if timer is not None:
                 timer.cancel()
+        self.setup_seconds = outcome.setup_seconds
         if outcome.phase == "start":
             return "cancelled", None, "cancelled", None
         if outcome.phase == "setup":
@@ -253,7 +256,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             raise fault
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
-            return _finish_or_fault(
+            done = _finish_or_fault(
                 plan,
                 ctx,
                 run_dir,
@@ -266,6 +269,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 message,
                 tuple(sink.tail()),
             )
+            return dataclasses.replace(done, setup_seconds=att.setup_seconds)
         delay = spec.retry_delay_ms / 1000
         ctx.emit(
             StepRetry,

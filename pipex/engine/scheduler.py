@@ -371,6 +371,7 @@ class Scheduler:
             duration=result.duration,
             artifacts_size=result.artifacts_size,
             message=result.message,
+            setup_seconds=result.setup_seconds,
         )
         return StepOutcome(
             ref.id,

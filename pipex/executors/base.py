@@ -83,6 +83,7 @@ class Outcome:
 
     code: int | None
     phase: Literal["start", "setup", "run"] = "run"
+    setup_seconds: float = 0.0  # the setup phase's wall time (the report's timeline shows it)
 
 
 class Executor(Protocol):

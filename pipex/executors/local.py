@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,17 +43,19 @@ class LocalExecutor:
                 output(chunk)
             output.flush_lines()
             return Outcome(rt.wait(handle, timeout=None))
+        setup_started = time.monotonic()
         rt.start(handle)
         if interrupted():  # the stop raced the start: end it here (a stop before start is a no-op)
             halt(rt, handle, STOP_GRACE)
         setup_code = self._setup(handle, task.setup, output)
+        setup_seconds = time.monotonic() - setup_started
         if setup_code != 0 and not interrupted():
-            return Outcome(setup_code, "setup")
+            return Outcome(setup_code, "setup", setup_seconds)
         if interrupted():
-            return Outcome(None)
+            return Outcome(None, setup_seconds=setup_seconds)
         code = rt.exec(handle, list(task.setup.run), on_output=output)
         output.flush_lines()
-        return Outcome(code)
+        return Outcome(code, setup_seconds=setup_seconds)
 
     def _setup(self, handle: str, setup: SetupPhase, output: Output) -> int:
         with setup.exclusive() as held:

@@ -6,6 +6,9 @@
     for row in ws.show().steps:
         print(row.step, row.status, row.run_id)
     print(ws.logs("extract", stream="stderr"))
+    for run in ws.runs(limit=5):                   # the recorded pipeline runs, newest first
+        print(run.run_id, run.status, run.counts)
+    html = ws.report()                             # the newest run's report; format="json" or "tsv" too
     rows = ws.read("extract", "rows.csv")          # bytes; refuses paths that leave the artifacts
     ws.export("extract", "out/")
     ws.prune()
@@ -18,14 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pipex.workspace import artifacts, exporter, maintenance, reader
+from pipex.workspace import artifacts, exporter, maintenance, reader, records
 from pipex.workspace.artifacts import Entry
 from pipex.workspace.exporter import Exported
 from pipex.workspace.layout import Workspace
 from pipex.workspace.maintenance import Removed
 from pipex.workspace.reader import Stream, Summary
+from pipex.workspace.records import RunSummary
 
 RemoveTree = Callable[[Path], None]
+Render = Callable[[Workspace, str | None, str], str]  # (workspace, run id, format) → the report
 
 
 class WorkspaceHandle:
@@ -33,9 +38,12 @@ class WorkspaceHandle:
     raise ``WorkspaceBusy`` while a run holds it). ``run`` selects a run id instead of the step's default
     (its last run for ``logs``/``inspect``, its last successful run for ``artifacts``/``read``/``export``)."""
 
-    def __init__(self, workdir: Path, name: str, remove_tree: RemoveTree | None = None) -> None:
+    def __init__(
+        self, workdir: Path, name: str, remove_tree: RemoveTree | None = None, *, render: Render | None = None
+    ) -> None:
         self._ws = Workspace(workdir, name)
         self._remove_tree = remove_tree
+        self._render = render  # pipex.report.render, handed in from above (the workspace never imports it)
 
     @property
     def name(self) -> str:
@@ -83,6 +91,26 @@ class WorkspaceHandle:
     def export(self, step: str, dest: str | os.PathLike[str], path: str = "", *, run: str | None = None) -> Exported:
         return exporter.export(self._root(step, run), Path(dest), path, hint=self._hint(step))
 
+    def runs(self, limit: int | None = None) -> list[RunSummary]:
+        """The recorded pipeline runs, newest first (``pipex runs``)."""
+        return records.summaries(self._ws, limit)
+
+    def record(self, run_id: str | None = None) -> dict[str, Any]:
+        """A pipeline run's record (``None``: the newest), as ``pipex report --format json`` starts from."""
+        return records.read(self._ws, run_id)
+
+    def report(self, run_id: str | None = None, format: str = "html") -> str:
+        """A recorded run's report (``None``: the newest): ``html`` (one self-contained page), ``json``, ``tsv``.
+        Available on the handles ``Engine.workspace`` gives (the report package sits above the workspace)."""
+        if self._render is None:
+            from pipex.errors import UsageError  # start-up: only on this error path
+
+            raise UsageError(
+                "this workspace handle cannot render reports",
+                hint="use pipex.Engine(...).workspace(name).report(), or `pipex report WS`",
+            )
+        return self._render(self._ws, run_id, format)
+
     def follow(self, step: str, stream: Stream, write: Callable[[bytes], None]) -> str | None:
         """Stream the live run's logs of ``step`` to ``write`` until the step ends (see ``follow.follow``)."""
         # start-up: only `logs -f` follows
@@ -91,8 +119,9 @@ class WorkspaceHandle:
         return follow(self._ws.require(), step, stream, write)
 
     # -- maintenance (takes the workspace lock) ----------------------------------------------------------
-    def prune(self) -> Removed:
-        return maintenance.prune(self._ws, self._remove_tree)
+    def prune(self, *, keep_runs: int | None = None) -> Removed:
+        """``keep_runs``: also keep only the newest N pipeline-run records (``runs``)."""
+        return maintenance.prune(self._ws, self._remove_tree, keep_runs=keep_runs)
 
     def remove_step(self, step: str) -> Removed:
         return maintenance.remove_step(self._ws, step, self._remove_tree)

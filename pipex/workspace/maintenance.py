@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipex.errors import WorkspaceBusy, WorkspaceError, WorkspaceNotFound
 from pipex.model.suggest import did_you_mean
+from pipex.workspace import records
 from pipex.workspace.atomic import read_json
 from pipex.workspace.ids import check_step_id, is_run_id
 from pipex.workspace.inventory import tree_size, workspace_names
@@ -36,10 +37,12 @@ class Removed:
     names: tuple[str, ...] = ()
     bytes: int = 0
     event_logs: int = 0
+    records: tuple[str, ...] = ()  # pipeline-run records trimmed by ``prune --keep-runs``
 
 
-def prune(ws: Workspace, remove_tree: RemoveTree | None = None) -> Removed:
-    """Delete every committed run no state entry refers to (``lastSuccess`` and ``last`` are both kept)."""
+def prune(ws: Workspace, remove_tree: RemoveTree | None = None, *, keep_runs: int | None = None) -> Removed:
+    """Delete every committed run no state entry refers to (``lastSuccess`` and ``last`` are both kept);
+    ``keep_runs``: also delete all pipeline-run records but the newest N."""
     ws.require()
     with ws.lock("pipex prune"):
         keep = load_state(ws.state_path).referenced_runs()
@@ -47,7 +50,8 @@ def prune(ws: Workspace, remove_tree: RemoveTree | None = None) -> Removed:
         freed = _delete([ws.runs_dir / r for r in gone], remove_tree)
         ws.clear_staging(remove_tree)  # nobody runs (we hold the lock): staging is a dead run's leftovers
         logs, log_bytes = _prune_event_logs(ws)
-    return Removed(tuple(gone), freed + log_bytes, logs)
+        trimmed, record_bytes = records.trim(ws, keep_runs) if keep_runs is not None else ([], 0)
+    return Removed(tuple(gone), freed + log_bytes + record_bytes, logs, tuple(trimmed))
 
 
 def _prune_event_logs(ws: Workspace) -> tuple[int, int]:

@@ -7,6 +7,7 @@ holder and the marked staging directories (``live``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -161,3 +162,28 @@ def read_logs(files: list[Path]) -> bytes:
         except FileNotFoundError:
             continue
     return b"".join(chunks)
+
+
+TAIL_BYTES = 64 * 1024  # a failure's tail is read from at most this many bytes at the end of a log
+
+
+def log_tail(ws: Workspace, run_id: str, lines: int = 20) -> tuple[str, list[bytes]]:
+    """The last ``lines`` lines of a committed run's stderr (its stdout when stderr is empty) and which stream:
+    raw bytes, for the caller to decode and escape. Only the end of a huge log is read; a run that is gone
+    (pruned) has no tail. Log files are opened with ``O_NOFOLLOW``: nothing outside the run is ever read."""
+    run_dir = ws.run_dir(run_id)
+    for stream in ("stderr", "stdout"):
+        try:
+            fd = os.open(run_dir / f"{stream}.log", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            size = os.fstat(fd).st_size
+            fh.seek(max(0, size - TAIL_BYTES))
+            data = fh.read(TAIL_BYTES)
+        found = data.splitlines()
+        if size > TAIL_BYTES and found:
+            found = found[1:]  # the first line was cut
+        if found:
+            return stream, found[-lines:]
+    return "stderr", []

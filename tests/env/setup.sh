@@ -35,6 +35,9 @@ PACKAGES=(
     "make:/usr/bin/make"
     "util-linux:/usr/bin/setpriv"
     "passwd:/usr/sbin/useradd"
+    # The report tests render HTML in headless Chromium (tests/engines/test_report_chromium.py).
+    "chromium:/usr/bin/chromium"
+    "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

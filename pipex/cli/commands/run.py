@@ -125,6 +125,10 @@ def run(
     attach: Annotated[
         bool, typer.Option("--attach", help="Run in the foreground even when .pipex.yml says detach: true.")
     ] = False,
+    report: Annotated[
+        str | None,
+        typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
+    ] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -155,8 +159,13 @@ def run(
         from pipex.errors import UsageError
 
         raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
+    if report and (detach or dry_run):
+        from pipex.errors import UsageError
+
+        what = "a dry run records nothing" if dry_run else "a detached run ends later"
+        raise UsageError(f"--report: {what}", hint="after a run: pipex report WS -o FILE")
     pipeline = load(path)
-    if (detach or (pipeline.config.detach and not attach)) and not dry_run:
+    if (detach or (pipeline.config.detach and not attach and not report)) and not dry_run:
         _start_detached(engine, pipeline, run_options, json=opts.json, quiet=opts.quiet)
         return
     reporter = make_reporter(
@@ -170,6 +179,13 @@ def run(
     )
     run_options = replace(run_options, logs=reporter.wants_logs)
     result = asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
+    if report:
+        # start-up: the report renderer only when a report is asked for
+        from pipex.cli.commands.report import format_of, write_report
+        from pipex.engine.engine import resolve_workdir
+
+        workdir = resolve_workdir(opts.workdir, pipeline)
+        write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
 
 

@@ -77,6 +77,7 @@ EVENTS: list[Event] = [
         duration=1.5,
         artifacts_size=10,
         message="exited with code 3",
+        setup_seconds=0.25,
         **COMMON,
     ),
     StepSkipped(seq=7, step=StepRef("b", "b"), reason="dependency", **COMMON),
