@@ -19,7 +19,7 @@ from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
-from pipex.model.suggest import did_you_mean
+from pipex.model.suggest import Suggester
 
 if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
@@ -107,9 +107,10 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
         else:
             first[draft.id] = draft.index
     deps: dict[str, list[str]] = {}
+    names = _StepNames(first)
     for draft in drafts:
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
-            problems += _input_problems(draft, draft.step, first)
+            problems += _input_problems(draft, draft.step, names)
             if first.get(draft.id) == draft.index:
                 deps[draft.id] = [i.step for i in draft.step.inputs if i.step in first and i.step != draft.id]
     if len(deps) < len(first):  # steps left out (bad inputs) cannot close a cycle: drop the edges to them
@@ -144,7 +145,23 @@ def _acyclic(deps: Mapping[str, list[str]]) -> bool:
     return settled == len(deps)
 
 
-def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Problem]:
+class _StepNames:
+    """The step ids (id → index of the first step using it) and, built on the first unknown name, their
+    did-you-mean index: a file with thousands of misspelled inputs stays linear (see ``Suggester``)."""
+
+    def __init__(self, ids: Mapping[str, int]) -> None:
+        self.ids = ids
+        self._suggester: Suggester | None = None
+        self.hint = "steps: " + ", ".join(ids) if len(ids) <= 10 else None
+
+    def suggest(self, word: str) -> str | None:
+        if self._suggester is None:
+            self._suggester = Suggester(self.ids)
+        return self._suggester.suggest(word)
+
+
+def _input_problems(draft: Draft, step: Step, names: _StepNames) -> list[Problem]:
+    ids = names.ids
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(step.inputs):
@@ -157,14 +174,12 @@ def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Pr
         elif item.step in seen:
             problems.append(Problem(where, f"{quote(item.step)} is already an input (inputs[{seen[item.step]}])"))
         elif item.step not in ids and not item.optional:
-            suggestion = did_you_mean(item.step, ids)
+            suggestion = names.suggest(item.step)
             message = f"unknown step {quote(item.step)}"
             if suggestion:
                 problems.append(Problem(where, f'{message}; did you mean "{suggestion}"?'))
             else:
-                known = list(ids)
-                hint = "steps: " + ", ".join(known) if len(known) <= 10 else None
-                problems.append(Problem(where, message, hint))
+                problems.append(Problem(where, message, names.hint))
         seen.setdefault(item.step, position)
     return problems
 
