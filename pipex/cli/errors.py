@@ -31,7 +31,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ from typing import Any, TextIO
 import typer
 
 from pipex.config import debug_enabled
-from pipex.errors import PipelineError, Problem, report
+from pipex.errors import PipelineError, PipexWarning, Problem, report
 
 BROKEN_PIPE_EXIT_CODE = 141
 USAGE_EXIT_CODE = 2
@@ -94,6 +95,25 @@ def handle(
         stream.write(_label("hint:", _YELLOW, color) + " " + hint + "\n")
     stream.flush()
     return code
+
+
+@contextlib.contextmanager
+def printed_warnings(stream: TextIO, *, color: bool = False) -> Iterator[None]:
+    """Print pipex's own warnings (``PipexWarning``, e.g. an ignored ``.pipex.yml``) as ``warning:`` lines on
+    ``stream``, each text once per command; other Python warnings keep their usual handling."""
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, PipexWarning):
+                original(message, category, *args, **kwargs)
+                return
+            stream.write(_label("warning:", _YELLOW, color) + " " + _one_line(str(message)) + "\n")
+            stream.flush()
+
+        warnings.showwarning = show
+        warnings.simplefilter("default", PipexWarning)
+        yield
 
 
 def describe(exc: BaseException) -> tuple[int, list[str], str | None]:

@@ -66,7 +66,6 @@ class _Status:
 
 
 async def _serve(engine: Engine, pipeline: Pipeline, kwargs: dict[str, Any], status: _Status) -> int:
-    from pipex.engine.engine import resolve_workdir
     from pipex.engine.events import PipelineEnd
     from pipex.workspace.layout import Workspace
 
@@ -78,7 +77,7 @@ async def _serve(engine: Engine, pipeline: Pipeline, kwargs: dict[str, Any], sta
     try:
         async for event in engine.run(pipeline, **{**kwargs, "logs": True}):
             if log is None:
-                ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), event.workspace)
+                ws = Workspace(engine.workdir_for(pipeline), event.workspace)
                 log = EventLog(ws, event.run_id)
                 log.redirect_stdio()
                 where = {"workspace": ws.name, "pid": os.getpid(), "events": str(log.path)}

@@ -64,15 +64,13 @@ def child_args(options: RunOptions) -> list[str]:
 def detach_run(engine: Engine, pipeline: Pipeline, options: RunOptions) -> DetachedRun:
     from dataclasses import replace
 
-    from pipex.engine.engine import resolve_workdir
-
     if not isinstance(engine.runtime_choice, str):
         raise UsageError("a detached run needs the runtime by name (auto, podman or docker), not a Runtime object")
     if pipeline.source is None:
         raise UsageError(
             "a detached run needs a pipeline read from a file", hint="write it with pipeline.to_yaml() and load that"
         )
-    workdir = resolve_workdir(engine.workdir, pipeline, engine.environ)
+    workdir = engine.workdir_for(pipeline)
     options = replace(options, workspace=options.workspace or pipeline.id)
     argv = [sys.executable, "-m", "pipex", "--workdir", str(workdir)]
     if engine.runtime_choice != "auto":

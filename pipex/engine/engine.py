@@ -38,22 +38,6 @@ RuntimeChoice = Literal["auto", "podman", "docker"]
 FAIR_BATCH = 64  # events handed over at most before the event loop gets a turn
 
 
-def resolve_workdir(
-    workdir: str | Path | None, pipeline: Pipeline | None = None, environ: Mapping[str, str] | None = None
-) -> Path:
-    """``--workdir`` > ``PIPEX_WORKDIR`` > ``.pipex.yml`` ``workdir:`` > the user data dir."""
-    from pipex import config
-
-    if workdir is not None:
-        return Path(workdir).expanduser().absolute()
-    env = config.env(environ)
-    if env.get(config.PIPEX_WORKDIR):
-        return Path(env[config.PIPEX_WORKDIR]).expanduser().absolute()
-    if pipeline is not None and pipeline.config.workdir and pipeline.config_path is not None:
-        return (pipeline.config_path.parent / Path(pipeline.config.workdir).expanduser()).absolute()
-    return config.default_workdir()
-
-
 def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[StepSpec]:
     """The targets plus all their transitive dependencies (optional ones that exist included), in file order."""
     if not targets:
@@ -88,6 +72,19 @@ class Engine:
         self._interrupts = 0
 
     # -- workspaces -----------------------------------------------------------------------------------------
+    def workdir_for(self, pipeline: Pipeline | None = None) -> Path:
+        """The workdir (``pipex.workspace.workdir``): the pipeline's ``.pipex.yml``, else the one that applies
+        in the current directory, as for every CLI command."""
+        from pipex.model.project import configured_workdir, find_configured_workdir
+        from pipex.workspace.workdir import resolve_workdir
+
+        if pipeline is not None:
+            configured = configured_workdir(pipeline.config, pipeline.config_path)
+            return resolve_workdir(self.workdir, configured=configured, environ=self.environ)
+        return resolve_workdir(
+            self.workdir, configured=lambda: find_configured_workdir(environ=self.environ), environ=self.environ
+        )
+
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
         ``read()``, ``export()``, ``prune()``, ``remove_step()``, ``remove()`` (see ``pipex.workspace.api``)."""
@@ -97,7 +94,7 @@ class Engine:
             remove_tree = engine_remove_tree(self.runtime_choice, self.host, self.environ)
         else:
             remove_tree = self.runtime_choice.remove_tree
-        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree)
+        return WorkspaceHandle(self.workdir_for(), name, remove_tree)
 
     # -- runtime --------------------------------------------------------------------------------------------
     def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
@@ -310,7 +307,7 @@ class Engine:
         ones until its ``PipelineEnd``. Leaving the loop early does not stop the run."""
         from pipex.daemon.follow import follow
 
-        return follow(Workspace(resolve_workdir(self.workdir, None, self.environ), workspace), run_id)
+        return follow(Workspace(self.workdir_for(), workspace), run_id)
 
     def run_sync(self, pipeline: Pipeline, **kwargs: Any) -> RunResult:
         """Run to the end and return the terminal record."""
@@ -334,7 +331,7 @@ class Engine:
         specs = resolve_steps(pipeline, cli_env=cli_env)
         options.check([s.id for s in specs])
         specs = select_steps(specs, options.target)
-        ws = Workspace(resolve_workdir(self.workdir, pipeline, self.environ), options.workspace or pipeline.id)
+        ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None
         owned = False
         lock = None

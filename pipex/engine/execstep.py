@@ -186,7 +186,6 @@ def prepare_exec(
 ) -> Any:
     """Check what can be checked without the lock (the step, its inputs), and return ``setup(prepare)`` that
     the engine calls to take the lock and open the runtime for a one-step plan (``Engine._prepare``)."""
-    from pipex.engine.engine import resolve_workdir
     from pipex.model.pipeline import Pipeline
 
     extra = [ExecInput.parse(text) for text in inputs]
@@ -206,7 +205,7 @@ def prepare_exec(
         config_path=pipeline.config_path,
         environ=pipeline.environ,
     )
-    ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), options.workspace)
+    ws = Workspace(engine.workdir_for(pipeline), options.workspace)
     provided = provided_runs(ws, chosen, wired)
 
     def setup(prepare: Any) -> Any:
