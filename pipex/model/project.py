@@ -13,6 +13,8 @@ from pipex.config import CONFIG_FILE_NAME, distrust
 from pipex.errors import ConfigError, ConfigIgnored
 from pipex.model.schema import describe, pydantic_problems
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
 
 class ProjectConfig(BaseModel):
     """The contents of ``.pipex.yml`` (every field optional)."""
@@ -71,16 +73,22 @@ def find_configured_workdir(start: Path | None = None, environ: Mapping[str, str
 
 
 def load_project_config(path: Path) -> ProjectConfig:
-    from pipex.model.yaml12 import SyntaxProblems, load_yaml
+    from pipex.model.limits import structure_problems
+    from pipex.model.loader import parse_text
+    from pipex.model.yaml12 import SyntaxProblems
 
     try:
-        data = load_yaml(path.read_text(encoding="utf-8-sig"))
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"invalid {path}: larger than {MAX_CONFIG_BYTES:,} bytes", hint="it holds settings")
+        data = parse_text(path.read_text(encoding="utf-8-sig"), yaml=True)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except SyntaxProblems as exc:
         raise ConfigError(f"invalid {path}: {exc}", hint="fix the YAML syntax") from exc
     if data is None:
         return ProjectConfig()
+    for problem in structure_problems(data)[:1]:
+        raise ConfigError(f"invalid {path}: {problem}")
     if not isinstance(data, dict):
         raise ConfigError(
             f"invalid {path}: expected a mapping of settings, got {describe(data)}",

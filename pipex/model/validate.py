@@ -17,6 +17,7 @@ from pipex.errors import Problem
 from pipex.model.checks import Context, step_problems
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
+from pipex.model.limits import MAX_ID, length_problem, structure_problems
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
 from pipex.model.suggest import Suggester
@@ -42,8 +43,15 @@ def check(
     """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem."""
     from pipex.model.pipeline import Pipeline
 
+    structure = structure_problems(data)
+    if any(problem.message.startswith("nested more than") for problem in structure):
+        return None, structure  # too deep to look further into
     doc = read_document(data)
-    problems = list(doc.problems)
+    problems = structure + doc.problems
+    if doc.id is not None and (too_long := length_problem(doc.id, MAX_ID)):
+        where = "id" if isinstance(data, dict) and "id" in data else "name"
+        problems.append(Problem(where, f"the pipeline id {too_long}", "it names the workspace folder"))
+        doc.id = None
     problems += drafts_problems(doc.drafts, Context(root, boundary))
     pipeline = None
     if doc.drafts and all(draft.step is not None and not draft.bad for draft in doc.drafts):

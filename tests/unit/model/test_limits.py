@@ -1,0 +1,82 @@
+"""What ``validate`` can know before anything runs: sizes, lengths and depths are one-line problems (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipex.errors import ConfigError, PipelineError
+from pipex.model import Pipeline, find_project_config, load
+from pipex.model.limits import MAX_FILE_BYTES, short_number, structure_problems
+
+
+def problems_of(tmp_path: Path, name: str, text: str) -> list[str]:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(PipelineError) as info:
+        load(tmp_path / name, cwd=tmp_path)
+    return [str(problem) for problem in info.value.problems] or [info.value.message]
+
+
+def test_a_file_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "pipeline.json"
+    with big.open("wb") as out:
+        out.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(PipelineError) as info:
+        load(big, cwd=tmp_path)
+    assert info.value.message == f"{big} is too large: 67,108,865 bytes, at most 67,108,864"
+
+
+def test_an_argument_longer_than_linux_passes_is_refused(tmp_path: Path) -> None:
+    data = {"id": "p", "steps": [{"id": "a", "image": "alpine", "cmd": ["sh", "-c", "x" * 200_000]}]}
+    assert problems_of(tmp_path, "p.json", json.dumps(data)) == [
+        "steps[0].cmd[2]: is too long: 200,000 bytes, at most 131,071 (the longest argument Linux passes)"
+    ]
+
+
+def test_from_dict_gets_the_same_checks_and_never_a_recursion_error(tmp_path: Path) -> None:
+    deep: object = "leaf"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(PipelineError) as info:
+        step = {"id": "a", "uses": "shell", "with": {"run": "x", "deep": deep}}
+        Pipeline.from_dict({"id": "p", "steps": [step]}, root=tmp_path)
+    assert [p.message for p in info.value.problems] == ["nested more than 64 levels deep"]
+
+
+def test_the_structure_walk_reports_locations_in_file_order() -> None:
+    data = {"steps": [{"cmd": ["a\x00"]}, {"env": {"X": "\x00"}}]}
+    assert [str(p) for p in structure_problems(data)] == [
+        "steps[0].cmd[0]: contains a NUL byte, which no file name, argument or variable can hold",
+        "steps[1].env.X: contains a NUL byte, which no file name, argument or variable can hold",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(12, "12"), (1e12, "1000000000000"), (1e300, "1e+300"), (0.5, "0.5"), (10**40, "100000… (41 digits)")],
+)
+def test_numbers_in_messages_stay_short(value: float, shown: str) -> None:
+    assert short_number(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("workdir: " + "[" * 100 + "]" * 100 + "\n", "workdir" + "[0]" * 11 + "…: nested more than 64 levels deep"),
+        ('workdir: "a\\0b"\n', "workdir: contains a NUL byte, which no file name, argument or variable can hold"),
+        ("detach: " + "1" * 5000 + "\n", "line 1, column 9: number too long (more than 4,300 digits)"),
+    ],
+)
+def test_pipex_yml_limits_are_config_errors(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / ".pipex.yml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        find_project_config(tmp_path)
+    assert info.value.message == f"invalid {config}: {message}"
+
+
+def test_the_int_limit_of_this_python_is_what_the_message_says() -> None:
+    assert sys.get_int_max_str_digits() in (0, 4300)
