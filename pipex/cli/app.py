@@ -141,7 +141,7 @@ def root(
             metavar="PATH",
             envvar=PIPEX_WORKDIR,
             file_okay=False,
-            help="Directory holding the workspaces (default: the user data dir).",
+            help="Directory holding the workspaces (default: .pipex.yml workdir:, then the user data dir).",
         ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
