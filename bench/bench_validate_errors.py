@@ -6,6 +6,7 @@ child) and how many lines it printed. Cases:
 
 - ``unknown-inputs N``: N steps, each naming an input step that does not exist (``s<i>-typo``), so every step
   is a problem with a did-you-mean search over N ids. Target: 20,000 in a few seconds.
+- ``two-cycles N``: N steps in N/2 dependency cycles of two (each cycle's step was looked up by a scan).
 - ``many-problems N``: N/10 steps with 10 unknown inputs each: N problems. Target: 300,000 in bounded memory
   (the issue measured 1.5 GB) and a bounded output. Baseline: the same file with every input known.
 """
@@ -24,6 +25,15 @@ from pathlib import Path
 def unknown_inputs(count: int) -> dict[str, object]:
     steps = [
         {"id": f"s{i}", "image": "alpine:3.20", "cmd": ["true"], "inputs": [{"step": f"s{i}-typo"}]}
+        for i in range(count)
+    ]
+    return {"id": "bench", "steps": steps}
+
+
+def two_cycles(count: int) -> dict[str, object]:
+    """count steps in count/2 cycles of two (s0 ⇄ s1, s2 ⇄ s3, …): one problem per cycle."""
+    steps = [
+        {"id": f"s{i}", "image": "alpine:3.20", "cmd": ["true"], "inputs": [{"step": f"s{i ^ 1}"}]}
         for i in range(count)
     ]
     return {"id": "bench", "steps": steps}
@@ -70,7 +80,11 @@ def measure(name: str, data: dict[str, object], directory: Path) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    cases = [("unknown-inputs 3000", unknown_inputs(3000)), ("unknown-inputs 20000", unknown_inputs(20_000))]
+    cases = [
+        ("unknown-inputs 3000", unknown_inputs(3000)),
+        ("unknown-inputs 20000", unknown_inputs(20_000)),
+        ("two-cycles 20000", two_cycles(20_000)),
+    ]
     if not quick:
         cases.append(("no-problems (baseline)", many_problems(300_000, valid=True)))
         cases.append(("many-problems 300000", many_problems(300_000)))
