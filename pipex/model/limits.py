@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import BaseModel
+
 from pipex.errors import Problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a pipeline of 100,000 steps is ~25 MB
@@ -67,16 +69,24 @@ def string_problem(value: str) -> str | None:
     return None
 
 
+def clean(data: Any) -> bool:
+    """Whether ``structure_problems`` finds nothing; also walks pydantic models (their fields), so a pipeline
+    built in Python is checked without dumping it (``structure_problems`` of the dump then locates problems)."""
+    return _clean(data)
+
+
 def _clean(data: Any) -> bool:
     """The fast path: no problem anywhere (no location bookkeeping)."""
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, BaseModel):
+            stack.append((vars(value), depth))
+        elif isinstance(value, dict):
             if depth >= MAX_DEPTH:
                 return False
             for item in value.values():
-                if isinstance(item, (dict, list)):
+                if isinstance(item, (dict, list, BaseModel)):
                     stack.append((item, depth + 1))
                 elif isinstance(item, str) and string_problem(item):
                     return False
@@ -84,7 +94,7 @@ def _clean(data: Any) -> bool:
             if depth >= MAX_DEPTH:
                 return False
             for item in value:
-                if isinstance(item, (dict, list)):
+                if isinstance(item, (dict, list, BaseModel)):
                     stack.append((item, depth + 1))
                 elif isinstance(item, str) and string_problem(item):
                     return False

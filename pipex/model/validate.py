@@ -17,7 +17,7 @@ from pipex.errors import Problem
 from pipex.model.checks import Context, step_problems
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
-from pipex.model.limits import MAX_ID, length_problem, structure_problems
+from pipex.model.limits import MAX_ID, clean, length_problem, structure_problems
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
 from pipex.model.suggest import Suggester
@@ -81,6 +81,12 @@ def model_problems(pipeline: Pipeline) -> list[Problem]:
     if not pipeline.steps:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
     drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    if too_long := length_problem(pipeline.id, MAX_ID):
+        problems.append(Problem("id", f"the pipeline id {too_long}", "it names the workspace folder"))
+    # Built in Python, the steps never went through the file checks: NUL bytes and oversized strings.
+    if not clean(pipeline.steps):
+        raw = {"steps": [step.model_dump(by_alias=True, exclude_defaults=True) for step in pipeline.steps]}
+        problems += structure_problems(raw)
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
     problems += kit_problems(pipeline)
     return sort_problems(problems, ["id", "name", "steps"], drafts)

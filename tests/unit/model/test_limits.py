@@ -80,3 +80,14 @@ def test_pipex_yml_limits_are_config_errors(tmp_path: Path, text: str, message: 
 
 def test_the_int_limit_of_this_python_is_what_the_message_says() -> None:
     assert sys.get_int_max_str_digits() in (0, 4300)
+
+
+def test_pipelines_built_in_python_get_the_string_checks(tmp_path: Path) -> None:
+    from pipex.model.step import Step
+
+    step = Step(id="a", image="alpine", cmd=["echo", "a\x00b"], timeout_sec=1e12)
+    pipeline = Pipeline.create(id="p", name=None, steps=[step], root=tmp_path)
+    assert [str(problem) for problem in pipeline.validate()] == [
+        "steps[0].cmd[1]: contains a NUL byte, which no file name, argument or variable can hold",
+        "steps[0].timeoutSec: must be at most 31,536,000 (365 days), got 1000000000000",
+    ]
