@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from pipex.config import default_workdir
+from pipex.errors import UsageError
+from pipex.workspace.ids import check_step_id, check_workspace_name
 from pipex.workspace.workdir import resolve_workdir
 
 
@@ -28,3 +33,11 @@ def test_the_configured_workdir_is_read_only_when_needed(tmp_path: Path) -> None
     assert asked == []
     assert resolve_workdir(None, configured=configured, environ={}) == tmp_path / "from-config"
     assert asked == [True]
+
+
+@pytest.mark.parametrize(("check", "what"), [(check_workspace_name, "workspace name"), (check_step_id, "step id")])
+def test_names_too_long_for_a_folder_are_usage_errors(check: Callable[[str], str], what: str) -> None:
+    assert check("w" * 128) == "w" * 128
+    with pytest.raises(UsageError) as info:
+        check("w" * 300)
+    assert info.value.message == f"{what} is too long: 300 characters, at most 128"
