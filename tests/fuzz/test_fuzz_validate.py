@@ -2,8 +2,9 @@
 
 Whatever the file holds, ``pipex validate`` ends with exit 0 (valid) or 2 (invalid), prints no traceback and no
 "internal error", within the deadline of the hypothesis profile (tests/conftest.py: a fixed budget in CI);
-``Pipeline.from_dict`` raises only ``PipelineError`` (or ``ConfigError``). Inputs are small, so memory stays
-bounded by construction; the 300,000-problem case is measured by bench/bench_validate_errors.py.
+``Pipeline.from_dict`` raises only ``PipelineError`` (or ``ConfigError``). Memory is checked too (the peak RSS
+may grow by at most MAX_GROWTH per example, for inputs of a few KB); the 300,000-problem case is measured by
+bench/bench_validate_errors.py, and every output line stays under MAX_LINE characters.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,8 @@ from pipex.model import Pipeline
 from tests.cli.conftest import make_runner
 from tests.fuzz.strategies import mutated_pipeline, values
 
+MAX_LINE = 2000
+MAX_GROWTH = 128 * 2**20  # bytes; inputs are at most a few KB
 VALID = "id: ok\nsteps:\n  - id: a\n    image: alpine:3.20\n    cmd: [echo, hi]\n"
 
 
@@ -45,8 +49,13 @@ def project() -> Iterator[Path]:
 
 
 def validate(*args: str) -> Result:
+    """``pipex validate ARGS`` in process; its memory is bounded: the peak RSS grows by at most MAX_GROWTH."""
     argv = ["validate", *args]
-    return make_runner().invoke(app_for(argv), argv, catch_exceptions=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = make_runner().invoke(app_for(argv), argv, catch_exceptions=False)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    assert grown <= MAX_GROWTH, f"peak RSS grew by {grown / 2**20:.0f} MiB"
+    return result
 
 
 def assert_clean(result: Result, *, as_json: bool = False) -> None:
@@ -60,6 +69,8 @@ def assert_clean(result: Result, *, as_json: bool = False) -> None:
     elif result.exit_code == 2:
         assert result.stderr.startswith("error: "), result.stderr
         assert len(result.stderr.splitlines()) <= 52
+    # Messages quote at most 80 characters of a value: no line grows with what the file holds.
+    assert max(map(len, output.splitlines()), default=0) <= MAX_LINE, output
 
 
 @given(st.text(max_size=300))
