@@ -79,3 +79,13 @@ def test_a_pipex_yml_others_can_write_is_ignored_with_a_warning(invoke: Invoke, 
     result = invoke(["--json", "list"], env=NO_ENV)
     assert (result.exit_code, json.loads(result.stdout)) == (0, [])  # the default workdir: nothing there
     assert result.stderr == f"warning: ignored {config}: other users can write to it; fix: chmod go-w {config}\n"
+
+
+def test_exec_finds_its_inputs_in_the_workdir_of_pipex_yml(invoke: Invoke, demo: Demo, workdir: Path) -> None:
+    (workdir / "step.yml").write_text("id: peek\nimage: alpine:3.20\ncmd: [ls]\n")
+    nowhere = f"unix://{workdir}/no-engine.sock"  # never the machine's engine
+    result = invoke(["--host", nowhere, "exec", "demo", "-f", "step.yml", "--input", "a"], env=NO_ENV)
+    # Elsewhere: 'input "a" has no successful run in workspace "demo"' (exit 1). Here the input is found and
+    # exec goes on to the engine, which does not answer (exit 3).
+    assert result.exit_code == 3, result.stderr
+    assert "no-engine.sock" in result.stderr
