@@ -26,6 +26,10 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     │   └── UnsafePath                         a path would escape its folder
     └── Interrupted                    exit 130 Ctrl-C / SIGTERM
 
+Warnings (something pipex does differently from what a file asks, and carries on) are ``PipexWarning``s
+raised with ``warnings.warn``: the CLI prints them as ``warning:`` lines, the Python API leaves them to the
+``warnings`` module.
+
 ``RuntimeError`` deliberately shadows the builtin inside this module only; import it as
 ``pipex.errors.RuntimeError`` or via the alias ``EngineRuntimeError``.
 """
@@ -194,6 +198,14 @@ def from_os_error(exc: builtins.OSError, doing: str) -> PipexError:
 
 class Interrupted(PipexError):
     exit_code = 130
+
+
+class PipexWarning(UserWarning):
+    """Base of the warnings pipex gives: one line naming the problem and the fix."""
+
+
+class ConfigIgnored(PipexWarning):
+    """A ``.pipex.yml`` that another user could have written is not obeyed."""
 
 
 @dataclass(frozen=True, slots=True)

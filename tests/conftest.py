@@ -36,6 +36,23 @@ DROPPED = (
 )
 
 
+# The fuzz suite (tests/fuzz) has a fixed budget in CI: the same examples on every run (derandomize), few
+# enough that the whole suite stays under a minute on 2 cores. Locally a few more, random each time, and
+# HYPOTHESIS_PROFILE=deep for a long search. The hermetic env is per test, not per example: examples only
+# write in their own temporary directories, so the function-scoped fixture health check does not apply.
+# hypothesis is in the `test` extra; a distribution's package build may run the unit tests without it.
+try:
+    from hypothesis import HealthCheck, settings
+except ModuleNotFoundError:  # pragma: no cover - only in distribution builds
+    collect_ignore = ["fuzz"]
+else:
+    _FUZZ = {"suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow], "print_blob": True}
+    settings.register_profile("ci", max_examples=150, derandomize=True, database=None, deadline=5000, **_FUZZ)
+    settings.register_profile("dev", max_examples=100, deadline=5000, **_FUZZ)
+    settings.register_profile("deep", max_examples=1000, deadline=None, **_FUZZ)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
+
+
 @dataclass(frozen=True)
 class HermeticEnv:
     """The temp dirs a test's environment points at."""

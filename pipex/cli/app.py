@@ -77,6 +77,18 @@ class PipexGroup(TyperGroup):
 
             argv = normalize_force(argv)
         color = use_color(sys.stderr, no_color="--no-color" in argv)
+        with errors.printed_warnings(sys.stderr, color=color):
+            return self._main(argv, prog_name, complete_var, standalone_mode, color, **extra)
+
+    def _main(
+        self,
+        argv: list[str],
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        color: bool,
+        **extra: Any,
+    ) -> Any:
         try:
             load_dotenv_into(os.environ)
             if os.environ.get(PIPEX_PLAIN_HELP, "") not in ("", "0"):
@@ -128,7 +140,7 @@ def root(
             metavar="PATH",
             envvar=PIPEX_WORKDIR,
             file_okay=False,
-            help="Directory holding the workspaces (default: the user data dir).",
+            help="Directory holding the workspaces (default: .pipex.yml workdir:, then the user data dir).",
         ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,

@@ -16,7 +16,8 @@ An invalid pipeline prints one ``error:`` line per problem, in file order, then 
     hint: fix the problems above; run `pipex validate`
 
 i.e. ``error: <file>: <location>: <message>[; <problem hint>]`` (the file is relative to the current
-directory when inside it; ``<file>: `` is left out when unknown, ``<location>: `` when empty).
+directory when inside it; ``<file>: `` is left out when unknown, ``<location>: `` when empty). Only the
+first 50 problems are printed, then ``error: … and N more problems``.
 
 Unknown exceptions are bugs: ``error: internal error: <Type>: <text>`` plus a hint, exit 1. ``PIPEX_DEBUG=1``
 prints the traceback before the ``error:`` lines, for every error.
@@ -30,7 +31,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
@@ -38,11 +40,13 @@ from typing import Any, TextIO
 import typer
 
 from pipex.config import debug_enabled
-from pipex.errors import PipelineError, Problem, report
+from pipex.errors import PipelineError, PipexWarning, Problem, report
 
 BROKEN_PIPE_EXIT_CODE = 141
 USAGE_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
+# A file with 300,000 problems must not print 300,000 lines: the first ones say what is wrong, then a count.
+MAX_PRINTED_PROBLEMS = 50
 
 _RED = "\x1b[1;31m"
 _YELLOW = "\x1b[33m"
@@ -93,6 +97,25 @@ def handle(
     return code
 
 
+@contextlib.contextmanager
+def printed_warnings(stream: TextIO, *, color: bool = False) -> Iterator[None]:
+    """Print pipex's own warnings (``PipexWarning``, e.g. an ignored ``.pipex.yml``) as ``warning:`` lines on
+    ``stream``, each text once per command; other Python warnings keep their usual handling."""
+    with warnings.catch_warnings():
+        original = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, PipexWarning):
+                original(message, category, *args, **kwargs)
+                return
+            stream.write(_label("warning:", _YELLOW, color) + " " + _one_line(str(message)) + "\n")
+            stream.flush()
+
+        warnings.showwarning = show
+        warnings.simplefilter("default", PipexWarning)
+        yield
+
+
 def describe(exc: BaseException) -> tuple[int, list[str], str | None]:
     """The exit code, the ``error:`` line texts and the hint for ``exc``."""
     click = _click()
@@ -107,7 +130,11 @@ def describe(exc: BaseException) -> tuple[int, list[str], str | None]:
     found = report(exc)
     if isinstance(exc, PipelineError) and found.problems:
         prefix = f"{display_path(exc.source)}: " if exc.source else ""
-        return found.exit_code, [prefix + problem_text(p) for p in found.problems], found.hint
+        shown = found.problems[:MAX_PRINTED_PROBLEMS]
+        lines = [prefix + problem_text(p) for p in shown]
+        if len(found.problems) > len(shown):
+            lines.append(f"… and {len(found.problems) - len(shown)} more problems")
+        return found.exit_code, lines, found.hint
     return found.exit_code, [found.message], found.hint
 
 

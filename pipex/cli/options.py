@@ -70,7 +70,10 @@ Workdir = Annotated[
     typer.Option(
         "--workdir",
         metavar="PATH",
-        help=f"Directory holding the workspaces (default: ${PIPEX_WORKDIR}, then the user data dir).",
+        help=(
+            f"Directory holding the workspaces (default: ${PIPEX_WORKDIR}, then .pipex.yml workdir:, "
+            "then the user data dir)."
+        ),
         file_okay=False,
     ),
 ]

@@ -20,7 +20,7 @@ from typing import Any
 
 from pipex.daemon.eventlog import EventLog
 from pipex.daemon.request import DetachedRequest
-from pipex.engine.engine import Engine, resolve_workdir
+from pipex.engine.engine import Engine
 from pipex.engine.events import PipelineEnd
 from pipex.engine.options import RunOptions
 from pipex.errors import PipexError
@@ -103,7 +103,7 @@ async def _serve(engine: Engine, pipeline: Pipeline, options: RunOptions, status
     try:
         async for event in engine.run(pipeline, replace(options, logs=True)):
             if log is None:
-                ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), event.workspace)
+                ws = Workspace(engine.workdir_for(pipeline), event.workspace)
                 log = EventLog(ws, event.run_id)
                 if redirect:
                     log.redirect_stdio()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from pipex.daemon.eventlog import log_path, read_current, writer_alive
 from pipex.engine.codec import decode
-from pipex.engine.engine import Engine, resolve_workdir
+from pipex.engine.engine import Engine
 from pipex.engine.events import Event, Metrics, PipelineEnd, RunResult
 from pipex.errors import WorkspaceError
 from pipex.workspace.layout import Workspace
@@ -22,7 +22,7 @@ POLL_SECONDS = 0.1
 def attach(engine: Engine, workspace: str, run_id: str | None = None) -> AsyncIterator[Event]:
     """The events of the workspace's detached run (``run_id``: an earlier one) in ``engine``'s workdir: those so
     far, then live ones until its ``PipelineEnd``. Leaving the loop early does not stop the run."""
-    return follow(Workspace(resolve_workdir(engine.workdir, None, engine.environ), workspace), run_id)
+    return follow(Workspace(engine.workdir_for(), workspace), run_id)
 
 
 async def follow(ws: Workspace, run_id: str | None = None, poll: float = POLL_SECONDS) -> AsyncIterator[Event]:

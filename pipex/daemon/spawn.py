@@ -23,7 +23,7 @@ from typing import Any, Unpack
 
 from pipex import errors
 from pipex.daemon.request import DetachedRequest
-from pipex.engine.engine import Engine, resolve_workdir
+from pipex.engine.engine import Engine
 from pipex.engine.options import RunKeywords, RunOptions
 from pipex.errors import PipexError, UsageError
 from pipex.model.pipeline import Pipeline
@@ -58,7 +58,7 @@ def start(
     request = DetachedRequest(
         pipeline=pipeline.source.absolute(),
         cwd=Path.cwd(),
-        workdir=resolve_workdir(engine.workdir, pipeline, engine.environ),
+        workdir=engine.workdir_for(pipeline),
         runtime=engine.runtime_choice,
         host=engine.host,
         options=replace(options, workspace=options.workspace or pipeline.id),

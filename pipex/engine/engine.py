@@ -24,9 +24,11 @@ from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunR
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
+from pipex.model.project import configured_workdir, find_configured_workdir
 from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
+from pipex.workspace.workdir import resolve_workdir
 
 if TYPE_CHECKING:
     from pipex.engine.scheduler import Scheduler
@@ -36,23 +38,6 @@ if TYPE_CHECKING:
     from pipex.workspace.api import WorkspaceHandle
 
 FAIR_BATCH = 64  # events handed over at most before the event loop gets a turn
-
-
-def resolve_workdir(
-    workdir: str | Path | None, pipeline: Pipeline | None = None, environ: Mapping[str, str] | None = None
-) -> Path:
-    """``--workdir`` > ``PIPEX_WORKDIR`` > ``.pipex.yml`` ``workdir:`` > the user data dir."""
-    # start-up: platformdirs (in config) only when the workdir is not given
-    from pipex import config
-
-    if workdir is not None:
-        return Path(workdir).expanduser().absolute()
-    env = config.env(environ)
-    if env.get(config.PIPEX_WORKDIR):
-        return Path(env[config.PIPEX_WORKDIR]).expanduser().absolute()
-    if pipeline is not None and pipeline.config.workdir and pipeline.config_path is not None:
-        return (pipeline.config_path.parent / Path(pipeline.config.workdir).expanduser()).absolute()
-    return config.default_workdir()
 
 
 def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[StepSpec]:
@@ -89,6 +74,16 @@ class Engine:
         self._interrupts = 0
 
     # -- workspaces -----------------------------------------------------------------------------------------
+    def workdir_for(self, pipeline: Pipeline | None = None) -> Path:
+        """The workdir (``pipex.workspace.workdir``): the pipeline's ``.pipex.yml``, else the one that applies
+        in the current directory, as for every CLI command."""
+        if pipeline is not None:
+            configured = configured_workdir(pipeline.config, pipeline.config_path)
+            return resolve_workdir(self.workdir, configured=configured, environ=self.environ)
+        return resolve_workdir(
+            self.workdir, configured=lambda: find_configured_workdir(environ=self.environ), environ=self.environ
+        )
+
     def workspace(self, name: str) -> WorkspaceHandle:
         """A workspace of this engine's workdir: ``show()``, ``logs()``, ``inspect()``, ``artifacts()``,
         ``read()``, ``export()``, ``runs()``, ``report()``, ``prune()``, ``remove_step()``, ``remove()`` (see
@@ -103,7 +98,7 @@ class Engine:
             remove_tree = self.runtime_choice.remove_tree
         from pipex.report import render  # start-up: the report renderer only for the workspace API
 
-        return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree, render=render)
+        return WorkspaceHandle(self.workdir_for(), name, remove_tree, render=render)
 
     # -- runtime --------------------------------------------------------------------------------------------
     def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
@@ -292,7 +287,7 @@ class Engine:
         specs = resolve_steps(pipeline, cli_env=cli_env)
         options.check([s.id for s in specs])
         specs = select_steps(specs, options.target)
-        ws = Workspace(resolve_workdir(self.workdir, pipeline, self.environ), options.workspace or pipeline.id)
+        ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None
         owned = False
         lock = None

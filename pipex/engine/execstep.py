@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipex.engine.engine import resolve_workdir
 from pipex.engine.scheduler import Provided
 from pipex.errors import PipelineError, PipexError, Problem, UsageError, WorkspaceError
 from pipex.kits.check import kit_check, load
@@ -191,7 +190,7 @@ def prepare_exec(
         pipeline, chosen = load_step_file(source, step, environ=engine.environ)
     chosen, wired = wire_inputs(chosen, extra)
     one = pipeline.model_copy(update={"steps": [chosen]})  # where it came from (root, config…) is kept
-    ws = Workspace(resolve_workdir(engine.workdir, pipeline, engine.environ), options.workspace)
+    ws = Workspace(engine.workdir_for(pipeline), options.workspace)
     provided = provided_runs(ws, chosen, wired)
 
     def setup(prepare: Any) -> Any:

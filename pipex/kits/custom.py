@@ -9,6 +9,10 @@ Resolution order, first match wins:
 3. an entry point ``NAME`` in the group ``pipex.kits`` of an installed package;
 4. the built-in kits ``node``, ``python``, ``shell``.
 
+Kit files are obeyed only when they are the user's own: a ``.py`` or ``.yml`` kit (and the folder holding it)
+that another user owns or can write is refused (``KitError`` naming the file and the fix, exit 2), as is a
+``module:attr`` kit whose module files are not the user's or root's (``pipex.config.distrust``).
+
 The rule for Python kits: the kit is the module attribute ``kit`` (or the attribute named after ``:``), an
 object implementing ``pipex.kits.Kit``. A kit that fails to load is an error naming the file and the
 exception: pipex never falls through to the next candidate. Loaded modules are cached for the life of the
@@ -31,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipex.config import distrust
 from pipex.errors import KitError
 from pipex.kits.base import Kit
 from pipex.model.suggest import did_you_mean
@@ -151,7 +156,15 @@ def _show(path: Path, base: Path) -> str:
         return str(path)
 
 
+def _refuse_untrusted(name: str, path: Path, *, allow_root: bool = False) -> None:
+    """A kit another user could have written is never run: its file and folder must be the user's own."""
+    untrusted = distrust(path, directory_too=True, allow_root=allow_root)
+    if untrusted is not None:
+        raise KitError(f'refused to load kit "{name}" from {untrusted.path}: {untrusted.reason}', hint=untrusted.fix)
+
+
 def _load_file(name: str, path: Path, *, attr: str, origin: str) -> FoundKit:
+    _refuse_untrusted(name, path)
     if path.suffix in _TEMPLATE_SUFFIXES:
         # start-up: only template kits need the YAML loader
         from pipex.kits.template import load_template
@@ -198,13 +211,28 @@ def _load_module(name: str, module_name: str, attr: str, *, origin: str) -> Foun
     key = ("module", module_name, attr)
     if key not in _loaded:
         try:
+            _check_module_files(name, module_name)
             module = importlib.import_module(module_name)
+        except KitError:
+            raise
         except Exception as exc:
             raise KitError(f'cannot load kit "{name}" from {origin}: {_describe(exc)}') from exc
         kit = _kit_attr(module, attr, name, origin)
         _loaded[key] = (kit, _module_dir(module))
     kit, kit_dir = _loaded[key]
     return FoundKit(name, kit, origin, kit_dir)
+
+
+def _check_module_files(name: str, module_name: str) -> None:
+    """Refuse ``module_name`` before anything runs when one of its files (each package on the way included)
+    is not the user's or root's, or others can write it. Finding ``a.b`` imports ``a``: checked first."""
+    parts = module_name.split(".")
+    for depth in range(1, len(parts) + 1):
+        found = importlib.util.find_spec(".".join(parts[:depth]))
+        if found is None:
+            return  # import_module reports the missing module
+        if found.origin and found.has_location and Path(found.origin).is_file():
+            _refuse_untrusted(name, Path(found.origin), allow_root=True)
 
 
 def _load_entry_point(name: str, point: EntryPoint) -> FoundKit:

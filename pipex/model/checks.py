@@ -10,12 +10,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipex.errors import Problem
+from pipex.model.bounds import (
+    MAX_CPUS,
+    MAX_ID,
+    MAX_MEMORY_BYTES,
+    MAX_NAME,
+    MAX_PIDS,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY_MS,
+    MAX_TIMEOUT_SEC,
+    length_problem,
+    path_problem,
+    short_number,
+)
 from pipex.model.draft import Draft
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.limits import MEMORY_HINT, MIN_MEMORY, memory_size
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.schema import quote
-from pipex.model.step import Cache, Mount, Step
+from pipex.model.step import Cache, Mount, Resources, Step
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 CACHE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -37,7 +50,12 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
     out: list[Problem] = []
     if draft.id_from == "id" and "id" not in draft.bad and not STEP_ID.match(step.id):
         hint = 'use only letters, digits, "_" and "-"'
-        out.append(Problem(f"{base}.id", f"{quote(step.id)} is not a valid step id", hint))
+        out.append(Problem(f"{base}.id", f"{quote(step.id[:40])} is not a valid step id", hint))
+    elif too_long := length_problem(step.id, MAX_ID):
+        what = "" if draft.id_from == "id" else "the id made from it "
+        out.append(Problem(f"{base}.{draft.id_from}", what + too_long, "step ids become file and container names"))
+    if step.name is not None and (too_long := length_problem(step.name, MAX_NAME)):
+        out.append(Problem(f"{base}.name", too_long))
     _kind(draft, step, base, out)
     if step.env or step.env_file is not None:
         out += _env(draft, step, base, ctx)
@@ -118,6 +136,10 @@ def env_file_problem(value: str, root: Path) -> str | None:
     """Why a step's ``envFile`` cannot be used, or ``None``."""
     if not value:
         return "must not be empty"
+    if "\x00" in value:
+        return "env file name contains a NUL byte"
+    if too_long := path_problem(value):
+        return f"env file {too_long}"
     if Path(value).is_absolute():
         return f"env file {quote(value)} must be relative to the pipeline root {root}"
     path = (root / value).resolve()
@@ -184,7 +206,9 @@ def _mounts(field: str, items: list[Mount], base: str, ctx: Context, claim: Clai
 
 def _caches(items: list[Cache], where: str, claim: Claim, out: list[Problem]) -> None:
     for position, cache in enumerate(items):
-        if not CACHE_NAME.match(cache.name):
+        if too_long := length_problem(cache.name, MAX_ID):
+            out.append(Problem(f"{where}[{position}].name", too_long, "cache names become folder names"))
+        elif not CACHE_NAME.match(cache.name):
             hint = 'use only letters, digits, "_" and "-"'
             out.append(Problem(f"{where}[{position}].name", f"{quote(cache.name)} is not a valid cache name", hint))
         claim(cache.path, f"{where}[{position}].path", f"{where.rsplit('.', 1)[-1]}[{position}]")
@@ -192,27 +216,53 @@ def _caches(items: list[Cache], where: str, claim: Claim, out: list[Problem]) ->
 
 def _numbers(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
     timeout = step.timeout_sec
-    if timeout is not None and "timeoutSec" not in draft.bad and (not math.isfinite(timeout) or timeout <= 0):
-        out.append(Problem(f"{base}.timeoutSec", f"must be a number of seconds greater than 0, got {_num(timeout)}"))
-    if step.retries < 0 and "retries" not in draft.bad:
-        out.append(Problem(f"{base}.retries", f"must be 0 or more, got {step.retries}"))
-    if step.retry_delay_ms < 0 and "retryDelayMs" not in draft.bad:
-        out.append(Problem(f"{base}.retryDelayMs", f"must be 0 or more, got {step.retry_delay_ms}"))
+    if timeout is not None and "timeoutSec" not in draft.bad:
+        if not math.isfinite(timeout) or timeout <= 0:
+            message = f"must be a number of seconds greater than 0, got {_num(timeout)}"
+            out.append(Problem(f"{base}.timeoutSec", message))
+        elif timeout > MAX_TIMEOUT_SEC:
+            out.append(Problem(f"{base}.timeoutSec", _at_most(MAX_TIMEOUT_SEC, timeout, " (365 days)")))
+    if "retries" not in draft.bad:
+        if step.retries < 0:
+            out.append(Problem(f"{base}.retries", f"must be 0 or more, got {_num(step.retries)}"))
+        elif step.retries > MAX_RETRIES:
+            out.append(Problem(f"{base}.retries", _at_most(MAX_RETRIES, step.retries)))
+    if "retryDelayMs" not in draft.bad:
+        if step.retry_delay_ms < 0:
+            out.append(Problem(f"{base}.retryDelayMs", f"must be 0 or more, got {_num(step.retry_delay_ms)}"))
+        elif step.retry_delay_ms > MAX_RETRY_DELAY_MS:
+            out.append(Problem(f"{base}.retryDelayMs", _at_most(MAX_RETRY_DELAY_MS, step.retry_delay_ms, " (a day)")))
     resources = step.resources
     if resources is not None and "resources" not in draft.bad:
-        if resources.cpus is not None and (not math.isfinite(resources.cpus) or resources.cpus <= 0):
-            out.append(Problem(f"{base}.resources.cpus", f"must be greater than 0, got {_num(resources.cpus)}"))
-        if resources.pids is not None and resources.pids <= 0:
-            out.append(Problem(f"{base}.resources.pids", f"must be greater than 0, got {resources.pids}"))
-        if resources.memory is not None:
-            size = memory_size(resources.memory)  # the grammar a run parses with (model/limits.py)
-            if size is None:
-                message = f"{quote(resources.memory)} is not a memory size"
-                out.append(Problem(f"{base}.resources.memory", message, MEMORY_HINT))
-            elif size < MIN_MEMORY:
-                message = f"{quote(resources.memory)} is less than 6m, the least memory an engine accepts"
-                out.append(Problem(f"{base}.resources.memory", message))
+        _resources(resources, f"{base}.resources", out)
+
+
+def _resources(resources: Resources, where: str, out: list[Problem]) -> None:
+    cpus, pids, memory = resources.cpus, resources.pids, resources.memory
+    if cpus is not None:
+        if not math.isfinite(cpus) or cpus <= 0:
+            out.append(Problem(f"{where}.cpus", f"must be greater than 0, got {_num(cpus)}"))
+        elif cpus > MAX_CPUS:
+            out.append(Problem(f"{where}.cpus", _at_most(MAX_CPUS, cpus)))
+    if pids is not None:
+        if pids <= 0:
+            out.append(Problem(f"{where}.pids", f"must be greater than 0, got {_num(pids)}"))
+        elif pids > MAX_PIDS:
+            out.append(Problem(f"{where}.pids", _at_most(MAX_PIDS, pids)))
+    if memory is not None:
+        size = memory_size(memory)  # the grammar a run parses with (model/limits.py)
+        if size is None:
+            out.append(Problem(f"{where}.memory", f"{quote(memory[:40])} is not a memory size", MEMORY_HINT))
+        elif size > MAX_MEMORY_BYTES:
+            out.append(Problem(f"{where}.memory", f"{quote(memory[:40])} is more memory than any machine has"))
+        elif size < MIN_MEMORY:
+            message = f"{quote(memory[:40])} is less than 6m, the least memory an engine accepts"
+            out.append(Problem(f"{where}.memory", message))
+
+
+def _at_most(most: float, value: float, meaning: str = "") -> str:
+    return f"must be at most {most:,}{meaning}, got {_num(value)}"
 
 
 def _num(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) and value.is_integer() else str(value)
+    return short_number(value) if isinstance(value, int) or math.isfinite(value) else str(value)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipex.config import PIPELINE_FILE_NAMES
 from pipex.errors import PipelineError, Problem
-from pipex.model.handwritten.yaml12 import SyntaxProblems, load_json, load_yaml
+from pipex.model.bounds import MAX_DEPTH, MAX_FILE_BYTES, long_number, path_problem
+from pipex.model.handwritten.yaml12 import SyntaxProblems, YamlProblem, load_json, load_yaml
 from pipex.model.pipeline import Pipeline
 from pipex.model.project import find_project_config
 
@@ -49,6 +50,9 @@ def load(
 def find_pipeline_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path:
     """The pipeline file ``path`` designates (relative to ``cwd``); ``PipelineError`` when there is none."""
     target = cwd if path is None else cwd / Path(path)
+    message = path_problem(str(target))
+    if message:
+        raise PipelineError(f"the pipeline path {message}", hint="give a shorter path")
     if target.is_dir():
         for name in PIPELINE_FILE_NAMES:
             if (target / name).is_file():
@@ -66,20 +70,43 @@ def find_pipeline_file(path: str | os.PathLike[str] | None, cwd: Path) -> Path:
 def read_pipeline_data(file: Path, shown: str | None = None) -> Any:
     """The file's data (YAML 1.2 for ``.yml``/``.yaml``, JSON otherwise); ``PipelineError`` if unreadable."""
     try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise PipelineError(
+                f"{file} is too large: {size:,} bytes, at most {MAX_FILE_BYTES:,}",
+                hint="split the pipeline, or generate it with Pipeline.from_dict in Python",
+            )
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PipelineError(f"cannot read {file}: not UTF-8 text") from exc
     except OSError as exc:
         raise PipelineError(f"cannot read {file}: {exc.strerror}") from exc
     try:
-        if file.suffix.lower() in (".yml", ".yaml"):
+        return parse_text(text, yaml=file.suffix.lower() in (".yml", ".yaml"))
+    except SyntaxProblems as exc:
+        problems = [Problem("", str(problem)) for problem in exc.problems]
+        raise PipelineError.from_problems(problems, source=shown or str(file)) from exc
+
+
+def parse_text(text: str, *, yaml: bool) -> Any:
+    """YAML 1.2 or JSON text as data; every way the text can defeat the parser is a ``SyntaxProblems``.
+
+    Python's parsers recurse (JSON nested 1,000 levels deep exhausts the stack) and refuse to turn integers of
+    more than 4,300 digits into numbers (``ValueError``, a guard against quadratic conversion).
+    """
+    try:
+        if yaml:
             return load_yaml(text)
         if not text.strip():
             return None
         return load_json(text)
-    except SyntaxProblems as exc:
-        problems = [Problem("", str(problem)) for problem in exc.problems]
-        raise PipelineError.from_problems(problems, source=shown or str(file)) from exc
+    except RecursionError as exc:
+        raise SyntaxProblems([YamlProblem(f"nested too deeply (at most {MAX_DEPTH} levels)")]) from exc
+    except SyntaxProblems:
+        raise
+    except ValueError as exc:  # int('9' * 5000): sys.get_int_max_str_digits()
+        line, column = long_number(text) or (0, 0)
+        raise SyntaxProblems([YamlProblem("number too long (more than 4,300 digits)", line, column)]) from exc
 
 
 def _check(

@@ -6,6 +6,8 @@ import functools
 import re
 from pathlib import Path
 
+from pipex.model.bounds import path_problem
+
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -17,6 +19,10 @@ def resolve_host_path(value: str, *, root: Path, boundary: Path) -> Path:
     """
     if not value:
         raise ValueError("a host path must not be empty")
+    if "\x00" in value:
+        raise ValueError("a host path must not contain a NUL byte")
+    if too_long := path_problem(value):
+        raise ValueError(f"host path {too_long}")
     if value.startswith(("/", "~")) or Path(value).is_absolute():
         raise ValueError(f"host path {value!r} must be relative to the pipeline root {root}")
     resolved = (root / value).resolve()
@@ -33,6 +39,8 @@ def check_container_path(value: str) -> str | None:
     """Why ``value`` is not a usable container path, or ``None`` when it is."""
     if not value:
         return "a container path must not be empty"
+    if too_long := path_problem(value):
+        return f"container path {too_long}"
     if not value.startswith("/"):
         return f"container path {value!r} must be absolute (start with /)"
     parts = [part for part in _SLASHES.sub("/", value).split("/") if part]

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipex.errors import Problem
+from pipex.model.bounds import short_number
 from pipex.model.step import Cache, Input, Mount, Resources, Setup, Step
 from pipex.model.suggest import did_you_mean
 
@@ -78,7 +79,13 @@ def location(parts: Iterable[str | int]) -> str:
 
 
 def quote(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    """A value as messages show it: JSON-quoted, a long string cut (an error stays one readable line)."""
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= _QUOTED else value[: _QUOTED - 1] + "…", ensure_ascii=False)
+    return short_number(value) if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
+
+
+_QUOTED = 80
 
 
 def describe(value: Any) -> str:
@@ -169,7 +176,7 @@ def _shown(value: Any, kind: str) -> str:
     if kind != "string_type" and isinstance(value, str) and len(value) <= 40:
         return f"the string {quote(value)}"
     if kind != "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        return short_number(value)
     return describe(value)
 
 
@@ -184,7 +191,9 @@ def _expected(kind: str, model: type[BaseModel], loc: Loc, value: Any) -> tuple[
         return _LIST_OF.get(field, "a list"), hint
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         if is_item:
-            hint = f'write "- step: {value}"' if field == "inputs" and isinstance(value, str) else None
+            hint = (
+                f'write "- step: {value}"' if field == "inputs" and isinstance(value, str) and len(value) < 80 else None
+            )
             return _ITEM_OF.get(field, "a mapping"), hint
         return _MAPPING_OF.get(field, "a mapping"), None
     if kind == "bool_type":

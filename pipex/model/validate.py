@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipex.errors import Problem
+from pipex.model.bounds import MAX_ID, clean, length_problem, structure_problems
 from pipex.model.checks import Context, step_problems
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
-from pipex.model.suggest import did_you_mean
+from pipex.model.suggest import Suggester
 
 if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
@@ -48,8 +49,15 @@ def check(
     # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
+    structure = structure_problems(data)
+    if any(problem.message.startswith("nested more than") for problem in structure):
+        return None, structure  # too deep to look further into
     doc = read_document(data)
-    problems = list(doc.problems)
+    problems = structure + doc.problems
+    if doc.id is not None and (too_long := length_problem(doc.id, MAX_ID)):
+        where = "id" if isinstance(data, dict) and "id" in data else "name"
+        problems.append(Problem(where, f"the pipeline id {too_long}", "it names the workspace folder"))
+        doc.id = None
     problems += drafts_problems(doc.drafts, Context(root, boundary))
     pipeline = None
     if doc.drafts and all(draft.step is not None and not draft.bad for draft in doc.drafts):
@@ -80,6 +88,12 @@ def model_problems(pipeline: Pipeline, extra: PipelineCheck | None = None) -> li
     if not pipeline.steps:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
     drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    if too_long := length_problem(pipeline.id, MAX_ID):
+        problems.append(Problem("id", f"the pipeline id {too_long}", "it names the workspace folder"))
+    # Built in Python, the steps never went through the file checks: NUL bytes and oversized strings.
+    if not clean(pipeline.steps):
+        raw = {"steps": [step.model_dump(by_alias=True, exclude_defaults=True) for step in pipeline.steps]}
+        problems += structure_problems(raw)
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
     if extra is not None:
         problems += extra(pipeline)
@@ -102,9 +116,10 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
         else:
             first[draft.id] = draft.index
     deps: dict[str, list[str]] = {}
+    names = _StepNames(first)
     for draft in drafts:
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
-            problems += _input_problems(draft, draft.step, first)
+            problems += _input_problems(draft, draft.step, names)
             if first.get(draft.id) == draft.index:
                 deps[draft.id] = [i.step for i in draft.step.inputs if i.step in first and i.step != draft.id]
     if len(deps) < len(first):  # steps left out (bad inputs) cannot close a cycle: drop the edges to them
@@ -112,8 +127,9 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
     if _acyclic(deps):
         return problems
     ids = list(deps)
+    by_index = {draft.index: draft for draft in drafts}  # one lookup per cycle: 10,000 cycles stay linear
     for cycle in find_cycles(ids, deps):
-        start = next(draft for draft in drafts if draft.index == first[cycle[0]])
+        start = by_index[first[cycle[0]]]
         assert start.step is not None
         position = next(n for n, i in enumerate(start.step.inputs) if i.step == cycle[-2])
         where = f"steps[{start.index}].inputs[{position}].step"
@@ -139,7 +155,23 @@ def _acyclic(deps: Mapping[str, list[str]]) -> bool:
     return settled == len(deps)
 
 
-def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Problem]:
+class _StepNames:
+    """The step ids (id → index of the first step using it) and, built on the first unknown name, their
+    did-you-mean index: a file with thousands of misspelled inputs stays linear (see ``Suggester``)."""
+
+    def __init__(self, ids: Mapping[str, int]) -> None:
+        self.ids = ids
+        self._suggester: Suggester | None = None
+        self.hint = "steps: " + ", ".join(ids) if len(ids) <= 10 else None
+
+    def suggest(self, word: str) -> str | None:
+        if self._suggester is None:
+            self._suggester = Suggester(self.ids)
+        return self._suggester.suggest(word)
+
+
+def _input_problems(draft: Draft, step: Step, names: _StepNames) -> list[Problem]:
+    ids = names.ids
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(step.inputs):
@@ -152,14 +184,12 @@ def _input_problems(draft: Draft, step: Step, ids: Mapping[str, int]) -> list[Pr
         elif item.step in seen:
             problems.append(Problem(where, f"{quote(item.step)} is already an input (inputs[{seen[item.step]}])"))
         elif item.step not in ids and not item.optional:
-            suggestion = did_you_mean(item.step, ids)
+            suggestion = names.suggest(item.step)
             message = f"unknown step {quote(item.step)}"
             if suggestion:
                 problems.append(Problem(where, f'{message}; did you mean "{suggestion}"?'))
             else:
-                known = list(ids)
-                hint = "steps: " + ", ".join(known) if len(known) <= 10 else None
-                problems.append(Problem(where, message, hint))
+                problems.append(Problem(where, message, names.hint))
         seen.setdefault(item.step, position)
     return problems
 

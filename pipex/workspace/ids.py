@@ -11,9 +11,20 @@ from pipex.errors import UsageError
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _STEP = re.compile(r"^[A-Za-z0-9_-]+$")
 _RUN = re.compile(r"^\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{8}$")
+# Names become folder names (at most 255 bytes) and parts of container names: the pipeline format's limit on
+# ids (pipex.model.bounds.MAX_ID), so a workspace named after a pipeline id always fits.
+MAX_NAME = 128
+
+
+def _too_long(what: str, name: str) -> UsageError | None:
+    if len(name) <= MAX_NAME:
+        return None
+    return UsageError(f"{what} is too long: {len(name):,} characters, at most {MAX_NAME}", hint="use a shorter name")
 
 
 def check_workspace_name(name: str) -> str:
+    if error := _too_long("workspace name", name):
+        raise error
     if not _NAME.match(name) or ".." in name:
         raise UsageError(
             f'invalid workspace name "{name}"',
@@ -23,6 +34,8 @@ def check_workspace_name(name: str) -> str:
 
 
 def check_step_id(step: str) -> str:
+    if error := _too_long("step id", step):
+        raise error
     if not _STEP.match(step):
         raise UsageError(f'invalid step id "{step}"', hint="step ids use letters, digits, '_' and '-'")
     return step

@@ -90,6 +90,7 @@ def test_invalid_json(invoke: Invoke, workdir: Path) -> None:
                 "hint": None,
             },
         ],
+        "problemCount": 2,
     }
 
 
@@ -108,6 +109,7 @@ def test_missing_file_json(invoke: Invoke, workdir: Path) -> None:
         "problems": [
             {"location": "", "message": f"no such pipeline file or directory: {workdir / 'nope.yml'}", "hint": None}
         ],
+        "problemCount": 1,
     }
 
 
@@ -128,3 +130,25 @@ def test_yaml_syntax_error(invoke: Invoke, workdir: Path) -> None:
     assert lines[0].startswith("error: pipeline.yml: ")
     assert "duplicate key" in lines[0]
     assert lines[-1] == "hint: fix the problems above; run `pipex validate`"
+
+
+def _unknown_inputs(count: int) -> str:
+    steps = [{"id": f"s{i}", "image": "a", "cmd": ["true"], "inputs": [{"step": f"gone{i}"}]} for i in range(count)]
+    return json.dumps({"id": "many", "steps": steps})
+
+
+def test_only_the_first_50_problems_are_printed_then_a_count(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "p.json").write_text(_unknown_inputs(120))
+    result = invoke(["validate", "p.json"])
+    lines = result.stderr.splitlines()
+    assert (result.exit_code, len(lines)) == (2, 52)
+    assert lines[0] == 'error: p.json: steps[0].inputs[0].step: unknown step "gone0"'
+    assert lines[49] == 'error: p.json: steps[49].inputs[0].step: unknown step "gone49"'
+    assert lines[50:] == ["error: … and 70 more problems", "hint: fix the problems above; run `pipex validate`"]
+
+
+def test_json_lists_the_first_1000_problems_and_counts_them_all(invoke: Invoke, workdir: Path) -> None:
+    (workdir / "p.json").write_text(_unknown_inputs(1500))
+    result = invoke(["validate", "p.json", "--json"])
+    report = json.loads(result.stdout)
+    assert (result.exit_code, len(report["problems"]), report["problemCount"]) == (2, 1000, 1500)

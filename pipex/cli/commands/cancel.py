@@ -26,11 +26,11 @@ def cancel(
 ) -> None:
     """Stop a detached run cleanly and wait for it to end."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    from pipex.cli.commands.wscommon import workdir_of
     from pipex.daemon.cancel import cancel_run
-    from pipex.engine.engine import resolve_workdir
     from pipex.workspace.layout import Workspace
 
-    ws = Workspace(resolve_workdir(opts.workdir), workspace)
+    ws = Workspace(workdir_of(opts), workspace)
     run_id = cancel_run(ws, timeout=timeout)
     if opts.json:
         import json as jsonlib

@@ -69,12 +69,12 @@ def graph(
     pipeline = load(path)
     overlay = None
     if workspace is not None:
-        from pipex.engine.engine import Engine, resolve_workdir
+        from pipex.engine.engine import Engine
         from pipex.engine.overlay import overlay_states
         from pipex.workspace.layout import Workspace
 
         engine = Engine(opts.workdir, opts.engine_runtime(), host=opts.host)
-        where = Workspace(resolve_workdir(opts.workdir, pipeline), workspace)
+        where = Workspace(engine.workdir_for(pipeline), workspace)
         overlay = overlay_states(engine, pipeline, where)
     typer.echo(render_graph(pipeline, chosen.value, overlay=overlay), nl=False)
 

@@ -21,8 +21,11 @@ EPILOG = options.epilog(
     ],
     'Prints "ok: FILE: valid pipeline "ID" (N steps)" (a green check mark on a colour terminal) and exits 0, '
     'or prints every problem as an "error:" line on stderr and exits 2. With --json: '
-    '{"valid": true|false, "file": FILE, "problems": list of {"location", "message", "hint"}}.',
+    '{"valid": true|false, "file": FILE, "problems": list of {"location", "message", "hint"} (the first 1,000), '
+    '"problemCount": N}.',
 )
+# Output stays bounded for a file with 300,000 problems; problemCount says how many there are in all.
+MAX_JSON_PROBLEMS = 1000
 
 
 def validate(
@@ -51,13 +54,16 @@ def validate(
             {
                 "valid": False,
                 "file": display_path(source) if source else None,
-                "problems": [{"location": p.location, "message": p.message, "hint": p.hint} for p in problems],
+                "problems": [
+                    {"location": p.location, "message": p.message, "hint": p.hint} for p in problems[:MAX_JSON_PROBLEMS]
+                ],
+                "problemCount": len(problems),
             }
         )
         raise typer.Exit(exc.exit_code) from exc
     file = display_path(pipeline.source or pipeline.root)
     if opts.json:
-        _print_json({"valid": True, "file": file, "problems": []})
+        _print_json({"valid": True, "file": file, "problems": [], "problemCount": 0})
         return
     if opts.quiet:
         return

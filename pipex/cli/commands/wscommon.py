@@ -28,9 +28,11 @@ RunOpt = Annotated[
 
 
 def workdir_of(opts: GlobalOptions) -> Path:
-    from pipex.engine.engine import resolve_workdir
+    """The workdir exactly as ``run`` finds it: ``--workdir`` > ``$PIPEX_WORKDIR`` > ``.pipex.yml`` > default."""
+    from pipex.model.project import find_configured_workdir
+    from pipex.workspace.workdir import resolve_workdir
 
-    return resolve_workdir(opts.workdir)
+    return resolve_workdir(opts.workdir, configured=find_configured_workdir)
 
 
 def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from pipex.errors import ConfigError
+from pipex.errors import ConfigError, ConfigIgnored
 from pipex.model import ProjectConfig, find_project_config
 
 
@@ -65,3 +66,32 @@ def test_invalid_files_are_config_errors(tmp_path: Path, text: str, message: str
     with pytest.raises(ConfigError) as info:
         find_project_config(tmp_path)
     assert info.value.message == f"invalid {config}: {message}"
+
+
+def test_a_file_others_can_write_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    config = tmp_path / ".pipex.yml"
+    config.write_text("workdir: /tmp/evil\n", "utf-8")
+    config.chmod(0o646)
+    with pytest.warns(ConfigIgnored) as caught:
+        assert find_project_config(tmp_path) == (ProjectConfig(), None)
+    assert [str(w.message) for w in caught] == [
+        f"ignored {config}: other users can write to it; fix: chmod go-w {config}"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_file_of_another_user_is_ignored_unless_its_directory_is_listed_safe(tmp_path: Path) -> None:
+    config = tmp_path / ".pipex.yml"
+    config.write_text("detach: true\n", "utf-8")
+    os.chown(config, 4242, -1)
+    with pytest.warns(ConfigIgnored) as caught:
+        assert find_project_config(tmp_path / ".") == (ProjectConfig(), None)
+    assert [str(w.message) for w in caught] == [
+        f"ignored {config}: it belongs to uid 4242, not to you (root); "
+        f"fix: if you trust it, export PIPEX_SAFE_DIRECTORIES={tmp_path} or run: sudo chown root {config}"
+    ]
+    for listed in (str(tmp_path), f"{tmp_path.parent}/*", "*"):
+        found = find_project_config(tmp_path, environ={"PIPEX_SAFE_DIRECTORIES": f"/elsewhere:{listed}"})
+        assert found == (ProjectConfig(detach=True), config)
+    with pytest.warns(ConfigIgnored):  # "DIR" alone does not cover the folders under it
+        find_project_config(tmp_path, environ={"PIPEX_SAFE_DIRECTORIES": str(tmp_path.parent)})
