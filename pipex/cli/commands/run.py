@@ -182,6 +182,7 @@ def run(
     if report:
         # start-up: the report renderer only when a report is asked for
         from pipex.cli.commands.report import format_of, write_report
+
         workdir = engine.workdir_for(pipeline)
         write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
