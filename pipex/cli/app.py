@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipex.cli import errors
+from pipex.cli.argv import VALUED_GLOBALS, prepare
 from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
@@ -70,12 +71,10 @@ class PipexGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        if "run" in argv:
-            # -f/--force has an optional value that must never swallow PATH (see commands/run.py).
-            from pipex.cli.commands.run import normalize_force
-
-            argv = normalize_force(argv)
-        color = use_color(sys.stderr, no_color="--no-color" in argv)
+        if not os.environ.get(complete_var or COMPLETE_VAR):
+            # Global options anywhere, and run's optional --force list (see cli/argv.py).
+            argv = prepare(argv)
+        color = use_color(sys.stderr, no_color=_no_color(argv))
         try:
             load_dotenv_into(os.environ)
             if os.environ.get(PIPEX_PLAIN_HELP, "") not in ("", "0"):
@@ -102,7 +101,16 @@ class PipexGroup(TyperGroup):
         except BaseException as exc:
             if errors.is_exit(exc) or errors.is_click_error(exc):
                 raise
-            raise typer.Exit(errors.handle(exc, stream=sys.stderr, color=use_color(sys.stderr))) from exc
+            root = ctx.find_root().obj
+            no_color = root.no_color if isinstance(root, GlobalOptions) else False
+            color = use_color(sys.stderr, no_color=no_color)
+            raise typer.Exit(errors.handle(exc, stream=sys.stderr, color=color)) from exc
+
+
+def _no_color(argv: Sequence[str]) -> bool:
+    """``--no-color`` among the options (before ``--``): known before click parses, for its own errors too."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return "--no-color" in words
 
 
 def _plain_help(command: Any) -> None:
@@ -183,10 +191,6 @@ def build(only: str | None = None) -> typer.Typer:
     return app
 
 
-# Global options that take a value (`--host URL`): the word after them is not the command.
-_VALUED_GLOBALS = frozenset({"--workdir", "--runtime", "--host"})
-
-
 def command_of(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> str | None:
     """The command module ``argv`` invokes, or ``None`` when the whole application is needed to answer it."""
     env = os.environ if environ is None else environ
@@ -196,7 +200,7 @@ def command_of(argv: Sequence[str], environ: Mapping[str, str] | None = None) ->
     for word in words:
         if word == "--":
             return None
-        if word in _VALUED_GLOBALS:
+        if word in VALUED_GLOBALS:
             next(words, None)
         elif not word.startswith("-"):
             name = word.replace("-", "_")

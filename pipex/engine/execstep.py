@@ -71,6 +71,8 @@ def load_step_file(
         return pipeline, pick_step(pipeline, step_id, shown)
     if not isinstance(data, dict):
         raise PipelineError(f"invalid step file {shown}: expected a step (a mapping with image and cmd, or uses)")
+    if step_id is not None and "id" not in data:
+        data["id"] = step_id  # the original's form: the step file has no id, --step gives it
     raw_inputs = data.pop("inputs", [])
     root = file.parent.resolve()
     project = here.resolve()

@@ -7,21 +7,22 @@ start (~5 ms); the few annotations naming type-checking-only imports are quoted 
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pipex.cli import options
+from pipex.cli.argv import FORCE_ALL
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pipex.cli.reporters.base import Reporter
     from pipex.engine.engine import Engine
     from pipex.engine.events import Event, RunResult
     from pipex.model.pipeline import Pipeline
-
-FORCE_ALL = "*"
 
 EPILOG = options.epilog(
     [
@@ -30,43 +31,18 @@ EPILOG = options.epilog(
         ("pipex run --dry-run", "what would run and why; touches nothing"),
         ("pipex run --explain", "run, saying why each step is not cached"),
         ("pipex run -f", "force every step"),
-        ("pipex run --force=stats,report", "force two steps"),
+        ("pipex run --force stats,report", "force two steps"),
         ("pipex run -t report -c 2", "report and its dependencies, 2 at a time"),
         ("pipex run --json | jq .event", "JSON lines on stdout"),
         ("pipex run -d -w demo", "in the background; then: pipex attach demo"),
     ],
     "A step is cached when its fingerprint (image ID, command, environment, content of its mounts, sources and "
-    "inputs) equals that of its last successful run. -f/--force takes an optional comma list: attach it "
-    "(--force=a,b), or put another option after it (-f a,b --verbose); a lone word after -f is the PATH.",
+    "inputs) equals that of its last successful run. -f/--force takes an optional comma list of steps: the "
+    "word after it is the list (-f a,b), as in the original pipex; write PATH before -f to force every step of "
+    "another pipeline (pipex run other/ -f).",
     "Exit codes: 0 success, 1 a step failed, 2 usage or validation error, 3 engine unavailable, "
     "4 workspace in use, 130 interrupted.",
 )
-
-
-def normalize_force(args: Sequence[str]) -> list[str]:
-    """Give ``-f/--force`` its optional value without ever swallowing the PATH argument.
-
-    ``--force=a,b`` stays; ``-f a,b`` takes ``a,b`` only when another option follows; a bare ``-f`` means all.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            out.extend(args[i:])
-            break
-        if arg in ("-f", "--force"):
-            value = args[i + 1] if i + 1 < len(args) else None
-            after = args[i + 2] if i + 2 < len(args) else None
-            if value is not None and not value.startswith("-") and after is not None and after.startswith("-"):
-                out.append(f"--force={value}")
-                i += 2
-                continue
-            out.append(f"--force={FORCE_ALL}")
-        else:
-            out.append(arg)
-        i += 1
-    return out
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
@@ -86,7 +62,9 @@ def run(
     ] = None,
     force: Annotated[
         str | None,
-        typer.Option("--force", "-f", metavar="[STEPS]", help="Re-run steps even if cached: all, or a comma list."),
+        typer.Option(
+            "--force", "-f", metavar="[STEPS]", help="Re-run steps even if cached: all, or the comma list after it."
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and why; read-only.")] = False,
     target: Annotated[
@@ -157,7 +135,7 @@ def run(
         from pipex.errors import UsageError
 
         raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
-    pipeline = load(path)
+    pipeline = _load(path, force, json=opts.json, workspace=workspace)
     if (detach or (pipeline.config.detach and not attach)) and not dry_run:
         _start_detached(engine, pipeline, kwargs, json=opts.json, quiet=opts.quiet)
         return
@@ -173,6 +151,70 @@ def run(
     kwargs["logs"] = reporter.wants_logs
     result = asyncio.run(consume(engine, lambda: engine.run(pipeline, **kwargs), reporter))
     raise typer.Exit(result.exit_code)
+
+
+def _load(path: Path | None, force: str | None, *, json: bool, workspace: str | None) -> "Pipeline":
+    """The pipeline, with two errors made useful: a PATH written after ``-f`` (taken as its list), and, for
+    ``--json`` consumers, an invalid pipeline still ends the stream with a ``pipeline_end`` record."""
+    from pipex.errors import PipelineError
+    from pipex.model import load
+
+    try:
+        pipeline = load(path)
+    except PipelineError as exc:
+        _force_names_a_path(force, ())
+        if json:
+            typer.echo(validation_end(exc, workspace=workspace))
+        raise
+    except Exception:
+        _force_names_a_path(force, ())
+        raise
+    _force_names_a_path(force, pipeline.ids)
+    return pipeline
+
+
+def _force_names_a_path(force: str | None, step_ids: "Sequence[str]") -> None:
+    """``pipex run -f examples/x``: the original's ``-f`` takes the next word as its list; when that word is
+    no step but a path on disk, say how to write what was meant."""
+    if force is None or force == FORCE_ALL or "," in force or force in step_ids:
+        return
+    if Path(force).exists():
+        from pipex.errors import UsageError
+
+        raise UsageError(
+            f'--force {force}: "{force}" is not a step of the pipeline but a path (-f takes the next word as '
+            "its list of steps)",
+            hint=f"to force every step of {force}, write `pipex run {force} --force`",
+        )
+
+
+def validation_end(exc: Exception, *, workspace: str | None) -> str:
+    """The one ``pipeline_end`` JSON line of a run whose pipeline did not validate (the ``--json`` contract:
+    every stream ends with one), with the problems as ``validate --json`` lists them."""
+    import json as jsonlib
+    from datetime import UTC, datetime
+
+    from pipex.engine.events import Metrics, PipelineEnd, RunResult
+    from pipex.errors import PipelineError
+    from pipex.workspace.ids import new_run_id
+
+    run_id = new_run_id()
+    problems = exc.problems if isinstance(exc, PipelineError) else ()
+    result = RunResult(
+        run_id=run_id,
+        workspace=workspace or "",
+        status="failed",
+        steps=(),
+        duration=0.0,
+        metrics=Metrics(),
+        failure_kind="validation",
+        error=str(exc),
+        errors=tuple(str(p) for p in problems),
+    )
+    end = PipelineEnd(run_id=run_id, seq=0, ts=datetime.now(UTC), workspace=workspace or "", result=result)
+    data = end.to_json()
+    data["problems"] = [{"location": p.location, "message": p.message, "hint": p.hint} for p in problems]
+    return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _start_detached(engine: "Engine", pipeline: "Pipeline", kwargs: dict[str, Any], *, json: bool, quiet: bool) -> None:
