@@ -20,7 +20,7 @@ from pipex.engine import imageuser
 from pipex.engine.events import StepRef, StepRetry, StepStatus
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.errors import PipexError
+from pipex.errors import CommandNotFound, NetworkUnavailable, PipexError
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
@@ -32,6 +32,7 @@ from pipex.workspace.state import RunEntry
 
 STOP_GRACE = 10.0
 TIMEOUT_EXIT = 124
+COMMAND_NOT_FOUND_EXIT = 127  # what a shell exits with for a command it cannot find
 
 
 def _iso(ts: float) -> str:
@@ -211,6 +212,10 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
         att = _Attempt(plan, ctx, run_dir, deadline, ref, attempt)
         try:
             status, code, reason, message = att.run(sink)
+        except CommandNotFound as exc:  # what a shell says and does: exit 127, naming the executable
+            status, code, reason, message = "failure", COMMAND_NOT_FOUND_EXIT, "command", exc.message
+        except NetworkUnavailable as exc:
+            status, code, reason, message = "failure", None, "network", exc.message
         except PipexError as exc:
             status, code, reason, message = "failure", None, "engine", exc.message
         finally:

@@ -300,11 +300,11 @@ def test_plain_logs_command_quotes_the_workspace() -> None:
         ({"status": "cancelled", "exit_code": None, "reason": "cancelled"}, "✗ x  cancelled 3.0s"),
         (
             {"status": "failure", "exit_code": None, "reason": "image", "message": "image 'nope' is not present"},
-            "✗ x  failed (image) 3.0s: image 'nope' is not present",
+            "✗ x  failed (image) 3.0s",
         ),
         (
             {"status": "failure", "exit_code": None, "reason": "engine", "message": "lost the engine"},
-            "✗ x  failed (engine) 3.0s: lost the engine",
+            "✗ x  failed (engine) 3.0s",
         ),
     ],
 )
@@ -383,7 +383,91 @@ def test_plain_image_failure_summary_has_the_message_and_no_logs_command() -> No
     assert plain_output([ev(PipelineEnd, result=result)]) == [
         "",
         "✗ fetch  failed (image): image 'x' not found",
+        "  hint: pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
+        "shell kit's image from busybox",
         "✗ interrupted after 0.3s: 0 ran, 0 cached, 1 failed, 0 skipped",
+    ]
+
+
+def test_a_missing_image_is_reported_once() -> None:
+    # The step line, the summary and the (pipex-written) log tail used to say it three times.
+    ev = Feed()
+    message = "cannot pull image 'alpine:3.20': no such host"
+    end = ev(
+        StepEnd,
+        step=StepRef("hello", "hello"),
+        step_run_id="r9",
+        duration=0.2,
+        status="failure",
+        exit_code=None,
+        reason="image",
+        message=message,
+    )
+    outcome = StepOutcome(
+        "hello",
+        "hello",
+        "failure",
+        reason="image",
+        message=message,
+        duration=0.2,
+        run_id="r9",
+        tail=(f"pipex: {message}",),
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="demo",
+        status="failed",
+        steps=(outcome,),
+        duration=0.2,
+        metrics=Metrics(failed=1),
+        failed_steps=("hello",),
+    )
+    out = plain_output([end, ev(PipelineEnd, result=result)])
+    assert sum(message in line for line in out) == 1
+    assert out == [
+        "✗ hello  failed (image) 0.2s",
+        "",
+        f"✗ hello  failed (image): {message}",
+        "  hint: pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
+        "shell kit's image from busybox",
+        "✗ failed after 0.2s: 0 ran, 0 cached, 1 failed, 0 skipped",
+    ]
+
+
+def test_a_missing_command_names_it_with_exit_127() -> None:
+    ev = Feed()
+    message = 'command "nosuch" not found in the image (the engine said: exec: "nosuch": executable file not found)'
+    end = ev(
+        StepEnd,
+        step=StepRef("t", "t"),
+        step_run_id="r9",
+        duration=0.1,
+        status="failure",
+        exit_code=127,
+        reason="command",
+        message=message,
+    )
+    outcome = StepOutcome(
+        "t", "t", "failure", reason="command", message=message, exit_code=127, duration=0.1, run_id="r9", tail=()
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="demo",
+        status="failed",
+        steps=(outcome,),
+        duration=0.1,
+        metrics=Metrics(ran=1, failed=1),
+        failed_steps=("t",),
+    )
+    assert plain_output([end, ev(PipelineEnd, result=result)]) == [
+        "✗ t  exit 127 (command) 0.1s",
+        "",
+        f"✗ t  exit 127 (command): {message}",
+        "  hint: the image has no such executable: check `cmd` (or the image's entrypoint), or use an image that "
+        "has it",
+        "  (no output)",
+        "  all output: pipex logs demo t",
+        "✗ failed after 0.1s: 1 ran, 0 cached, 1 failed, 0 skipped",
     ]
 
 

@@ -13,7 +13,8 @@ The format is stable (CI logs get grepped)::
     ✗ report  exit 1 0.4s
     ✗ setup-db  exit 2 (setup) 3.1s
     ✗ slow  timeout 30.0s
-    ✗ fetch  failed (image) 0.3s: image 'x' is not present and the pull policy is never
+    ✗ fetch  failed (image) 0.3s                          (the message follows in the run's summary)
+    ✗ tool  exit 127 (command) 0.1s                       (the step's command is not in its image)
     ✗ build  cancelled 2.0s
     [build] a line the step wrote                         (--verbose: stdout and stderr)
 
@@ -96,10 +97,8 @@ def end_line(event: StepEnd, *, width: int = 0) -> Line:
         if event.artifacts_size:
             detail += f" {human_size(event.artifacts_size)}"
         return step_line("✓", "green", event.step, detail, width=width)
+    # The message (an engine's answer, a missing image) is printed once, in the summary at the end of the run.
     detail = f"{failure_detail(event.status, event.exit_code, event.reason)} {human_duration(event.duration)}"
-    message = failure_message(event.reason, event.message)
-    if message:
-        detail += f": {message}"
     return step_line("✗", "red", event.step, detail, width=width, detail_style="red")
 
 

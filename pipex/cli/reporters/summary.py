@@ -4,6 +4,7 @@ Format (stable)::
 
     (blank line)
     ✗ report  exit 1
+      hint: …                                   (for reasons image, network, command)
       │ Traceback (most recent call last):
       │ ValueError: bad row 12
       all output: pipex logs geodata report
@@ -33,6 +34,17 @@ _WORDS = {
 }
 
 
+# What to do about a failure whose reason says it all (the README's Troubleshooting says the same).
+REASON_HINTS = {
+    "image": "pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
+    "shell kit's image from busybox",
+    "network": "rootless networking needs slirp4netns or pasta and a usable /dev/net/tun: run `pipex doctor`; "
+    "or drop allowNetwork from the step",
+    "command": "the image has no such executable: check `cmd` (or the image's entrypoint), or use an image "
+    "that has it",
+}
+
+
 def failed_outcomes(result: RunResult) -> list[StepOutcome]:
     failed = set(result.failed_steps)
     return [o for o in result.steps if o.id in failed]
@@ -51,8 +63,13 @@ def failure_lines(result: RunResult, workspace: str = "") -> list[Line]:
         if message:
             head.append((f": {message}", "red"))
         lines.append(tuple(head))
-        lines.extend((("  │ ", "dim"), (sanitize(text), "")) for text in o.tail)
-        if o.run_id is not None:
+        hint = REASON_HINTS.get(o.reason or "")
+        if hint:
+            lines.append((("  hint: ", "yellow"), (hint, "")))
+        # A failure before the step ran has only pipex's own message as its log: said once, above.
+        tail = [text for text in o.tail if text != f"pipex: {o.message}"]
+        lines.extend((("  │ ", "dim"), (sanitize(text), "")) for text in tail)
+        if o.run_id is not None and len(tail) == len(o.tail):
             if not o.tail:
                 lines.append((("  (no output)", "dim"),))
             command = f"pipex logs {shlex.quote(ws)} {shlex.quote(o.id)}"
