@@ -249,6 +249,7 @@ class Metrics:
     skipped: int = 0
     failed: int = 0
     would_run: int = 0
+    cancelled: int = 0  # stopped by an interrupt, a cancel or the run's timeout: not counted as ran
     peak_parallelism: int = 0
     artifacts_bytes: int = 0
     pull_seconds: float = 0.0
@@ -305,6 +306,7 @@ class PipelineEnd(Event):
                 "skipped": m.skipped,
                 "failed": m.failed,
                 "wouldRun": m.would_run,
+                "cancelled": m.cancelled,
             },
         )
         return data

@@ -134,7 +134,7 @@ def test_run_json_on_an_invalid_pipeline_ends_with_pipeline_end(invoke: Invoke, 
             "hint": None,
         }
     ]
-    assert end["counts"] == {"ran": 0, "cached": 0, "skipped": 0, "failed": 0, "wouldRun": 0}
+    assert end["counts"] == {"ran": 0, "cached": 0, "skipped": 0, "failed": 0, "wouldRun": 0, "cancelled": 0}
     assert result.stderr.splitlines() == [
         "error: pipeline.yml: steps[0].timeoutSec: must be a number of seconds greater than 0, got -1",
         "hint: fix the problems above; run `pipex validate`",

@@ -385,7 +385,7 @@ def test_plain_image_failure_summary_has_the_message_and_no_logs_command() -> No
         "✗ fetch  failed (image): image 'x' not found",
         "  hint: pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
         "shell kit's image from busybox",
-        "✗ interrupted after 0.3s: 0 ran, 0 cached, 1 failed, 0 skipped",
+        "✗ interrupted after 0.3s: 0 ran, 0 cached, 1 failed, 0 skipped; the next run reuses 0 steps from the cache",
     ]
 
 
@@ -488,7 +488,7 @@ def test_plain_failed_step_without_output() -> None:
         "✗ x  timeout",
         "  (no output)",
         "  all output: pipex logs geo x",
-        "✗ timed out after 3.0s: 1 ran, 0 cached, 1 failed, 0 skipped",
+        "✗ timed out after 3.0s: 1 ran, 0 cached, 1 failed, 0 skipped; the next run reuses 0 steps from the cache",
     ]
 
 
@@ -553,7 +553,7 @@ def test_json_one_compact_object_per_line_on_stdout_only() -> None:
     assert step_end["stepRunId"] == "rp2"
     assert end["status"] == "failed"
     assert end["failedSteps"] == ["report"]
-    assert end["counts"] == {"ran": 2, "cached": 0, "skipped": 1, "failed": 1, "wouldRun": 0}
+    assert end["counts"] == {"ran": 2, "cached": 0, "skipped": 1, "failed": 1, "wouldRun": 0, "cancelled": 0}
 
 
 def test_json_step_log_lines_are_exactly_the_events_json() -> None:
@@ -843,3 +843,25 @@ def test_the_live_view_asks_for_each_chunks_last_line_unless_verbose() -> None:
     console, _ = terminal()
     assert live(console).wants_logs == "last"
     assert live(console, verbose=True).wants_logs is True
+
+
+def test_an_interrupted_run_counts_cancelled_steps_apart_and_says_what_is_reused() -> None:
+    ev = Feed()
+    steps = (
+        StepOutcome("a", "A", "success", duration=1.0, run_id="ra"),
+        StepOutcome("b", "B", "cached"),
+        StepOutcome("c", "C", "cancelled", reason="cancelled", duration=0.5, run_id="rc"),
+        StepOutcome("d", "D", "cancelled"),
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="w",
+        status="interrupted",
+        steps=steps,
+        duration=2.0,
+        metrics=Metrics(ran=1, cached=1, cancelled=2),
+    )
+    assert plain_output([ev(PipelineEnd, result=result)])[-1] == (
+        "✗ interrupted after 2.0s: 1 ran, 1 cached, 0 failed, 0 skipped, 2 cancelled; the next run reuses 2 "
+        "steps from the cache"
+    )

@@ -12,8 +12,10 @@ Format (stable)::
 
 Each failed step shows the last lines it wrote (``StepOutcome.tail``: stderr, or stdout when stderr is empty)
 and the command printing all of them. A failure without a step (the engine stopped) prints ``error: …``.
-The final line's counts are the ``RunResult``'s metrics (``ran`` includes the failed steps); a dry run
-counts ``would run`` instead of ``ran``/``failed``.
+The final line's counts are the ``RunResult``'s metrics (``ran``: containers that ran to an end, failed ones
+included; not cancelled steps nor steps whose image could not be had); a stopped run (interrupted, cancelled,
+timed out) adds how many steps the next run reuses from the cache; a dry run counts ``would run`` instead of
+``ran``/``failed``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ REASON_HINTS = {
     "command": "the image has no such executable: check `cmd` (or the image's entrypoint), or use an image "
     "that has it",
 }
+
+
+_STOPPED = ("interrupted", "cancelled", "timeout")
 
 
 def failed_outcomes(result: RunResult) -> list[StepOutcome]:
@@ -90,6 +95,12 @@ def final_line(result: RunResult) -> Line:
         word = "dry run" if result.ok else f"dry run {_WORDS.get(result.status, result.status)}"
     else:
         counts = f"{count(m.ran)} ran, {count(m.cached)} cached, {count(m.failed)} failed, {count(m.skipped)} skipped"
+        if m.cancelled:
+            counts += f", {count(m.cancelled)} cancelled"
+        if result.status in _STOPPED:
+            # What an interrupted run leaves: every step that succeeded (or was cached) is reused next time.
+            kept = sum(o.state in ("success", "cached") for o in result.steps)
+            counts += f"; the next run reuses {kept} step{'' if kept == 1 else 's'} from the cache"
         word = _WORDS.get(result.status, result.status)
     when = "in" if result.ok else "after"
     symbol, style = ("✓", "green") if result.ok else ("✗", "red")
