@@ -280,11 +280,12 @@ class Engine:
         pull: PullPolicy = "missing",
         logs: LogEvents = True,
         stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
-        ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
-        there, byte for byte, as it arrives. Events as for ``run``."""
+        ``ephemeral``: always runs, keeps no run and no state. ``stdout``/``stderr``: also write the step's
+        standard output/error there, byte for byte, as it arrives. Events as for ``run``."""
         from pipex.engine.execstep import prepare_exec
 
         options = RunOptions(
@@ -301,6 +302,7 @@ class Engine:
         def prepare() -> _Prepared:
             prepared: _Prepared = setup(self._prepare)
             prepared.stdout = stdout
+            prepared.stderr = stderr
             return prepared
 
         return self._stream(prepare, options)
@@ -389,6 +391,7 @@ class Engine:
                     pipex_version=__version__,
                     logs=options.logs,
                     stdout=p.stdout,
+                    stderr=p.stderr,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
                 )
@@ -486,3 +489,4 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+        self.stderr: BinaryIO | None = None  # exec --ephemeral: a copy of its raw stderr

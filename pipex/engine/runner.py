@@ -205,6 +205,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             run_dir,
             functools.partial(_log, ctx, ref, attempt) if ctx.logs else None,
             stdout=ctx.stdout,
+            stderr=ctx.stderr,
             last_only=ctx.logs == "last",
         )
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.

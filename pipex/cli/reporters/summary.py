@@ -42,8 +42,7 @@ REASON_HINTS = {
     "shell kit's image from busybox",
     "network": "rootless networking needs slirp4netns or pasta and a usable /dev/net/tun: run `pipex doctor`; "
     "or drop allowNetwork from the step",
-    "command": "the image has no such executable: check `cmd` (or the image's entrypoint), or use an image "
-    "that has it",
+    "command": "the image has no such executable: check `cmd` (or the image's entrypoint), or use an image that has it",
 }
 
 
@@ -55,8 +54,11 @@ def failed_outcomes(result: RunResult) -> list[StepOutcome]:
     return [o for o in result.steps if o.id in failed]
 
 
-def failure_lines(result: RunResult, workspace: str = "") -> list[Line]:
-    """A block per failed step: its failure, its last output lines, how to see all of it."""
+def failure_lines(result: RunResult, workspace: str = "", *, kept: bool = True) -> list[Line]:
+    """A block per failed step: its failure, its last output lines, how to see all of it.
+
+    ``kept=False`` (``exec --ephemeral``): the step's output went to pipex's own stdout/stderr and no run was
+    kept, so neither its last lines nor a ``pipex logs`` command are shown."""
     ws = result.workspace or workspace
     lines: list[Line] = []
     outcomes = failed_outcomes(result)
@@ -72,9 +74,9 @@ def failure_lines(result: RunResult, workspace: str = "") -> list[Line]:
         if hint:
             lines.append((("  hint: ", "yellow"), (hint, "")))
         # A failure before the step ran has only pipex's own message as its log: said once, above.
-        tail = [text for text in o.tail if text != f"pipex: {o.message}"]
+        tail = [text for text in o.tail if text != f"pipex: {o.message}"] if kept else []
         lines.extend((("  │ ", "dim"), (sanitize(text), "")) for text in tail)
-        if o.run_id is not None and len(tail) == len(o.tail):
+        if kept and o.run_id is not None and len(tail) == len(o.tail):
             if not o.tail:
                 lines.append((("  (no output)", "dim"),))
             command = f"pipex logs {shlex.quote(ws)} {shlex.quote(o.id)}"
@@ -112,15 +114,16 @@ def final_line(result: RunResult) -> Line:
     )
 
 
-def summary_lines(result: RunResult, workspace: str = "") -> list[Line]:
-    return [*failure_lines(result, workspace), final_line(result)]
+def summary_lines(result: RunResult, workspace: str = "", *, kept: bool = True) -> list[Line]:
+    return [*failure_lines(result, workspace, kept=kept), final_line(result)]
 
 
 class QuietReporter:
     """``-q``: nothing while the run goes, then only the failure summary and the final line."""
 
-    def __init__(self, stream: TextIO, *, workspace: str, color: bool = False) -> None:
+    def __init__(self, stream: TextIO, *, workspace: str, color: bool = False, kept: bool = True) -> None:
         self.stream = stream
+        self.kept = kept
         self.workspace = workspace
         self.color = color
         self.wants_logs = False
@@ -128,7 +131,8 @@ class QuietReporter:
     def handle(self, event: Event) -> None:
         if isinstance(event, PipelineEnd):
             text = "".join(
-                render(line, color=self.color) + "\n" for line in summary_lines(event.result, self.workspace)
+                render(line, color=self.color) + "\n"
+                for line in summary_lines(event.result, self.workspace, kept=self.kept)
             )
             self.stream.write(text)
             self.stream.flush()
