@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from pipex.cli import errors
 from pipex.cli.argv import VALUED_GLOBALS, prepare
+from pipex.cli.helpfmt import tidy
 from pipex.cli.options import GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
@@ -84,6 +85,7 @@ class PipexGroup(TyperGroup):
                 from typer.completion import completion_init  # type: ignore[attr-defined]  # public module
 
                 completion_init()
+            tidy(self)
             result = super().main(argv, prog_name or PROG_NAME, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except BaseException as exc:

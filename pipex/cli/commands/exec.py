@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 
 if TYPE_CHECKING:
     from pipex.cli.reporters.base import Reporter
@@ -35,7 +35,9 @@ EPILOG = options.epilog(
 
 def exec_(
     ctx: typer.Context,
-    workspace: Annotated[str, typer.Argument(metavar="WS", help="Workspace to run the step in.")],
+    workspace: Annotated[
+        str, typer.Argument(metavar="WS", help="Workspace to run the step in.", autocompletion=complete.workspaces)
+    ],
     file: Annotated[
         Path,
         typer.Option(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 from pipex.cli.commands.wscommon import plural, print_json, remove_tree_of, workdir_of
 from pipex.cli.confirm import DryRun, Yes, confirm
 
@@ -28,7 +28,10 @@ EPILOG = options.epilog(
 
 def rm(
     ctx: typer.Context,
-    workspaces: Annotated[list[str], typer.Argument(metavar="WORKSPACE...", help="Workspaces to delete.")],
+    workspaces: Annotated[
+        list[str],
+        typer.Argument(metavar="WORKSPACE...", help="Workspaces to delete.", autocompletion=complete.workspaces),
+    ],
     yes: Yes = False,
     dry_run: DryRun = False,
     json: options.Json = False,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 from pipex.cli.argv import FORCE_ALL
 
 if TYPE_CHECKING:
@@ -58,7 +58,14 @@ def run(
         ),
     ] = None,
     workspace: Annotated[
-        str | None, typer.Option("--workspace", "-w", help="Workspace name (default: the pipeline id).")
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            metavar="NAME",
+            help="Workspace name (default: the pipeline id).",
+            autocompletion=complete.workspaces,
+        ),
     ] = None,
     force: Annotated[
         str | None,
