@@ -20,6 +20,7 @@ from pipex.engine.events import (
     PipelineEnd,
     PipelineStart,
     RunResult,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -136,6 +137,10 @@ _DECODERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], dict[str, 
         },
     ),
     "pipeline_end": (PipelineEnd, _pipeline_end),
+    "warning": (
+        RunWarning,
+        lambda d: {"message": d["message"], "step": _ref(d["step"]) if d.get("step") else None},
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from pipex import __version__
 from pipex.engine.emitter import Emitter
-from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
+from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, RunWarning, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable
@@ -100,8 +100,8 @@ class Engine:
         return WorkspaceHandle(resolve_workdir(self.workdir, None, self.environ), name, remove_tree)
 
     # -- runtime --------------------------------------------------------------------------------------------
-    def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
-        """The runtime and whether this run owns it (and must close it)."""
+    def _open_runtime(self, pipeline: Pipeline, warnings: list[str] | None = None) -> tuple[Runtime, bool]:
+        """The runtime and whether this run owns it (and must close it); ``warnings`` gets discovery's."""
         if not isinstance(self.runtime_choice, str):
             return self.runtime_choice, False
         from pipex.runtime.factory import open_runtime
@@ -109,10 +109,12 @@ class Engine:
         kind = self.runtime_choice
         if kind == "auto" and pipeline.config.runtime != "auto":
             kind = pipeline.config.runtime
+        note = None if warnings is None else warnings.append
         if self.host:
-            return open_runtime(kind, self.host, environ=self.environ), True
+            return open_runtime(kind, self.host, environ=self.environ, on_warning=note), True
         source = ".pipex.yml host" if pipeline.config.host else "--host"
-        return open_runtime(kind, pipeline.config.host, environ=self.environ, host_source=source), True
+        host = pipeline.config.host
+        return open_runtime(kind, host, environ=self.environ, host_source=source, on_warning=note), True
 
     def interrupt(self) -> None:
         """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once."""
@@ -340,9 +342,10 @@ class Engine:
         runtime: Runtime | None = None
         owned = False
         lock = None
+        warnings: list[str] = []
         try:
             try:
-                runtime, owned = self._open_runtime(pipeline)
+                runtime, owned = self._open_runtime(pipeline, warnings)
             except RuntimeUnavailable:
                 if not options.dry_run:
                     raise
@@ -361,7 +364,9 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+        prepared = _Prepared(new_run_id(), pipeline, specs, ws, runtime, owned, lock, env)
+        prepared.warnings = warnings
+        return prepared
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         from pipex.engine.fingerprints import Fingerprinter
@@ -414,6 +419,8 @@ class Engine:
                 steps=tuple(StepRef(s.id, s.name) for s in p.specs),
                 dry_run=options.dry_run,
             )
+            for warning in p.warnings:
+                await emitter.emit_async(RunWarning, message=warning)
             timer = None
             if options.timeout is not None:
                 timer = asyncio.get_running_loop().call_later(options.timeout, sched.stop, "timeout")
@@ -490,3 +497,4 @@ class _Prepared:
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
         self.stderr: BinaryIO | None = None  # exec --ephemeral: a copy of its raw stderr
+        self.warnings: list[str] = []  # said once the run has started (RunWarning)

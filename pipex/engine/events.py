@@ -83,6 +83,23 @@ class PipelineStart(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunWarning(Event):
+    """Something the user should know that does not stop the run: limits the engine will not enforce, an engine
+    named by ``DOCKER_HOST`` that did not answer. Said once per run; ``step`` names the first step concerned."""
+
+    message: str
+    step: StepRef | None = None
+    kind = "warning"
+
+    def to_json(self) -> dict[str, Any]:
+        data = Event.to_json(self)
+        if self.step is not None:
+            data["step"] = {"id": self.step.id, "name": self.step.name}
+        data["message"] = self.message
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepStart(StepEvent):
     image: str = ""
     reasons: tuple[str, ...] = ()  # with --explain: why the step runs

@@ -52,10 +52,13 @@ def _root_errno(exc: BaseException) -> int | None:
 def map_connection_error(exc: BaseException, engine: str, endpoint: str) -> RuntimeUnavailable:
     code = _root_errno(exc)
     if code in (errno.EACCES, errno.EPERM):
-        return RuntimeUnavailable(
-            f"cannot reach {engine} at {endpoint}: permission denied on the socket",
-            hint="use rootless Podman (`systemctl --user start podman.socket`) or get access to that socket",
+        fix = (
+            "use rootless Podman (`systemctl --user start podman.socket`) or get access to that socket"
+            if engine == "podman"
+            else "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), "
+            "or point DOCKER_HOST at a socket you may use"
         )
+        return RuntimeUnavailable(f"cannot reach {engine} at {endpoint}: permission denied on the socket", hint=fix)
     why = {
         errno.ENOENT: "no such socket",
         errno.ECONNREFUSED: "connection refused",

@@ -17,6 +17,7 @@ The format is stable (CI logs get grepped)::
     ✗ tool  exit 127 (command) 0.1s                       (the step's command is not in its image)
     ✗ build  cancelled 2.0s
     [build] a line the step wrote                         (--verbose: stdout and stderr)
+    ! resource limits not enforced (memory of step build, and any later step): …   (a warning, once per run)
 
 i.e. ``<symbol> <step id>  <detail>``: the symbol says the state, the step id is what ``pipex logs`` takes.
 """
@@ -27,6 +28,7 @@ from pipex.cli.reporters.base import Line, human_duration, human_size
 from pipex.engine.events import (
     ImagePull,
     PipelineStart,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -71,6 +73,10 @@ def retry_line(event: StepRetry, *, width: int = 0) -> Line:
     if event.reason:
         detail += f": {event.reason}"
     return step_line("↻", "yellow", event.step, detail, width=width, detail_style="yellow")
+
+
+def warning_line(event: RunWarning) -> Line:
+    return (("!", "yellow"), (" ", ""), (event.message, "yellow"))
 
 
 def log_line(event: StepLog) -> Line:

@@ -19,6 +19,7 @@ from pipex.engine.events import (
     ImagePull,
     PipelineEnd,
     PipelineStart,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -72,6 +73,8 @@ class PlainReporter:
             return lines.pull_line(event)
         if isinstance(event, PipelineStart):
             return lines.pipeline_line(event)
+        if isinstance(event, RunWarning):
+            return lines.warning_line(event)
         return None
 
     def _write(self, out: list[Line]) -> None:

@@ -14,6 +14,7 @@ from pipex.engine.events import (
     PipelineEnd,
     PipelineStart,
     RunResult,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -68,6 +69,8 @@ EVENTS: list[Event] = [
     StepSkipped(seq=7, step=StepRef("b", "b"), reason="dependency", **COMMON),
     StepCached(seq=8, step=A, cached_run_id="20260102T030406Z-aaaaaaaa", **COMMON),
     StepWouldRun(seq=9, step=A, reasons=("forced", "env: FOO changed"), **COMMON),
+    RunWarning(seq=9, step=A, message="resource limits not enforced", **COMMON),
+    RunWarning(seq=9, message="DOCKER_HOST=unix:///x does not answer", **COMMON),
     PipelineEnd(seq=10, result=RESULT, **COMMON),
 ]
 
