@@ -23,6 +23,7 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     ├── WorkspaceError                 exit 1  workspace layout, ids, reading runs
     │   ├── WorkspaceBusy              exit 4  another pipex holds the workspace lock
     │   ├── WorkspaceNotFound                  no such workspace / step / run
+    │   ├── UnusableWorkdir            exit 2  the workdir cannot be written (permission, read-only…)
     │   └── UnsafePath                         a path would escape its folder
     └── Interrupted                    exit 130 Ctrl-C / SIGTERM
 
@@ -165,6 +166,12 @@ class WorkspaceBusy(WorkspaceError):
 
 class WorkspaceNotFound(WorkspaceError):
     pass
+
+
+class UnusableWorkdir(WorkspaceError):
+    """The workdir cannot hold a workspace (permissions, read-only, a file in the way): the user picks another."""
+
+    exit_code = 2
 
 
 class UnsafePath(WorkspaceError):
