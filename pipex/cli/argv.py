@@ -97,6 +97,43 @@ def normalize_force(args: Sequence[str]) -> list[str]:
     return out
 
 
+# exec's options that take a value (the word after them is theirs, never an --input).
+_EXEC_VALUED = frozenset({"-f", "--file", "--step", "--input", "--env-file", "--workdir", "--runtime", "--host"})
+
+
+def spread_inputs(args: Sequence[str]) -> list[str]:
+    """``pipex exec WS -f s.yml --input a data=b``: the original's ``--input`` takes several words; each
+    becomes its own ``--input``. Only words after the WS argument are taken (before it, a word is WS)."""
+    words = list(args)
+    start = _command_index(words)
+    if start is None or words[start] != "exec":
+        return words
+    out = words[: start + 1]
+    seen_ws = False
+    i = start + 1
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            out.extend(words[i:])
+            break
+        if word == "--input" and i + 1 < len(words):
+            out += [word, words[i + 1]]
+            i += 2
+            while seen_ws and i < len(words) and not words[i].startswith("-"):
+                out += ["--input", words[i]]
+                i += 1
+            continue
+        if word in _EXEC_VALUED and i + 1 < len(words):
+            out += [word, words[i + 1]]
+            i += 2
+            continue
+        seen_ws = seen_ws or not word.startswith("-")
+        out.append(word)
+        i += 1
+    return out
+
+
 def prepare(args: Sequence[str]) -> list[str]:
-    """What click parses: globals before the command, then ``run``'s ``--force`` list made explicit."""
-    return normalize_force(hoist_globals(args))
+    """What click parses: globals before the command, ``run``'s ``--force`` list made explicit, and ``exec``'s
+    ``--input`` words spread."""
+    return spread_inputs(normalize_force(hoist_globals(args)))

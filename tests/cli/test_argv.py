@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import pipex
-from pipex.cli.argv import hoist_globals, normalize_force, prepare
+from pipex.cli.argv import hoist_globals, normalize_force, prepare, spread_inputs
 
 from .conftest import Invoke
 
@@ -56,6 +56,31 @@ def test_global_options_move_before_the_command(argv: list[str], expected: list[
 )
 def test_force_takes_the_next_word_as_its_list(argv: list[str], expected: list[str]) -> None:
     assert normalize_force(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["exec", "ws", "-f", "s.yml", "--input", "a", "data=b", "--verbose"],
+            ["exec", "ws", "-f", "s.yml", "--input", "a", "--input", "data=b", "--verbose"],
+        ),
+        (["exec", "ws", "--input", "a", "--input", "b"], ["exec", "ws", "--input", "a", "--input", "b"]),
+        # before WS, the next word is WS (as click would read it), not another input
+        (["exec", "--input", "a", "ws", "-f", "s.yml"], ["exec", "--input", "a", "ws", "-f", "s.yml"]),
+        (["run", "--input", "a", "b"], ["run", "--input", "a", "b"]),
+    ],
+)
+def test_exec_input_takes_several_words(argv: list[str], expected: list[str]) -> None:
+    assert spread_inputs(argv) == expected
+
+
+def test_exec_step_overrides_the_step_files_id(workdir: Path) -> None:
+    from pipex.engine.execstep import load_step_file
+
+    (workdir / "step.yaml").write_text("id: hello\nimage: alpine:3.20\ncmd: [echo, hi]\n")
+    assert load_step_file(workdir / "step.yaml", "greet")[1].id == "greet"
+    assert load_step_file(workdir / "step.yaml")[1].id == "hello"
 
 
 def test_prepare_hoists_then_reads_force() -> None:
