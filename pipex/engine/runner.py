@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,29 @@ from pipex.workspace.state import RunEntry
 STOP_GRACE = 10.0
 TIMEOUT_EXIT = 124
 COMMAND_NOT_FOUND_EXIT = 127  # what a shell exits with for a command it cannot find
+NOT_EXECUTABLE_EXIT = 126  # and for one it cannot execute
+
+# The container's init (--init: catatonit under Podman, tini under Docker) reports that it could not start the
+# step's program in one line on stderr, then exits 1 (catatonit) or 127 (tini). Podman's catatonit does not name
+# the program: the step's own argv does.
+_INIT_EXEC_FAILED = (
+    re.compile(rb"^ERROR \(catatonit:\d+\): failed to exec pid1: (No such file or directory|Permission denied)$"),
+    re.compile(rb"^\[FATAL tini \(\d+\)\] exec .* failed: (No such file or directory|Permission denied)$"),
+)
+
+
+def init_exec_failure(stdout_tail: Iterable[bytes], stderr_tail: Iterable[bytes]) -> int | None:
+    """127 (not found) or 126 (not executable) when the step's whole output is its init's report that the
+    program could not be started; ``None`` otherwise. A step that wrote anything else ran: its code stands."""
+    out, err = list(stdout_tail), list(stderr_tail)
+    if out or len(err) != 1:
+        return None
+    line = err[0].rstrip(b"\r\n")
+    for pattern in _INIT_EXEC_FAILED:
+        found = pattern.match(line)
+        if found:
+            return COMMAND_NOT_FOUND_EXIT if found.group(1) == b"No such file or directory" else NOT_EXECUTABLE_EXIT
+    return None
 
 
 def _iso(ts: float) -> str:
@@ -146,7 +171,18 @@ class _Attempt:
             return "cancelled", code, "cancelled", None
         if code == 0:
             return "success", 0, None, None
+        found = init_exec_failure(sink.stdout_tail, sink.stderr_tail)
+        if found is not None:
+            exe = self._executable()
+            if found == COMMAND_NOT_FOUND_EXIT:
+                return "failure", found, "command", f'command "{exe}" not found in the image {spec.image}'
+            return "failure", found, "command", f'command "{exe}" is not executable in the image {spec.image}'
         return "failure", code, "exit", f"exited with code {code}"
+
+    def _executable(self) -> str:
+        """The program the container's init was asked to start: the entrypoint's, else the command's."""
+        argv = [*self.plan.image.entrypoint, *(self.plan.spec.cmd or self.plan.image.cmd)]
+        return argv[0] if argv else "?"
 
     def _interrupted(self) -> bool:
         return self.timed_out.is_set() or self.ctx.cancel.is_set()

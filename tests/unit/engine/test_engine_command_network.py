@@ -10,7 +10,7 @@ import pytest
 from pipex.engine.events import StepEnd
 from pipex.errors import CommandNotFound, ContainerFailed, NetworkUnavailable
 from pipex.runtime.errors_map import classify_container_failure
-from pipex.runtime.fake import FakeRuntime
+from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import run
 from tests.unit.engine.test_engine_support import meta, of, write
 
@@ -91,3 +91,41 @@ def test_a_network_failure_fails_the_step_with_reason_network(tmp_path: Path) ->
     assert end.message == (
         "the container's network could not be set up: start failed: pasta failed with exit code 1: /dev/net/tun"
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr", "expected"),
+    [
+        (1, b"ERROR (catatonit:6): failed to exec pid1: No such file or directory\n", 127),  # Podman's init
+        (127, b"[FATAL tini (7)] exec nosuch failed: No such file or directory\n", 127),  # Docker's init
+        (1, b"ERROR (catatonit:6): failed to exec pid1: Permission denied\n", 126),
+    ],
+)
+def test_the_inits_report_of_a_missing_command(tmp_path: Path, code: int, stderr: bytes, expected: int) -> None:
+    path = write(tmp_path / "p", STEP)
+    rt = FakeRuntime()
+    rt.script(step="s", behaviour=Behaviour(exit_code=code, stderr=stderr))
+    r = run(path, runtime=rt, workdir=tmp_path / "wd")
+    (end,) = of(r, StepEnd, "s")
+    word = "not found" if expected == 127 else "is not executable"
+    assert (end.exit_code, end.reason, end.message) == (
+        expected,
+        "command",
+        f'command "nosuch" {word} in the image alpine:3.20',
+    )
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr"),
+    [
+        (b"started\n", b"ERROR (catatonit:6): failed to exec pid1: No such file or directory\n"),
+        (b"", b"x\nERROR (catatonit:6): failed to exec pid1: No such file or directory\n"),
+        (b"", b"[FATAL tini (7)] exec nosuch failed: No such file or directory (not quite)\n"),
+    ],
+)
+def test_a_step_that_wrote_more_keeps_its_exit_code(tmp_path: Path, stdout: bytes, stderr: bytes) -> None:
+    path = write(tmp_path / "p", STEP)
+    rt = FakeRuntime()
+    rt.script(step="s", behaviour=Behaviour(exit_code=1, stdout=stdout, stderr=stderr))
+    (end,) = of(run(path, runtime=rt, workdir=tmp_path / "wd"), StepEnd, "s")
+    assert (end.exit_code, end.reason) == (1, "exit")
