@@ -81,6 +81,7 @@ def wd(workdir: Path) -> Path:
         ("pipex cat alpha ", ["extract", "report"]),
         ("pipex export alpha e", ["extract"]),
         ("pipex rm-step alpha ", ["extract", "report"]),
+        ("pipex exec alpha -f s.yml --input ", ["extract", "report"]),
         ("pipex logs beta ", []),  # no state yet
         ("pipex logs ghost ", []),  # no such workspace: no candidates, no error
     ],
@@ -140,3 +141,20 @@ def test_help_has_no_type_labels_or_braces() -> None:
             usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
             assert "{" not in usage and "}" not in usage, usage
             assert "<bool>" not in result.stdout and "<str>" not in result.stdout, (name, plain)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("pipex run -t ", ["hello", "help", "other"]),
+        ("pipex run --target he", ["hello", "help"]),
+        ("pipex run -f hello,", ["hello,help", "hello,other"]),
+        ("pipex run sub -t o", ["other2"]),
+    ],
+)
+def test_completion_of_a_pipelines_step_ids(invoke: Invoke, workdir: Path, words: str, expected: list[str]) -> None:
+    steps = "".join(f"  - {{id: {s}, image: a, cmd: [x]}}\n" for s in ("hello", "help", "other"))
+    (workdir / "pipeline.yml").write_text("id: demo\nsteps:\n" + steps)
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "pipeline.yml").write_text("id: sub\nsteps:\n  - {id: other2, image: a, cmd: [x]}\n")
+    assert _complete(invoke, words) == expected

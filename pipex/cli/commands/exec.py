@@ -49,7 +49,12 @@ def exec_(
     ] = None,
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", metavar="[ALIAS=]STEP", help="Mount STEP's last successful run at /input/ALIAS."),
+        typer.Option(
+            "--input",
+            metavar="[ALIAS=]STEP",
+            help="Mount STEP's last successful run at /input/ALIAS.",
+            autocompletion=complete.steps,
+        ),
     ] = None,
     ephemeral: Annotated[
         bool, typer.Option("--ephemeral", help="Stream stdout and stderr, keep no run, exit with the step's status.")

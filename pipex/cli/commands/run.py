@@ -70,13 +70,23 @@ def run(
     force: Annotated[
         str | None,
         typer.Option(
-            "--force", "-f", metavar="[STEPS]", help="Re-run steps even if cached: all, or the comma list after it."
+            "--force",
+            "-f",
+            metavar="[STEPS]",
+            help="Re-run steps even if cached: all, or the comma list after it.",
+            autocompletion=complete.pipeline_steps,
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and why; read-only.")] = False,
     target: Annotated[
         str | None,
-        typer.Option("--target", "-t", metavar="STEPS", help="Run only these steps (comma list) and their inputs."),
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="STEPS",
+            help="Run only these steps (comma list) and their inputs.",
+            autocompletion=complete.pipeline_steps,
+        ),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", metavar="N", help="Containers at once (default: CPUs).")
