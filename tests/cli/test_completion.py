@@ -127,6 +127,14 @@ def test_readme_bash_install_lines_work_on_a_fresh_account(tmp_path: Path) -> No
         timeout=60,
     )
     assert done.stdout == "validate\n"
+    # zsh and fish are not installed here: their install lines at least write the scripts where they look.
+    for prefix, path, head in (
+        ("mkdir -p ~/.zfunc", ".zfunc/_pipex", "#compdef pipex"),
+        ("mkdir -p ~/.config/fish/completions", ".config/fish/completions/pipex.fish", "complete --command pipex"),
+    ):
+        line = next(x for x in readme.splitlines() if x.startswith(prefix))
+        subprocess.run(["bash", "-c", line], check=True, env=env, cwd=tmp_path, timeout=60)
+        assert head in (home / path).read_text()
 
 
 def test_help_has_no_type_labels_or_braces() -> None:
