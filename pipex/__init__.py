@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "StepEnd": "pipex.engine.events",
     "ImagePull": "pipex.engine.events",
     "PipelineEnd": "pipex.engine.events",
+    "RunWarning": "pipex.engine.events",
     # errors
     "PipexError": "pipex.errors",
     "UsageError": "pipex.errors",
@@ -79,6 +80,7 @@ __all__ = [
     "PipexError",
     "Problem",
     "RunResult",
+    "RunWarning",
     "RuntimeUnavailable",
     "Step",
     "StepCached",
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
         PipelineEnd,
         PipelineStart,
         RunResult,
+        RunWarning,
         StepCached,
         StepEnd,
         StepLog,

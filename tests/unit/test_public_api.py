@@ -27,6 +27,7 @@ PUBLIC = [
     "PipexError",
     "Problem",
     "RunResult",
+    "RunWarning",
     "RuntimeUnavailable",
     "Step",
     "StepCached",
