@@ -165,6 +165,9 @@ class _Attempt:
         finally:
             if timer is not None:
                 timer.cancel()
+                # A timeout that already fired is stopping the container through the runtime: let it finish
+                # before the step goes on (and the run closes the runtime under it, leaving its connection open).
+                timer.join()
         if self.timed_out.is_set():
             return "timeout", TIMEOUT_EXIT, "timeout", f"timed out after {spec.timeout_sec:g} s"
         if self.ctx.cancel.is_set():
