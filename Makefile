@@ -66,7 +66,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	touch $@
 
 # The .deb: built in a debootstrapped trixie root, lintian-clean, installed and smoke-tested in a clean one
-# (roots cached in .test-env/packaging). Then the RPM spec's smoke build: ADVISORY, its failure is only reported.
+# (roots cached in /var/tmp/pipex-packaging, outside the tree: /proc is mounted in them while they run). Then the RPM spec's smoke build: ADVISORY, its failure is only reported.
 package:
 	$(SUDO) packaging/ci/build-deb.sh $(CURDIR)/dist
 	@$(SUDO) packaging/ci/rpm-smoke.sh $(CURDIR)/dist \

@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Engine": "pipex.engine.engine",
     "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
+    "RunWarning": "pipex.engine.events",
     "StepOutcome": "pipex.engine.events",
     "Metrics": "pipex.engine.events",
     "Event": "pipex.engine.events",
@@ -44,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "KitError": "pipex.errors",
     "NameTooLong": "pipex.errors",
     "ConfigError": "pipex.errors",
+    "UnusableWorkdir": "pipex.errors",
+    "NetworkUnavailable": "pipex.errors",
+    "CommandNotFound": "pipex.errors",
     "EngineRuntimeError": "pipex.errors",
     "RuntimeUnavailable": "pipex.errors",
     "ImageNotFound": "pipex.errors",
@@ -72,6 +76,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import PipelineEnd as PipelineEnd
     from pipex.engine.events import PipelineStart as PipelineStart
     from pipex.engine.events import RunResult as RunResult
+    from pipex.engine.events import RunWarning as RunWarning
     from pipex.engine.events import StepCached as StepCached
     from pipex.engine.events import StepEnd as StepEnd
     from pipex.engine.events import StepLog as StepLog
@@ -81,6 +86,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import StepStart as StepStart
     from pipex.engine.events import StepWarning as StepWarning
     from pipex.engine.events import StepWouldRun as StepWouldRun
+    from pipex.errors import CommandNotFound as CommandNotFound
     from pipex.errors import ConfigError as ConfigError
     from pipex.errors import ContainerFailed as ContainerFailed
     from pipex.errors import DiskFull as DiskFull
@@ -92,11 +98,13 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import Interrupted as Interrupted
     from pipex.errors import KitError as KitError
     from pipex.errors import NameTooLong as NameTooLong
+    from pipex.errors import NetworkUnavailable as NetworkUnavailable
     from pipex.errors import PipelineError as PipelineError
     from pipex.errors import PipexError as PipexError
     from pipex.errors import Problem as Problem
     from pipex.errors import RuntimeUnavailable as RuntimeUnavailable
     from pipex.errors import UnsafePath as UnsafePath
+    from pipex.errors import UnusableWorkdir as UnusableWorkdir
     from pipex.errors import UsageError as UsageError
     from pipex.errors import WorkspaceBusy as WorkspaceBusy
     from pipex.errors import WorkspaceError as WorkspaceError

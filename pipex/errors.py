@@ -16,6 +16,8 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     │   ├── ImageNotFound                      image absent and not pullable (policy never / unknown)
     │   ├── ImagePullFailed                    the pull itself failed
     │   ├── ContainerFailed                    a container could not be created/started/waited on
+    │   │   ├── CommandNotFound                the step's command is not in its image (exit 127)
+    │   │   └── NetworkUnavailable             rootless networking cannot start (/dev/net/tun)
     │   ├── FeatureUnsupported                 the engine is too old for a feature
     │   └── EngineError                        any other engine answer
     ├── WorkspaceError                 exit 1  workspace layout, ids, reading runs
@@ -23,6 +25,7 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     │   ├── WorkspaceNotFound                  no such workspace / step / run
     │   ├── DiskFull                           no space (or quota) left where pipex writes
     │   ├── NameTooLong                exit 2  a name too long for the filesystem
+    │   ├── UnusableWorkdir            exit 2  the workdir cannot be written (permission, read-only…)
     │   └── UnsafePath                         a path would escape its folder
     └── Interrupted                    exit 130 Ctrl-C / SIGTERM
 
@@ -136,6 +139,18 @@ class ContainerFailed(RuntimeError):
     pass
 
 
+class CommandNotFound(ContainerFailed):
+    """The OCI runtime found no executable for the container's command: a shell would exit 127."""
+
+    def __init__(self, executable: str, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message or f'command "{executable}" not found in the image', hint=hint)
+        self.executable = executable
+
+
+class NetworkUnavailable(ContainerFailed):
+    """The engine could not give the container its network (rootless: slirp4netns/pasta and /dev/net/tun)."""
+
+
 class EngineError(RuntimeError):
     pass
 
@@ -158,6 +173,12 @@ class WorkspaceBusy(WorkspaceError):
 
 class WorkspaceNotFound(WorkspaceError):
     pass
+
+
+class UnusableWorkdir(WorkspaceError):
+    """The workdir cannot hold a workspace (permissions, read-only, a file in the way): the user picks another."""
+
+    exit_code = 2
 
 
 class UnsafePath(WorkspaceError):

@@ -11,11 +11,17 @@
 #     script debian/tests/validate (pipex validate on a pipeline, and a broken one rejected with exit code 2).
 #
 # Usage: packaging/ci/build-deb.sh [OUTDIR]          (default OUTDIR: dist/; the .deb and .changes go there)
-# Environment: DEB_BUILD_OPTIONS (e.g. nocheck: skip the unit tests at build time), PIPEX_PACKAGING_CACHE (default .test-env/packaging), MIRROR (default http://deb.debian.org/debian)
+# Environment: DEB_BUILD_OPTIONS (e.g. nocheck: skip the unit tests at build time), PIPEX_PACKAGING_CACHE (default
+# /var/tmp/pipex-packaging), MIRROR (default http://deb.debian.org/debian)
+#
+# The roots live outside the working tree: while a chroot runs, /proc (and an apt cache bind) is mounted inside
+# its root, and a root under the repository would be copied, archived or `rm -rf`ed with it. Every mount is
+# undone on every exit path (success, failure, Ctrl-C, SIGTERM, SIGHUP), and leftovers of a killed run are
+# unmounted before any root is touched.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$(realpath -m "${1:-$REPO/dist}")
-CACHE=$(realpath -m "${PIPEX_PACKAGING_CACHE:-$REPO/.test-env/packaging}")
+CACHE=$(realpath -m "${PIPEX_PACKAGING_CACHE:-/var/tmp/pipex-packaging}")
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=trixie
 BASE=$CACHE/$SUITE-base
@@ -30,6 +36,10 @@ step() { printf '== build-deb [%3ds] %s\n' $((SECONDS - began)) "$*" >&2; }
 die() { echo "build-deb: error: $1" >&2; [[ -z ${2:-} ]] || echo "hint: $2" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "debootstrap and chroot need root" "run it with sudo, or use \`make package\`"
+case "$CACHE/" in "$REPO/"*)
+    die "PIPEX_PACKAGING_CACHE=$CACHE is inside the working tree" \
+        "choose a directory outside $REPO (default: /var/tmp/pipex-packaging): its roots get /proc mounted in them" ;;
+esac
 command -v debootstrap >/dev/null || die "debootstrap is missing" "apt-get install debootstrap"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/pyproject.toml")
@@ -49,6 +59,11 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A signal ends the script through `exit`, so the EXIT trap (the unmounting) runs for it too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+unmount_all # what a run killed with SIGKILL left mounted: never delete or copy a root with /proc inside
 
 in_root() { # in_root ROOT COMMAND...: run with /proc mounted and the host's resolver (apt needs the mirror)
     local root=$1

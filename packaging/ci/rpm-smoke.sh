@@ -8,7 +8,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$(realpath -m "${1:-$REPO/dist}")
-CACHE=$(realpath -m "${PIPEX_PACKAGING_CACHE:-$REPO/.test-env/packaging}")
+CACHE=$(realpath -m "${PIPEX_PACKAGING_CACHE:-/var/tmp/pipex-packaging}") # build-deb.sh's: outside the tree
 BUILD=$CACHE/trixie-build
 ROOT=$CACHE/trixie-rpm
 CHROOT_ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
@@ -22,6 +22,11 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/pyproject.toml")
 
 cleanup() { mountpoint -q "$ROOT/proc" && umount -l "$ROOT/proc"; rm -rf "$ROOT/root/rpmbuild"; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+# A run killed with SIGKILL may have left /proc mounted: never delete or copy the root with it inside.
+if mountpoint -q "$ROOT/proc"; then umount -l "$ROOT/proc"; fi
 
 if [[ ! -f $ROOT/.pipex-rpm-ok || $ROOT/.pipex-rpm-ok -ot $BUILD/.pipex-ok ]]; then
     step "rpm root: the build root + rpm, rpmlint (once; cached in $ROOT)"

@@ -19,6 +19,8 @@ import typer
 from typer.core import TyperGroup
 
 from pipex.cli import errors
+from pipex.cli.argv import VALUED_GLOBALS, prepare
+from pipex.cli.helpfmt import tidy
 from pipex.cli.options import COMPLETE_VAR, PROG_NAME, GlobalOptions, epilog, load_dotenv_into, use_color
 from pipex.cli.version import version
 from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR, RuntimeKind
@@ -71,12 +73,10 @@ class PipexGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        if "run" in argv:
-            # -f/--force has an optional value that must never swallow PATH (see commands/run.py).
-            from pipex.cli.commands.run import normalize_force
-
-            argv = normalize_force(argv)
-        color = use_color(sys.stderr, no_color="--no-color" in argv)
+        if not os.environ.get(complete_var or COMPLETE_VAR):
+            # Global options anywhere, and run's optional --force list (see cli/argv.py).
+            argv = prepare(argv)
+        color = use_color(sys.stderr, no_color=_no_color(argv))
         with errors.printed_warnings(sys.stderr, color=color):
             return self._main(argv, prog_name, complete_var, standalone_mode, color, **extra)
 
@@ -98,6 +98,7 @@ class PipexGroup(TyperGroup):
                 from typer.completion import completion_init  # type: ignore[attr-defined]  # public module
 
                 completion_init()
+            tidy(self)
             result = super().main(argv, prog_name or PROG_NAME, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except BaseException as exc:
@@ -115,7 +116,16 @@ class PipexGroup(TyperGroup):
         except BaseException as exc:
             if errors.is_exit(exc) or errors.is_click_error(exc):
                 raise
-            raise typer.Exit(errors.handle(exc, stream=sys.stderr, color=use_color(sys.stderr))) from exc
+            root = ctx.find_root().obj
+            no_color = root.no_color if isinstance(root, GlobalOptions) else False
+            color = use_color(sys.stderr, no_color=no_color)
+            raise typer.Exit(errors.handle(exc, stream=sys.stderr, color=color)) from exc
+
+
+def _no_color(argv: Sequence[str]) -> bool:
+    """``--no-color`` among the options (before ``--``): known before click parses, for its own errors too."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return "--no-color" in words
 
 
 def _plain_help(command: Any) -> None:
@@ -196,10 +206,6 @@ def build(only: str | None = None) -> typer.Typer:
     return app
 
 
-# Global options that take a value (`--host URL`): the word after them is not the command.
-_VALUED_GLOBALS = frozenset({"--workdir", "--runtime", "--host"})
-
-
 def command_of(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> str | None:
     """The command module ``argv`` invokes, or ``None`` when the whole application is needed to answer it."""
     env = os.environ if environ is None else environ
@@ -209,7 +215,7 @@ def command_of(argv: Sequence[str], environ: Mapping[str, str] | None = None) ->
     for word in words:
         if word == "--":
             return None
-        if word in _VALUED_GLOBALS:
+        if word in VALUED_GLOBALS:
             next(words, None)
         elif not word.startswith("-"):
             name = word.replace("-", "_")

@@ -57,6 +57,7 @@ def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
         skipped=counts.get("skipped", 0),
         failed=counts.get("failed", 0),
         would_run=counts.get("wouldRun", 0),
+        cancelled=counts.get("cancelled", 0),
     )
     error = data.get("error")
     result = RunResult(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
-from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
+from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, RunWarning, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
@@ -101,8 +101,8 @@ class Engine:
         return WorkspaceHandle(self.workdir_for(), name, remove_tree, render=render)
 
     # -- runtime --------------------------------------------------------------------------------------------
-    def _open_runtime(self, pipeline: Pipeline) -> tuple[Runtime, bool]:
-        """The runtime and whether this run owns it (and must close it)."""
+    def _open_runtime(self, pipeline: Pipeline, warnings: list[str] | None = None) -> tuple[Runtime, bool]:
+        """The runtime and whether this run owns it (and must close it); ``warnings`` gets discovery's."""
         if not isinstance(self.runtime_choice, str):
             return self.runtime_choice, False
         # start-up: the engine clients (~50 ms) only when a runtime is opened by name
@@ -111,10 +111,12 @@ class Engine:
         kind = self.runtime_choice
         if kind == "auto" and pipeline.config.runtime != "auto":
             kind = pipeline.config.runtime
+        note = None if warnings is None else warnings.append
         if self.host:
-            return open_runtime(kind, self.host, environ=self.environ), True
+            return open_runtime(kind, self.host, environ=self.environ, on_warning=note), True
         source = ".pipex.yml host" if pipeline.config.host else "--host"
-        return open_runtime(kind, pipeline.config.host, environ=self.environ, host_source=source), True
+        host = pipeline.config.host
+        return open_runtime(kind, host, environ=self.environ, host_source=source, on_warning=note), True
 
     def interrupt(self) -> int:
         """Ctrl-C: the first stops the run cleanly (status ``interrupted``), a second kills containers at once.
@@ -235,11 +237,12 @@ class Engine:
         pull: PullPolicy = "missing",
         logs: LogEvents = True,
         stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
-        ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
-        there, byte for byte, as it arrives. Events as for ``run``."""
+        ``ephemeral``: always runs, keeps no run and no state. ``stdout``/``stderr``: also write the step's
+        standard output/error there, byte for byte, as it arrives. Events as for ``run``."""
         # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
@@ -257,6 +260,7 @@ class Engine:
         def prepare() -> _Prepared:
             prepared: _Prepared = setup(self._prepare)
             prepared.stdout = stdout
+            prepared.stderr = stderr
             return prepared
 
         return self._stream(prepare)
@@ -291,9 +295,10 @@ class Engine:
         runtime: Runtime | None = None
         owned = False
         lock = None
+        warnings: list[str] = []
         try:
             try:
-                runtime, owned = self._open_runtime(pipeline)
+                runtime, owned = self._open_runtime(pipeline, warnings)
             except RuntimeUnavailable:
                 if not options.dry_run:
                     raise
@@ -313,7 +318,9 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared.warnings = warnings
+        return prepared
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         # start-up: `import pipex` stays cheap; only a run loads the scheduler
@@ -345,6 +352,7 @@ class Engine:
                     pipex_version=__version__,
                     logs=options.logs,
                     stdout=p.stdout,
+                    stderr=p.stderr,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
                 )
@@ -367,6 +375,8 @@ class Engine:
                 steps=tuple(StepRef(s.id, s.name) for s in p.specs),
                 dry_run=options.dry_run,
             )
+            for warning in p.warnings:
+                await emitter.emit_async(RunWarning, message=warning)
             timer = None
             if options.timeout is not None:
                 timer = asyncio.get_running_loop().call_later(options.timeout, sched.stop, "timeout")
@@ -464,6 +474,8 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+        self.stderr: BinaryIO | None = None  # exec --ephemeral: a copy of its raw stderr
+        self.warnings: list[str] = []  # said once the run has started (RunWarning)
 
 
 def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:

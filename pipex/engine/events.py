@@ -146,6 +146,21 @@ class PipelineStart(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunWarning(Event):
+    """Something the user should know that does not stop the run: limits the engine will not enforce, an engine
+    named by ``DOCKER_HOST`` that did not answer. Said once per run; ``step`` names the first step concerned."""
+
+    message: str
+    step: StepRef | None = None
+    kind = "warning"
+    json_fields = (
+        *Event.json_fields,
+        _f("step", dump=_ref_to_json, load=ref_from_json, default=None, omit=True),
+        _f("message"),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepStart(StepEvent):
     image: str = ""
     reasons: tuple[str, ...] = ()  # with --explain: why the step runs
@@ -302,6 +317,7 @@ class Metrics:
     skipped: int = 0
     failed: int = 0
     would_run: int = 0
+    cancelled: int = 0  # stopped by an interrupt, a cancel or the run's timeout: not counted as ran
     peak_parallelism: int = 0
     artifacts_bytes: int = 0
     pull_seconds: float = 0.0
@@ -360,6 +376,7 @@ class PipelineEnd(Event):
                 "skipped": m.skipped,
                 "failed": m.failed,
                 "wouldRun": m.would_run,
+                "cancelled": m.cancelled,
             },
         )
         return data
@@ -369,6 +386,7 @@ class PipelineEnd(Event):
 # derive their lists from this one.
 EVENT_TYPES: tuple[type[Event], ...] = (
     PipelineStart,
+    RunWarning,
     ImagePull,
     StepStart,
     StepLog,

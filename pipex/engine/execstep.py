@@ -68,6 +68,8 @@ def load_step_file(
         return pipeline, pick_step(pipeline, step_id, shown)
     if not isinstance(data, dict):
         raise PipelineError(f"invalid step file {shown}: expected a step (a mapping with image and cmd, or uses)")
+    if step_id is not None:
+        data["id"] = step_id  # as in the original: --step names the step of a step file (its own id or none)
     raw_inputs = data.pop("inputs", [])
     root = file.parent.resolve()
     project = here.resolve()
@@ -94,8 +96,6 @@ def load_step_file(
     if problems or single is None:
         raise PipelineError.from_problems(problems, source=shown)
     step = single.steps[0]
-    if step_id is not None and step.id != step_id:
-        raise UsageError(f'--step {step_id}: the step in {shown} is "{step.id}"')
     return single, step.model_copy(update={"inputs": inputs})
 
 

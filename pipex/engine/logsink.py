@@ -98,11 +98,13 @@ class LogSink:
         *,
         prefix: str = "",
         stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
         last_only: bool = False,
     ) -> None:
         """``on_lines`` gets every complete line, or with ``last_only`` the last line of each chunk (enough for a
         view of each step's latest line, at a fraction of the cost on a chatty step)."""
         self.stdout = stdout
+        self.stderr = stderr
         self.stdout_path = run_dir / f"{prefix}stdout.log"
         self.stderr_path = run_dir / f"{prefix}stderr.log"
         self._files: dict[Stream, BinaryIO] = {
@@ -121,6 +123,9 @@ class LogSink:
         if self.stdout is not None and chunk.stream is Stream.STDOUT:
             self.stdout.write(chunk.data)
             self.stdout.flush()
+        elif self.stderr is not None and chunk.stream is Stream.STDERR:
+            self.stderr.write(chunk.data)
+            self.stderr.flush()
         self._split[chunk.stream].feed(chunk.data)
 
     def flush_lines(self) -> None:

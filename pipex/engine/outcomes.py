@@ -17,7 +17,10 @@ _KIND: dict[str, FailureKind] = {
     "exit": "step",
 }
 _FAILED = ("failure", "timeout")
-_RAN = ("success", "failure", "timeout", "cancelled")
+# A step "ran" when its container ran to an end; a cancelled one did not, nor one that never got a container
+# (its image could not be pulled, its limits could not be enforced).
+_RAN = ("success", "failure", "timeout")
+_NO_CONTAINER = ("image", "limits")
 
 
 class Outcomes:
@@ -56,13 +59,14 @@ class Outcomes:
 
     def metrics(self, *, peak: int, pull_seconds: float) -> Metrics:
         outs = self.by_step.values()
-        ran = [o for o in outs if o.state in _RAN]
+        ran = [o for o in outs if o.state in _RAN and o.reason not in _NO_CONTAINER]
         return Metrics(
             ran=len(ran),
             cached=sum(o.state == "cached" for o in outs),
             skipped=sum(o.state == "skipped" for o in outs),
             failed=sum(o.state in _FAILED for o in outs),
             would_run=sum(o.state == "would_run" for o in outs),
+            cancelled=sum(o.state == "cancelled" for o in outs),
             peak_parallelism=peak,
             artifacts_bytes=sum(o.artifacts_size for o in ran),
             pull_seconds=pull_seconds,

@@ -103,6 +103,7 @@ class StepContext:
     pipex_version: str = "0"
     logs: LogEvents = True  # emit StepLog events: all, none, or each chunk's last line
     stdout: BinaryIO | None = None  # also copy the steps' raw stdout here (exec --ephemeral)
+    stderr: BinaryIO | None = None  # and their raw stderr here
     invoking_uid: int = 0
     invoking_gid: int = 0
     emit_lines: EmitLines | None = None  # thread-safe; None: the runner emits StepLog events one by one

@@ -10,10 +10,11 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pipex.engine import imageuser
 from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.errors import PipexError, WorkspaceError, from_os_error
+from pipex.errors import CommandNotFound, NetworkUnavailable, PipexError, WorkspaceError, from_os_error
 from pipex.executors.base import Copy, SetupPhase, Task
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
@@ -36,6 +37,30 @@ from pipex.workspace.state import RunEntry
 from pipex.workspace.treecopy import copy_into
 
 TIMEOUT_EXIT = 124
+COMMAND_NOT_FOUND_EXIT = 127  # what a shell exits with for a command it cannot find
+NOT_EXECUTABLE_EXIT = 126  # and for one it cannot execute
+
+# The container's init (--init: catatonit under Podman, tini under Docker) reports that it could not start the
+# step's program in one line on stderr, then exits 1 (catatonit) or 127 (tini). Podman's catatonit does not name
+# the program: the step's own argv does.
+_INIT_EXEC_FAILED = (
+    re.compile(rb"^ERROR \(catatonit:\d+\): failed to exec pid1: (No such file or directory|Permission denied)$"),
+    re.compile(rb"^\[FATAL tini \(\d+\)\] exec .* failed: (No such file or directory|Permission denied)$"),
+)
+
+
+def init_exec_failure(stdout_tail: Iterable[bytes], stderr_tail: Iterable[bytes]) -> int | None:
+    """127 (not found) or 126 (not executable) when the step's whole output is its init's report that the
+    program could not be started; ``None`` otherwise. A step that wrote anything else ran: its code stands."""
+    out, err = list(stdout_tail), list(stderr_tail)
+    if out or len(err) != 1:
+        return None
+    line = err[0].rstrip(b"\r\n")
+    for pattern in _INIT_EXEC_FAILED:
+        found = pattern.match(line)
+        if found:
+            return COMMAND_NOT_FOUND_EXIT if found.group(1) == b"No such file or directory" else NOT_EXECUTABLE_EXIT
+    return None
 
 
 def _iso(ts: float) -> str:
@@ -154,6 +179,9 @@ class _Attempt:
         finally:
             if timer is not None:
                 timer.cancel()
+                # A timeout that already fired is stopping the container through the runtime: let it finish
+                # before the step goes on (and the run closes the runtime under it, leaving its connection open).
+                timer.join()
         self.setup_seconds = outcome.setup_seconds
         if outcome.phase == "start":
             return "cancelled", None, "cancelled", None
@@ -166,7 +194,18 @@ class _Attempt:
             return "cancelled", code, "cancelled", None
         if code == 0:
             return "success", 0, None, None
+        found = init_exec_failure(sink.stdout_tail, sink.stderr_tail)
+        if found is not None:
+            exe = self._executable()
+            if found == COMMAND_NOT_FOUND_EXIT:
+                return "failure", found, "command", f'command "{exe}" not found in the image {spec.image}'
+            return "failure", found, "command", f'command "{exe}" is not executable in the image {spec.image}'
         return "failure", code, "exit", f"exited with code {code}"
+
+    def _executable(self) -> str:
+        """The program the container's init was asked to start: the entrypoint's, else the command's."""
+        argv = [*self.plan.image.entrypoint, *(self.plan.spec.cmd or self.plan.image.cmd)]
+        return argv[0] if argv else "?"
 
     def _interrupted(self) -> bool:
         return self.timed_out.is_set() or self.ctx.cancel.is_set()
@@ -226,6 +265,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             run_dir,
             functools.partial(_log, ctx, ref, attempt) if ctx.logs else None,
             stdout=ctx.stdout,
+            stderr=ctx.stderr,
             last_only=ctx.logs == "last",
         )
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
@@ -234,6 +274,10 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
         fault: PipexError | None = None
         try:
             status, code, reason, message = att.run(sink)
+        except CommandNotFound as exc:  # what a shell says and does: exit 127, naming the executable
+            status, code, reason, message = "failure", COMMAND_NOT_FOUND_EXIT, "command", exc.message
+        except NetworkUnavailable as exc:
+            status, code, reason, message = "failure", None, "network", exc.message
         except PipexError as exc:
             status, code, reason, message = "failure", None, "engine", exc.message
             if ctx.cancel.is_set():  # the stop broke a create/start/attach in flight: that is the cancel

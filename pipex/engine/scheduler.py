@@ -26,6 +26,7 @@ from pipex.engine.events import (
     Metrics,
     RunResult,
     RunStatus,
+    RunWarning,
     StepCached,
     StepEnd,
     StepOutcome,
@@ -90,6 +91,7 @@ class Scheduler:
         self.slots = Slots(options.slots)
         self.running_now = 0
         self.peak = 0
+        self._warned_limits: set[str] = set()  # reasons already said (RunWarning)
         self.stop_status: RunStatus | None = None
         self.pool = ThreadPoolExecutor(max_workers=options.slots, thread_name_prefix="pipex-step")
         self._queue = ReadyQueue(specs)
@@ -330,10 +332,25 @@ class Scheduler:
             limits, record = self.fp.limits(spec, strict=self.options.strict_limits)
         except PipexError as exc:
             return await self._fail_early(spec, ref, "limits", exc.message, 1, time.time())
+        self._warn_ignored_limits(ref, record)
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
         return await self._execute(plan, ref, reasons)
+
+    def _warn_ignored_limits(self, ref: StepRef, record: Mapping[str, Any]) -> None:
+        """Limits the engine will ignore: one warning per reason and run (``meta.json`` has every step's)."""
+        ignored = {name: entry for name, entry in record.items() if not entry.get("enforced", True)}
+        reasons = sorted({str(entry.get("reason", "")) for entry in ignored.values()} - self._warned_limits)
+        for reason in reasons:
+            self._warned_limits.add(reason)
+            names = ", ".join(n for n, e in ignored.items() if e.get("reason") == reason)
+            self._emit(
+                RunWarning,
+                step=ref,
+                message=f"resource limits not enforced ({names} of step {ref.id}, and any later step): {reason}; "
+                "--strict-limits makes this an error",
+            )
 
     def _emit(self, cls: type[Event], **fields: Any) -> None:
         """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself

@@ -61,6 +61,17 @@ class Endpoint:
     def why(self) -> str:
         return f"{self.url} ({self.source})"
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """An engine the user named in the environment did not answer and another was chosen: say so, since
+        the run then goes to an engine the user may not expect (``DOCKER_HOST`` set, Podman used)."""
+        named = (config.CONTAINER_HOST, config.DOCKER_HOST)
+        return tuple(
+            f"{a.source}={a.url} does not answer ({a.outcome}); using {self.why} instead"
+            for a in self.attempts
+            if a.source in named and a.url != self.url and not a.outcome.startswith("answered")
+        )
+
 
 class DiscoveryFailed(RuntimeUnavailable):
     """No candidate answered; ``attempts`` lists each with the reason."""
@@ -219,11 +230,17 @@ def _failure(kind: RuntimeKind, host: str | None, uid: int, attempts: tuple[Atte
     wanted = {"auto": "container engine", "podman": "Podman engine", "docker": "Docker-API engine"}[kind]
     lines = [f"no {wanted} answers; tried:"]
     lines += [f"  {a.url} ({a.source}): {a.outcome}" for a in attempts]
+    user = "" if uid == 0 else " --user"
+    podman = f"start Podman's socket with `systemctl{user} enable --now podman.socket`, or install podman"
+    dockerd = "start dockerd (`sudo systemctl start docker`)"
     if host:
         hint = f"check that an engine listens at {host}, or drop --host to let pipex look for one"
+    elif kind == "docker":
+        hint = f"{dockerd}, or point DOCKER_HOST at a running engine (e.g. DOCKER_HOST=unix:///var/run/docker.sock)"
+    elif any(a.source == config.DOCKER_HOST for a in attempts):
+        hint = f"DOCKER_HOST names an engine that does not answer: {dockerd} or unset DOCKER_HOST; or {podman}"
     else:
-        user = "" if uid == 0 else " --user"
-        hint = f"start Podman's socket with `systemctl{user} enable --now podman.socket`, or install podman"
+        hint = podman
     if any(a.outcome.startswith("permission denied") for a in attempts):
         hint += "; for a socket you may not use, add your user to its group (e.g. `docker`) or use rootless Podman"
     return DiscoveryFailed("\n".join(lines), attempts, hint=hint)

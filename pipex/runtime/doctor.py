@@ -7,17 +7,19 @@ worse than it could (limits ignored, slow storage…) and how to fix it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pipex import config
 from pipex.config import RuntimeKind
-from pipex.errors import PipexError
-from pipex.runtime.base import RuntimeInfo
+from pipex.errors import NetworkUnavailable, PipexError
+from pipex.runtime.base import ContainerSpec, Runtime, RuntimeInfo
 from pipex.runtime.discovery import DiscoveryFailed, Endpoint, check_url
+from pipex.runtime.errors_map import NETWORK_HINT
 from pipex.runtime.factory import Connection, backend
 from pipex.runtime.factory import connect as open_connection
 from pipex.runtime.host import FULL_SUBID_RANGE, HostFacts, host_facts
@@ -65,14 +67,87 @@ def checks(
     info: RuntimeInfo | None,
     facts: HostFacts,
     environ: Mapping[str, str],
+    network_test: Check | None = None,
 ) -> list[Check]:
-    """Every check, in display order. ``error``: why there is no endpoint, or why ``info`` failed."""
+    """Every check, in display order. ``error``: why there is no endpoint, or why ``info`` failed.
+    ``network_test``: the outcome of starting a real container with network (``probe_network``)."""
     found = [*_environment(facts, environ), _endpoint(endpoint, error, info, facts.uid)]
     if info is not None:
         local = endpoint is None or socket_path(endpoint.url) is not None
         found += _engine(info, facts, local=local)
+        if info.rootless and local:
+            found.append(_rootless_network(facts))
+        if network_test is not None:
+            found.append(network_test)
     found += _host(info, facts)
     return found
+
+
+def _rootless_network(facts: HostFacts) -> Check:
+    """What a rootless container with network needs on this host: pasta or slirp4netns, and /dev/net/tun."""
+    if not facts.net_helpers:
+        return Check(
+            "rootless-network",
+            "warn",
+            "neither pasta nor slirp4netns is installed: steps with allowNetwork will fail",
+            "install one: `apt install slirp4netns` (or `passt` for pasta)",
+        )
+    if facts.tun is False:
+        return Check(
+            "rootless-network",
+            "warn",
+            f"/dev/net/tun cannot be opened by {facts.user}: {' and '.join(facts.net_helpers)} need it, so "
+            "steps with allowNetwork will fail",
+            '`sudo chmod 0666 /dev/net/tun` (and keep it with a udev rule: KERNEL=="tun", MODE="0666"), or '
+            "run networked steps on a rootful engine",
+        )
+    return Check("rootless-network", "ok", f"{', '.join(facts.net_helpers)}; /dev/net/tun usable")
+
+
+# Images a network test may use when they are already local (nothing is pulled by a diagnosis).
+PROBE_IMAGES = ("alpine:3.20", "alpine", "busybox", "debian:bookworm-slim", "debian")
+
+
+def probe_network(runtime: Runtime, images: Sequence[str] = PROBE_IMAGES) -> Check:
+    """Start a real container with network from a local image and say whether its network came up.
+
+    The container's command need not exist: the engine sets the network up before it runs the command, so a
+    missing command still proves the network; only a network failure fails the check."""
+    found = next((ref for ref in images if _local(runtime, ref)), None)
+    if found is None:
+        return Check(
+            "network-test",
+            "warn",
+            f"not tested: none of {', '.join(images)} is present locally (a diagnosis pulls nothing)",
+            "pull one (e.g. `podman pull alpine`), then run `pipex doctor` again",
+        )
+    spec = ContainerSpec(image=found, cmd=("true",), network=True, init=False, labels={"pipex": "1"})
+    container = None
+    try:
+        container = runtime.create(spec)
+        runtime.start(container)
+        runtime.wait(container, timeout=PROBE_TIMEOUT)
+    except NetworkUnavailable as exc:
+        # A warning, not a failure: steps without allowNetwork still run.
+        detail = f"a container with network cannot start (steps with allowNetwork will fail): {exc.message}"
+        return Check("network-test", "warn", detail, NETWORK_HINT)
+    except PipexError:
+        pass  # anything but the network (a missing `true`…) is not what this check is about
+    finally:
+        if container is not None:
+            with contextlib.suppress(PipexError):
+                runtime.remove(container)
+    return Check("network-test", "ok", f"a container with network started ({found})")
+
+
+PROBE_TIMEOUT = 30.0
+
+
+def _local(runtime: Runtime, reference: str) -> bool:
+    try:
+        return runtime.image(reference) is not None
+    except PipexError:
+        return False
 
 
 def _environment(facts: HostFacts, environ: Mapping[str, str]) -> list[Check]:
@@ -168,6 +243,7 @@ def _engine(info: RuntimeInfo, facts: HostFacts, *, local: bool) -> list[Check]:
     else:
         found.append(Check("storage", "ok", info.storage_driver or "unknown"))
     found.append(_cgroups(info, facts, local=local))
+    # The backend's name only; whether a container really gets a network is `network-test`'s answer.
     found.append(Check("network", "ok", info.network_backend or "unknown"))
     return found
 
@@ -251,6 +327,7 @@ def diagnose(
     root: Path = Path("/"),
     facts: HostFacts | None = None,
     connect: Callable[..., Connection] = open_connection,
+    network: bool = True,
 ) -> Report:
     """Find the engine as pipex would, ask it for its capabilities, and check the host.
 
@@ -261,6 +338,7 @@ def diagnose(
     endpoint: Endpoint | None = None
     info: RuntimeInfo | None = None
     error: PipexError | None = None
+    network_test: Check | None = None
     try:
         # The engine's info as it is now, not as cached for `pipex run`: a diagnosis must see a changed engine.
         fresh = functools.partial(backend, environ=env, cache=False)
@@ -271,8 +349,10 @@ def diagnose(
         endpoint = connection.endpoint
         try:
             info = connection.runtime.info()
+            network_test = probe_network(connection.runtime) if network else None
         except PipexError as exc:
             error = exc
         finally:
             connection.runtime.close()
-    return Report(tuple(checks(endpoint=endpoint, error=error, info=info, facts=facts, environ=env)))
+    found = checks(endpoint=endpoint, error=error, info=info, facts=facts, environ=env, network_test=network_test)
+    return Report(tuple(found))

@@ -7,9 +7,17 @@ so the original stays in the traceback; messages say what to do.
 from __future__ import annotations
 
 import errno
+import re
 from typing import TYPE_CHECKING
 
-from pipex.errors import ContainerFailed, EngineError, ImageNotFound, RuntimeUnavailable
+from pipex.errors import (
+    CommandNotFound,
+    ContainerFailed,
+    EngineError,
+    ImageNotFound,
+    NetworkUnavailable,
+    RuntimeUnavailable,
+)
 from pipex.errors import RuntimeError as EngineRuntimeError
 
 if TYPE_CHECKING:
@@ -44,10 +52,13 @@ def _root_errno(exc: BaseException) -> int | None:
 def map_connection_error(exc: BaseException, engine: str, endpoint: str) -> RuntimeUnavailable:
     code = _root_errno(exc)
     if code in (errno.EACCES, errno.EPERM):
-        return RuntimeUnavailable(
-            f"cannot reach {engine} at {endpoint}: permission denied on the socket",
-            hint="use rootless Podman (`systemctl --user start podman.socket`) or get access to that socket",
+        fix = (
+            "use rootless Podman (`systemctl --user start podman.socket`) or get access to that socket"
+            if engine == "podman"
+            else "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), "
+            "or point DOCKER_HOST at a socket you may use"
         )
+        return RuntimeUnavailable(f"cannot reach {engine} at {endpoint}: permission denied on the socket", hint=fix)
     why = {
         errno.ENOENT: "no such socket",
         errno.ECONNREFUSED: "connection refused",
@@ -78,5 +89,39 @@ def map_http_error(
     if response.status_code == 404 and container is not None:
         return ContainerFailed(f"{what}: no such container {container!r}: {message}")
     if container is not None or what.startswith(("create", "start")):
-        return ContainerFailed(f"{what} failed: {message}")
+        return classify_container_failure(f"{what} failed: {message}")
     return EngineError(f"{what} failed: {message}")
+
+
+# The OCI runtimes' words for "the command is not in the image": runc (Podman and Docker) and crun.
+_NOT_FOUND = (
+    re.compile(r'exec: "([^"]+)": executable file not found in \$PATH'),
+    re.compile(r'exec: "([^"]+)": stat [^:]+: no such file or directory'),
+    re.compile(r"executable file `([^`]+)` not found"),
+    re.compile(r"`([^`]+)`: No such file or directory: OCI runtime attempted to invoke a command that was not found"),
+)
+# Rootless networking that cannot start: slirp4netns or pasta cannot open /dev/net/tun (or are missing).
+_NETWORK = re.compile(
+    r"/dev/net/tun|slirp4netns failed|setting up pasta|pasta failed|could not find slirp4netns|"
+    r"could not find pasta|rootless (?:port|network)",
+    re.IGNORECASE,
+)
+
+NETWORK_HINT = (
+    "rootless networking needs slirp4netns or pasta and a usable /dev/net/tun: install slirp4netns (or passt), "
+    "check `ls -l /dev/net/tun` (crw-rw-rw-) and run `pipex doctor`; or run the step without allowNetwork"
+)
+
+
+def classify_container_failure(message: str) -> ContainerFailed:
+    """A container that could not be created or started: a missing command (exit 127, naming it), a network
+    the engine could not set up (reason ``network``), or any other failure with the engine's words."""
+    # Network first: a missing slirp4netns is reported in the same words as a missing command.
+    if _NETWORK.search(message):
+        return NetworkUnavailable(f"the container's network could not be set up: {message}", hint=NETWORK_HINT)
+    for pattern in _NOT_FOUND:
+        found = pattern.search(message)
+        if found:
+            exe = found.group(1)
+            return CommandNotFound(exe, f'command "{exe}" not found in the image (the engine said: {message})')
+    return ContainerFailed(message)

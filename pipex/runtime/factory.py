@@ -77,6 +77,13 @@ def open_runtime(
     *,
     environ: Mapping[str, str] | None = None,
     host_source: str = "--host",
+    on_warning: Callable[[str], None] | None = None,
 ) -> Runtime:
-    """The runtime pipex should use now (never cached: each call looks again). Close it when done."""
-    return connect(kind, host, environ=environ, host_source=host_source).runtime
+    """The runtime pipex should use now (never cached: each call looks again). Close it when done.
+
+    ``on_warning``: gets what the user should know about the choice (``Endpoint.warnings``)."""
+    found = connect(kind, host, environ=environ, host_source=host_source)
+    if on_warning is not None:
+        for warning in found.endpoint.warnings:
+            on_warning(warning)
+    return found.runtime

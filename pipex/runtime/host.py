@@ -32,6 +32,10 @@ class HostFacts:
     subgids: int
     runc: bool  # a runc binary on PATH
     xdg_runtime_dir: str | None
+    # Rootless networking: the helpers on PATH (pasta, slirp4netns) and whether this user can open /dev/net/tun
+    # (None: not known, e.g. facts built by hand).
+    net_helpers: tuple[str, ...] = ()
+    tun: bool | None = None
 
 
 def cgroup_layout(mounts: str) -> CgroupLayout:
@@ -113,4 +117,19 @@ def host_facts(
         subgids=subid_count(_read(root / "etc/subgid"), user, uid),
         runc=shutil.which("runc", path=env.get("PATH")) is not None,
         xdg_runtime_dir=env.get(config.XDG_RUNTIME_DIR) or None,
+        net_helpers=tuple(h for h in NET_HELPERS if shutil.which(h, path=env.get("PATH")) is not None),
+        tun=tun_usable(root / "dev/net/tun"),
     )
+
+
+NET_HELPERS = ("pasta", "slirp4netns")
+
+
+def tun_usable(path: Path) -> bool:
+    """Whether this user can open ``/dev/net/tun`` for reading and writing (what slirp4netns and pasta do)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    os.close(fd)
+    return True

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import WorkspaceError, WorkspaceNotFound, from_os_error
+from pipex.errors import UnusableWorkdir, WorkspaceError, WorkspaceNotFound, from_os_error
 from pipex.workspace.atomic import fsync_dir, read_json, write_json
 from pipex.workspace.ids import check_step_id, check_workspace_name, is_run_id
 from pipex.workspace.lock import FileLock
@@ -88,9 +88,9 @@ class Workspace:
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG):
                 raise from_os_error(exc, f'creating workspace "{self.name}"') from exc
-            raise WorkspaceError(
-                f"cannot create workspace {self.path}: {exc.strerror}",
-                hint="check the permissions of the workdir, or choose another with --workdir",
+            raise UnusableWorkdir(
+                f"cannot create workspace {self.path}: {_why_unusable(exc)}",
+                hint=_UNUSABLE_HINTS.get(exc.errno or 0, _UNUSABLE_HINTS[0]),
             ) from exc
 
     def lock(self, command: str | None = None) -> FileLock:
@@ -208,3 +208,24 @@ def remove(path: Path, remove_tree: Callable[[Path], None] | None = None) -> Non
         if remove_tree is None:
             raise
         remove_tree(path)
+
+
+def _why_unusable(exc: OSError) -> str:
+    """The OS's reason, in the words a user acts on (EACCES is not about the file but about the directory)."""
+    return {
+        errno.EACCES: "permission denied (you may not write in the workdir)",
+        errno.EPERM: "permission denied (you may not write in the workdir)",
+        errno.EROFS: "the workdir is on a read-only file system",
+        errno.ENOTDIR: "a file is in the way (a path component is not a directory)",
+        errno.ENOSPC: "no space left on the device",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+_UNUSABLE_HINTS = {
+    0: "choose another workdir with --workdir or PIPEX_WORKDIR",
+    errno.EACCES: "fix the workdir's permissions, or choose another with --workdir or PIPEX_WORKDIR",
+    errno.EPERM: "fix the workdir's permissions, or choose another with --workdir or PIPEX_WORKDIR",
+    errno.EROFS: "choose a workdir on a writable file system with --workdir or PIPEX_WORKDIR",
+    errno.ENOTDIR: "remove the file that is in the way, or choose another workdir with --workdir",
+    errno.ENOSPC: "free some space (`pipex prune`, `pipex clean`), or choose another workdir with --workdir",
+}

@@ -114,7 +114,7 @@ def test_commands_never_leave_the_workspace(
         assert res.exit_code == 0, res.stderr
         assert not hostile.ws.exists()
     elif command == "clean":
-        res = invoke(["clean", *wd])
+        res = invoke(["clean", "--yes", *wd])
         assert res.exit_code == 0, res.stderr
         assert not hostile.ws.exists()
     sentinel.check(linked=linked(plant))

@@ -300,11 +300,11 @@ def test_plain_logs_command_quotes_the_workspace() -> None:
         ({"status": "cancelled", "exit_code": None, "reason": "cancelled"}, "✗ x  cancelled 3.0s"),
         (
             {"status": "failure", "exit_code": None, "reason": "image", "message": "image 'nope' is not present"},
-            "✗ x  failed (image) 3.0s: image 'nope' is not present",
+            "✗ x  failed (image) 3.0s",
         ),
         (
             {"status": "failure", "exit_code": None, "reason": "engine", "message": "lost the engine"},
-            "✗ x  failed (engine) 3.0s: lost the engine",
+            "✗ x  failed (engine) 3.0s",
         ),
     ],
 )
@@ -383,7 +383,91 @@ def test_plain_image_failure_summary_has_the_message_and_no_logs_command() -> No
     assert plain_output([ev(PipelineEnd, result=result)]) == [
         "",
         "✗ fetch  failed (image): image 'x' not found",
-        "✗ interrupted after 0.3s: 0 ran, 0 cached, 1 failed, 0 skipped",
+        "  hint: pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
+        "shell kit's image from busybox",
+        "✗ interrupted after 0.3s: 0 ran, 0 cached, 1 failed, 0 skipped; the next run reuses 0 steps from the cache",
+    ]
+
+
+def test_a_missing_image_is_reported_once() -> None:
+    # The step line, the summary and the (pipex-written) log tail used to say it three times.
+    ev = Feed()
+    message = "cannot pull image 'alpine:3.20': no such host"
+    end = ev(
+        StepEnd,
+        step=StepRef("hello", "hello"),
+        step_run_id="r9",
+        duration=0.2,
+        status="failure",
+        exit_code=None,
+        reason="image",
+        message=message,
+    )
+    outcome = StepOutcome(
+        "hello",
+        "hello",
+        "failure",
+        reason="image",
+        message=message,
+        duration=0.2,
+        run_id="r9",
+        tail=(f"pipex: {message}",),
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="demo",
+        status="failed",
+        steps=(outcome,),
+        duration=0.2,
+        metrics=Metrics(failed=1),
+        failed_steps=("hello",),
+    )
+    out = plain_output([end, ev(PipelineEnd, result=result)])
+    assert sum(message in line for line in out) == 1
+    assert out == [
+        "✗ hello  failed (image) 0.2s",
+        "",
+        f"✗ hello  failed (image): {message}",
+        "  hint: pull it, check the name, or set the kit's `image`; offline, `runtimes/shell-image.sh` builds the "
+        "shell kit's image from busybox",
+        "✗ failed after 0.2s: 0 ran, 0 cached, 1 failed, 0 skipped",
+    ]
+
+
+def test_a_missing_command_names_it_with_exit_127() -> None:
+    ev = Feed()
+    message = 'command "nosuch" not found in the image (the engine said: exec: "nosuch": executable file not found)'
+    end = ev(
+        StepEnd,
+        step=StepRef("t", "t"),
+        step_run_id="r9",
+        duration=0.1,
+        status="failure",
+        exit_code=127,
+        reason="command",
+        message=message,
+    )
+    outcome = StepOutcome(
+        "t", "t", "failure", reason="command", message=message, exit_code=127, duration=0.1, run_id="r9", tail=()
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="demo",
+        status="failed",
+        steps=(outcome,),
+        duration=0.1,
+        metrics=Metrics(ran=1, failed=1),
+        failed_steps=("t",),
+    )
+    assert plain_output([end, ev(PipelineEnd, result=result)]) == [
+        "✗ t  exit 127 (command) 0.1s",
+        "",
+        f"✗ t  exit 127 (command): {message}",
+        "  hint: the image has no such executable: check `cmd` (or the image's entrypoint), or use an image that "
+        "has it",
+        "  (no output)",
+        "  all output: pipex logs demo t",
+        "✗ failed after 0.1s: 1 ran, 0 cached, 1 failed, 0 skipped",
     ]
 
 
@@ -404,7 +488,7 @@ def test_plain_failed_step_without_output() -> None:
         "✗ x  timeout",
         "  (no output)",
         "  all output: pipex logs geo x",
-        "✗ timed out after 3.0s: 1 ran, 0 cached, 1 failed, 0 skipped",
+        "✗ timed out after 3.0s: 1 ran, 0 cached, 1 failed, 0 skipped; the next run reuses 0 steps from the cache",
     ]
 
 
@@ -469,7 +553,7 @@ def test_json_one_compact_object_per_line_on_stdout_only() -> None:
     assert step_end["stepRunId"] == "rp2"
     assert end["status"] == "failed"
     assert end["failedSteps"] == ["report"]
-    assert end["counts"] == {"ran": 2, "cached": 0, "skipped": 1, "failed": 1, "wouldRun": 0}
+    assert end["counts"] == {"ran": 2, "cached": 0, "skipped": 1, "failed": 1, "wouldRun": 0, "cancelled": 0}
 
 
 def test_json_step_log_lines_are_exactly_the_events_json() -> None:
@@ -759,3 +843,25 @@ def test_the_live_view_asks_for_each_chunks_last_line_unless_verbose() -> None:
     console, _ = terminal()
     assert live(console).wants_logs == "last"
     assert live(console, verbose=True).wants_logs is True
+
+
+def test_an_interrupted_run_counts_cancelled_steps_apart_and_says_what_is_reused() -> None:
+    ev = Feed()
+    steps = (
+        StepOutcome("a", "A", "success", duration=1.0, run_id="ra"),
+        StepOutcome("b", "B", "cached"),
+        StepOutcome("c", "C", "cancelled", reason="cancelled", duration=0.5, run_id="rc"),
+        StepOutcome("d", "D", "cancelled"),
+    )
+    result = RunResult(
+        run_id="r1",
+        workspace="w",
+        status="interrupted",
+        steps=steps,
+        duration=2.0,
+        metrics=Metrics(ran=1, cached=1, cancelled=2),
+    )
+    assert plain_output([ev(PipelineEnd, result=result)])[-1] == (
+        "✗ interrupted after 2.0s: 1 ran, 1 cached, 0 failed, 0 skipped, 2 cancelled; the next run reuses 2 "
+        "steps from the cache"
+    )

@@ -20,7 +20,7 @@ def test_rm_without_an_engine_warns_and_deletes(invoke: Invoke, tmp_path: Path) 
     crashed(wd, "gone")
     Workspace(wd, "tidy").create()
     host = f"unix://{tmp_path}/none.sock"
-    res = invoke(["--runtime", "podman", "--host", host, "rm", "gone", "tidy", "--workdir", str(wd)])
+    res = invoke(["--runtime", "podman", "--host", host, "rm", "--yes", "gone", "tidy", "--workdir", str(wd)])
     assert res.exit_code == 0, res.output
     assert not (wd / "gone").exists() and not (wd / "tidy").exists()
     warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
@@ -35,7 +35,9 @@ def test_clean_of_tidy_workspaces_needs_no_engine(invoke: Invoke, tmp_path: Path
     wd = tmp_path / "wd"
     Workspace(wd, "a").create()
     Workspace(wd, "b").create()
-    res = invoke(["--runtime", "podman", "--host", f"unix://{tmp_path}/none.sock", "clean", "--workdir", str(wd)])
+    res = invoke(
+        ["--runtime", "podman", "--host", f"unix://{tmp_path}/none.sock", "clean", "--yes", "--workdir", str(wd)]
+    )
     assert res.exit_code == 0, res.output
     assert res.stderr == ""
     assert res.stdout.startswith("removed 2 workspaces (")

@@ -79,7 +79,7 @@ def test_run_then_a_cached_rerun(
         ("pipeline_end", None),
     ]
     assert events[2]["line"] == "hi"
-    assert events[-1]["counts"] == {"ran": 2, "cached": 0, "skipped": 0, "failed": 0, "wouldRun": 0}
+    assert events[-1]["counts"] == {"ran": 2, "cached": 0, "skipped": 0, "failed": 0, "wouldRun": 0, "cancelled": 0}
     created = len([c for c in runtime.calls if c[0] == "create"])
 
     assert pipex_cli(["--workdir", workdir, "run", "--json"], runtime) == 0

@@ -54,7 +54,7 @@ def test_writers_use_the_workdir_of_pipex_yml(invoke: Invoke, demo: Demo) -> Non
 
 
 def test_clean_uses_the_workdir_of_pipex_yml(invoke: Invoke, demo: Demo) -> None:
-    assert invoke(["clean"], env=NO_ENV).exit_code == 0
+    assert invoke(["clean", "--yes"], env=NO_ENV).exit_code == 0
     assert not demo.ws.exists()
 
 

@@ -103,7 +103,7 @@ def test_rm_checks_every_name_first(invoke: Invoke, demo: Demo, tmp_path: Path) 
         "hint: `pipex list` shows the workspaces; `--workdir` selects another workdir\n"
     )
     assert demo.ws.is_dir() and (demo.workdir / "other").is_dir()
-    res = invoke(["rm", "demo", "other", "--workdir", str(demo.workdir)])
+    res = invoke(["rm", "demo", "other", "-y", "--workdir", str(demo.workdir)])
     assert res.exit_code == 0
     assert res.stdout.startswith('removed workspaces "demo", "other" (')
     assert list(demo.workdir.iterdir()) == []
@@ -115,7 +115,7 @@ def test_maintenance_fails_fast_on_a_busy_workspace(invoke: Invoke, demo: Demo) 
     (demo.workdir / "free").mkdir()
     before = runs(demo)
     with Workspace(demo.workdir, "demo").lock("pipex run"):
-        for args in (["prune", "demo"], ["rm-step", "demo", "a"], ["rm", "free", "demo"]):
+        for args in (["prune", "demo"], ["rm-step", "demo", "a"], ["rm", "free", "demo", "--yes"]):
             res = invoke([*args, "--workdir", str(demo.workdir)])
             assert res.exit_code == 4, args
             first, hint = res.stderr.splitlines()
@@ -123,12 +123,12 @@ def test_maintenance_fails_fast_on_a_busy_workspace(invoke: Invoke, demo: Demo) 
             assert first.endswith(")") and "(pipex run, started " in first
             assert hint == "hint: wait for it to finish, or stop it (`pipex cancel`) if it is a detached run"
         assert (demo.workdir / "free").is_dir()  # rm is all or nothing
-        res = invoke(["clean", "--workdir", str(demo.workdir)])
+        res = invoke(["clean", "--yes", "--workdir", str(demo.workdir)])
         assert res.exit_code == 0
         assert res.stdout.startswith("removed 1 workspace (") and res.stdout.endswith(" B)\n")
         assert res.stderr.startswith('kept workspace "demo": in use by pid ')
     assert runs(demo) == before and not (demo.workdir / "free").exists()
-    res = invoke(["clean", "--json", "--workdir", str(demo.workdir)])
+    res = invoke(["clean", "-y", "--json", "--workdir", str(demo.workdir)])
     data = json.loads(res.stdout)
     assert data["removed"] == ["demo"] and data["inUse"] == [] and data["bytes"] > 0
     assert list(demo.workdir.iterdir()) == []

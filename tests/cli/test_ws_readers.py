@@ -76,6 +76,24 @@ def test_logs_streams_and_errors(invoke: Invoke, demo: Demo) -> None:
     assert res.exit_code == 2 and "'all' is not one of 'stdout', 'stderr', 'both'" in res.stderr
 
 
+def test_logs_json_lines(invoke: Invoke, demo: Demo) -> None:
+    res = invoke(["logs", "demo", "a", "--json", *wd(demo)])
+    assert (res.exit_code, res.stderr) == (0, "")
+    assert [json.loads(line) for line in res.stdout.splitlines()] == [
+        {"stream": "stdout", "line": "hello"},
+        {"stream": "stdout", "line": "world"},
+        {"stream": "stderr", "line": "careful"},
+    ]
+    res = invoke(["--json", "logs", "demo", "a", "-s", "stderr", *wd(demo)])
+    assert res.stdout == '{"stream": "stderr", "line": "careful"}\n'
+    res = invoke(["logs", "demo", "a", "--json", "-f", *wd(demo)])
+    assert res.exit_code == 2
+    assert res.stderr.splitlines() == [
+        "error: --follow prints the step's bytes as they come; it has no JSON form",
+        "hint: drop --json",
+    ]
+
+
 def test_logs_of_an_earlier_attempt(invoke: Invoke, tmp_path: Path) -> None:
     from pipex.testing import mock, run
 

@@ -42,6 +42,9 @@ def test_doctor_with_each_engine(any_engine: Engine) -> None:
     assert checks["oci-runtime"]["detail"] == "runc"  # the test engines are configured for this host
     assert checks["storage"]["detail"].split(":")[0] in ("overlay", "overlay2", "vfs")
     assert checks["cgroups"]["detail"].startswith("cgroup v")
+    # A real container with network: the test images are local, and the test machine's /dev/net/tun is usable.
+    assert checks["network-test"]["status"] == "ok", checks["network-test"]
+    assert checks["network-test"]["detail"].startswith("a container with network started (")
     assert report["summary"]["canRun"] is True
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

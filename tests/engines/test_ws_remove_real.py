@@ -40,7 +40,7 @@ def test_rm_and_clean_delete_outputs_of_a_nonroot_image_user(driver: Driver) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('removed workspace "one" (')
     assert not driver.ws("one").exists()
-    done = driver.cli(["clean"], cwd=driver.base)
+    done = driver.cli(["clean", "--yes"], cwd=driver.base)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("removed 2 workspaces (")
     assert sorted(p.name for p in driver.workdir.iterdir()) == []

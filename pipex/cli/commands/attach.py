@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 
 EPILOG = options.epilog(
     [
@@ -23,7 +23,9 @@ EPILOG = options.epilog(
 
 def attach(
     ctx: typer.Context,
-    workspace: Annotated[str, typer.Argument(metavar="WS", help="Workspace of the detached run.")],
+    workspace: Annotated[
+        str, typer.Argument(metavar="WS", help="Workspace of the detached run.", autocompletion=complete.workspaces)
+    ],
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the steps' log lines.")] = False,
     json: options.Json = False,
     workdir: options.Workdir = None,

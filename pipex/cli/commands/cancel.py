@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 
 EPILOG = options.epilog(
     [("pipex cancel demo", "stop the detached run of workspace demo and wait until it has stopped")],
@@ -17,7 +17,9 @@ EPILOG = options.epilog(
 
 def cancel(
     ctx: typer.Context,
-    workspace: Annotated[str, typer.Argument(metavar="WS", help="Workspace of the detached run.")],
+    workspace: Annotated[
+        str, typer.Argument(metavar="WS", help="Workspace of the detached run.", autocompletion=complete.workspaces)
+    ],
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SEC", help="How long to wait for the run to stop.")
     ] = 60.0,

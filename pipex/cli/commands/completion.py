@@ -15,7 +15,8 @@ EPILOG = options.epilog(
         ("pipex completion zsh > ~/.zfunc/_pipex", ""),
         ("pipex completion fish > ~/.config/fish/completions/pipex.fish", ""),
     ],
-    "The script asks pipex for candidates at completion time, so it never goes stale.",
+    "Create the directory first on a fresh account (mkdir -p). The script asks pipex for candidates at "
+    "completion time, so it never goes stale: commands, options, workspace names and step ids.",
 )
 
 
@@ -25,7 +26,11 @@ class Shell(StrEnum):
     fish = "fish"
 
 
-def completion(shell: Annotated[Shell, typer.Argument(help="The shell to print the script for.")]) -> None:
+def completion(
+    shell: Annotated[
+        Shell, typer.Argument(metavar="SHELL", help="The shell to print the script for: bash, zsh or fish.")
+    ],
+) -> None:
     """Print the completion script for SHELL on stdout."""
     from typer.completion import get_completion_script  # type: ignore[attr-defined]  # public module
 

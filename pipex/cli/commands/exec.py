@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO, cast
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 
 if TYPE_CHECKING:
+    from pipex.cli.reporters.base import Reporter
     from pipex.engine.events import RunResult
 
 EPILOG = options.epilog(
@@ -25,7 +26,8 @@ EPILOG = options.epilog(
     "The step's inputs and every --input are mounted read-only at /input/<alias> from the named steps' last "
     "successful runs in the workspace. The step is cached like in `pipex run`: nothing changed, nothing runs "
     "(--force runs it anyway). A failed step keeps its run, so `pipex logs WS STEP` shows why. --ephemeral "
-    "always runs, streams the step's stdout to stdout, keeps no run, and exits with the step's exit status.",
+    "always runs, streams the step's stdout to stdout and its stderr to stderr, keeps no run (so there is "
+    "nothing for `pipex logs`), and exits with the step's exit status.",
     "Exit codes: 0 success, 1 the step failed (with --ephemeral: the step's exit status), 2 usage or "
     "validation error, 3 engine unavailable, 4 workspace in use, 130 interrupted.",
 )
@@ -33,7 +35,9 @@ EPILOG = options.epilog(
 
 def exec_(
     ctx: typer.Context,
-    workspace: Annotated[str, typer.Argument(metavar="WS", help="Workspace to run the step in.")],
+    workspace: Annotated[
+        str, typer.Argument(metavar="WS", help="Workspace to run the step in.", autocompletion=complete.workspaces)
+    ],
     file: Annotated[
         Path,
         typer.Option(
@@ -45,10 +49,15 @@ def exec_(
     ] = None,
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", metavar="[ALIAS=]STEP", help="Mount STEP's last successful run at /input/ALIAS."),
+        typer.Option(
+            "--input",
+            metavar="[ALIAS=]STEP",
+            help="Mount STEP's last successful run at /input/ALIAS.",
+            autocompletion=complete.steps,
+        ),
     ] = None,
     ephemeral: Annotated[
-        bool, typer.Option("--ephemeral", help="Stream stdout, keep no run, exit with the step's status.")
+        bool, typer.Option("--ephemeral", help="Stream stdout and stderr, keep no run, exit with the step's status.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Run even if cached.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the step's log lines.")] = False,
@@ -74,16 +83,25 @@ def exec_(
         force=force,
         env_file=env_file,
         stdout=_binary_stdout() if ephemeral else None,  # the step's stdout, byte for byte
+        stderr=_binary_stream(sys.stderr) if ephemeral else None,  # and its stderr: nothing is kept to read later
     )
-    reporter = make_reporter(
-        json=opts.json and not ephemeral,  # --ephemeral's stdout is the step's
-        stream_err=sys.stderr,
-        stream_out=sys.stdout,
-        color=opts.color(sys.stderr),
-        verbose=verbose,
-        quiet=opts.quiet or ephemeral,
-        workspace=workspace,
-    )
+    reporter: Reporter
+    if ephemeral:
+        # The step's stdout is pipex's stdout; its stderr went to stderr as it came, and no run is kept:
+        # only why it failed and the final line, never a `pipex logs` command for a run that does not exist.
+        from pipex.cli.reporters.summary import QuietReporter
+
+        reporter = QuietReporter(sys.stderr, workspace=workspace, color=opts.color(sys.stderr), kept=False)
+    else:
+        reporter = make_reporter(
+            json=opts.json,
+            stream_err=sys.stderr,
+            stream_out=sys.stdout,
+            color=opts.color(sys.stderr),
+            verbose=verbose,
+            quiet=opts.quiet,
+            workspace=workspace,
+        )
     from pipex.cli.commands.run import consume
 
     result = asyncio.run(consume(engine, lambda: events, reporter))
@@ -103,11 +121,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _binary_stdout() -> BinaryIO:
-    buffer = getattr(sys.stdout, "buffer", None)
+    return _binary_stream(sys.stdout)
+
+
+def _binary_stream(text: TextIO) -> BinaryIO:
+    buffer = getattr(text, "buffer", None)
     if buffer is not None:
-        sys.stdout.flush()
+        text.flush()
         return cast("BinaryIO", buffer)
-    return cast("BinaryIO", _TextBytes(sys.stdout))
+    return cast("BinaryIO", _TextBytes(text))
 
 
 class _TextBytes(io.RawIOBase):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
 from pipex.errors import UsageError
 
 EPILOG = options.epilog(
@@ -53,6 +53,7 @@ def graph(
             metavar="WS",
             help="Colour each step by its state in this workspace.",
             show_default=False,
+            autocompletion=complete.workspaces,
         ),
     ] = None,
     json: options.Json = False,

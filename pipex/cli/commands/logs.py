@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -11,16 +11,22 @@ from pipex.cli import options
 from pipex.cli.commands.wscommon import RunOpt, StepArg, WorkspaceArg, handle
 from pipex.errors import UsageError
 
+if TYPE_CHECKING:
+    from pipex.workspace.api import WorkspaceHandle
+
 EPILOG = options.epilog(
     [
         ("pipex logs geodata extract", "stdout, then stderr, of the last run"),
         ("pipex logs geodata extract -s stderr", "only stderr"),
         ("pipex logs geodata extract --attempt 1", "the first attempt of a retried step"),
         ("pipex logs geodata extract -f", "follow the step of a live run until it ends"),
+        ("pipex logs geodata extract --json | jq -r .line", "JSON lines: {stream, line}"),
     ],
     "The logs are written as the step wrote them (bytes, unchanged). The last run is shown even when it "
     "failed. With -f and a live run in the workspace, waits for the step to start, streams its lines as they "
-    "come (following retries) and exits when it ends; with no live run it prints the last run's logs.",
+    "come (following retries) and exits when it ends; with no live run it prints the last run's logs. "
+    'With --json: one {"stream", "line"} object per line (stdout\'s lines, then stderr\'s; bytes that are not '
+    "UTF-8 replaced by U+FFFD); not with -f.",
 )
 
 
@@ -46,11 +52,14 @@ def logs(
 ) -> None:
     """Print a step's logs (stdout and stderr of its last run)."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
-    if opts.json:
-        raise UsageError("logs has no JSON form: it prints the step's bytes", hint="drop --json")
     if follow and (attempt is not None or run is not None):
         raise UsageError("--follow follows the live run; it cannot be combined with --attempt or --run")
+    if follow and opts.json:
+        raise UsageError("--follow prints the step's bytes as they come; it has no JSON form", hint="drop --json")
     ws = handle(opts, workspace)
+    if opts.json:
+        _json_lines(ws, step, stream, attempt, run)
+        return
     out = typer.get_binary_stream("stdout")
     if follow:
 
@@ -62,6 +71,26 @@ def logs(
             return
     out.write(ws.log_bytes(step, stream.value, attempt, run=run))
     out.flush()
+
+
+def _json_lines(ws: WorkspaceHandle, step: str, stream: StreamChoice, attempt: int | None, run: str | None) -> None:
+    """One ``{"stream", "line"}`` object per line: stdout's lines, then stderr's (as the text form orders them).
+
+    A line is split on ``\\n`` only and decoded as UTF-8 with undecodable bytes replaced (U+FFFD); a last line
+    without a newline is a line too."""
+    import json as jsonlib
+
+    streams: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")
+    if stream is not StreamChoice.both:
+        streams = ("stdout",) if stream is StreamChoice.stdout else ("stderr",)
+    for name in streams:
+        data = ws.log_bytes(step, name, attempt, run=run)
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        for raw in lines:
+            text = raw.decode("utf-8", errors="replace")
+            typer.echo(jsonlib.dumps({"stream": name, "line": text}, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipex.cli import options
+from pipex.cli import complete, options
+from pipex.cli.argv import FORCE_ALL
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pipex.cli.reporters.base import Reporter
     from pipex.engine.engine import Engine
     from pipex.engine.events import Event, RunResult
     from pipex.engine.options import RunOptions
     from pipex.model.pipeline import Pipeline
-
-FORCE_ALL = "*"
 
 EPILOG = options.epilog(
     [
@@ -32,43 +33,18 @@ EPILOG = options.epilog(
         ("pipex run --dry-run", "what would run and why; touches nothing"),
         ("pipex run --explain", "run, saying why each step is not cached"),
         ("pipex run -f", "force every step"),
-        ("pipex run --force=stats,report", "force two steps"),
+        ("pipex run --force stats,report", "force two steps"),
         ("pipex run -t report -c 2", "report and its dependencies, 2 at a time"),
         ("pipex run --json | jq .event", "JSON lines on stdout"),
         ("pipex run -d -w demo", "in the background; then: pipex attach demo"),
     ],
     "A step is cached when its fingerprint (image ID, command, environment, content of its mounts, sources and "
-    "inputs) equals that of its last successful run. -f/--force takes an optional comma list: attach it "
-    "(--force=a,b), or put another option after it (-f a,b --verbose); a lone word after -f is the PATH.",
+    "inputs) equals that of its last successful run. -f/--force takes an optional comma list of steps: the "
+    "word after it is the list (-f a,b), as in the original pipex; write PATH before -f to force every step of "
+    "another pipeline (pipex run other/ -f).",
     "Exit codes: 0 success, 1 a step failed, 2 usage or validation error, 3 engine unavailable, "
     "4 workspace in use, 130 interrupted.",
 )
-
-
-def normalize_force(args: Sequence[str]) -> list[str]:
-    """Give ``-f/--force`` its optional value without ever swallowing the PATH argument.
-
-    ``--force=a,b`` stays; ``-f a,b`` takes ``a,b`` only when another option follows; a bare ``-f`` means all.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            out.extend(args[i:])
-            break
-        if arg in ("-f", "--force"):
-            value = args[i + 1] if i + 1 < len(args) else None
-            after = args[i + 2] if i + 2 < len(args) else None
-            if value is not None and not value.startswith("-") and after is not None and after.startswith("-"):
-                out.append(f"--force={value}")
-                i += 2
-                continue
-            out.append(f"--force={FORCE_ALL}")
-        else:
-            out.append(arg)
-        i += 1
-    return out
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
@@ -84,16 +60,35 @@ def run(
         ),
     ] = None,
     workspace: Annotated[
-        str | None, typer.Option("--workspace", "-w", help="Workspace name (default: the pipeline id).")
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            metavar="NAME",
+            help="Workspace name (default: the pipeline id).",
+            autocompletion=complete.workspaces,
+        ),
     ] = None,
     force: Annotated[
         str | None,
-        typer.Option("--force", "-f", metavar="[STEPS]", help="Re-run steps even if cached: all, or a comma list."),
+        typer.Option(
+            "--force",
+            "-f",
+            metavar="[STEPS]",
+            help="Re-run steps even if cached: all, or the comma list after it.",
+            autocompletion=complete.pipeline_steps,
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and why; read-only.")] = False,
     target: Annotated[
         str | None,
-        typer.Option("--target", "-t", metavar="STEPS", help="Run only these steps (comma list) and their inputs."),
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="STEPS",
+            help="Run only these steps (comma list) and their inputs.",
+            autocompletion=complete.pipeline_steps,
+        ),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", metavar="N", help="Containers at once (default: CPUs).")
@@ -137,7 +132,6 @@ def run(
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
     from pipex.engine.options import RunOptions
-    from pipex.kits.check import load
 
     engine = Engine(workdir=opts.workdir, runtime=opts.engine_runtime(), host=opts.host)
     forced: bool | tuple[str, ...] = False
@@ -164,7 +158,7 @@ def run(
 
         what = "a dry run records nothing" if dry_run else "a detached run ends later"
         raise UsageError(f"--report: {what}", hint="after a run: pipex report WS -o FILE")
-    pipeline = load(path)
+    pipeline = _load(path, force, json=opts.json, workspace=workspace)
     if (detach or (pipeline.config.detach and not attach and not report)) and not dry_run:
         _start_detached(engine, pipeline, run_options, json=opts.json, quiet=opts.quiet)
         return
@@ -186,6 +180,70 @@ def run(
         workdir = engine.workdir_for(pipeline)
         write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
+
+
+def _load(path: Path | None, force: str | None, *, json: bool, workspace: str | None) -> "Pipeline":
+    """The pipeline, with two errors made useful: a PATH written after ``-f`` (taken as its list), and, for
+    ``--json`` consumers, an invalid pipeline still ends the stream with a ``pipeline_end`` record."""
+    from pipex.errors import PipelineError
+    from pipex.kits.check import load
+
+    try:
+        pipeline = load(path)
+    except PipelineError as exc:
+        _force_names_a_path(force, ())
+        if json:
+            typer.echo(validation_end(exc, workspace=workspace))
+        raise
+    except Exception:
+        _force_names_a_path(force, ())
+        raise
+    _force_names_a_path(force, pipeline.ids)
+    return pipeline
+
+
+def _force_names_a_path(force: str | None, step_ids: "Sequence[str]") -> None:
+    """``pipex run -f examples/x``: the original's ``-f`` takes the next word as its list; when that word is
+    no step but a path on disk, say how to write what was meant."""
+    if force is None or force == FORCE_ALL or "," in force or force in step_ids:
+        return
+    if Path(force).exists():
+        from pipex.errors import UsageError
+
+        raise UsageError(
+            f'--force {force}: "{force}" is not a step of the pipeline but a path (-f takes the next word as '
+            "its list of steps)",
+            hint=f"to force every step of {force}, write `pipex run {force} --force`",
+        )
+
+
+def validation_end(exc: Exception, *, workspace: str | None) -> str:
+    """The one ``pipeline_end`` JSON line of a run whose pipeline did not validate (the ``--json`` contract:
+    every stream ends with one), with the problems as ``validate --json`` lists them."""
+    import json as jsonlib
+    from datetime import UTC, datetime
+
+    from pipex.engine.events import Metrics, PipelineEnd, RunResult
+    from pipex.errors import PipelineError
+    from pipex.workspace.ids import new_run_id
+
+    run_id = new_run_id()
+    problems = exc.problems if isinstance(exc, PipelineError) else ()
+    result = RunResult(
+        run_id=run_id,
+        workspace=workspace or "",
+        status="failed",
+        steps=(),
+        duration=0.0,
+        metrics=Metrics(),
+        failure_kind="validation",
+        error=str(exc),
+        errors=tuple(str(p) for p in problems),
+    )
+    end = PipelineEnd(run_id=run_id, seq=0, ts=datetime.now(UTC), workspace=workspace or "", result=result)
+    data = end.to_json()
+    data["problems"] = [{"location": p.location, "message": p.message, "hint": p.hint} for p in problems]
+    return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _start_detached(

@@ -13,14 +13,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pipex.cli import complete
 from pipex.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
     from pipex.engine.wsclean import ContainerSweeper
     from pipex.workspace.api import WorkspaceHandle
 
-WorkspaceArg = Annotated[str, typer.Argument(metavar="WORKSPACE", help="The workspace (`pipex list` shows them).")]
-StepArg = Annotated[str, typer.Argument(metavar="STEP", help="The step id.")]
+WorkspaceArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="WORKSPACE", help="The workspace (`pipex list` shows them).", autocompletion=complete.workspaces
+    ),
+]
+StepArg = Annotated[str, typer.Argument(metavar="STEP", help="The step id.", autocompletion=complete.steps)]
 RunOpt = Annotated[
     str | None,
     typer.Option("--run", metavar="RUN_ID", help="Read this run of the step instead (run ids: `pipex show`)."),

@@ -13,9 +13,11 @@ The format is stable (CI logs get grepped)::
     ✗ report  exit 1 0.4s
     ✗ setup-db  exit 2 (setup) 3.1s
     ✗ slow  timeout 30.0s
-    ✗ fetch  failed (image) 0.3s: image 'x' is not present and the pull policy is never
+    ✗ fetch  failed (image) 0.3s                          (the message follows in the run's summary)
+    ✗ tool  exit 127 (command) 0.1s                       (the step's command is not in its image)
     ✗ build  cancelled 2.0s
     [build] a line the step wrote                         (--verbose: stdout and stderr)
+    ! resource limits not enforced (memory of step build, and any later step): …   (a warning, once per run)
 
 i.e. ``<symbol> <step id>  <detail>``: the symbol says the state, the step id is what ``pipex logs`` takes.
 """
@@ -26,6 +28,7 @@ from pipex.cli.reporters.base import Line, human_duration, human_size
 from pipex.engine.events import (
     ImagePull,
     PipelineStart,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -77,6 +80,10 @@ def warning_line(event: StepWarning, *, width: int = 0) -> Line:
     return step_line("!", "yellow", event.step, f"warning: {event.message}", width=width, detail_style="yellow")
 
 
+def run_warning_line(event: RunWarning) -> Line:
+    return (("!", "yellow"), (" ", ""), (event.message, "yellow"))
+
+
 def log_line(event: StepLog) -> Line:
     return ((f"[{event.step.id}]", "dim"), (" ", ""), (event.line, ""))
 
@@ -101,10 +108,8 @@ def end_line(event: StepEnd, *, width: int = 0) -> Line:
         if event.artifacts_size:
             detail += f" {human_size(event.artifacts_size)}"
         return step_line("✓", "green", event.step, detail, width=width)
+    # The message (an engine's answer, a missing image) is printed once, in the summary at the end of the run.
     detail = f"{failure_detail(event.status, event.exit_code, event.reason)} {human_duration(event.duration)}"
-    message = failure_message(event.reason, event.message)
-    if message:
-        detail += f": {message}"
     return step_line("✗", "red", event.step, detail, width=width, detail_style="red")
 
 

@@ -37,6 +37,7 @@ from pipex.engine.events import (
     ImagePull,
     PipelineEnd,
     PipelineStart,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -181,6 +182,8 @@ class LiveReporter:
             self._total = len(event.steps)
             self._width = min(max((len(s.id) for s in event.steps), default=0), MAX_LABEL)
             return lines.pipeline_line(event)
+        if isinstance(event, RunWarning):
+            return lines.run_warning_line(event)
         return None
 
     # -- drawing ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pipex.engine.events import (
     ImagePull,
     PipelineEnd,
     PipelineStart,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -75,6 +76,8 @@ class PlainReporter:
             return lines.pull_line(event)
         if isinstance(event, PipelineStart):
             return lines.pipeline_line(event)
+        if isinstance(event, RunWarning):
+            return lines.run_warning_line(event)
         return None
 
     def _write(self, out: list[Line]) -> None:

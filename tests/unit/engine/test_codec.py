@@ -27,6 +27,7 @@ from pipex.engine.events import (
     PipelineEnd,
     PipelineStart,
     RunResult,
+    RunWarning,
     StepCached,
     StepEnd,
     StepLog,
@@ -84,6 +85,8 @@ EVENTS: list[Event] = [
     StepCached(seq=8, step=A, cached_run_id="20260102T030406Z-aaaaaaaa", **COMMON),
     StepWouldRun(seq=9, step=A, reasons=("forced", "env: FOO changed"), **COMMON),
     StepWarning(seq=9, step=A, message='skipped artifact "a/p": a FIFO', **COMMON),
+    RunWarning(seq=9, step=A, message="resource limits not enforced", **COMMON),
+    RunWarning(seq=9, message="DOCKER_HOST=unix:///x does not answer", **COMMON),
     PipelineEnd(seq=10, result=RESULT, **COMMON),
 ]
 

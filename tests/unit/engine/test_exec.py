@@ -171,3 +171,20 @@ def test_a_failed_exec_keeps_its_failed_run(project: Path, tmp_path: Path, rt: F
     assert result.status == "failed" and run_id is not None
     assert (wd / "ex" / "runs" / run_id / "stderr.log").read_bytes() == b"bad\n"
     assert state(wd / "ex")["steps"]["peek"]["last"]["status"] == "failure"
+
+
+def test_ephemeral_stderr_goes_to_stderr_and_no_logs_command(project: Path, tmp_path: Path, rt: FakeRuntime) -> None:
+    from pipex.cli.reporters.base import render
+    from pipex.cli.reporters.summary import summary_lines
+
+    wd = tmp_path / "wd"
+    seeded(project, wd)
+    rt.script(step="peek", behaviour=Behaviour(exit_code=3, stdout=b"out\n", stderr=b"warn: \xff bad\n"))
+    out, err = io.BytesIO(), io.BytesIO()
+    result, _ = exec_(Engine(workdir=wd, runtime=rt), project / "peek.yml", ephemeral=True, stdout=out, stderr=err)
+    assert (out.getvalue(), err.getvalue()) == (b"out\n", b"warn: \xff bad\n")
+    text = [render(line, color=False) for line in summary_lines(result, "ex", kept=False)]
+    assert text[:2] == ["", "✗ peek  exit 3"]
+    assert text[2].startswith("✗ failed after ") and text[2].endswith(": 1 ran, 0 cached, 1 failed, 0 skipped")
+    assert len(text) == 3
+    assert not any("pipex logs" in line for line in text)

@@ -57,3 +57,14 @@ def test_a_stopped_run_keeps_its_status_and_marks_undecided_steps_cancelled() ->
         dry_run=False,
     )
     assert [o.state for o in result.steps] == ["success", "cancelled", "cancelled", "cancelled"]
+
+
+def test_cancelled_steps_and_failed_pulls_did_not_run() -> None:
+    record = Outcomes(specs())
+    record.by_step["a"] = StepOutcome("a", "A", "failure", reason="image", message="cannot pull", run_id="ra")
+    record.by_step["b"] = StepOutcome("b", "B", "cancelled", reason="cancelled", duration=1.0, run_id="rb")
+    record.by_step["c"] = StepOutcome("c", "C", "failure", reason="exit", exit_code=1, duration=2.0, run_id="rc")
+    record.by_step["d"] = StepOutcome("d", "D", "success", duration=3.0, run_id="rd")
+    metrics = record.metrics(peak=2, pull_seconds=0)
+    assert (metrics.ran, metrics.failed, metrics.cancelled) == (2, 2, 1)
+    assert metrics.step_durations == {"c": 2.0, "d": 3.0}

@@ -225,9 +225,34 @@ def test_permission_denied_adds_the_group_fix(short_tmp: Path, engine: Start) ->
     with pytest.raises(DiscoveryFailed) as caught:
         find(short_tmp, {"DOCKER_HOST": fake.url}, check=denied)
     assert caught.value.hint == (
-        "start Podman's socket with `systemctl --user enable --now podman.socket`, or install podman; "
-        "for a socket you may not use, add your user to its group (e.g. `docker`) or use rootless Podman"
+        "DOCKER_HOST names an engine that does not answer: start dockerd (`sudo systemctl start docker`) or unset "
+        "DOCKER_HOST; or start Podman's socket with `systemctl --user enable --now podman.socket`, or install "
+        "podman; for a socket you may not use, add your user to its group (e.g. `docker`) or use rootless Podman"
     )
+
+
+def test_runtime_docker_speaks_of_dockerd(short_tmp: Path) -> None:
+    with pytest.raises(DiscoveryFailed) as caught:
+        find(short_tmp, {}, kind="docker")
+    assert caught.value.hint == (
+        "start dockerd (`sudo systemctl start docker`), or point DOCKER_HOST at a running engine "
+        "(e.g. DOCKER_HOST=unix:///var/run/docker.sock)"
+    )
+
+
+def test_docker_host_not_answering_then_podman_is_a_warning(short_tmp: Path, engine: Start) -> None:
+    engine(short_tmp / "xdg/podman/podman.sock")
+    env = {"DOCKER_HOST": f"unix://{short_tmp}/gone.sock", "XDG_RUNTIME_DIR": str(short_tmp / "xdg")}
+    endpoint = find(short_tmp, env)
+    assert endpoint.source == "rootless Podman socket ($XDG_RUNTIME_DIR)"
+    assert endpoint.warnings == (
+        f"DOCKER_HOST=unix://{short_tmp}/gone.sock does not answer (no socket there); using {endpoint.why} instead",
+    )
+
+
+def test_an_answering_docker_host_has_no_warning(short_tmp: Path, engine: Start) -> None:
+    docker = engine(short_tmp / "d.sock", "docker")
+    assert find(short_tmp, {"DOCKER_HOST": docker.url}).warnings == ()
 
 
 def test_unknown_kind_is_a_config_error() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from pipex.errors import ConfigError, EngineError
 from pipex.runtime.base import RuntimeInfo
 from pipex.runtime.discovery import Attempt, DiscoveryFailed, Endpoint
-from pipex.runtime.doctor import Check, Report, checks, diagnose
+from pipex.runtime.doctor import Check, Report, checks, diagnose, probe_network
+from pipex.runtime.errors_map import NETWORK_HINT, classify_container_failure
 from pipex.runtime.factory import Connection
 from pipex.runtime.fake import FakeRuntime
 from pipex.runtime.host import HostFacts
@@ -25,7 +26,7 @@ INFO = RuntimeInfo(
 )  # fmt: skip
 FACTS = HostFacts(
     uid=1000, user="ana", cgroup_layout="v2", selinux="disabled", subuids=65536, subgids=65536, runc=True,
-    xdg_runtime_dir="/run/user/1000",
+    xdg_runtime_dir="/run/user/1000", net_helpers=("pasta", "slirp4netns"), tun=True,
 )  # fmt: skip
 
 
@@ -47,7 +48,7 @@ def test_a_healthy_rootless_podman() -> None:
     found = run()
     assert list(found) == [
         "xdg-runtime-dir", "endpoint", "engine", "mode", "oci-runtime", "storage", "cgroups", "network",
-        "selinux", "subuid",
+        "rootless-network", "selinux", "subuid",
     ]  # fmt: skip
     assert {c.status for c in found.values()} == {"ok"}
     assert found["endpoint"].detail == f"{URL} (rootless Podman socket)"
@@ -237,3 +238,68 @@ def test_diagnose_reports_a_failed_discovery(tmp_path: Path) -> None:
     report = diagnose(environ={}, root=tmp_path, facts=FACTS, connect=connect)
     assert not report.can_run
     assert report.count("fail") == 1
+
+
+def test_rootless_network_without_a_helper() -> None:
+    found = run(facts=dataclasses.replace(FACTS, net_helpers=()))
+    check = found["rootless-network"]
+    assert (check.status, check.detail, check.fix) == (
+        "warn",
+        "neither pasta nor slirp4netns is installed: steps with allowNetwork will fail",
+        "install one: `apt install slirp4netns` (or `passt` for pasta)",
+    )
+
+
+def test_rootless_network_without_dev_net_tun() -> None:
+    check = run(facts=dataclasses.replace(FACTS, tun=False))["rootless-network"]
+    assert (check.status, check.detail) == (
+        "warn",
+        "/dev/net/tun cannot be opened by ana: pasta and slirp4netns need it, so steps with allowNetwork will fail",
+    )
+    assert check.fix is not None and check.fix.startswith("`sudo chmod 0666 /dev/net/tun`")
+    assert run()["rootless-network"].detail == "pasta, slirp4netns; /dev/net/tun usable"
+
+
+def test_a_rootful_engine_needs_no_rootless_network() -> None:
+    assert "rootless-network" not in run(info=dataclasses.replace(INFO, rootless=False))
+
+
+def test_network_test_fails_when_the_network_cannot_start() -> None:
+    runtime = FakeRuntime(info=INFO)
+    runtime.fail("start", classify_container_failure("start failed: setting up Pasta: /dev/net/tun: Permission denied"))
+    check = probe_network(runtime)
+    assert check.status == "warn"
+    assert check.detail == (
+        "a container with network cannot start (steps with allowNetwork will fail): the container's network "
+        "could not be set up: start failed: setting up Pasta: /dev/net/tun: Permission denied"
+    )
+    assert check.fix == NETWORK_HINT
+    created = [c for c in runtime.calls if c[0] == "create"]
+    assert len(created) == 1 and created[0][1][0].network is True
+    assert [c[0] for c in runtime.calls][-1] == "remove"  # nothing left behind
+
+
+def test_network_test_ok_even_when_the_image_lacks_the_command() -> None:
+    runtime = FakeRuntime(info=INFO)
+    runtime.fail("start", classify_container_failure('start failed: exec: "true": executable file not found in $PATH'))
+    assert probe_network(runtime) == Check("network-test", "ok", "a container with network started (alpine:3.20)")
+    assert probe_network(FakeRuntime(info=INFO)).status == "ok"
+
+
+def test_network_test_without_a_local_image_pulls_nothing() -> None:
+    runtime = FakeRuntime(images=[], info=INFO)
+    check = probe_network(runtime)
+    assert check.status == "warn"
+    assert check.detail.startswith("not tested: none of alpine:3.20, alpine, busybox")
+    assert all(c[0] != "pull" for c in runtime.calls)
+
+
+def test_the_network_test_is_in_the_report(tmp_path: Path) -> None:
+    runtime = FakeRuntime(info=INFO)
+
+    def connect(kind: str, host: str | None, *, environ: Any, root: Path, make: Any) -> Connection:
+        return Connection(runtime, ENDPOINT)
+
+    report = diagnose(environ={}, root=tmp_path, facts=FACTS, connect=connect)
+    names = [c.name for c in report.checks]
+    assert names.index("network-test") == names.index("rootless-network") + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def test_host_facts_from_a_fake_root(tmp_path: Path) -> None:
     facts = host_facts(root=tmp_path, environ={"PATH": str(bin_dir)}, uid=1000, user="ana")
     assert facts == HostFacts(
         uid=1000, user="ana", cgroup_layout="hybrid", selinux="enforcing", subuids=65536, subgids=70000,
-        runc=True, xdg_runtime_dir=None,
+        runc=True, xdg_runtime_dir=None, net_helpers=(), tun=False,
     )  # fmt: skip
 
 
@@ -60,3 +61,17 @@ def test_empty_root_means_nothing_known(tmp_path: Path) -> None:
     (tmp_path / "sys/fs/selinux").mkdir(parents=True)
     (tmp_path / "sys/fs/selinux/enforce").write_text("0")
     assert host_facts(root=tmp_path, environ={}, uid=7, user="x").selinux == "permissive"
+
+
+def test_network_helpers_and_dev_net_tun(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "slirp4netns").write_text("#!/bin/sh\n")
+    (bin_dir / "slirp4netns").chmod(stat.S_IRWXU)
+    (tmp_path / "dev/net").mkdir(parents=True)
+    (tmp_path / "dev/net/tun").write_text("")
+    facts = host_facts(root=tmp_path, environ={"PATH": str(bin_dir)}, uid=1000, user="ana")
+    assert (facts.net_helpers, facts.tun) == (("slirp4netns",), True)
+    (tmp_path / "dev/net/tun").chmod(0)
+    if os.getuid() != 0:  # root opens anything
+        assert host_facts(root=tmp_path, environ={"PATH": ""}, uid=1000, user="ana").tun is False
