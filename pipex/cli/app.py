@@ -21,9 +21,9 @@ from typer.core import TyperGroup
 from pipex.cli import errors
 from pipex.cli.argv import VALUED_GLOBALS, prepare
 from pipex.cli.helpfmt import tidy
-from pipex.cli.options import COMPLETE_VAR, PROG_NAME, GlobalOptions, epilog, load_dotenv_into, use_color
+from pipex.cli.options import COMPLETE_VAR, PROG_NAME, GlobalOptions, RuntimeChoice, epilog, load_dotenv_into, use_color
 from pipex.cli.version import version
-from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR, RuntimeKind
+from pipex.config import PIPEX_PLAIN_HELP, PIPEX_WORKDIR
 
 # Modules of pipex/cli/commands/, in the order --help lists them.
 COMMANDS: tuple[str, ...] = (
@@ -155,7 +155,7 @@ def root(
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
     runtime: Annotated[
-        RuntimeKind | None,
+        RuntimeChoice | None,  # an Enum, not the RuntimeKind Literal: older typer (distributions') cannot read those
         typer.Option("--runtime", help="Container engine to use (default: auto, or .pipex.yml)."),
     ] = None,
     host: Annotated[
@@ -175,7 +175,7 @@ def root(
         runtime_object=injected.runtime_object,
         workdir=workdir,
         json=json,
-        runtime=runtime,
+        runtime=None if runtime is None else runtime.value,
         host=host,
         quiet=quiet,
         no_color=no_color,

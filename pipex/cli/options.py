@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 DOTENV_FILE = ".env"
 PROG_NAME = "pipex"
 COMPLETE_VAR = "_PIPEX_COMPLETE"  # set by the shell completion script (``pipex completion``)
+
+
+class RuntimeChoice(StrEnum):
+    """``--runtime``'s choices (``RuntimeKind``'s values) as typer reads them on every version it supports."""
+
+    auto = "auto"
+    podman = "podman"
+    docker = "docker"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,3 +36,11 @@ def test_pipex_yml_refuses_another() -> None:
 def test_discovery_refuses_another() -> None:
     with pytest.raises(ConfigError, match=r"^unknown runtime 'lxc'$"):
         discover("lxc", environ={})  # type: ignore[arg-type]  # what an untyped caller could pass
+
+
+def test_the_cli_choices_are_the_runtime_kinds() -> None:
+    # --runtime is an Enum for typer (older versions cannot read a Literal); its values are RuntimeKind's
+    from pipex.cli.options import RuntimeChoice
+    from pipex.config import RUNTIME_KINDS
+
+    assert tuple(choice.value for choice in RuntimeChoice) == RUNTIME_KINDS
