@@ -333,7 +333,23 @@ class Scheduler:
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
+        if self.ctx.store is not None and not self.options.forced(spec.id):
+            hit = await self._from_store(plan, ref)
+            if hit is not None:
+                return hit
         return await self._execute(plan, ref, reasons)
+
+    async def _from_store(self, plan: StepPlan, ref: StepRef) -> StepOutcome | None:
+        """A local miss the shared cache has: materialised as a committed run of this workspace, shown as cached."""
+        assert self.ctx is not None
+        from pipex.engine.sharing import restore  # only a run with a cache store needs it
+
+        got = await asyncio.to_thread(restore, plan, self.ctx)
+        if got is None:
+            return None
+        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "")
+        await self.emitter.emit_async(StepCached, step=ref, cached_run_id=got.run_id, source="store")
+        return StepOutcome(ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size)
 
     def _emit(self, cls: type[Event], **fields: Any) -> None:
         """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself
