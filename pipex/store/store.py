@@ -112,13 +112,14 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------------------
     def put(self, fingerprint: str, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> bool:
-        """Store the committed successful run ``run_dir``; ``False`` when the entry is there already.
+        """Store the committed successful run ``run_dir``; ``False`` when a whole entry is there already.
 
         Blobs first, then the record by one rename: a reader sees the whole entry or none. ``NotShareable`` when
         the artifacts hold what a copy cannot reproduce; ``OSError`` for what the store's filesystem refuses."""
         final = self.record_path(fingerprint)
-        if final.exists():
-            return False
+        with contextlib.suppress(StoreCorrupt):  # a corrupt entry is replaced by this good one
+            if self.record(fingerprint) is not None:
+                return False
         tree = self._put_tree(run_dir / "artifacts")
         logs: dict[str, tuple[str, int]] = {}
         top = open_root(run_dir)
