@@ -49,6 +49,8 @@ from pipex.workspace.layout import Workspace
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
+# Shared-cache hits materialised at once: each is a dozen small file creations that wait on the filesystem.
+STORE_THREADS = 16
 _UNRESOLVED: Any = object()
 
 
@@ -92,6 +94,7 @@ class Scheduler:
         self.peak = 0
         self.stop_status: RunStatus | None = None
         self.pool = ThreadPoolExecutor(max_workers=options.slots, thread_name_prefix="pipex-step")
+        self._store_pool: ThreadPoolExecutor | None = None  # materialising shared-cache hits: file I/O, not CPU
         self._queue = ReadyQueue(specs)
         self._finished: asyncio.Future[None] | None = None  # done when every step is settled (or on an error)
         self._drain_scheduled = False
@@ -126,6 +129,8 @@ class Scheduler:
             raise
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            if self._store_pool is not None:
+                self._store_pool.shutdown(wait=True, cancel_futures=True)
         return self.status(), self.metrics()
 
     def stop(self, status: RunStatus, *, kill: bool = False) -> None:
@@ -344,7 +349,9 @@ class Scheduler:
         assert self.ctx is not None
         from pipex.engine.sharing import restore  # only a run with a cache store needs it
 
-        got = await asyncio.to_thread(restore, plan, self.ctx)
+        if self._store_pool is None:
+            self._store_pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="pipex-store")
+        got = await asyncio.get_running_loop().run_in_executor(self._store_pool, restore, plan, self.ctx)
         if got is None:
             return None
         self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "")
