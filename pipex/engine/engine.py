@@ -258,6 +258,8 @@ class Engine:
         def prepare() -> _Prepared:
             prepared: _Prepared = setup(self._prepare)
             prepared.stdout = stdout
+            if ephemeral:  # keeps nothing: not in the workspace, not in a shared cache either
+                prepared.store = None
             return prepared
 
         return self._stream(prepare)

@@ -31,6 +31,10 @@ _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+def entries(n: int) -> str:
+    return f"{n} {'entry' if n == 1 else 'entries'}"
+
+
 def parse_age(text: str) -> float:
     from pipex.errors import UsageError
 
@@ -93,7 +97,7 @@ def stats(
             }
         )
         return
-    typer.echo(f"{store.root}: {plural(got.entries, 'entry')}, {plural(got.blobs, 'blob')}, {human_size(got.bytes)}")
+    typer.echo(f"{store.root}: {entries(got.entries)}, {plural(got.blobs, 'blob')}, {human_size(got.bytes)}")
 
 
 def prune(
@@ -124,7 +128,7 @@ def prune(
         print_json({"store": str(store.root), "entries": done.entries, "blobs": done.blobs, "bytes": done.bytes})
     elif not opts.quiet:
         typer.echo(
-            f"pruned {plural(done.entries, 'entry')} and {plural(done.blobs, 'blob')} "
+            f"pruned {entries(done.entries)} and {plural(done.blobs, 'blob')} "
             f"({human_size(done.bytes)}) from {store.root}"
         )
 
@@ -144,7 +148,7 @@ def verify(
         for problem in done.problems:
             typer.echo(f"removed corrupt entry {problem}", err=True)
         if not opts.quiet:
-            typer.echo(f"{plural(done.entries, 'entry')} ok, {plural(len(done.problems), 'corrupt entry')} removed")
+            typer.echo(f"{entries(done.entries)} ok, {len(done.problems)} corrupt removed")
     if done.problems:
         raise typer.Exit(1)
 
