@@ -341,3 +341,22 @@ def test_cache_store_from_pipex_yml_relative_to_it(tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path / "p2")
     second = run(tmp_path / "p2" / "pipeline.yml", workdir=tmp_path / "wd2")
     assert sources(second) == {"a": "store", "b": "store"}
+
+
+def test_a_kit_pipeline_fingerprints_the_same_from_any_project_path_and_workdir(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "text-processing"
+    one, two = tmp_path / "one", tmp_path / "deeper" / "other-name"
+    shutil.copytree(example, one)
+    shutil.copytree(example, two)
+    store = tmp_path / "store"
+    first = run(one, workdir=tmp_path / "wd1", cache_store=store, environ={})
+    second = run(two, workdir=tmp_path / "wd2", cache_store=store, environ={})
+    assert first.status == second.status == "success"
+    ran = {e.step.id for e in of(first, StepStart)}
+    assert ran and {e.step.id: e.source for e in of(second, StepCached)} == dict.fromkeys(ran, "store")
+
+    def fingerprints(wd: Path) -> dict[str, str]:
+        steps = state(wd, "text-processing")["steps"]
+        return {k: v["lastSuccess"]["fingerprint"] for k, v in steps.items()}
+
+    assert fingerprints(tmp_path / "wd1") == fingerprints(tmp_path / "wd2")
