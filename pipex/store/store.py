@@ -43,7 +43,7 @@ class Store:
     def open(cls, root: str | os.PathLike[str], *, create: bool = True) -> Store:
         """The store at ``root`` (created with its layout when missing and ``create``); ``StoreError`` when it
         cannot be used."""
-        path = Path(root).expanduser().absolute()
+        path = Path(os.path.normpath(Path(root).expanduser().absolute()))  # "p/../store" shown as "store"
         try:
             if create:
                 path.mkdir(parents=True, exist_ok=True)

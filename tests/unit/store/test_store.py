@@ -360,3 +360,34 @@ def test_a_kit_pipeline_fingerprints_the_same_from_any_project_path_and_workdir(
         return {k: v["lastSuccess"]["fingerprint"] for k, v in steps.items()}
 
     assert fingerprints(tmp_path / "wd1") == fingerprints(tmp_path / "wd2")
+
+
+EXEC_STEP = "id: peek\nimage: alpine:3.20\ncmd: [peek]\n"
+
+
+def test_exec_writes_through_but_an_ephemeral_exec_leaves_nothing_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from pipex.engine.engine import Engine
+    from pipex.runtime.fake import FakeRuntime
+
+    root = tmp_path / "p"
+    write(root, EXEC_STEP, name="peek.yml")
+    (root / ".pipex.yml").write_text("cacheStore: ../store\n")
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root)
+    engine = Engine(workdir=tmp_path / "wd", runtime=FakeRuntime())
+
+    def exec_(**kwargs: bool) -> list[str]:
+        async def collect() -> list[str]:
+            events = [e async for e in engine.exec(root / "peek.yml", "ex", **kwargs)]  # type: ignore[arg-type]
+            return [e.message for e in events if isinstance(e, StepWarning)]
+
+        return asyncio.run(collect())
+
+    assert exec_(ephemeral=True) == []  # not even tried
+    assert list((tmp_path / "store" / "ac").iterdir()) == []
+    assert exec_() == []
+    assert len(list((tmp_path / "store" / "ac").iterdir())) == 1
