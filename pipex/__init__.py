@@ -60,6 +60,8 @@ _EXPORTS: dict[str, str] = {
     "WorkspaceBusy": "pipex.errors",
     "WorkspaceNotFound": "pipex.errors",
     "UnsafePath": "pipex.errors",
+    "StoreError": "pipex.errors",
+    "StoreCorrupt": "pipex.errors",
     "Interrupted": "pipex.errors",
 }
 
@@ -103,6 +105,8 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import PipexError as PipexError
     from pipex.errors import Problem as Problem
     from pipex.errors import RuntimeUnavailable as RuntimeUnavailable
+    from pipex.errors import StoreCorrupt as StoreCorrupt
+    from pipex.errors import StoreError as StoreError
     from pipex.errors import UnsafePath as UnsafePath
     from pipex.errors import UnusableWorkdir as UnusableWorkdir
     from pipex.errors import UsageError as UsageError

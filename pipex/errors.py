@@ -193,6 +193,14 @@ class NameTooLong(WorkspaceError):
     exit_code = 2
 
 
+class StoreError(PipexError):
+    """The shared cache (``cacheStore``) cannot be used: missing, unwritable, or an argument of ``pipex cache``."""
+
+
+class StoreCorrupt(StoreError):
+    """An entry of the shared cache is truncated, tampered with or malformed: ignored (and reported), never used."""
+
+
 _FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded"}
 
 

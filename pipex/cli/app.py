@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "list",
     "prune",
+    "cache",
     "rm",
     "rm_step",
     "clean",

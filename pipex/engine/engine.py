@@ -24,7 +24,7 @@ from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunR
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
-from pipex.model.project import configured_workdir, find_configured_workdir
+from pipex.model.project import configured_cache_store, configured_workdir, find_configured_workdir
 from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
     from pipex.runtime.base import Runtime
+    from pipex.store import Store
     from pipex.workspace.api import WorkspaceHandle
 
 FAIR_BATCH = 64  # events handed over at most before the event loop gets a turn
@@ -261,6 +262,8 @@ class Engine:
             prepared: _Prepared = setup(self._prepare)
             prepared.stdout = stdout
             prepared.stderr = stderr
+            if ephemeral:  # keeps nothing: not in the workspace, not in a shared cache either
+                prepared.store = None
             return prepared
 
         return self._stream(prepare)
@@ -320,6 +323,14 @@ class Engine:
         env.update(cli_env)
         prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
         prepared.warnings = warnings
+        try:
+            prepared.store = _open_store(pipeline, options)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            if owned and runtime is not None:
+                runtime.close()
+            raise
         return prepared
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
@@ -355,6 +366,7 @@ class Engine:
                     stderr=p.stderr,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
+                    store=p.store,
                 )
             sched = Scheduler(
                 p.specs,
@@ -476,6 +488,21 @@ class _Prepared:
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
         self.stderr: BinaryIO | None = None  # exec --ephemeral: a copy of its raw stderr
         self.warnings: list[str] = []  # said once the run has started (RunWarning)
+        self.store: Store | None = None  # the shared cache: --cache-store, else .pipex.yml's cacheStore
+
+
+def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:
+    """The run's shared cache store (``None``: none configured, or a dry run, which writes nothing anywhere)."""
+    if options.dry_run:
+        return None
+    root = options.cache_store
+    if root is None:
+        root = configured_cache_store(pipeline.config, pipeline.config_path)
+    if root is None:
+        return None
+    from pipex.store import Store  # start-up: only a run with a cache store opens one
+
+    return Store.open(root)
 
 
 def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:

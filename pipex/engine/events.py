@@ -250,8 +250,9 @@ class StepWarning(StepEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
+    source: Literal["workspace", "store"] = "workspace"  # "store": materialised from the shared cache
     kind = "step_cached"
-    json_fields = (*StepEvent.json_fields, _f("cachedRunId", "cached_run_id"))
+    json_fields = (*StepEvent.json_fields, _f("cachedRunId", "cached_run_id"), _f("source", default="workspace"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

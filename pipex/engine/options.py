@@ -33,6 +33,7 @@ class RunKeywords(TypedDict, total=False):
     explain: bool
     strict_limits: bool
     logs: LogEvents
+    cache_store: str | os.PathLike[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class RunOptions:
     pull: PullPolicy = "missing"
     strict_limits: bool = False
     logs: LogEvents = True  # StepLog events (the log files are always written)
+    cache_store: Path | None = None  # --cache-store (else .pipex.yml's cacheStore)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
     @classmethod
@@ -56,10 +58,12 @@ class RunOptions:
         force = keywords.pop("force", False)
         target = keywords.pop("target", None)
         env_file = keywords.pop("env_file", None)
+        cache_store = keywords.pop("cache_store", None)
         return cls(
             force=force if isinstance(force, bool) else tuple(force),
             target=tuple(target or ()),
             env_file=Path(env_file) if env_file else None,
+            cache_store=Path(cache_store) if cache_store else None,
             environ=environ,
             **keywords,
         )
@@ -78,6 +82,7 @@ class RunOptions:
             "pull": self.pull,
             "strictLimits": self.strict_limits,
             "logs": self.logs,
+            "cacheStore": None if self.cache_store is None else str(self.cache_store.absolute()),
         }
 
     @classmethod
@@ -95,6 +100,7 @@ class RunOptions:
             pull=data["pull"],
             strict_limits=data["strictLimits"],
             logs=data["logs"],
+            cache_store=None if data.get("cacheStore") is None else Path(data["cacheStore"]),
             environ=environ,
         )
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pipex.engine.events import StepRef, StepStatus
 from pipex.engine.options import LogEvents
@@ -14,6 +14,9 @@ from pipex.executors.base import Executor
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef, Resources, RuntimeInfo
 from pipex.workspace.layout import Workspace
+
+if TYPE_CHECKING:
+    from pipex.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class StepContext:
     invoking_uid: int = 0
     invoking_gid: int = 0
     emit_lines: EmitLines | None = None  # thread-safe; None: the runner emits StepLog events one by one
+    store: Store | None = None  # the shared cache (cacheStore): read on a local miss, written after a success
 
     @property
     def info(self) -> RuntimeInfo:

@@ -386,12 +386,16 @@ def _finish(
     if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()
-    meta = _meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
+    meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
     ws.commit(run_id, meta)
     ws.record(
         plan.spec.id,
         RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size),
     )
+    if status == "success" and ctx.store is not None:
+        from pipex.engine.sharing import push  # only a run with a cache store needs it
+
+        push(plan, ctx, ws.run_dir(run_id), meta, digest, size)
     return StepRun(status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail)
 
 
@@ -438,7 +442,7 @@ def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: st
     return run_id
 
 
-def _meta(
+def run_meta(
     plan: StepPlan,
     ctx: StepContext,
     run_id: str,

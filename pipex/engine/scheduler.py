@@ -50,6 +50,8 @@ from pipex.workspace.layout import Workspace
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
+# Shared-cache hits materialised at once: each is a dozen small file creations that wait on the filesystem.
+STORE_THREADS = 16
 _UNRESOLVED: Any = object()
 
 
@@ -94,6 +96,8 @@ class Scheduler:
         self._warned_limits: set[str] = set()  # reasons already said (RunWarning)
         self.stop_status: RunStatus | None = None
         self.pool = ThreadPoolExecutor(max_workers=options.slots, thread_name_prefix="pipex-step")
+        self._store_pool: ThreadPoolExecutor | None = None  # materialising shared-cache hits: file I/O, not CPU
+        self._halts: list[threading.Thread] = []  # stops and kills in flight (see stop)
         self._queue = ReadyQueue(specs)
         self._finished: asyncio.Future[None] | None = None  # done when every step is settled (or on an error)
         self._drain_scheduled = False
@@ -128,6 +132,12 @@ class Scheduler:
             raise
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            # The stops and kills in flight end before the run does (the runtime is closed after it); each is
+            # bounded by halt's own waits.
+            for thread in self._halts:
+                thread.join()
+            if self._store_pool is not None:
+                self._store_pool.shutdown(wait=True, cancel_futures=True)
         return self.status(), self.metrics()
 
     def stop(self, status: RunStatus, *, kill: bool = False) -> None:
@@ -140,9 +150,11 @@ class Scheduler:
         # A thread per container, not the loop's shared executor: a stop may wait out its grace, and a second
         # Ctrl-C's kills must not queue behind the first one's stops.
         for cid in self.ctx.running.snapshot():
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._stop_container, args=(cid, kill), name=f"pipex-halt-{cid[:12]}", daemon=True
-            ).start()
+            )
+            thread.start()
+            self._halts.append(thread)
 
     def _stop_container(self, cid: str, kill: bool) -> None:
         assert self.ctx is not None
@@ -336,6 +348,10 @@ class Scheduler:
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
+        if self.ctx.store is not None and not self.options.forced(spec.id):
+            hit = await self._from_store(plan, ref)
+            if hit is not None:
+                return hit
         return await self._execute(plan, ref, reasons)
 
     def _warn_ignored_limits(self, ref: StepRef, record: Mapping[str, Any]) -> None:
@@ -351,6 +367,19 @@ class Scheduler:
                 message=f"resource limits not enforced ({names} of step {ref.id}, and any later step): {reason}; "
                 "--strict-limits makes this an error",
             )
+    async def _from_store(self, plan: StepPlan, ref: StepRef) -> StepOutcome | None:
+        """A local miss the shared cache has: materialised as a committed run of this workspace, shown as cached."""
+        assert self.ctx is not None
+        from pipex.engine.sharing import restore  # only a run with a cache store needs it
+
+        if self._store_pool is None:
+            self._store_pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="pipex-store")
+        got = await asyncio.get_running_loop().run_in_executor(self._store_pool, restore, plan, self.ctx)
+        if got is None:
+            return None
+        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "")
+        await self.emitter.emit_async(StepCached, step=ref, cached_run_id=got.run_id, source="store")
+        return StepOutcome(ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size)
 
     def _emit(self, cls: type[Event], **fields: Any) -> None:
         """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself

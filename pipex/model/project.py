@@ -25,6 +25,8 @@ class ProjectConfig(BaseModel):
     workdir: str | None = None
     runtime: RuntimeKind = "auto"
     host: str | None = None
+    # The shared cache (README: Sharing a cache); relative to the file's directory.
+    cache_store: str | None = Field(default=None, alias="cacheStore")
 
 
 def find_project_config(start: Path, *, environ: Mapping[str, str] | None = None) -> tuple[ProjectConfig, Path | None]:
@@ -63,6 +65,13 @@ def configured_workdir(config: ProjectConfig, config_path: Path | None) -> Path 
     if not config.workdir or config_path is None:
         return None
     return (config_path.parent / Path(config.workdir).expanduser()).absolute()
+
+
+def configured_cache_store(config: ProjectConfig, config_path: Path | None) -> Path | None:
+    """``.pipex.yml``'s ``cacheStore:``, relative to the file's directory; ``None`` when not set."""
+    if not config.cache_store or config_path is None:
+        return None
+    return (config_path.parent / Path(config.cache_store).expanduser()).absolute()
 
 
 def find_configured_workdir(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:

@@ -27,6 +27,7 @@ never sleeps longer than the scripted delays.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import shutil
@@ -121,7 +122,9 @@ class FakeRuntime:
 
     # -- scripting ------------------------------------------------------------------------------------------
     def add_image(self, reference: str, *, user: str = "", cmd: Sequence[str] = ("/bin/sh",)) -> ImageRef:
-        ref = ImageRef(reference=reference, id=f"sha256:{abs(hash(reference)):064x}"[:71], cmd=tuple(cmd), user=user)
+        # The same ID in every process (hash() is salted per process): two processes may share a cache store.
+        image_id = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+        ref = ImageRef(reference=reference, id=image_id, cmd=tuple(cmd), user=user)
         self.images[reference] = ref
         return ref
 

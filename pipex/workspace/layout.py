@@ -29,7 +29,7 @@ from pipex.errors import UnusableWorkdir, WorkspaceError, WorkspaceNotFound, fro
 from pipex.workspace.atomic import fsync_dir, read_json, write_json
 from pipex.workspace.ids import check_step_id, check_workspace_name, is_run_id
 from pipex.workspace.lock import FileLock
-from pipex.workspace.state import RunEntry, State, load_state, save_state
+from pipex.workspace.state import RunEntry, State, load_state
 
 
 class Workspace:
@@ -39,6 +39,10 @@ class Workspace:
         self.path = self.workdir / name
         self._state_lock = threading.Lock()
         self._state: State | None = None
+        # Group commit of state.json: steps finishing together share one durable write (see ``_save_through``).
+        self._write_lock = threading.Lock()
+        self._changes = 0  # changes made to the state in memory
+        self._saved = 0  # changes on disk
 
     # -- paths -------------------------------------------------------------------------------------------------
     @property
@@ -106,23 +110,40 @@ class Workspace:
             return self._state
 
     def record(self, step_id: str, entry: RunEntry) -> None:
-        """Record a finished run of a step and write ``state.json`` atomically (callers hold the workspace lock)."""
+        """Record a finished run of a step and write ``state.json`` atomically (callers hold the workspace lock);
+        returns once a ``state.json`` holding it is on disk."""
         with self._state_lock:
             if self._state is None:
                 self._state = load_state(self.state_path)
             self._state.record(step_id, entry)
-            save_state(self.state_path, self._state)
-            if entry.status == "success":
-                self._link_step(step_id, entry.run_id)
+            self._changes += 1
+            mine = self._changes
+        self._save_through(mine)
+        if entry.status == "success":
+            self._link_step(step_id, entry.run_id)
 
     def forget_step(self, step_id: str) -> None:
         with self._state_lock:
             if self._state is None:
                 self._state = load_state(self.state_path)
             self._state.forget(step_id)
-            save_state(self.state_path, self._state)
-            with contextlib.suppress(FileNotFoundError):
-                (self.step_runs_dir / step_id).unlink()
+            self._changes += 1
+            mine = self._changes
+        self._save_through(mine)
+        with contextlib.suppress(FileNotFoundError):
+            (self.step_runs_dir / step_id).unlink()
+
+    def _save_through(self, change: int) -> None:
+        """Write ``state.json`` unless a write since ``change`` was made already holds it: while one thread's
+        write (and fsync) runs, the steps that finish meanwhile wait for it and then share the next one."""
+        with self._write_lock:
+            if self._saved >= change:
+                return
+            with self._state_lock:
+                assert self._state is not None
+                data, upto = self._state.to_json(), self._changes
+            write_json(self.state_path, data)
+            self._saved = upto
 
     def _link_step(self, step_id: str, run_id: str) -> None:
         link = self.step_runs_dir / check_step_id(step_id)

@@ -201,8 +201,11 @@ def test_every_command_accepts_json_and_workdir() -> None:
     for name in COMMANDS:
         if name == "completion":
             continue
-        options = {opt for param in group.commands[name.replace("_", "-")].params for opt in getattr(param, "opts", [])}
-        assert {"--json", "--workdir"} <= options, name
+        command = group.commands[name.replace("_", "-")]
+        # a group (`pipex cache`): each of its commands
+        for leaf in getattr(command, "commands", {}).values() or [command]:
+            options = {opt for param in leaf.params for opt in getattr(param, "opts", [])}
+            assert {"--json", "--workdir"} <= options, (name, leaf.name)
 
 
 # --- errors --------------------------------------------------------------------------------------------

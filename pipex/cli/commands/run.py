@@ -120,6 +120,14 @@ def run(
     attach: Annotated[
         bool, typer.Option("--attach", help="Run in the foreground even when .pipex.yml says detach: true.")
     ] = False,
+    cache_store: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-store",
+            metavar="DIR",
+            help="A shared cache directory: reuse what other workdirs, users or machines computed (and add to it).",
+        ),
+    ] = None,
     report: Annotated[
         str | None,
         typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
@@ -148,6 +156,7 @@ def run(
         pull=pull,  # type: ignore[arg-type]  # any string: RunOptions.check names the policies
         explain=explain,
         strict_limits=strict_limits,
+        cache_store=cache_store.absolute() if cache_store else None,
     )
     if detach and attach:
         from pipex.errors import UsageError

@@ -114,7 +114,8 @@ def end_line(event: StepEnd, *, width: int = 0) -> Line:
 
 
 def cached_line(event: StepCached, *, width: int = 0) -> Line:
-    return step_line("=", "dim", event.step, "cached", width=width, detail_style="dim")
+    detail = "cached (store)" if event.source == "store" else "cached"
+    return step_line("=", "dim", event.step, detail, width=width, detail_style="dim")
 
 
 def skipped_line(event: StepSkipped, *, width: int = 0) -> Line:
