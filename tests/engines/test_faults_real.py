@@ -202,7 +202,7 @@ def test_kill9_at_random_instants_keeps_the_workspace_consistent_and_reuses_ever
         f"kill, one full run {span:.1f} s, all in {time.monotonic() - began:.0f} s"
     )
     assert kills[0] >= KILLS
-    assert driver.cli(["rm", "measure", *results], cwd=project).returncode == 0
+    assert driver.cli(["rm", "--yes", "measure", *results], cwd=project).returncode == 0
 
 
 def test_sigterm_at_random_instants_stops_cleanly_and_leaves_no_container(driver: Driver) -> None:
@@ -238,7 +238,7 @@ def test_sigterm_at_random_instants_stops_cleanly_and_leaves_no_container(driver
             assert driver.cli(["rm", name], cwd=project).returncode == 0
     figure(f"SIGTERM: {TERMS} instants (seed {SEED + 1}), {stopped} stopped a run, slowest stop {worst:.1f} s")
     left = [name for name in ("measure", "term0", "term1") if driver.ws(name).exists()]
-    assert driver.cli(["rm", *left], cwd=project).returncode == 0
+    assert driver.cli(["rm", "--yes", *left], cwd=project).returncode == 0
 
 
 def test_the_engine_service_killed_mid_run_fails_steps_with_reason_engine(driver: Driver) -> None:
@@ -439,7 +439,7 @@ def test_rm_and_clean_remove_the_containers_a_killed_run_left(driver: Driver, co
     wait_for(lambda: any(c["State"] == "running" for c in ws_containers(driver, "orphan")), 120, "the step to run")
     kill9(proc)
     assert ws_containers(driver, "orphan")  # orphaned: no pipex is left to remove it
-    done = driver.cli([command, *(["orphan"] if command == "rm" else [])], cwd=project)
+    done = driver.cli([command, *(["orphan"] if command == "rm" else ["--yes"])], cwd=project)
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr, done.stderr
     assert not driver.ws("orphan").exists()

@@ -119,7 +119,7 @@ def test_planted_entries_on_a_real_engine(driver: Driver, outside: Sentinel) -> 
     assert again.returncode == 0, again.stdout + again.stderr
     forced = driver.cli(["run", str(project), "--force"], cwd=project)  # and run again
     assert forced.returncode == 0, forced.stdout + forced.stderr
-    for args in (["rm-step", *wd, "one"], ["prune", *wd], ["clean"]):
+    for args in (["rm-step", *wd, "one"], ["prune", *wd], ["clean", "--yes"]):
         res = driver.cli(args, cwd=driver.base)
         assert res.returncode == 0, (args, res.stderr)
     assert not ws.exists()
