@@ -23,8 +23,10 @@ from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
+from pipex.engine.secrets import RunSecrets
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
 from pipex.model.project import configured_workdir, find_configured_workdir
+from pipex.model.secret import Secret
 from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
@@ -235,11 +237,13 @@ class Engine:
         pull: PullPolicy = "missing",
         logs: LogEvents = True,
         stdout: BinaryIO | None = None,
+        secrets: Mapping[str, str | Secret] | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
-        there, byte for byte, as it arrives. Events as for ``run``."""
+        there, byte for byte, as it arrives. ``secrets``: values of the step's declared secrets by name (as
+        ``run``'s). Events as for ``run``."""
         # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
@@ -251,6 +255,7 @@ class Engine:
             pull=pull,
             logs=logs,
             environ=self.environ,
+            secrets={name: Secret(value) for name, value in (secrets or {}).items()},
         )
         setup = prepare_exec(self, source, options, step=step, inputs=inputs, ephemeral=ephemeral)
 
@@ -312,8 +317,32 @@ class Engine:
                 runtime.close()
             raise
         env = dict(os.environ if self.environ is None else self.environ)
+        try:
+            secrets = self._secrets(specs, options, env, runtime)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            if owned and runtime is not None:
+                runtime.close()
+            raise
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared.secrets = secrets
+        return prepared
+
+    @staticmethod
+    def _secrets(
+        specs: Sequence[StepSpec], options: RunOptions, environ: Mapping[str, str], runtime: Runtime | None
+    ) -> RunSecrets:
+        """Every declared secret's value, before anything runs (``SecretMissing`` names what has none)."""
+        # start-up: only a run with secrets needs them
+        from pipex.engine.secrets import resolve
+
+        if not any(spec.secrets for spec in specs):
+            return RunSecrets()
+        podman = any(s.source == "podman" for spec in specs for s in spec.secrets)
+        store = runtime is None or (podman and runtime.info().libpod_api)
+        return resolve(specs, options.secrets, environ, engine_store=store)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         # start-up: `import pipex` stays cheap; only a run loads the scheduler
@@ -325,7 +354,10 @@ class Engine:
 
         started = time.monotonic()
         fingerprinter = Fingerprinter(
-            p.ws, read_only=options.dry_run, info=None if options.dry_run or p.runtime is None else p.runtime.info
+            p.ws,
+            read_only=options.dry_run,
+            info=None if options.dry_run or p.runtime is None else p.runtime.info,
+            secrets=p.secrets.by_step,
         )
         sched: Scheduler | None = None
         result: RunResult | None = None
@@ -347,6 +379,8 @@ class Engine:
                     stdout=p.stdout,
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
+                    secrets=p.secrets.by_step,
+                    masker=p.secrets.masker or None,
                 )
             sched = Scheduler(
                 p.specs,
@@ -464,6 +498,7 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+        self.secrets = RunSecrets()  # the declared secrets' values, looked up before anything runs
 
 
 def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:

@@ -24,6 +24,7 @@ from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import PipexError, WorkspaceError, from_os_error
 from pipex.executors.base import Copy, SetupPhase, Task
+from pipex.model.secret import redact_env
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import Bind, ContainerSpec
 from pipex.workspace.atomic import write_json
@@ -88,6 +89,7 @@ class _Attempt:
             resources=self.plan.limits,
             hold=spec.setup is not None,
             userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
+            secrets=self.ctx.secrets.get(spec.id, ()),
         )
 
     def _copy_input(self, step: str, source: Path) -> None:
@@ -227,6 +229,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             functools.partial(_log, ctx, ref, attempt) if ctx.logs else None,
             stdout=ctx.stdout,
             last_only=ctx.logs == "last",
+            masker=ctx.masker,
         )
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
         deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
@@ -254,6 +257,8 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             with contextlib.suppress(PipexError, OSError):
                 remove(run_dir, ctx.executor.remove_tree)
             raise fault
+        if message is not None and ctx.masker is not None:
+            message = ctx.masker.text(message)  # an engine's answer may quote what it was given
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
             done = _finish_or_fault(
@@ -377,7 +382,8 @@ def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: st
         "imageId": None,
         "imageDigest": None,
         "cmd": list(spec.cmd),
-        "env": dict(spec.env),
+        "env": redact_env(dict(spec.env)),
+        "secrets": [{"name": s.name, "source": s.origin} for s in spec.secrets],
         "fingerprint": None,
         "artifactsDigest": None,
         "artifactsSize": 0,
@@ -426,7 +432,8 @@ def _meta(
         "imageId": plan.image.id,
         "imageDigest": plan.image.digest or plan.image.id,
         "cmd": list(spec.cmd),
-        "env": dict(spec.env),
+        "env": redact_env(dict(spec.env)),
+        "secrets": [{"name": s.name, "source": s.origin} for s in spec.secrets],
         "inputs": [
             {
                 "step": i.step,

@@ -72,6 +72,20 @@ class UserMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretMount:
+    """A secret delivered to a container: as the variable ``env``, or as a read-only file at ``path``.
+
+    ``value``: the bytes (never in a repr); ``None`` with ``store`` set: the engine's own secret store already holds
+    it under that name (Podman). Backends deliver it the most private way their engine allows (see README)."""
+
+    name: str
+    value: bytes | None = field(default=None, repr=False)
+    env: str | None = None
+    path: str | None = None
+    store: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     image: str
     cmd: tuple[str, ...] | None = None  # None: the image's CMD
@@ -89,6 +103,7 @@ class ContainerSpec:
     # exec the setup phase and then the step's command in the same container.
     hold: bool = False
     name: str | None = None
+    secrets: tuple[SecretMount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

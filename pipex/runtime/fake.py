@@ -44,6 +44,7 @@ from pipex.runtime.base import (
     LogChunk,
     PullProgress,
     RuntimeInfo,
+    SecretMount,
     Stream,
 )
 
@@ -246,6 +247,12 @@ class FakeRuntime:
                 raise ContainerFailed(f"create container failed: the name {name!r} is already in use")
             self.containers[cid] = FakeContainer(cid, name, spec, behaviour, network=spec.network)
         return cid
+
+    def delivered(self, step: str) -> dict[str, SecretMount]:
+        """The secrets the last container of ``step`` was given, by name (what a step could read)."""
+        with self._lock:
+            boxes = [c for c in self.containers.values() if c.spec.labels.get(STEP_LABEL) == step]
+        return {m.name: m for m in boxes[-1].spec.secrets} if boxes else {}
 
     def copy_in(self, container: str, source: Path, target: str) -> None:
         self._record("copy_in", container, source, target)

@@ -108,6 +108,8 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    secret_file: options.SecretFiles = None,
+    secret: options.SecretNames = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the steps' log lines.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Say why each step runs.")] = False,
     pull: Annotated[
@@ -154,6 +156,7 @@ def run(
         pull=pull,  # type: ignore[arg-type]  # any string: RunOptions.check names the policies
         explain=explain,
         strict_limits=strict_limits,
+        secrets=options.given_secrets(secret_file, secret),
     )
     if detach and attach:
         from pipex.errors import UsageError
