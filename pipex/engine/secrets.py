@@ -71,7 +71,7 @@ def resolve(
                 value = _lookup(spec.id, secret.name, secret.source, secret.ref, environ)
             if secret.mount is None:
                 value = value.rstrip("\n")  # a file's last newline is not part of a variable's value
-            values += [value, value.strip()]
+            values.append(value.strip())  # masks the value too; a file's last newline stays visible
             mounts.append(SecretMount(secret.name, value.encode("utf-8", "surrogateescape"), **target))
         if mounts:
             by_step[spec.id] = tuple(mounts)

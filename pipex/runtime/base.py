@@ -217,6 +217,10 @@ class Runtime(Protocol):
     def remove(self, container: str) -> None:
         """Force-remove; no error if it is already gone."""
 
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        """Remove what was made to deliver secrets (engine secrets, files) by dead pipex processes of this workdir
+        on this host (``alive(pid)``); return their names. ``remove`` takes away a live container's own."""
+
     def list(self, labels: Mapping[str, str]) -> list[ContainerRef]:
         """Containers (any state) carrying all of ``labels``."""
 
