@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "Problem": "pipex.errors",
     # running
     "Engine": "pipex.engine.engine",
+    "Secret": "pipex.model.secret",
     "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
     "StepOutcome": "pipex.engine.events",
@@ -57,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "WorkspaceNotFound": "pipex.errors",
     "UnsafePath": "pipex.errors",
     "Interrupted": "pipex.errors",
+    "SecretMissing": "pipex.errors",
 }
 
 # The public API is the keys of _EXPORTS (name → module), written only there: ``__all__`` derives from it, and
@@ -96,6 +98,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import PipexError as PipexError
     from pipex.errors import Problem as Problem
     from pipex.errors import RuntimeUnavailable as RuntimeUnavailable
+    from pipex.errors import SecretMissing as SecretMissing
     from pipex.errors import UnsafePath as UnsafePath
     from pipex.errors import UsageError as UsageError
     from pipex.errors import WorkspaceBusy as WorkspaceBusy
@@ -106,6 +109,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.model import Step as Step
     from pipex.model import slugify as slugify
     from pipex.model.builder import PipelineBuilder as PipelineBuilder
+    from pipex.model.secret import Secret as Secret
 
 
 def __getattr__(name: str) -> Any:

@@ -66,7 +66,8 @@ def validate(
 
     notes = env_warnings(pipeline.steps)
     if opts.json:
-        _print_json({"valid": True, "file": file, "problems": [], "problemCount": 0, "warnings": notes})
+        found: dict[str, object] = {"valid": True, "file": file, "problems": [], "problemCount": 0}
+        _print_json({**found, "warnings": notes} if notes else found)
         return
     import warnings
 

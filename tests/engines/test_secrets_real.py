@@ -1,0 +1,105 @@
+"""Secrets on real engines (spec: secrets.md, "Checked by"): a unique value through ``run``, ``run --json``,
+``run -d`` + ``attach``, ``exec``, a failing step that prints it, a retry and a timeout; then every byte under the
+workdir, every captured output and what pipex left in the engine are searched: the value is found nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.engines.test_engine_harness import Driver, engine_params, make_driver
+from tests.env import engine_api
+
+PIPELINE = """
+id: sec
+steps:
+  - id: show
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "env:$API_TOKEN"; printf "%s" "${API_TOKEN:0:9}"; sleep 0.4; printf "%s\\n" "${API_TOKEN:9}";
+          echo "err:$API_TOKEN" >&2; echo "file:$(cat /run/secrets/kube)"; test -z "$KUBE" && echo ok > /output/ok']
+    secrets:
+      - API_TOKEN
+      - {name: KUBE, file: .secrets/kube, mount: /run/secrets/kube}
+  - id: fails
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "failing with $API_TOKEN" >&2; exit 3']
+    retries: 1
+    retryDelayMs: 100
+    allowFailure: true
+    secrets: [API_TOKEN]
+  - id: slow
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "slow $API_TOKEN"; sleep 60']
+    timeoutSec: 3
+    allowFailure: true
+    secrets: [API_TOKEN]
+"""
+
+
+@pytest.mark.parametrize("name", engine_params())
+def test_a_secret_value_is_found_nowhere(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> None:
+    value = f"tok-{uuid.uuid4().hex}"
+    file_value = f"kube-{uuid.uuid4().hex}"
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project(PIPELINE, files={".secrets/kube": file_value + "\n"})
+        outputs: list[str] = []
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            argv, env = driver.cli_argv(list(args))
+            env = {**env, "API_TOKEN": value}
+            done = subprocess.run(argv, check=False, env=env, cwd=project, capture_output=True, text=True, timeout=300)
+            outputs.extend([done.stdout, done.stderr])
+            return done
+
+        done = cli("run", "--verbose")
+        assert done.returncode == 0, done.stderr
+        assert "env:***" in done.stderr and "file:***" in done.stderr
+        done = cli("run", "--json", "--verbose", "--force")
+        assert done.returncode == 0, done.stderr
+        lines = [json.loads(line) for line in done.stdout.splitlines()]
+        logged = [e["line"] for e in lines if e["event"] == "step_log"]
+        assert {"env:***", "***", "err:***", "file:***", "failing with ***", "slow ***"} <= set(logged), logged
+        ends = {e["step"]["id"]: e for e in lines if e["event"] == "step_end"}
+        assert (ends["fails"]["reason"], ends["slow"]["reason"]) == ("exit", "timeout")
+        done = cli("run", "-d", "-w", "bg", "--force")
+        assert done.returncode == 0, done.stderr
+        attached = cli("attach", "bg", "--json")
+        assert attached.returncode == 0, attached.stderr
+        assert '"line":"env:***"' in attached.stdout
+        done = cli("exec", "--file", "pipeline.yml", "--step", "show", "--ephemeral", "ex")
+        assert done.returncode == 0, done.stderr
+        assert "env:***" in done.stdout
+        done = cli("inspect", "sec", "show", "--json")
+        assert json.loads(done.stdout)["secrets"] == [
+            {"name": "API_TOKEN", "source": "env:API_TOKEN"},
+            {"name": "KUBE", "source": "file:.secrets/kube"},
+        ]
+
+        for secret in (value, file_value):
+            assert not [text for text in outputs if secret in text]
+            assert not under(driver.workdir, secret.encode())
+        assert left_in_engine(driver) == []
+
+
+def under(root: Path, needle: bytes) -> list[Path]:
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for file in files:
+            path = Path(dirpath, file)
+            if not path.is_symlink() and path.is_file() and needle in path.read_bytes():
+                found.append(path)
+    return found
+
+
+def left_in_engine(driver: Driver) -> list[str]:
+    """pipex's secrets still in the engine: Podman's store, or Docker's tmpfs files."""
+    if driver.engine.kind == "podman":
+        answer = json.loads(engine_api.call(driver.engine.socket, "GET", "/v4.0.0/libpod/secrets/json") or b"[]")
+        return [s["Spec"]["Name"] for s in answer if s["Spec"]["Name"].startswith("pipex-")]
+    shm = Path("/dev/shm") / f"pipex-secrets-{os.getuid()}"
+    return [p.name for p in shm.iterdir()] if shm.is_dir() else []
