@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -53,7 +54,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def split(data: bytes, *cuts: int) -> list[LogChunk]:
     points = [0, *cuts, len(data)]
-    return [LogChunk(Stream.STDOUT, data[a:b]) for a, b in zip(points, points[1:], strict=False)]
+    return [LogChunk(Stream.STDOUT, data[a:b]) for a, b in itertools.pairwise(points)]
 
 
 def script(rt: FakeRuntime) -> None:
@@ -84,8 +85,7 @@ def every_byte(root: Path) -> bytes:
 
 def leaks(data: bytes | str) -> list[str]:
     raw = data.encode() if isinstance(data, str) else data
-    found = [v for v in (VALUE, FILE_VALUE.strip()) if v.encode() in raw]
-    return found
+    return [v for v in (VALUE, FILE_VALUE.strip()) if v.encode() in raw]
 
 
 def test_run_delivers_masks_and_writes_no_value(
@@ -111,7 +111,10 @@ def test_run_delivers_masks_and_writes_no_value(
     meta = json.loads(next((workdir / "sec" / "runs").glob("*/meta.json")).read_text())
     metas = [json.loads(p.read_text()) for p in (workdir / "sec" / "runs").glob("*/meta.json")]
     deploy = next(m for m in metas if m["stepId"] == "deploy")
-    assert deploy["secrets"] == [{"name": "API_TOKEN", "source": "env:API_TOKEN"}, {"name": "KUBE", "source": "file:.secrets/kube"}]
+    assert deploy["secrets"] == [
+        {"name": "API_TOKEN", "source": "env:API_TOKEN"},
+        {"name": "KUBE", "source": "file:.secrets/kube"},
+    ]
     assert deploy["env"] == {"DB_PASSWORD": "***", "PLAIN": "visible"}
     assert meta  # every run has one
     key = workdir / "sec" / "secret.key"
@@ -157,7 +160,11 @@ def test_a_rotated_secret_keeps_the_cache_unless_it_affects_the_output(
         monkeypatch.setenv("API_TOKEN", value)
         assert pipex_cli(["--workdir", workdir, "run", "--target", "deploy"], rt) == 0
     assert sum(1 for name, _ in rt.calls if name == "create") == 1  # the second run was a cache hit
-    text = (project / "pipeline.yml").read_text().replace("      - API_TOKEN\n", "      - {name: API_TOKEN, affectsOutput: true}\n", 1)
+    text = (
+        (project / "pipeline.yml")
+        .read_text()
+        .replace("      - API_TOKEN\n", "      - {name: API_TOKEN, affectsOutput: true}\n", 1)
+    )
     (project / "pipeline.yml").write_text(text)
     for value in ("third-value-3", "third-value-3", "fourth-value-4"):
         monkeypatch.setenv("API_TOKEN", value)
