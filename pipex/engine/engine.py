@@ -157,7 +157,8 @@ class Engine:
         keywords (``workspace=``, ``force=``, ``dry_run=``…, see ``RunKeywords``) build one instead.
         ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same), which saves their
         cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line of each chunk read
-        from a step (what a view of each step's latest line needs).
+        from a step (what a view of each step's latest line needs). ``secrets={"NAME": value}`` gives the values
+        of the steps' declared secrets (``str`` or ``pipex.Secret``), before their own sources.
 
         A run in a background process is started by the daemon layer: ``pipex.daemon.start``."""
         return self._stream(functools.partial(self._prepare, pipeline, self.run_options(options, keywords)))

@@ -103,3 +103,23 @@ def left_in_engine(driver: Driver) -> list[str]:
         return [s["Spec"]["Name"] for s in answer if s["Spec"]["Name"].startswith("pipex-")]
     shm = Path("/dev/shm") / f"pipex-secrets-{os.getuid()}"
     return [p.name for p in shm.iterdir()] if shm.is_dir() else []
+
+
+@pytest.mark.parametrize("name", engine_params())
+def test_secrets_left_by_a_dead_pipex_are_reaped_at_the_next_start(
+    request: pytest.FixtureRequest, name: str, tmp_path: Path
+) -> None:
+    from pipex.runtime import labels, secretfiles
+
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project("id: r\nsteps:\n  - id: a\n    image: alpine:3.20\n    cmd: [echo, hi]\n")
+        owner = labels.container_labels(driver.workdir, "r", "run", "a", pid=999_997)
+        left = secretfiles.owner_name(owner)  # as a pipex killed mid-step left it
+        if driver.engine.kind == "podman":
+            engine_api.call(driver.engine.socket, "POST", f"/v4.0.0/libpod/secrets/create?name={left}", b"v-1234")
+        else:
+            secretfiles.write_files(left, {"KUBE": b"v-1234"})
+        assert left in left_in_engine(driver)
+        done = driver.cli(["run", "."], cwd=project)
+        assert done.returncode == 0, done.stderr
+        assert left not in left_in_engine(driver)
