@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engines.test_engine_harness import Driver, engine_params, make_driver
+from tests.engines.test_engine_harness import Driver, engine_params, make_driver, wait_for
 from tests.env import engine_api
 
 PIPELINE = """
@@ -123,3 +123,69 @@ def test_secrets_left_by_a_dead_pipex_are_reaped_at_the_next_start(
         done = driver.cli(["run", "."], cwd=project)
         assert done.returncode == 0, done.stderr
         assert left not in left_in_engine(driver)
+
+
+@pytest.mark.parametrize("name", engine_params())
+def test_a_secret_from_podmans_store(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> None:
+    pipeline = """
+id: store
+steps:
+  - id: a
+    image: alpine:3.20
+    cmd: [sh, -c, 'test "$T" = "from-the-store" && test "$(cat /run/secrets/t)" = "from-the-store" && echo ok']
+    secrets:
+      - {name: T, podman: user-token}
+      - {name: F, podman: user-token, mount: /run/secrets/t}
+"""
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project(pipeline)
+        done = driver.cli(["run", "."], cwd=project)
+        if driver.engine.kind == "docker":
+            assert done.returncode == 2
+            assert done.stderr.startswith(
+                'error: step "a": secret "T" comes from Podman\'s secret store, and this engine has none\n'
+            )
+            return
+        sock = driver.engine.socket
+        engine_api.call(sock, "POST", "/v4.0.0/libpod/secrets/create?name=user-token", b"from-the-store")
+        try:
+            done = driver.cli(["run", ".", "--verbose"], cwd=project)
+            assert done.returncode == 0, done.stderr
+            assert "[a] ok" in done.stderr
+            answer = json.loads(engine_api.call(sock, "GET", "/v4.0.0/libpod/secrets/json"))
+            assert "user-token" in [s["Spec"]["Name"] for s in answer]  # the user's own secret is left alone
+        finally:
+            engine_api.call(sock, "DELETE", "/v4.0.0/libpod/secrets/user-token")
+
+
+@pytest.mark.parametrize("name", engine_params(("rootful_podman", "rootless_podman")))
+def test_podman_keeps_the_values_out_of_the_containers_record(
+    request: pytest.FixtureRequest, name: str, tmp_path: Path
+) -> None:
+    """What whoever can reach the engine sees while the step runs: a mounted secret's value is in neither of
+    Podman's container records (a variable's is in Config.Env, as the README says)."""
+    as_env, as_file = f"tok-{uuid.uuid4().hex}", f"file-{uuid.uuid4().hex}"
+    pipeline = """
+id: insp
+steps:
+  - id: a
+    image: alpine:3.20
+    cmd: [sh, -c, 'sleep 4']
+    secrets: [API_TOKEN, {name: F, env: FILE_TOKEN, mount: /run/secrets/f}]
+"""
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project(pipeline)
+        argv, env = driver.cli_argv(["run", "."])
+        env = {**env, "API_TOKEN": as_env, "FILE_TOKEN": as_file}
+        proc = subprocess.Popen(argv, env=env, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: bool(driver.containers()), 60, "the step's container")
+            sock = driver.engine.socket
+            (container,) = driver.containers()
+            libpod = engine_api.call(sock, "GET", f"/v4.0.0/libpod/containers/{container['Id']}/json")
+            compat = engine_api.call(sock, "GET", f"/containers/{container['Id']}/json")
+            assert container["Id"].encode() in libpod
+            assert as_file.encode() not in libpod and as_file.encode() not in compat
+        finally:
+            _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
