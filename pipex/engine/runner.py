@@ -97,7 +97,11 @@ class _Attempt:
         warning and left behind (a link there is never followed, a FIFO never opened)."""
 
         def skipped(item: Skipped) -> None:
-            self.ctx.emit(StepWarning, step=self.ref, attempt=self.attempt, message=item.message(f" of input {step}"))
+            message = item.message(f" of input {step}")  # names a container wrote: they may hold a value
+            masker = self.ctx.masker
+            self.ctx.emit(
+                StepWarning, step=self.ref, attempt=self.attempt, message=masker.text(message) if masker else message
+            )
 
         try:
             copy_into(source, self.run_dir / "artifacts", on_skip=skipped)

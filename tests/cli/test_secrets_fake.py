@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import pipex
 from pipex.cli.main import main
 from pipex.daemon.child import run_detached
 from pipex.daemon.request import DetachedRequest
@@ -203,3 +204,15 @@ def test_secret_never_shows_its_value() -> None:
     assert secret.reveal() == VALUE
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+def test_the_python_api_takes_secrets(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    rt = FakeRuntime()
+    script(rt)
+    engine = pipex.Engine(workdir=tmp_path / "wd", runtime=rt)
+    result = engine.run_sync(pipex.load(project), target=["deploy"], secrets={"API_TOKEN": VALUE})
+    assert result.status == "success"
+    assert rt.delivered("deploy")["API_TOKEN"].value == VALUE.encode()
+    with pytest.raises(pipex.SecretMissing, match=r'^step "deploy": secret "API_TOKEN" has no value'):
+        engine.run_sync(pipex.load(project), target=["deploy"])
