@@ -94,6 +94,7 @@ class FingerprintResult:
         parts["image.ref"] = _digest(self.image.reference)
         parts["image.id"] = _digest([self.image.id, self.image.digest])
         parts.update({f"env.{name}": _digest([name, value]) for name, value in doc["env"].items()})
+        parts.update({f"secrets.{name}": _digest([name, value]) for name, value in doc.get("secrets", {}).items()})
         # Upstream and tree digests are already digests of public content: stored as they are, they let explain
         # compare them with the upstream run's own artifactsDigest.
         parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in doc["inputs"]})

@@ -216,3 +216,24 @@ def test_the_python_api_takes_secrets(project: Path, tmp_path: Path, monkeypatch
     assert rt.delivered("deploy")["API_TOKEN"].value == VALUE.encode()
     with pytest.raises(pipex.SecretMissing, match=r'^step "deploy": secret "API_TOKEN" has no value'):
         engine.run_sync(pipex.load(project), target=["deploy"])
+
+
+def test_explain_names_a_rotated_secret_that_affects_the_output(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (project / "pipeline.yml").read_text()
+    (project / "pipeline.yml").write_text(
+        text.replace("      - API_TOKEN\n", "      - {name: API_TOKEN, affectsOutput: true}\n", 1)
+    )
+    rt = FakeRuntime()
+    script(rt)
+    workdir = str(tmp_path / "wd")
+    monkeypatch.setenv("API_TOKEN", "first-value-1")
+    assert pipex_cli(["--workdir", workdir, "run", "--target", "deploy"], rt) == 0
+    monkeypatch.setenv("API_TOKEN", "second-value-2")
+    capsys.readouterr()
+    assert pipex_cli(["--workdir", workdir, "run", "--target", "deploy", "--dry-run"], rt) == 0
+    out = capsys.readouterr()
+    assert "would run (secret API_TOKEN changed)" in out.out + out.err
+    meta = next((tmp_path / "wd" / "sec" / "runs").glob("*/meta.json")).read_text()
+    assert "first-value-1" not in meta and '"secrets.API_TOKEN": "sha256:' in meta
