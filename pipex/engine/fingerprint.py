@@ -19,9 +19,9 @@ step's name, caches (they are caches), resources, timeout, retries, condition an
 
 ``FingerprintResult.parts`` holds each component's own digest — ``v``, ``image`` (and ``image.ref``,
 ``image.id``), ``cmd``, ``setup``, ``outputPath``, ``allowNetwork``, ``env`` (and ``env.NAME`` per variable),
-``inputs`` (and ``inputs.<step>``: the upstream artifacts digest itself, or ``absent``), ``mounts``/``sources`` (and
-``mounts.<container>``/``sources.<container>``: the tree's content digest itself), ``kit`` — stored in
-``meta.json`` as ``fingerprintParts`` so ``explain`` can say what changed.
+``secrets.NAME`` (affectsOutput only), ``inputs`` (and ``inputs.<step>``: the upstream artifacts digest itself, or
+``absent``), ``mounts``/``sources`` (and ``mounts.<container>``/``sources.<container>``: the tree's content digest
+itself), ``kit`` — stored in ``meta.json`` as ``fingerprintParts`` so ``explain`` can say what changed.
 """
 
 from __future__ import annotations
