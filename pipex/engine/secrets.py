@@ -72,6 +72,8 @@ def resolve(
             if secret.mount is None:
                 value = value.rstrip("\n")  # a file's last newline is not part of a variable's value
             values.append(value.strip())  # masks the value too; a file's last newline stays visible
+            if "\n" in value.strip():  # a key file, a kubeconfig: each line on its own too (one may be printed alone)
+                values += [line.strip() for line in value.splitlines()]
             mounts.append(SecretMount(secret.name, value.encode("utf-8", "surrogateescape"), **target))
         if mounts:
             by_step[spec.id] = tuple(mounts)

@@ -114,3 +114,15 @@ def test_no_value_survives_any_chunking(values: list[bytes], filler: list[bytes]
     for value in values:
         if b"*" not in value:  # a value made of the mask itself can appear from two masks side by side
             assert value not in out
+
+
+def test_each_line_of_a_multi_line_secret_is_masked_on_its_own() -> None:
+    from pipex.engine.secrets import resolve
+    from pipex.model.spec import SecretSpec, StepSpec
+
+    spec = StepSpec("a", "a", "img", ("x",), secrets=(SecretSpec("KEY", "env", "KEY", "env:KEY"),))
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0BAQEF\n-----END KEY-----\n"
+    masker = resolve([spec], {}, {"KEY": key}, engine_store=False).masker
+    stream = masker.stream()
+    out = stream.feed(b"second line only: kqhkiG9w0BAQEF\n" + key.encode()) + stream.flush()
+    assert out == b"second line only: ***\n***\n"
