@@ -189,3 +189,28 @@ steps:
         finally:
             _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
+
+
+@pytest.mark.parametrize("name", engine_params())
+def test_a_step_with_a_setup_phase_gets_its_secrets_in_both_phases(
+    request: pytest.FixtureRequest, name: str, tmp_path: Path
+) -> None:
+    value = f"tok-{uuid.uuid4().hex}"
+    pipeline = """
+id: setup
+steps:
+  - id: a
+    image: alpine:3.20
+    setup: {cmd: [sh, -c, 'test -n "$API_TOKEN" && echo "setup:$API_TOKEN"']}
+    cmd: [sh, -c, 'test -n "$API_TOKEN" && echo "run:$API_TOKEN" && cat /run/secrets/f']
+    secrets: [API_TOKEN, {name: F, env: API_TOKEN, mount: /run/secrets/f}]
+"""
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project(pipeline)
+        argv, env = driver.cli_argv(["run", ".", "--verbose"])
+        done = subprocess.run(
+            argv, env={**env, "API_TOKEN": value}, cwd=project, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        assert "[a] setup:***" in done.stderr and "[a] run:***" in done.stderr and "[a] ***" in done.stderr
+        assert value not in done.stdout + done.stderr
