@@ -26,7 +26,7 @@ from pipex.errors import PipexError, WorkspaceError, from_os_error
 from pipex.executors.base import Copy, SetupPhase, Task
 from pipex.model.secret import redact_env
 from pipex.model.spec import StepSpec
-from pipex.runtime.base import Bind, ContainerSpec
+from pipex.runtime.base import Bind, ContainerSpec, SecretMount
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import remove
@@ -89,8 +89,20 @@ class _Attempt:
             resources=self.plan.limits,
             hold=spec.setup is not None,
             userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
-            secrets=self.ctx.secrets.get(spec.id, ()),
+            secrets=self._secrets(),
         )
+
+    def _secrets(self) -> tuple[SecretMount, ...]:
+        """The step's secrets; a file owned by the image's user (0400), or readable by all (0444) when that user is
+        a name pipex cannot turn into a uid."""
+        secrets = self.ctx.secrets.get(self.plan.spec.id, ())
+        user = self.plan.image.user
+        if not secrets or imageuser.is_root(user):
+            return secrets
+        uid, gid = imageuser.image_ids(user)
+        if uid is None:
+            return tuple(dataclasses.replace(m, mode=0o444) for m in secrets)
+        return tuple(dataclasses.replace(m, owner=(uid, uid if gid is None else gid)) for m in secrets)
 
     def _copy_input(self, step: str, source: Path) -> None:
         """copyToOutput: only the input's regular files and directories; what else it holds is named in a

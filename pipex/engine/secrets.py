@@ -55,7 +55,7 @@ def resolve(
     for spec in specs:
         mounts: list[SecretMount] = []
         for secret in spec.secrets:
-            target = {"path": secret.mount} if secret.mount else {"env": secret.name}
+            env, path = (None, secret.mount) if secret.mount else (secret.name, None)
             if secret.name in given:
                 value = given[secret.name].reveal()
             elif secret.source == "podman":
@@ -65,7 +65,7 @@ def resolve(
                         "and this engine has none",
                         hint=f"run on Podman, or give its value with --secret-file/--secret {secret.name}",
                     )
-                mounts.append(SecretMount(secret.name, None, store=secret.ref, **target))
+                mounts.append(SecretMount(secret.name, None, env=env, path=path, store=secret.ref))
                 continue
             else:
                 value = _lookup(spec.id, secret.name, secret.source, secret.ref, environ)
@@ -74,7 +74,7 @@ def resolve(
             values.append(value.strip())  # masks the value too; a file's last newline stays visible
             if "\n" in value.strip():  # a key file, a kubeconfig: each line on its own too (one may be printed alone)
                 values += [line.strip() for line in value.splitlines()]
-            mounts.append(SecretMount(secret.name, value.encode("utf-8", "surrogateescape"), **target))
+            mounts.append(SecretMount(secret.name, value.encode("utf-8", "surrogateescape"), env=env, path=path))
         if mounts:
             by_step[spec.id] = tuple(mounts)
     return RunSecrets(by_step, Masker(values))

@@ -73,7 +73,8 @@ class UserMapping:
 
 @dataclass(frozen=True, slots=True)
 class SecretMount:
-    """A secret delivered to a container: as the variable ``env``, or as a read-only file at ``path``.
+    """A secret delivered to a container: as the variable ``env``, or as a read-only file at ``path`` (``owner``,
+    ``mode``).
 
     ``value``: the bytes (never in a repr); ``None`` with ``store`` set: the engine's own secret store already holds
     it under that name (Podman). Backends deliver it the most private way their engine allows (see README)."""
@@ -83,6 +84,8 @@ class SecretMount:
     env: str | None = None
     path: str | None = None
     store: str | None = None
+    owner: tuple[int, int] = (0, 0)  # the file's uid/gid inside the container (the image's user)
+    mode: int = 0o400  # 0o444 when the image's user is a name pipex cannot turn into a uid
 
 
 @dataclass(frozen=True, slots=True)

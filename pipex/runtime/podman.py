@@ -156,7 +156,6 @@ class PodmanRuntime(HttpRuntime):
         made: list[str] = []
         mounts: list[dict[str, Any]] = []
         env: dict[str, str] = {}
-        uid, gid = spec.userns.keep_id or (0, 0)
         try:
             for secret in spec.secrets:
                 name = secret.store
@@ -171,7 +170,8 @@ class PodmanRuntime(HttpRuntime):
                     ).close()
                     made.append(name)
                 if secret.path is not None:
-                    mounts.append({"Source": name, "Target": secret.path, "UID": uid, "GID": gid, "Mode": 0o400})
+                    uid, gid = secret.owner
+                    mounts.append({"Source": name, "Target": secret.path, "UID": uid, "GID": gid, "Mode": secret.mode})
                 else:
                     env[secret.env or secret.name] = name
         except BaseException:

@@ -208,9 +208,31 @@ steps:
     with make_driver(request, name, tmp_path) as driver:
         project = driver.project(pipeline)
         argv, env = driver.cli_argv(["run", ".", "--verbose"])
-        done = subprocess.run(
-            argv, env={**env, "API_TOKEN": value}, cwd=project, capture_output=True, text=True, timeout=300
-        )
+        env = {**env, "API_TOKEN": value}
+        done = subprocess.run(argv, check=False, env=env, cwd=project, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert "[a] setup:***" in done.stderr and "[a] run:***" in done.stderr and "[a] ***" in done.stderr
         assert value not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", engine_params())
+def test_an_image_whose_user_is_not_root_can_read_its_secret_file(
+    request: pytest.FixtureRequest, name: str, tmp_path: Path
+) -> None:
+    from tests.env.services import NONROOT
+
+    pipeline = f"""
+id: nonroot
+steps:
+  - id: a
+    image: {NONROOT}
+    cmd: [sh, -c, 'id -u; test "$(cat /run/secrets/f)" = "$API_TOKEN" && echo same']
+    secrets: [API_TOKEN, {{name: F, env: API_TOKEN, mount: /run/secrets/f}}]
+"""
+    with make_driver(request, name, tmp_path) as driver:
+        project = driver.project(pipeline)
+        argv, env = driver.cli_argv(["run", ".", "--verbose"])
+        env = {**env, "API_TOKEN": "tok-nonroot-1"}
+        done = subprocess.run(argv, check=False, env=env, cwd=project, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "[a] 1000" in done.stderr and "[a] same" in done.stderr
