@@ -23,7 +23,7 @@ from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
-from pipex.engine.secrets import RunSecrets
+from pipex.engine.secrets import RunSecrets, resolve
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
 from pipex.model.project import configured_workdir, find_configured_workdir
 from pipex.model.secret import Secret
@@ -336,9 +336,6 @@ class Engine:
         specs: Sequence[StepSpec], options: RunOptions, environ: Mapping[str, str], runtime: Runtime | None
     ) -> RunSecrets:
         """Every declared secret's value, before anything runs (``SecretMissing`` names what has none)."""
-        # start-up: only a run with secrets needs them
-        from pipex.engine.secrets import resolve
-
         if not any(spec.secrets for spec in specs):
             return RunSecrets()
         podman = any(s.source == "podman" for spec in specs for s in spec.secrets)

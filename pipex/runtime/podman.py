@@ -151,8 +151,9 @@ class PodmanRuntime(HttpRuntime):
     # -- secrets --------------------------------------------------------------------------------------------
     def _secrets(self, spec: ContainerSpec, body: dict[str, Any]) -> list[str]:
         """Podman's secret store: one secret per value, created for this container (its name owned like the
-        container's labels), referenced by the spec; the value is never in the create body or the container's
-        config. A ``store`` secret is the user's own and is only referenced."""
+        container's labels), referenced by the spec, so the value is never in the create body. A mounted value is
+        in none of the container's records; a variable's is (Podman puts it in ``Config.Env``: see README). A
+        ``store`` secret is the user's own and is only referenced, never removed."""
         made: list[str] = []
         mounts: list[dict[str, Any]] = []
         env: dict[str, str] = {}
