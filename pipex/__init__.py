@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "Problem": "pipex.errors",
     # running
     "Engine": "pipex.engine.engine",
+    "Secret": "pipex.model.secret",
     "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
     "RunWarning": "pipex.engine.events",
@@ -63,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "pipex.errors",
     "StoreCorrupt": "pipex.errors",
     "Interrupted": "pipex.errors",
+    "SecretMissing": "pipex.errors",
 }
 
 # The public API is the keys of _EXPORTS (name → module), written only there: ``__all__`` derives from it, and
@@ -105,6 +107,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import PipexError as PipexError
     from pipex.errors import Problem as Problem
     from pipex.errors import RuntimeUnavailable as RuntimeUnavailable
+    from pipex.errors import SecretMissing as SecretMissing
     from pipex.errors import StoreCorrupt as StoreCorrupt
     from pipex.errors import StoreError as StoreError
     from pipex.errors import UnsafePath as UnsafePath
@@ -118,6 +121,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.model import Step as Step
     from pipex.model import slugify as slugify
     from pipex.model.builder import PipelineBuilder as PipelineBuilder
+    from pipex.model.secret import Secret as Secret
 
 
 def __getattr__(name: str) -> Any:

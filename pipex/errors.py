@@ -11,6 +11,7 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     │   │                                      carries every Problem found
     │   └── KitError                           a kit failed to load or resolve
     ├── ConfigError                    exit 2  .pipex.yml or an environment variable is invalid
+    ├── SecretMissing                  exit 2  a declared secret has no value (named, never shown)
     ├── RuntimeError                   exit 3  anything about the container engine
     │   ├── RuntimeUnavailable                 no engine answers (the discovery report says what was tried)
     │   ├── ImageNotFound                      image absent and not pullable (policy never / unknown)
@@ -106,6 +107,12 @@ class PipelineError(PipexError):
         what = str(problems[0]) if count == 1 else f"{count} problems"
         msg = f"invalid pipeline{where}: {what}"
         return cls(msg, problems=problems, source=source, hint="fix the problems above; run `pipex validate`")
+
+
+class SecretMissing(PipexError):
+    """A declared secret has no value (or cannot be delivered by this engine): nothing ran."""
+
+    exit_code = 2
 
 
 class KitError(PipelineError):
@@ -231,6 +238,10 @@ class Interrupted(PipexError):
 
 class PipexWarning(UserWarning):
     """Base of the warnings pipex gives: one line naming the problem and the fix."""
+
+
+class SecretInEnv(PipexWarning):
+    """A plain ``env`` entry whose name looks secret: stored and shown as ``***``, but better under ``secrets:``."""
 
 
 class ConfigIgnored(PipexWarning):

@@ -14,7 +14,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -86,6 +86,40 @@ Workdir = Annotated[
         file_okay=False,
     ),
 ]
+SecretFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--secret-file",
+        metavar="FILE",
+        help="dotenv file of secret values, by the names steps declare under secrets: (repeatable).",
+        dir_okay=False,
+    ),
+]
+SecretNames = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret", metavar="NAME", help="Give the secret NAME the value of the host variable NAME (repeatable)."
+    ),
+]
+
+
+def given_secrets(
+    files: list[Path] | None, names: list[str] | None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``--secret-file``s then ``--secret``s as ``{name: Secret}`` (a later one wins); never prints a value."""
+    from pipex.engine.secrets import read_secret_file  # start-up: only a run with secrets
+    from pipex.errors import SecretMissing
+    from pipex.model.secret import Secret
+
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for file in files or ():
+        found.update(read_secret_file(file))
+    for name in names or ():
+        if name not in environ:
+            raise SecretMissing(f"--secret {name}: the host variable {name} is not set", hint=f"export {name}=…")
+        found[name] = Secret(environ[name])
+    return found
 
 
 def resolve(ctx: typer.Context, *, json: bool = False, workdir: Path | None = None) -> GlobalOptions:

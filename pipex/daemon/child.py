@@ -26,6 +26,7 @@ from pipex.engine.options import RunOptions
 from pipex.errors import PipexError
 from pipex.kits.check import load
 from pipex.model.pipeline import Pipeline
+from pipex.model.secret import Secret
 from pipex.runtime.base import Runtime
 from pipex.workspace.layout import Workspace
 
@@ -34,16 +35,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The process ``spawn`` starts: read the request, leave the terminal's session, run."""
     parser = argparse.ArgumentParser(prog="python -m pipex.daemon", description="a detached pipex run")
     parser.add_argument("--status-fd", type=int, required=True, help="pipe to report the start on")
+    parser.add_argument("--secrets-fd", type=int, help="pipe the secrets' values come on (JSON, read to its end)")
     parser.add_argument("request", type=Path, help="the request file (deleted once read)")
     args = parser.parse_args(argv)
     status = _Status(args.status_fd)
     try:
-        request = DetachedRequest.read(args.request)
+        secrets = _read_secrets(args.secrets_fd) if args.secrets_fd is not None else {}
+        request = DetachedRequest.read(args.request, secrets=secrets)
     except PipexError as exc:
         status.failed(exc)
         return exc.exit_code
     daemonize()
     return run_detached(request, status)
+
+
+def _read_secrets(fd: int) -> dict[str, Secret]:
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            data = json.loads(pipe.read().decode("utf-8", "surrogateescape") or "{}")
+    except (OSError, ValueError) as exc:
+        raise PipexError("the detached run did not receive its secrets", hint="run it without -d") from exc
+    return {str(name): Secret(str(value)) for name, value in data.items()}
 
 
 def daemonize() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from pipex.config import RUNTIME_KINDS, RuntimeKind
 from pipex.engine.options import RunOptions
 from pipex.errors import PipexError
+from pipex.model.secret import Secret
 
 RUNTIMES: tuple[RuntimeKind, ...] = RUNTIME_KINDS
 
@@ -35,8 +36,12 @@ class DetachedRequest:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DetachedRequest:
+    def from_json(cls, data: Mapping[str, Any], secrets: Mapping[str, Secret] | None = None) -> DetachedRequest:
+        """``secrets``: the values of the options' ``secretNames``, received apart from the JSON."""
         runtime = data["runtime"]
+        missing = set(data["options"].get("secretNames", ())) - set(secrets or {})
+        if missing:
+            raise ValueError(f"the values of the secrets {sorted(missing)} did not arrive")
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}")
         return cls(
@@ -45,16 +50,16 @@ class DetachedRequest:
             workdir=Path(data["workdir"]),
             runtime=runtime,
             host=data["host"],
-            options=RunOptions.from_json(data["options"]),
+            options=RunOptions.from_json(data["options"], secrets=secrets),
         )
 
     @classmethod
-    def read(cls, path: Path) -> DetachedRequest:
+    def read(cls, path: Path, secrets: Mapping[str, Secret] | None = None) -> DetachedRequest:
         """The request in ``path``, which is deleted (it is this one process's)."""
         try:
             with path.open(encoding="utf-8") as file:
                 data = json.load(file)
             path.unlink()
-            return cls.from_json(data)
+            return cls.from_json(data, secrets)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise PipexError(f"cannot read the detached run's request {path}: {exc}") from exc

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Unpack
@@ -65,29 +66,39 @@ def start(
     )
     fd, name = tempfile.mkstemp(prefix="pipex-run-", suffix=".json")  # private (0600); the child deletes it
     with os.fdopen(fd, "w", encoding="utf-8") as file:
-        json.dump(request.to_json(), file)
+        json.dump(request.to_json(), file)  # secret names only: their values go through a pipe
+    secrets = {key: value.reveal() for key, value in options.secrets.items()}
     try:
-        return _spawn(Path(name), None if engine.environ is None else dict(engine.environ))
+        return _spawn(Path(name), None if engine.environ is None else dict(engine.environ), secrets)
     finally:
         with contextlib.suppress(FileNotFoundError):
             Path(name).unlink()  # the child did not get to it
 
 
-def _spawn(request: Path, env: dict[str, str] | None) -> DetachedRun:
+def _spawn(request: Path, env: dict[str, str] | None, secrets: dict[str, str]) -> DetachedRun:
     read_end, write_end = os.pipe()
-    argv = [sys.executable, "-m", "pipex.daemon", "--status-fd", str(write_end), str(request)]
+    # The secrets' values cross on a pipe the child reads first: never in its argv, its request file or its logs.
+    secrets_read, secrets_write = os.pipe()
+    argv = [sys.executable, "-m", "pipex.daemon", "--status-fd", str(write_end)]
+    argv += ["--secrets-fd", str(secrets_read), str(request)]
     try:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            pass_fds=(write_end,),
+            pass_fds=(write_end, secrets_read),
             start_new_session=True,
             env=env,
         )
+    except BaseException:
+        os.close(secrets_write)
+        raise
     finally:
         os.close(write_end)
+        os.close(secrets_read)
+    # A thread: more than a pipe's buffer would block until the child reads, and the child may die first.
+    threading.Thread(target=_send_secrets, args=(secrets_write, secrets), daemon=True).start()
     with os.fdopen(read_end, "rb") as status:
         line = status.readline()  # one line, or EOF when the child died first
     if not line:
@@ -101,6 +112,14 @@ def _spawn(request: Path, env: dict[str, str] | None) -> DetachedRun:
     proc.stderr.close()
     proc.wait()  # the intermediate process exits at once; the run lives on in its child
     return started(json.loads(line))
+
+
+def _send_secrets(fd: int, secrets: dict[str, str]) -> None:
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(json.dumps(secrets).encode("utf-8", "surrogateescape"))
+    except OSError:
+        pass  # the child died before reading: its status line says why
 
 
 def started(message: dict[str, Any]) -> DetachedRun:

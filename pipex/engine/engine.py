@@ -23,8 +23,10 @@ from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, RunWarning, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
+from pipex.engine.secrets import RunSecrets, resolve
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
 from pipex.model.project import configured_cache_store, configured_workdir, find_configured_workdir
+from pipex.model.secret import Secret
 from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import Workspace
@@ -158,7 +160,8 @@ class Engine:
         keywords (``workspace=``, ``force=``, ``dry_run=``…, see ``RunKeywords``) build one instead.
         ``logs=False`` leaves out ``StepLog`` events (the log files are written all the same), which saves their
         cost for a consumer that shows no log lines; ``logs="last"`` keeps only the last line of each chunk read
-        from a step (what a view of each step's latest line needs).
+        from a step (what a view of each step's latest line needs). ``secrets={"NAME": value}`` gives the values
+        of the steps' declared secrets (``str`` or ``pipex.Secret``), before their own sources.
 
         A run in a background process is started by the daemon layer: ``pipex.daemon.start``."""
         return self._stream(functools.partial(self._prepare, pipeline, self.run_options(options, keywords)))
@@ -239,11 +242,13 @@ class Engine:
         logs: LogEvents = True,
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
+        secrets: Mapping[str, str | Secret] | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``/``stderr``: also write the step's
-        standard output/error there, byte for byte, as it arrives. Events as for ``run``."""
+        standard output/error there, byte for byte, as it arrives. ``secrets``: values of the step's declared
+        secrets by name (as ``run``'s). Events as for ``run``."""
         # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
@@ -255,6 +260,7 @@ class Engine:
             pull=pull,
             logs=logs,
             environ=self.environ,
+            secrets={name: Secret(value) for name, value in (secrets or {}).items()},
         )
         setup = prepare_exec(self, source, options, step=step, inputs=inputs, ephemeral=ephemeral)
 
@@ -320,9 +326,18 @@ class Engine:
                 runtime.close()
             raise
         env = dict(os.environ if self.environ is None else self.environ)
+        try:
+            secrets = self._secrets(specs, options, env, runtime)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            if owned and runtime is not None:
+                runtime.close()
+            raise
         env.update(cli_env)
         prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
         prepared.warnings = warnings
+        prepared.secrets = secrets
         try:
             prepared.store = _open_store(pipeline, options)
         except BaseException:
@@ -332,6 +347,17 @@ class Engine:
                 runtime.close()
             raise
         return prepared
+
+    @staticmethod
+    def _secrets(
+        specs: Sequence[StepSpec], options: RunOptions, environ: Mapping[str, str], runtime: Runtime | None
+    ) -> RunSecrets:
+        """Every declared secret's value, before anything runs (``SecretMissing`` names what has none)."""
+        if not any(spec.secrets for spec in specs):
+            return RunSecrets()
+        podman = any(s.source == "podman" for spec in specs for s in spec.secrets)
+        store = runtime is None or (podman and runtime.info().libpod_api)
+        return resolve(specs, options.secrets, environ, engine_store=store)
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         # start-up: `import pipex` stays cheap; only a run loads the scheduler
@@ -343,7 +369,10 @@ class Engine:
 
         started = time.monotonic()
         fingerprinter = Fingerprinter(
-            p.ws, read_only=options.dry_run, info=None if options.dry_run or p.runtime is None else p.runtime.info
+            p.ws,
+            read_only=options.dry_run,
+            info=None if options.dry_run or p.runtime is None else p.runtime.info,
+            secrets=p.secrets.by_step,
         )
         sched: Scheduler | None = None
         result: RunResult | None = None
@@ -367,6 +396,8 @@ class Engine:
                     invoking_uid=os.getuid(),
                     invoking_gid=os.getgid(),
                     store=p.store,
+                    secrets=p.secrets.by_step,
+                    masker=p.secrets.masker or None,
                 )
             sched = Scheduler(
                 p.specs,
@@ -489,6 +520,7 @@ class _Prepared:
         self.stderr: BinaryIO | None = None  # exec --ephemeral: a copy of its raw stderr
         self.warnings: list[str] = []  # said once the run has started (RunWarning)
         self.store: Store | None = None  # the shared cache: --cache-store, else .pipex.yml's cacheStore
+        self.secrets = RunSecrets()  # the declared secrets' values, looked up before anything runs
 
 
 def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:

@@ -118,4 +118,6 @@ def explain(
             reasons.append(f"{prefix} changed")  # reordered
     if changed("kit"):
         reasons.append("kit parameters changed")
+    # Secrets with affectsOutput (by name, never a value: the parts are digests of HMACs).
+    reasons.extend(f"secret {name} {status}" for name, status in _members(previous_parts, now, "secrets"))
     return reasons

@@ -9,7 +9,8 @@ The document (format ``v`` 1)::
      "env": {NAME: value | "hmac-sha256:<hex>"},              secret values only as an HMAC keyed per workspace
      "inputs": [{"step", "mountedAs", "copyToOutput", "digest"}],   declared order; digest: upstream artifacts
      "mounts": [{"container", "digest"}], "sources": [{"container", "digest"}],   content, never the host path
-     "kit": {"name", "params"} | null}
+     "kit": {"name", "params"} | null,
+     "secrets": {NAME: "hmac-sha256:<hex>"}}                 only secrets with affectsOutput; absent when none
 
 Canonical: keys sorted, separators ``(",", ":")``, ``ensure_ascii=False``, UTF-8. Inputs, mounts and sources keep
 the step's declared order (reordering them is a change to the step, reported as such). An optional input whose
@@ -18,9 +19,9 @@ step's name, caches (they are caches), resources, timeout, retries, condition an
 
 ``FingerprintResult.parts`` holds each component's own digest — ``v``, ``image`` (and ``image.ref``,
 ``image.id``), ``cmd``, ``setup``, ``outputPath``, ``allowNetwork``, ``env`` (and ``env.NAME`` per variable),
-``inputs`` (and ``inputs.<step>``: the upstream artifacts digest itself, or ``absent``), ``mounts``/``sources`` (and
-``mounts.<container>``/``sources.<container>``: the tree's content digest itself), ``kit`` — stored in
-``meta.json`` as ``fingerprintParts`` so ``explain`` can say what changed.
+``secrets.NAME`` (affectsOutput only), ``inputs`` (and ``inputs.<step>``: the upstream artifacts digest itself, or
+``absent``), ``mounts``/``sources`` (and ``mounts.<container>``/``sources.<container>``: the tree's content digest
+itself), ``kit`` — stored in ``meta.json`` as ``fingerprintParts`` so ``explain`` can say what changed.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class FingerprintResult:
         parts["image.ref"] = _digest(self.image.reference)
         parts["image.id"] = _digest([self.image.id, self.image.digest])
         parts.update({f"env.{name}": _digest([name, value]) for name, value in doc["env"].items()})
+        parts.update({f"secrets.{name}": _digest([name, value]) for name, value in doc.get("secrets", {}).items()})
         # Upstream and tree digests are already digests of public content: stored as they are, they let explain
         # compare them with the upstream run's own artifactsDigest.
         parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in doc["inputs"]})
@@ -103,8 +105,9 @@ class FingerprintResult:
         return {key: tree.manifest for key, tree in self.trees.items()}
 
 
-def secret_hmac(value: str, key: bytes) -> str:
-    return "hmac-sha256:" + hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+def secret_hmac(value: str | bytes, key: bytes) -> str:
+    raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+    return "hmac-sha256:" + hmac.new(key, raw, hashlib.sha256).hexdigest()
 
 
 def _env(env: Mapping[str, str], secret_names: Collection[str], hmac_key: bytes | None) -> dict[str, str]:
@@ -126,12 +129,15 @@ def compute(
     mount_digest: Callable[[Path], TreeDigest],
     secret_names: Collection[str] = frozenset(),
     hmac_key: bytes | None = None,
+    secrets: Mapping[str, bytes] | None = None,
 ) -> FingerprintResult:
     """The fingerprint of ``spec`` run on ``image``.
 
     ``input_digests``: upstream step id → artifacts digest of the run this step will read (an optional input that
     is absent may be missing; a required one may not). ``mount_digest``: the content digest of a host path,
-    usually ``functools.partial(tree_digest, cache=stat_cache)``.
+    usually ``functools.partial(tree_digest, cache=stat_cache)``. ``secrets``: values of the secrets that affect
+    the output (``affectsOutput``), entered as HMACs with ``hmac_key``; by default a secret is not in the document
+    (a rotated token does not re-run a step).
     """
     trees: dict[str, TreeDigest] = {}
 
@@ -175,6 +181,10 @@ def compute(
         "sources": hosts("sources", spec.sources),
         "kit": None if spec.kit is None else {"name": spec.kit.name, "params": _plain(spec.kit.params)},
     }
+    if secrets:
+        if not hmac_key:
+            raise ValueError("secrets that affect the output need an hmac_key to be fingerprinted")
+        doc["secrets"] = {name: secret_hmac(value, hmac_key) for name, value in sorted(secrets.items())}
     document = canonical_json(doc)
     value = "sha256:" + hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
     return FingerprintResult(value, doc, document, image, trees)

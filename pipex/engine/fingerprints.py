@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+import os
+import secrets as random
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +14,77 @@ from pipex.engine.digest import TreeDigest, tree_digest
 from pipex.engine.fingerprint import FingerprintResult, compute
 from pipex.engine.statcache import StatCache
 from pipex.errors import WorkspaceError
+from pipex.model.secret import looks_secret
 from pipex.model.spec import StepSpec
-from pipex.runtime.base import ImageRef, Resources, RuntimeInfo
+from pipex.runtime.base import ImageRef, Resources, RuntimeInfo, SecretMount
 from pipex.workspace.layout import Workspace
 from pipex.workspace.state import RunEntry
 
 STATCACHE_FILE = ".statcache"
+KEY_FILE = "secret.key"  # the workspace's random HMAC key for secret values in fingerprints (0600)
 # The reason given when a dry run cannot resolve a step's image: it cannot tell cached from changed.
 UNRESOLVED_IMAGE = "cannot be resolved now (engine unreachable or image absent)"
 
 
 class Fingerprinter:
-    def __init__(self, ws: Workspace, *, read_only: bool, info: Callable[[], RuntimeInfo] | None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        read_only: bool,
+        info: Callable[[], RuntimeInfo] | None,
+        secrets: Mapping[str, tuple[SecretMount, ...]] | None = None,
+    ) -> None:
+        """``secrets``: each step's secrets; those with ``affectsOutput`` enter its fingerprint as HMACs."""
         self.ws = ws
+        self.secrets = secrets or {}
+        self._key: bytes | None = None
         self.read_only = read_only  # a dry run writes nothing, not even the stat cache
         self.info = info  # asked only for steps with resource limits
         self.cache = StatCache.open(ws.path / STATCACHE_FILE)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
     def compute(self, spec: StepSpec, image: ImageRef, input_digests: dict[str, str]) -> FingerprintResult:
-        return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest)
+        names = {name for name in spec.env if looks_secret(name)}
+        affecting = {s.name for s in spec.secrets if s.affects_output}
+        if not names and not affecting:
+            return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest)
+        values = {
+            m.name: m.value if m.value is not None else f"store:{m.store}".encode()
+            for m in self.secrets.get(spec.id, ())
+            if m.name in affecting
+        }
+        return compute(
+            spec,
+            image=image,
+            input_digests=input_digests,
+            mount_digest=self._mount_digest,
+            secret_names=names,
+            hmac_key=self._hmac_key(),
+            secrets=values,
+        )
+
+    def _hmac_key(self) -> bytes:
+        """The workspace's key, made on first use (0600, created exclusively: two runs agree on one key). A dry
+        run never writes: without a key yet, one for this process only (those steps show as changed)."""
+        if self._key is None:
+            path = self.ws.path / KEY_FILE
+            try:
+                self._key = path.read_bytes()
+            except FileNotFoundError:
+                key = random.token_bytes(32)
+                if self.read_only or not self.ws.path.is_dir():
+                    self._key = key
+                else:
+                    try:
+                        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    except FileExistsError:
+                        self._key = path.read_bytes()
+                    else:
+                        with os.fdopen(fd, "wb") as file:
+                            file.write(key)
+                        self._key = key
+        return self._key
 
     def reasons(
         self,

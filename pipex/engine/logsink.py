@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from pipex.engine.mask import Masker, StreamMasker
 from pipex.runtime.base import LogChunk, Stream
 
 MAX_LINE = 64 * 1024
@@ -100,9 +101,11 @@ class LogSink:
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
         last_only: bool = False,
+        masker: Masker | None = None,
     ) -> None:
         """``on_lines`` gets every complete line, or with ``last_only`` the last line of each chunk (enough for a
-        view of each step's latest line, at a fraction of the cost on a chatty step)."""
+        view of each step's latest line, at a fraction of the cost on a chatty step). ``masker``: the run's secret
+        values, masked in the bytes before they reach the files, the lines and ``stdout``."""
         self.stdout = stdout
         self.stderr = stderr
         self.stdout_path = run_dir / f"{prefix}stdout.log"
@@ -117,19 +120,36 @@ class LogSink:
             Stream.STDOUT: _Splitter("stdout", on_lines, self.stdout_tail, last_only=last_only),
             Stream.STDERR: _Splitter("stderr", on_lines, self.stderr_tail, last_only=last_only),
         }
+        self._mask: dict[Stream, StreamMasker] | None = None
+        if masker:
+            self._mask = {Stream.STDOUT: masker.stream(), Stream.STDERR: masker.stream()}
 
     def __call__(self, chunk: LogChunk) -> None:
-        self._files[chunk.stream].write(chunk.data)
-        if self.stdout is not None and chunk.stream is Stream.STDOUT:
-            self.stdout.write(chunk.data)
+        data = chunk.data
+        if self._mask is not None:
+            data = self._mask[chunk.stream].feed(data)
+            if not data:
+                return
+        self._write(chunk.stream, data)
+
+    def _write(self, stream: Stream, data: bytes) -> None:
+        self._files[stream].write(data)
+        if self.stdout is not None and stream is Stream.STDOUT:
+            self.stdout.write(data)
             self.stdout.flush()
-        elif self.stderr is not None and chunk.stream is Stream.STDERR:
-            self.stderr.write(chunk.data)
+        elif self.stderr is not None and stream is Stream.STDERR:
+            self.stderr.write(data)
             self.stderr.flush()
-        self._split[chunk.stream].feed(chunk.data)
+        self._split[stream].feed(data)
 
     def flush_lines(self) -> None:
-        """End of one phase (setup or run): an unterminated last line becomes an event."""
+        """End of one phase (setup or run): bytes held back by the masker go out, an unterminated last line
+        becomes an event."""
+        if self._mask is not None:
+            for stream, mask in self._mask.items():
+                rest = mask.flush()
+                if rest:
+                    self._write(stream, rest)
         for splitter in self._split.values():
             splitter.flush()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from pipex.errors import UsageError
+from pipex.model.secret import VARIABLE, Secret
 from pipex.model.suggest import did_you_mean
 
 PullPolicy = Literal["always", "missing", "never"]
@@ -34,6 +35,7 @@ class RunKeywords(TypedDict, total=False):
     strict_limits: bool
     logs: LogEvents
     cache_store: str | os.PathLike[str] | None
+    secrets: Mapping[str, str | Secret]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class RunOptions:
     logs: LogEvents = True  # StepLog events (the log files are always written)
     cache_store: Path | None = None  # --cache-store (else .pipex.yml's cacheStore)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
+    # Secret values given for this run by name (--secret-file, --secret, secrets=): never in to_json (a detached
+    # run gets them through a pipe, see pipex.daemon.spawn), never in a repr.
+    secrets: Mapping[str, Secret] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, environ: Mapping[str, str] | None = None, **keywords: Any) -> RunOptions:
@@ -59,17 +64,20 @@ class RunOptions:
         target = keywords.pop("target", None)
         env_file = keywords.pop("env_file", None)
         cache_store = keywords.pop("cache_store", None)
+        secrets = keywords.pop("secrets", None) or {}
         return cls(
             force=force if isinstance(force, bool) else tuple(force),
             target=tuple(target or ()),
             env_file=Path(env_file) if env_file else None,
             cache_store=Path(cache_store) if cache_store else None,
             environ=environ,
+            secrets={name: Secret(value) for name, value in secrets.items()},
             **keywords,
         )
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON object ``from_json`` reads back (``environ`` is not part of it: a process has its own)."""
+        """A JSON object ``from_json`` reads back (``environ`` is not part of it: a process has its own; nor are
+        the ``secrets``' values: only their names, so the reader knows to expect them from elsewhere)."""
         return {
             "workspace": self.workspace,
             "force": self.force if isinstance(self.force, bool) else list(self.force),
@@ -83,10 +91,17 @@ class RunOptions:
             "strictLimits": self.strict_limits,
             "logs": self.logs,
             "cacheStore": None if self.cache_store is None else str(self.cache_store.absolute()),
+            "secretNames": sorted(self.secrets),
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> RunOptions:
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        secrets: Mapping[str, Secret] | None = None,
+    ) -> RunOptions:
+        """``secrets``: the values of ``secretNames``, received another way than the JSON."""
         force = data["force"]
         return cls(
             workspace=data["workspace"],
@@ -102,6 +117,7 @@ class RunOptions:
             logs=data["logs"],
             cache_store=None if data.get("cacheStore") is None else Path(data["cacheStore"]),
             environ=environ,
+            secrets=dict(secrets or {}),
         )
 
     @property
@@ -119,6 +135,9 @@ class RunOptions:
             raise UsageError("--timeout must be a positive number of seconds")
         if self.pull not in ("always", "missing", "never"):
             raise UsageError(f'unknown pull policy "{self.pull}"', hint="use always, missing or never")
+        for name in self.secrets:
+            if not VARIABLE.match(name):
+                raise UsageError(f"secret name {name[:40]!r} is not a variable name", hint="letters, digits and _")
         known = set(step_ids)
         named = [("--target", s) for s in self.target]
         if isinstance(self.force, tuple):

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pipex.engine.events import StepRef, StepStatus
+from pipex.engine.mask import Masker
 from pipex.engine.options import LogEvents
 from pipex.executors.base import Executor
 from pipex.model.spec import StepSpec
-from pipex.runtime.base import ImageRef, Resources, RuntimeInfo
+from pipex.runtime.base import ImageRef, Resources, RuntimeInfo, SecretMount
 from pipex.workspace.layout import Workspace
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class StepContext:
     invoking_gid: int = 0
     emit_lines: EmitLines | None = None  # thread-safe; None: the runner emits StepLog events one by one
     store: Store | None = None  # the shared cache (cacheStore): read on a local miss, written after a success
+    secrets: Mapping[str, tuple[SecretMount, ...]] = field(default_factory=dict)  # step id → its secrets
+    masker: Masker | None = None  # every secret value of the run, masked in step output and messages
 
     @property
     def info(self) -> RuntimeInfo:

@@ -25,8 +25,9 @@ from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.errors import CommandNotFound, NetworkUnavailable, PipexError, WorkspaceError, from_os_error
 from pipex.executors.base import Copy, SetupPhase, Task
+from pipex.model.secret import redact_env
 from pipex.model.spec import StepSpec
-from pipex.runtime.base import Bind, ContainerSpec
+from pipex.runtime.base import Bind, ContainerSpec, SecretMount
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
 from pipex.workspace.layout import remove
@@ -113,14 +114,31 @@ class _Attempt:
             resources=self.plan.limits,
             hold=spec.setup is not None,
             userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
+            secrets=self._secrets(),
         )
+
+    def _secrets(self) -> tuple[SecretMount, ...]:
+        """The step's secrets; a file owned by the image's user (0400), or readable by all (0444) when that user is
+        a name pipex cannot turn into a uid."""
+        secrets = self.ctx.secrets.get(self.plan.spec.id, ())
+        user = self.plan.image.user
+        if not secrets or imageuser.is_root(user):
+            return secrets
+        uid, gid = imageuser.image_ids(user)
+        if uid is None:
+            return tuple(dataclasses.replace(m, mode=0o444) for m in secrets)
+        return tuple(dataclasses.replace(m, owner=(uid, uid if gid is None else gid)) for m in secrets)
 
     def _copy_input(self, step: str, source: Path) -> None:
         """copyToOutput: only the input's regular files and directories; what else it holds is named in a
         warning and left behind (a link there is never followed, a FIFO never opened)."""
 
         def skipped(item: Skipped) -> None:
-            self.ctx.emit(StepWarning, step=self.ref, attempt=self.attempt, message=item.message(f" of input {step}"))
+            message = item.message(f" of input {step}")  # names a container wrote: they may hold a value
+            masker = self.ctx.masker
+            self.ctx.emit(
+                StepWarning, step=self.ref, attempt=self.attempt, message=masker.text(message) if masker else message
+            )
 
         try:
             copy_into(source, self.run_dir / "artifacts", on_skip=skipped)
@@ -267,6 +285,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             stdout=ctx.stdout,
             stderr=ctx.stderr,
             last_only=ctx.logs == "last",
+            masker=ctx.masker,
         )
         # timeoutSec bounds each attempt (setup + run together); a timed-out attempt is retried like a failure.
         deadline = None if spec.timeout_sec is None else time.monotonic() + spec.timeout_sec
@@ -298,6 +317,8 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
             with contextlib.suppress(PipexError, OSError):
                 remove(run_dir, ctx.executor.remove_tree)
             raise fault
+        if message is not None and ctx.masker is not None:
+            message = ctx.masker.text(message)  # an engine's answer may quote what it was given
         retryable = status in ("failure", "timeout") and attempt < attempts and not ctx.cancel.is_set()
         if not retryable:
             done = _finish_or_fault(
@@ -425,7 +446,8 @@ def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: st
         "imageId": None,
         "imageDigest": None,
         "cmd": list(spec.cmd),
-        "env": dict(spec.env),
+        "env": redact_env(dict(spec.env)),
+        "secrets": [{"name": s.name, "source": s.origin} for s in spec.secrets],
         "fingerprint": None,
         "artifactsDigest": None,
         "artifactsSize": 0,
@@ -474,7 +496,8 @@ def run_meta(
         "imageId": plan.image.id,
         "imageDigest": plan.image.digest or plan.image.id,
         "cmd": list(spec.cmd),
-        "env": dict(spec.env),
+        "env": redact_env(dict(spec.env)),
+        "secrets": [{"name": s.name, "source": s.origin} for s in spec.secrets],
         "inputs": [
             {
                 "step": i.step,

@@ -367,6 +367,7 @@ class Scheduler:
                 message=f"resource limits not enforced ({names} of step {ref.id}, and any later step): {reason}; "
                 "--strict-limits makes this an error",
             )
+
     async def _from_store(self, plan: StepPlan, ref: StepRef) -> StepOutcome | None:
         """A local miss the shared cache has: materialised as a committed run of this workspace, shown as cached."""
         assert self.ctx is not None

@@ -76,6 +76,9 @@ def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:
 def push(plan: StepPlan, ctx: StepContext, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> None:
     """Write a committed success through to the store; a failure there is a warning, never the step's."""
     assert ctx.store is not None
+    if plan.spec.secrets:
+        # Never shared: its artifacts may hold what a secret gave it, and a store is read by other users.
+        return
     try:
         ctx.store.put(plan.fingerprint, run_dir, meta, digest, size)
     except NotShareable as exc:

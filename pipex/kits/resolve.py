@@ -29,6 +29,7 @@ from pipex.model.spec import (
     KitRef,
     MountSpec,
     ResourcesSpec,
+    SecretSpec,
     SetupSpec,
     StepSpec,
     frozen_map,
@@ -143,6 +144,7 @@ def _resolve(
         env = {**cli_env, **step.env} if cli_env else step.env
     else:
         env = _environment(step, base, pipeline, applied, cli_env, problems)
+    secrets = _secrets(step, base, pipeline, problems) if step.secrets else ()
     if problems:
         raise _Failed(problems)
     if applied is None:
@@ -181,6 +183,7 @@ def _resolve(
         allow_network=allow_network,
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
         kit=applied.ref if applied else None,
+        secrets=secrets,
         warnings=applied.warnings if applied else (),
     )
 
@@ -325,6 +328,23 @@ def _environment(
             problems.append(Problem(f"{base}.envFile", str(exc)))
     env.update(step.env)
     return env
+
+
+def _secrets(step: Step, base: str, pipeline: PipelineLike, problems: list[Problem]) -> tuple[SecretSpec, ...]:
+    """Names and sources only: values are looked up by the engine when a run starts."""
+    out: list[SecretSpec] = []
+    for position, secret in enumerate(step.secrets):
+        source, ref = secret.source
+        origin = f"{source}:{ref}"
+        if source == "file":
+            try:
+                # Like envFile: a secret file stays inside the pipeline root itself.
+                ref = str(resolve_host_path(ref, root=pipeline.root, boundary=pipeline.root))
+            except ValueError as exc:
+                problems.append(Problem(f"{base}.secrets[{position}].file", str(exc)))
+                continue
+        out.append(SecretSpec(secret.name, source, ref, origin, secret.mount, secret.affects_output))
+    return tuple(out)
 
 
 def _cache(cache: Cache) -> CacheSpec:

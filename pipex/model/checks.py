@@ -59,6 +59,8 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
     _kind(draft, step, base, out)
     if step.env or step.env_file is not None:
         out += _env(draft, step, base, ctx)
+    if step.secrets:
+        out += _secrets(step, base, ctx)
     out += _paths(draft, step, base, ctx)
     if step.if_ is not None and "if" not in draft.bad:
         message = condition_problem(step.if_)
@@ -132,21 +134,52 @@ def _env(draft: Draft, step: Step, base: str, ctx: Context) -> list[Problem]:
     return out
 
 
-def env_file_problem(value: str, root: Path) -> str | None:
-    """Why a step's ``envFile`` cannot be used, or ``None``."""
+def _secrets(step: Step, base: str, ctx: Context) -> list[Problem]:
+    """Each entry on its own, unique names, and none also set in ``env``/``envFile`` (one value, one place)."""
+    out: list[Problem] = []
+    seen: set[str] = set()
+    env_file: set[str] = set()
+    if step.env_file is not None and env_file_problem(step.env_file, ctx.root) is None:
+        env_file = set(load_dotenv(ctx.root / step.env_file))
+    for position, secret in enumerate(step.secrets):
+        where = f"{base}.secrets[{position}]"
+        out += [Problem(f"{where}.{field}", message) for field, message in secret.problems()]
+        if secret.name in seen:
+            out.append(Problem(f"{where}.name", f"secret {quote(secret.name)} is declared twice"))
+        seen.add(secret.name)
+        if secret.name in step.env or secret.name in env_file:
+            where_set = "env" if secret.name in step.env else "envFile"
+            out.append(
+                Problem(
+                    f"{where}.name",
+                    f"{quote(secret.name)} is both a secret and set in {where_set}",
+                    f"remove it from {where_set}: a secret's value comes only from its source",
+                )
+            )
+        if secret.file is not None:
+            why = env_file_problem(secret.file, ctx.root, what="secret file", parse=False)
+            if why:
+                out.append(Problem(f"{where}.file", why))
+    return out
+
+
+def env_file_problem(value: str, root: Path, *, what: str = "env file", parse: bool = True) -> str | None:
+    """Why a step's ``envFile`` (or a secret's ``file``: ``what``, unparsed) cannot be used, or ``None``."""
     if not value:
         return "must not be empty"
     if "\x00" in value:
-        return "env file name contains a NUL byte"
+        return f"{what} name contains a NUL byte"
     if too_long := path_problem(value):
-        return f"env file {too_long}"
+        return f"{what} {too_long}"
     if Path(value).is_absolute():
-        return f"env file {quote(value)} must be relative to the pipeline root {root}"
+        return f"{what} {quote(value)} must be relative to the pipeline root {root}"
     path = (root / value).resolve()
     if not path.is_relative_to(root.resolve()):
-        return f"env file {quote(value)} resolves to {path}, outside the pipeline root {root}"
+        return f"{what} {quote(value)} resolves to {path}, outside the pipeline root {root}"
     if not path.is_file():
-        return f"env file {quote(value)} not found ({path})"
+        return f"{what} {quote(value)} not found ({path})"
+    if not parse:
+        return None
     try:
         load_dotenv(path)
     except ValueError as exc:

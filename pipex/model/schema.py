@@ -39,6 +39,7 @@ _LIST_OF = {
     "mounts": "a list of mounts",
     "sources": "a list of sources",
     "caches": "a list of caches",
+    "secrets": "a list of secrets",
 }
 _ITEM_OF = {
     "steps": "a step (a mapping)",
@@ -46,6 +47,7 @@ _ITEM_OF = {
     "mounts": 'a mount (a mapping with "host" and "container")',
     "sources": 'a source (a mapping with "host" and "container")',
     "caches": 'a cache (a mapping with "name" and "path")',
+    "secrets": 'a secret (a name, or a mapping with "name")',
 }
 _MAPPING_OF = {
     "env": "a mapping of variable names to values",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 
 def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -56,6 +56,22 @@ class ResourcesSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretSpec:
+    """A declared secret: its name and where its value comes from, never the value (the engine looks it up).
+
+    ``ref``: the host variable (``env``), the absolute file (``file``) or the Podman secret (``podman``);
+    ``origin``: the source as written (``env:VAR``, ``file:path``, ``podman:name``), for meta.json and messages.
+    ``mount``: deliver as a read-only file there instead of the variable ``name``."""
+
+    name: str
+    source: Literal["env", "file", "podman"]
+    ref: str
+    origin: str
+    mount: str | None = None
+    affects_output: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class KitRef:
     """Which kit produced a step and its normalised parameters (part of the fingerprint)."""
 
@@ -84,5 +100,6 @@ class StepSpec:
     allow_network: bool = False
     resources: ResourcesSpec | None = None
     kit: KitRef | None = None
+    secrets: tuple[SecretSpec, ...] = ()
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

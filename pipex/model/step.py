@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipex.model.secrets import SecretDecl
 from pipex.model.slug import slugify
 
 
@@ -78,6 +79,7 @@ class Step(_Model):
     # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
+    secrets: list[SecretDecl] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

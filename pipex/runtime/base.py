@@ -72,6 +72,23 @@ class UserMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretMount:
+    """A secret delivered to a container: as the variable ``env``, or as a read-only file at ``path`` (``owner``,
+    ``mode``).
+
+    ``value``: the bytes (never in a repr); ``None`` with ``store`` set: the engine's own secret store already holds
+    it under that name (Podman). Backends deliver it the most private way their engine allows (see README)."""
+
+    name: str
+    value: bytes | None = field(default=None, repr=False)
+    env: str | None = None
+    path: str | None = None
+    store: str | None = None
+    owner: tuple[int, int] = (0, 0)  # the file's uid/gid inside the container (the image's user)
+    mode: int = 0o400  # 0o444 when the image's user is a name pipex cannot turn into a uid
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     image: str
     cmd: tuple[str, ...] | None = None  # None: the image's CMD
@@ -89,6 +106,7 @@ class ContainerSpec:
     # exec the setup phase and then the step's command in the same container.
     hold: bool = False
     name: str | None = None
+    secrets: tuple[SecretMount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +219,10 @@ class Runtime(Protocol):
 
     def remove(self, container: str) -> None:
         """Force-remove; no error if it is already gone."""
+
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        """Remove what was made to deliver secrets (engine secrets, files) by dead pipex processes of this workdir
+        on this host (``alive(pid)``); return their names. ``remove`` takes away a live container's own."""
 
     def list(self, labels: Mapping[str, str]) -> list[ContainerRef]:
         """Containers (any state) carrying all of ``labels``."""

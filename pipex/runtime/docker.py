@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pipex.errors import FeatureUnsupported
+from pipex.runtime import secretfiles
 from pipex.runtime.base import ContainerSpec, ImageRef, PullProgress, RuntimeInfo
 from pipex.runtime.compat import HOLD_TARGET, hold_binary, parse_version
 from pipex.runtime.http_runtime import HttpRuntime
@@ -52,6 +53,7 @@ class DockerRuntime(HttpRuntime):
             Transport(client, f"/v{API_VERSION}/", engine="docker", endpoint=base_url, timeout=timeout),
         )
         self.network = network
+        self._made = secretfiles.Made()  # each container's secret files, removed with it
 
     def ping(self) -> None:
         self._t.request("GET", "_ping", "ping").close()
@@ -149,8 +151,49 @@ class DockerRuntime(HttpRuntime):
             host["Memory"] = res.memory
         if res.pids is not None and info.enforces("pids"):
             host["PidsLimit"] = res.pids
+        made = self._secrets(spec, body) if spec.secrets else None
         params = {"name": spec.name} if spec.name else None
-        return self._post_create(body, spec.image, params)
+        try:
+            container = self._post_create(body, spec.image, params)
+        except BaseException:
+            if made is not None:
+                secretfiles.remove_files(made)
+            raise
+        if made is not None:
+            self._made.add(container, [made])
+        return container
+
+    def _secrets(self, spec: ContainerSpec, body: dict[str, Any]) -> str | None:
+        """Docker's secrets API is Swarm's only. A variable goes in the container's environment (``docker inspect``
+        shows it to whoever can reach the daemon, until pipex removes the container); a file is written on a
+        tmpfs in a 0700 directory of the user's and bind-mounted read-only, removed with the container."""
+        files: dict[str, bytes] = {}
+        for secret in spec.secrets:
+            if secret.store is not None:
+                raise FeatureUnsupported(
+                    "secrets from Podman's secret store",
+                    self.info().version,
+                    needs="Podman",
+                    hint=f"give the value of {secret.name} with --secret-file or --secret",
+                )
+            if secret.path is not None:
+                files[secret.name] = secret.value or b""
+            else:
+                body["Env"].append(f"{secret.env or secret.name}={(secret.value or b'').decode('utf-8', 'replace')}")
+        if not files:
+            return None
+        name = secretfiles.owner_name(spec.labels)
+        folder = secretfiles.write_files(name, files)
+        mounts = body["HostConfig"]["Mounts"]
+        for secret in spec.secrets:
+            if secret.path is not None:
+                mounts.append(
+                    {"Type": "bind", "Source": str(folder / secret.name), "Target": secret.path, "ReadOnly": True}
+                )
+        return name
+
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        return secretfiles.reap_files(workdir_hash, alive)
 
     def wait(self, container: str, timeout: float | None = None) -> int | None:
         try:
@@ -172,6 +215,8 @@ class DockerRuntime(HttpRuntime):
             timeout=self._t.timeout + 15,
             ok_statuses=(404,),
         ).close()
+        for name in self._made.take(container):
+            secretfiles.remove_files(name)
 
 
 __all__ = ["DockerRuntime"]

@@ -45,6 +45,7 @@ from pipex.runtime.base import (
     LogChunk,
     PullProgress,
     RuntimeInfo,
+    SecretMount,
     Stream,
 )
 
@@ -249,6 +250,16 @@ class FakeRuntime:
                 raise ContainerFailed(f"create container failed: the name {name!r} is already in use")
             self.containers[cid] = FakeContainer(cid, name, spec, behaviour, network=spec.network)
         return cid
+
+    def delivered(self, step: str) -> dict[str, SecretMount]:
+        """The secrets the last container created for ``step`` was given, by name (what a step could read)."""
+        with self._lock:
+            specs = [a[0] for m, a in self.calls if m == "create" and a[0].labels.get(STEP_LABEL) == step]
+        return {m.name: m for m in specs[-1].secrets} if specs else {}
+
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        self._record("reap_secrets", workdir_hash)
+        return []  # nothing of a secret outlives a fake container
 
     def copy_in(self, container: str, source: Path, target: str) -> None:
         self._record("copy_in", container, source, target)

@@ -54,6 +54,9 @@ class HttpRuntime:
     def remove(self, container: str) -> None:
         raise NotImplementedError
 
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        raise NotImplementedError
+
     def info(self) -> RuntimeInfo:
         with self._lock:
             if self._info is None:

@@ -10,12 +10,14 @@ buffer streams. Supported servers: Podman 4.3 to 5.x. The info answer of a local
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipex.errors import FeatureUnsupported
+from pipex.errors import FeatureUnsupported, PipexError
+from pipex.runtime import secretfiles
 from pipex.runtime.base import (
     ContainerSpec,
     ImageRef,
@@ -62,6 +64,7 @@ class PodmanRuntime(HttpRuntime):
 
             api = PodmanClient(base_url=base_url, timeout=timeout).api
             client, prefix = RequestsClient(api, f"http://{api.base_url.netloc}"), api.path_prefix
+        self._made = secretfiles.Made()  # the secrets created for each container, removed with it
         self._ping_version = ping_version
         self._cache_dir = cache_dir
         super().__init__(base_url, Transport(client, prefix, engine="podman", endpoint=base_url, timeout=timeout))
@@ -135,7 +138,64 @@ class PodmanRuntime(HttpRuntime):
         limits = _limits(spec, info)
         if limits:
             body["resource_limits"] = limits
-        return self._post_create(body, spec.image)
+        made = self._secrets(spec, body) if spec.secrets else []
+        try:
+            container = self._post_create(body, spec.image)
+        except BaseException:
+            for name in made:
+                self._remove_secret(name)
+            raise
+        self._made.add(container, made)
+        return container
+
+    # -- secrets --------------------------------------------------------------------------------------------
+    def _secrets(self, spec: ContainerSpec, body: dict[str, Any]) -> list[str]:
+        """Podman's secret store: one secret per value, created for this container (its name owned like the
+        container's labels), referenced by the spec, so the value is never in the create body. A mounted value is
+        in none of the container's records; a variable's is (Podman puts it in ``Config.Env``: see README). A
+        ``store`` secret is the user's own and is only referenced, never removed."""
+        made: list[str] = []
+        mounts: list[dict[str, Any]] = []
+        env: dict[str, str] = {}
+        try:
+            for secret in spec.secrets:
+                name = secret.store
+                if name is None:
+                    name = secretfiles.owner_name(spec.labels)
+                    self._t.request(
+                        "POST",
+                        "secrets/create",
+                        "create secret",
+                        params={"name": name, "driver": "file"},
+                        data=secret.value or b"",
+                    ).close()
+                    made.append(name)
+                if secret.path is not None:
+                    uid, gid = secret.owner
+                    mounts.append({"Source": name, "Target": secret.path, "UID": uid, "GID": gid, "Mode": secret.mode})
+                else:
+                    env[secret.env or secret.name] = name
+        except BaseException:
+            for name in made:
+                self._remove_secret(name)
+            raise
+        if mounts:
+            body["secrets"] = mounts
+        if env:
+            body["secret_env"] = env
+        return made
+
+    def _remove_secret(self, name: str) -> None:
+        with contextlib.suppress(PipexError):
+            self._t.request("DELETE", f"secrets/{name}", "remove secret", ok_statuses=(404,)).close()
+
+    def reap_secrets(self, workdir_hash: str, alive: Callable[[int], bool]) -> list[str]:
+        answer = self._t.json("GET", "secrets/json", "list secrets") or []
+        names = [str((item.get("Spec") or {}).get("Name", "")) for item in answer if isinstance(item, dict)]
+        dead = [name for name in names if secretfiles.dead_owner(name, workdir_hash, alive)]
+        for name in dead:
+            self._remove_secret(name)
+        return dead
 
     def wait(self, container: str, timeout: float | None = None) -> int | None:
         try:
@@ -163,6 +223,8 @@ class PodmanRuntime(HttpRuntime):
             timeout=self._t.timeout + 15,
             ok_statuses=(404,),
         ).close()
+        for name in self._made.take(container):  # after the container: Podman refuses to remove a used secret
+            self._remove_secret(name)
 
 
 def _mount(source: Path | str, target: str, read_only: bool, relabel: str | None, selinux: bool) -> dict[str, Any]:

@@ -40,4 +40,6 @@ def reap(
             continue
         runtime.remove(container.id)
         removed.append(container.id)
+    # After the containers that used them: the secrets made for them (a crash left them behind).
+    runtime.reap_secrets(labels.workdir_hash(workdir), pid_alive)
     return removed

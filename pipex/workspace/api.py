@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pipex.model.secret import redact_env
 from pipex.workspace import artifacts, exporter, maintenance, reader, records
 from pipex.workspace.artifacts import Entry
 from pipex.workspace.exporter import Exported
@@ -71,8 +72,12 @@ class WorkspaceHandle:
         return reader.read_logs(reader.log_files(self._ws.run_dir(run_id), stream, attempt))
 
     def inspect(self, step: str, *, run: str | None = None) -> dict[str, Any]:
-        """The run's ``meta.json``."""
-        return self._ws.read_meta(reader.run_of(self._ws, step, run))
+        """The run's ``meta.json``; values of secret-looking ``env`` names as ``***`` (records written before
+        pipex stored them so are shown so too)."""
+        meta = self._ws.read_meta(reader.run_of(self._ws, step, run))
+        if isinstance(meta.get("env"), dict):
+            meta["env"] = redact_env(meta["env"])
+        return meta
 
     def artifacts(self, step: str, path: str = "", *, run: str | None = None) -> list[Entry]:
         return artifacts.entries(self._root(step, run), path, hint=self._hint(step))

@@ -206,10 +206,9 @@ def test_no_color_applies_to_error_and_hint_lines(tmp_path: Path, where: str) ->
     assert "\x1b[" not in plain
 
 
-def test_inspect_help_says_the_environment_is_shown_in_clear(invoke: Invoke) -> None:
+def test_inspect_help_says_what_it_shows_of_secrets_and_env(invoke: Invoke) -> None:
     result = invoke(["inspect", "--help"], env={"PIPEX_PLAIN_HELP": "1"})
     text = " ".join(result.stdout.split())
     assert "redacted" not in text
-    assert (
-        "env and envFile values are stored in clear in meta.json and printed here. Do not put secrets in them." in text
-    )
+    assert "the names and sources of its secrets (never their values: pipex never stores them)" in text
+    assert "any other env value is shown as written: declare secrets under secrets:" in text

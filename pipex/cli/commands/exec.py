@@ -65,6 +65,8 @@ def exec_(
         Path | None,
         typer.Option("--env-file", metavar="FILE", help="dotenv file for the step and its `if`.", dir_okay=False),
     ] = None,
+    secret_file: options.SecretFiles = None,
+    secret: options.SecretNames = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -82,6 +84,7 @@ def exec_(
         ephemeral=ephemeral,
         force=force,
         env_file=env_file,
+        secrets=options.given_secrets(secret_file, secret),
         stdout=_binary_stdout() if ephemeral else None,  # the step's stdout, byte for byte
         stderr=_binary_stream(sys.stderr) if ephemeral else None,  # and its stderr: nothing is kept to read later
     )

@@ -16,10 +16,11 @@ EPILOG = options.epilog(
         ("pipex inspect geodata extract --run 20261123T101500123Z-1a2b3c4d", ""),
     ],
     "The record holds the run's status, reason, exit code, times, image and digest, command, environment, "
-    "inputs with their digests, mounts, caches, fingerprint and its parts, artifacts digest and size, and the "
-    "engine. The last run is inspected even when it failed.",
-    "The environment is shown as the step got it: env and envFile values are stored in clear in meta.json "
-    "and printed here. Do not put secrets in them.",
+    "the names and sources of its secrets (never their values: pipex never stores them), inputs with their "
+    "digests, mounts, caches, fingerprint and its parts, artifacts digest and size, and the engine. Variables "
+    "whose names look secret (*TOKEN*, *PASSWORD*, *SECRET*, *_KEY, *CREDENTIAL*) are stored and shown as ***; "
+    "any other env value is shown as written: declare secrets under secrets:. The last run is inspected even "
+    "when it failed.",
 )
 
 # The fields a person looks for first; the rest follow alphabetically.

@@ -103,6 +103,8 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    secret_file: options.SecretFiles = None,
+    secret: options.SecretNames = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the steps' log lines.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Say why each step runs.")] = False,
     pull: Annotated[
@@ -157,6 +159,7 @@ def run(
         explain=explain,
         strict_limits=strict_limits,
         cache_store=cache_store.absolute() if cache_store else None,
+        secrets=options.given_secrets(secret_file, secret),
     )
     if detach and attach:
         from pipex.errors import UsageError

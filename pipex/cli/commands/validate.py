@@ -62,9 +62,19 @@ def validate(
         )
         raise typer.Exit(exc.exit_code) from exc
     file = display_path(pipeline.source or pipeline.root)
+    from pipex.model.secrets import env_warnings
+
+    notes = env_warnings(pipeline.steps)
     if opts.json:
-        _print_json({"valid": True, "file": file, "problems": [], "problemCount": 0})
+        found: dict[str, object] = {"valid": True, "file": file, "problems": [], "problemCount": 0}
+        _print_json({**found, "warnings": notes} if notes else found)
         return
+    import warnings
+
+    from pipex.errors import SecretInEnv
+
+    for note in notes:
+        warnings.warn(SecretInEnv(note), stacklevel=1)
     if opts.quiet:
         return
     count = len(pipeline.steps)

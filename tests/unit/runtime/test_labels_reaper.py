@@ -73,4 +73,7 @@ def test_reap_ignores_a_garbled_pid_label(tmp_path: Path) -> None:
 def test_reap_asks_the_engine_for_this_workspace_only(tmp_path: Path) -> None:
     rt = FakeRuntime()
     reap(rt, tmp_path, "main", host="here")
-    assert rt.calls == [("list", (labels.owner_labels(tmp_path, "main"),))]
+    assert rt.calls == [
+        ("list", (labels.owner_labels(tmp_path, "main"),)),
+        ("reap_secrets", (labels.workdir_hash(tmp_path),)),  # what dead owners made for secrets, this workdir's
+    ]
