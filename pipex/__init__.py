@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Engine": "pipex.engine.engine",
     "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
+    "RunError": "pipex.engine.events",
     "StepOutcome": "pipex.engine.events",
     "Metrics": "pipex.engine.events",
     "Event": "pipex.engine.events",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import Metrics as Metrics
     from pipex.engine.events import PipelineEnd as PipelineEnd
     from pipex.engine.events import PipelineStart as PipelineStart
+    from pipex.engine.events import RunError as RunError
     from pipex.engine.events import RunResult as RunResult
     from pipex.engine.events import StepCached as StepCached
     from pipex.engine.events import StepEnd as StepEnd

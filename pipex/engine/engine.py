@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
-from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
+from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunError, RunResult, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
@@ -394,8 +394,9 @@ class Engine:
                 metrics=sched.metrics() if sched is not None else Metrics(),
                 failure_kind="engine",
                 error=fault.message,
-                errors=(line,),
+                errors=(RunError(None, "engine", "engine", line),),
                 dry_run=options.dry_run,
+                failure_source="engine",
             )
         finally:
             self._active = None
@@ -410,7 +411,9 @@ class Engine:
                         f"{len(left.errors)} container(s) could not be removed ({left.errors[0]}); "
                         "the next run removes them"
                     )
-                    result = dataclasses.replace(result, errors=(*result.errors, note))
+                    result = dataclasses.replace(
+                        result, errors=(*result.errors, RunError(None, "engine", "engine", note))
+                    )
             fingerprinter.close()
             if p.on_finish is not None:
                 p.on_finish()  # with the lock still held (exec --ephemeral deletes its staged run)
@@ -428,7 +431,9 @@ class Engine:
                     metrics=Metrics(),
                     failure_kind="engine",
                     error="internal error",
+                    errors=(RunError(None, "pipex", "pipex", "internal error"),),
                     dry_run=options.dry_run,
+                    failure_source="pipex",
                 )
             await emitter.emit_async(PipelineEnd, result=result)
 

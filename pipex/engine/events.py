@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-RunStatus = Literal["success", "failed", "timeout", "cancelled", "interrupted"]
+RunStatus = Literal["success", "failed", "timeout", "cancelled", "interrupted", "suspended"]
 StepStatus = Literal["success", "failure", "timeout", "cancelled"]
 FailureKind = Literal["validation", "image", "setup", "step", "timeout", "engine"]
+# Whose problem a failure is: the step's own command (``user``), what it needs from outside — an image, the
+# network, a person's approval (``dependency``) —, the container engine (``engine``) or pipex itself (``pipex``).
+FailureSource = Literal["user", "dependency", "engine", "pipex"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +299,31 @@ class StepOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RunError:
+    """One error of a run, as a record: the step it belongs to (``None``: the run's own), what kind of failure (a
+    step's reason — ``exit``, ``timeout``, ``image``, ``rejected``… — or ``validation``/``engine``/``pipex``),
+    whose problem it is, and the message."""
+
+    step: str | None
+    kind: str
+    source: FailureSource
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "kind": self.kind, "source": self.source, "message": self.message}
+
+
+def run_error_from_json(data: Any) -> RunError:
+    """A record back from JSON; a bare string (an event log written before errors were records) is the run's."""
+    if isinstance(data, str):
+        return RunError(None, "engine", "engine", data)
+    return RunError(data.get("step"), str(data["kind"]), data["source"], str(data["message"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     ran: int = 0
     cached: int = 0
@@ -306,6 +334,9 @@ class Metrics:
     artifacts_bytes: int = 0
     pull_seconds: float = 0.0
     step_durations: dict[str, float] = field(default_factory=dict)
+
+
+SUSPENDED_EXIT = 5  # the exit code of a run that ended with approval gates waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +350,11 @@ class RunResult:
     failed_steps: tuple[str, ...] = ()
     failure_kind: FailureKind | None = None
     error: str | None = None
-    errors: tuple[str, ...] = ()
+    errors: tuple[RunError, ...] = ()
     dry_run: bool = False
+    failed_step: str | None = None  # the first step that failed (in time)
+    failure_source: FailureSource | None = None
+    waiting: tuple[str, ...] = ()  # approval gates waiting (status ``suspended``)
 
     @property
     def ok(self) -> bool:
@@ -334,7 +368,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"success": 0, "interrupted": 130, "cancelled": 130}.get(self.status, 1)
+        return {"success": 0, "interrupted": 130, "cancelled": 130, "suspended": SUSPENDED_EXIT}.get(self.status, 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,7 +387,11 @@ class PipelineEnd(Event):
             failedSteps=list(r.failed_steps),
             durationMs=round(r.duration * 1000),
             failureKind=r.failure_kind,
+            failureSource=r.failure_source,
+            failedStep=r.failed_step,
             error=r.error,
+            errors=[e.to_json() for e in r.errors],
+            waiting=list(r.waiting),
             counts={
                 "ran": m.ran,
                 "cached": m.cached,

@@ -137,7 +137,6 @@ def run(
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
     from pipex.engine.options import RunOptions
-    from pipex.kits.check import load
 
     engine = Engine(workdir=opts.workdir, runtime=opts.engine_runtime(), host=opts.host)
     forced: bool | tuple[str, ...] = False
@@ -164,7 +163,7 @@ def run(
 
         what = "a dry run records nothing" if dry_run else "a detached run ends later"
         raise UsageError(f"--report: {what}", hint="after a run: pipex report WS -o FILE")
-    pipeline = load(path)
+    pipeline = _load(path, json=opts.json, workspace=workspace)
     if (detach or (pipeline.config.detach and not attach and not report)) and not dry_run:
         _start_detached(engine, pipeline, run_options, json=opts.json, quiet=opts.quiet)
         return
@@ -186,6 +185,23 @@ def run(
         workdir = engine.workdir_for(pipeline)
         write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
+
+
+def _load(path: Path | None, *, json: bool, workspace: str | None) -> "Pipeline":
+    """The pipeline; for ``--json`` consumers an invalid one still ends the stream with its ``pipeline_end``."""
+    from pipex.errors import PipelineError
+    from pipex.kits.check import load
+
+    try:
+        return load(path)
+    except PipelineError as exc:
+        if json:
+            from pipex.cli.reporters.jsonl import dumps
+            from pipex.engine.terminal import validation_end
+            from pipex.workspace.ids import new_run_id
+
+            typer.echo(dumps(validation_end(new_run_id(), workspace or "", exc.message, exc.problems)))
+        raise
 
 
 def _start_detached(

@@ -58,7 +58,7 @@ def failure_lines(result: RunResult, workspace: str = "") -> list[Line]:
             command = f"pipex logs {shlex.quote(ws)} {shlex.quote(o.id)}"
             lines.append((("  all output: ", "dim"), (command, "")))
     if not outcomes and not result.ok:
-        errors = result.errors or ((result.error,) if result.error else ())
+        errors = tuple(e.message for e in result.errors) or ((result.error,) if result.error else ())
         if errors:
             lines.append(())
         lines.extend((("error:", "red"), (" ", ""), (message, "")) for message in errors)
