@@ -130,7 +130,7 @@ def compute(
     """The fingerprint of ``spec`` run on ``image``.
 
     ``input_digests``: upstream step id → artifacts digest of the run this step will read (an optional input that
-    is absent may be missing; a required one may not). ``mount_digest``: the content digest of a host path,
+    is absent may be missing, and any input of a ``when: always|failure`` step; a required one may not). ``mount_digest``: the content digest of a host path,
     usually ``functools.partial(tree_digest, cache=stat_cache)``.
     """
     trees: dict[str, TreeDigest] = {}
@@ -145,7 +145,7 @@ def compute(
     inputs: list[dict[str, Any]] = []
     for item in spec.inputs:
         digest = input_digests.get(item.step)
-        if digest is None and not item.optional:
+        if digest is None and not item.optional and spec.when == "success":  # other `when`s run without some
             raise ValueError(f"step {spec.id!r}: no artifacts digest for its required input {item.step!r}")
         inputs.append(
             {

@@ -42,6 +42,7 @@ from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
+from pipex.engine.when import Upstream
 from pipex.errors import PipexError
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
@@ -84,6 +85,7 @@ class Scheduler:
         self.condition_env = condition_env
         self.record = Outcomes(specs)
         self.outcomes = self.record.by_step  # step id → its outcome, as decided
+        self.upstream = Upstream(specs, self.outcomes)
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
         self.order = {s.id: n for n, s in enumerate(specs)}
@@ -257,17 +259,20 @@ class Scheduler:
         """The upstream inputs (and those a dry run cannot know yet), or the outcome of a skipped step."""
         inputs: list[UpstreamInput] = []
         unknown_inputs: list[str] = []
+        missing: list[str] = []
         for inp in spec.inputs:
             got = self.provided.get(inp.step)
             if got is None:
                 if inp.step in self.pending_digest:
                     unknown_inputs.append(inp.step)
-                    continue
-                if inp.optional:
-                    continue
-                return self._skip(ref, "dependency")
+                elif not inp.optional:
+                    missing.append(inp.step)
+                continue
             artifacts = self.ws.run_dir(got.run_id) / "artifacts"
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
+        verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
+        if verdict != "run":
+            return self._skip(ref, verdict)
         if spec.condition and not self._holds(spec.condition):
             return self._skip(ref, "condition")
         return inputs, unknown_inputs

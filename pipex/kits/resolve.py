@@ -181,6 +181,7 @@ def _resolve(
         allow_network=allow_network,
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
         kit=applied.ref if applied else None,
+        when=step.when,
         warnings=applied.warnings if applied else (),
     )
 

@@ -65,6 +65,14 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
         if message:
             out.append(Problem(f"{base}.if", message))
     _numbers(draft, step, base, out)
+    if step.when == "failure" and not step.inputs:
+        out.append(
+            Problem(
+                f"{base}.when",
+                '"failure" needs inputs: the step runs only when one of its inputs failed',
+                "list the steps whose failure it handles in inputs",
+            )
+        )
     return out
 
 

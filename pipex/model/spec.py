@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 
 def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -84,5 +84,6 @@ class StepSpec:
     allow_network: bool = False
     resources: ResourcesSpec | None = None
     kit: KitRef | None = None
+    when: Literal["success", "failure", "always"] = "success"  # see pipex.engine.when
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

@@ -7,7 +7,7 @@ Models are frozen: a loaded pipeline is a value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -78,6 +78,8 @@ class Step(_Model):
     # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
+    # success: the rules of execution (default); failure: only after an upstream failure; always: whatever happened
+    when: Literal["success", "failure", "always"] = "success"
 
     @model_validator(mode="before")
     @classmethod
