@@ -285,6 +285,9 @@ class Engine:
 
         cli_env = load_dotenv(options.env_file) if options.env_file else {}
         specs = resolve_steps(pipeline, cli_env=cli_env)
+        if pipeline.scopes:  # --target etl / --force etl: every step of the sub-pipeline
+            force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
+            options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
         options.check([s.id for s in specs])
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)

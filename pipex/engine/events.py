@@ -126,7 +126,13 @@ class StepEvent(Event):
         *Event.json_fields,
         _f("step", dump=_ref_to_json, load=ref_from_json),
         _f("attempt", load=int, default=1),
+        _f("scope", load=None, omit=True),  # derived from the step id: written, never read back
     )
+
+    @property
+    def scope(self) -> str:
+        """The sub-pipeline the step belongs to (``etl`` for ``etl.extract``), ``""`` at the top."""
+        return self.step.id.rpartition(".")[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine.digest import TreeDigest
+from pipex.model.compose import mount_name
 from pipex.model.spec import MountSpec, StepSpec
 from pipex.runtime.base import ImageRef
 
@@ -130,8 +131,8 @@ def compute(
     """The fingerprint of ``spec`` run on ``image``.
 
     ``input_digests``: upstream step id → artifacts digest of the run this step will read (an optional input that
-    is absent may be missing, and any input of a ``when: always|failure`` step; a required one may not). ``mount_digest``: the content digest of a host path,
-    usually ``functools.partial(tree_digest, cache=stat_cache)``.
+    is absent may be missing, and any input of a ``when: always|failure`` step; a required one may not).
+    ``mount_digest``: the content digest of a host path, usually ``functools.partial(tree_digest, cache=...)``.
     """
     trees: dict[str, TreeDigest] = {}
 
@@ -150,7 +151,7 @@ def compute(
         inputs.append(
             {
                 "step": item.step,
-                "mountedAs": f"/input/{item.step}",
+                "mountedAs": f"/input/{mount_name(spec.id, item.step)}",
                 "copyToOutput": item.copy_to_output,
                 "digest": digest,
             }

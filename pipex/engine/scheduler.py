@@ -44,6 +44,7 @@ from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.when import Upstream
 from pipex.errors import PipexError
+from pipex.model.compose import mount_name
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
@@ -269,7 +270,8 @@ class Scheduler:
                     missing.append(inp.step)
                 continue
             artifacts = self.ws.run_dir(got.run_id) / "artifacts"
-            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
+            name = mount_name(spec.id, inp.step) if "." in inp.step else None
+            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output, name))
         verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
         if verdict != "run":
             return self._skip(ref, verdict)

@@ -56,6 +56,39 @@ class PipelineLike(Protocol):
     def config(self) -> _Config: ...
     @property
     def config_path(self) -> Path | None: ...
+    def root_of(self, step_id: str) -> Path: ...
+
+
+class _Rooted:
+    """A pipeline as one step of a sub-pipeline sees it: relative host paths start at that sub-pipeline's file."""
+
+    def __init__(self, pipeline: PipelineLike, root: Path) -> None:
+        self._pipeline = pipeline
+        self.root = root
+
+    @property
+    def steps(self) -> Sequence[Step]:
+        return self._pipeline.steps
+
+    @property
+    def boundary(self) -> Path:
+        return self._pipeline.boundary
+
+    @property
+    def config(self) -> _Config:
+        return self._pipeline.config
+
+    @property
+    def config_path(self) -> Path | None:
+        return self._pipeline.config_path
+
+    def root_of(self, step_id: str) -> Path:
+        return self.root
+
+
+def _seen_from(pipeline: PipelineLike, step: Step) -> PipelineLike:
+    root = pipeline.root_of(step.id)
+    return pipeline if root == pipeline.root else _Rooted(pipeline, root)
 
 
 class _Failed(Exception):
@@ -92,7 +125,7 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
         if step.uses is None:
             continue
         try:
-            _apply_kit(step, index, pipeline, finder)
+            _apply_kit(step, index, _seen_from(pipeline, step), finder)
         except _Failed as failed:
             problems.extend(failed.problems)
     return problems
@@ -106,7 +139,7 @@ def resolve_steps(pipeline: PipelineLike, *, cli_env: Mapping[str, str] | None =
     kit_failed = False
     for index, step in enumerate(pipeline.steps):
         try:
-            specs.append(_resolve(step, pipeline, finder, cli_env, index))
+            specs.append(_resolve(step, _seen_from(pipeline, step), finder, cli_env, index))
         except _Failed as failed:
             problems.extend(failed.problems)
             kit_failed = kit_failed or failed.kit
@@ -125,7 +158,7 @@ def resolve_step(
 ) -> StepSpec:
     """``step`` (the ``index``-th of ``pipeline``, for error locations) resolved into a ``StepSpec``."""
     try:
-        return _resolve(step, pipeline, finder or finder_for(pipeline), cli_env, index)
+        return _resolve(step, _seen_from(pipeline, step), finder or finder_for(pipeline), cli_env, index)
     except _Failed as failed:
         raise (KitError if failed.kit else PipelineError).from_problems(failed.problems) from None
 

@@ -23,6 +23,7 @@ from pipex.model.bounds import (
     path_problem,
     short_number,
 )
+from pipex.model.compose import field_problems
 from pipex.model.draft import Draft
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.limits import MEMORY_HINT, MIN_MEMORY, memory_size
@@ -100,6 +101,9 @@ def _given(draft: Draft, step: Step, name: str) -> bool:
 
 
 def _kind(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
+    if step.pipeline is not None:  # a sub-pipeline: no container of its own
+        out += field_problems(step, base)
+        return
     image, cmd, uses = _given(draft, step, "image"), _given(draft, step, "cmd"), _given(draft, step, "uses")
     if uses:
         both = [quote(name) for name, given in (("image", image), ("cmd", cmd)) if given]

@@ -80,6 +80,7 @@ class Step(_Model):
     resources: Resources | None = None
     # success: the rules of execution (default); failure: only after an upstream failure; always: whatever happened
     when: Literal["success", "failure", "always"] = "success"
+    pipeline: str | None = None  # a sub-pipeline: its file's steps run here as <id>.<child-id> (model/compose.py)
 
     @model_validator(mode="before")
     @classmethod
