@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "StepRetry": "pipex.engine.events",
     "StepCached": "pipex.engine.events",
     "StepSkipped": "pipex.engine.events",
+    "StepWaiting": "pipex.engine.events",
     "StepWouldRun": "pipex.engine.events",
     "StepEnd": "pipex.engine.events",
     "ImagePull": "pipex.engine.events",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import StepRetry as StepRetry
     from pipex.engine.events import StepSkipped as StepSkipped
     from pipex.engine.events import StepStart as StepStart
+    from pipex.engine.events import StepWaiting as StepWaiting
     from pipex.engine.events import StepWarning as StepWarning
     from pipex.engine.events import StepWouldRun as StepWouldRun
     from pipex.errors import ConfigError as ConfigError

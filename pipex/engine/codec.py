@@ -78,6 +78,7 @@ def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
         failed_step=data.get("failedStep"),
         failure_source=data.get("failureSource"),
         waiting=tuple(data.get("waiting") or ()),
+        resumed_from=data.get("resumedFrom"),
     )
     return {"result": result}
 

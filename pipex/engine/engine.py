@@ -362,6 +362,8 @@ class Engine:
                 condition_env=p.condition_env,
             )
             sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
+            if p.command == "pipex run" and not options.dry_run:
+                sched.gates.remember(p.pipeline.source, options)  # what `pipex resume` runs again
             self._active = sched
             self._loop = asyncio.get_running_loop()
             await emitter.emit_async(
@@ -369,6 +371,7 @@ class Engine:
                 pipeline=p.pipeline.id,
                 steps=tuple(StepRef(s.id, s.name) for s in p.specs),
                 dry_run=options.dry_run,
+                resumed_from=sched.gates.resumed_from,
             )
             timer = None
             if options.timeout is not None:

@@ -140,11 +140,13 @@ class PipelineStart(Event):
     pipeline: str
     steps: tuple[StepRef, ...] = ()
     dry_run: bool = False
+    resumed_from: str | None = None  # the suspended run this one resumes (approval gates)
     kind = "pipeline_start"
     json_fields = (
         *Event.json_fields,
         _f("pipeline"),
         _f("dryRun", "dry_run", load=bool, default=False),
+        _f("resumedFrom", "resumed_from", default=None, omit=True),
         _f(
             "steps",
             dump=lambda steps: [_ref_to_json(s) for s in steps],
@@ -242,6 +244,15 @@ class StepWarning(StepEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepWaiting(StepEvent):
+    """An approval gate waits: its dependents are held, and the run will end ``suspended``."""
+
+    message: str
+    kind = "step_waiting"
+    json_fields = (*StepEvent.json_fields, _f("message"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
     kind = "step_cached"
@@ -294,7 +305,7 @@ class StepEnd(StepEvent):
 class StepOutcome:
     id: str
     name: str
-    state: str  # success | failure | timeout | cancelled | cached | skipped | would_run | pending
+    state: str  # success | failure | timeout | cancelled | cached | skipped | would_run | waiting | pending
     reason: str | None = None
     exit_code: int | None = None
     run_id: str | None = None
@@ -361,6 +372,7 @@ class RunResult:
     failed_step: str | None = None  # the first step that failed (in time)
     failure_source: FailureSource | None = None
     waiting: tuple[str, ...] = ()  # approval gates waiting (status ``suspended``)
+    resumed_from: str | None = None  # the suspended run this one resumes
 
     @property
     def ok(self) -> bool:
@@ -398,6 +410,7 @@ class PipelineEnd(Event):
             error=r.error,
             errors=[e.to_json() for e in r.errors],
             waiting=list(r.waiting),
+            resumedFrom=r.resumed_from,
             counts={
                 "ran": m.ran,
                 "cached": m.cached,
@@ -420,6 +433,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StepWarning,
     StepCached,
     StepSkipped,
+    StepWaiting,
     StepWouldRun,
     StepEnd,
     PipelineEnd,

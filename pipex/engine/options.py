@@ -33,6 +33,7 @@ class RunKeywords(TypedDict, total=False):
     explain: bool
     strict_limits: bool
     logs: LogEvents
+    approve: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class RunOptions:
     pull: PullPolicy = "missing"
     strict_limits: bool = False
     logs: LogEvents = True  # StepLog events (the log files are always written)
+    approve: tuple[str, ...] = ()  # approval gates approved in advance (run --approve)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
     @classmethod
@@ -56,7 +58,9 @@ class RunOptions:
         force = keywords.pop("force", False)
         target = keywords.pop("target", None)
         env_file = keywords.pop("env_file", None)
+        approve = tuple(keywords.pop("approve", ()))
         return cls(
+            approve=approve,
             force=force if isinstance(force, bool) else tuple(force),
             target=tuple(target or ()),
             env_file=Path(env_file) if env_file else None,
@@ -78,6 +82,7 @@ class RunOptions:
             "pull": self.pull,
             "strictLimits": self.strict_limits,
             "logs": self.logs,
+            "approve": list(self.approve),
         }
 
     @classmethod
@@ -95,6 +100,7 @@ class RunOptions:
             pull=data["pull"],
             strict_limits=data["strictLimits"],
             logs=data["logs"],
+            approve=tuple(data.get("approve") or ()),
             environ=environ,
         )
 
@@ -114,7 +120,7 @@ class RunOptions:
         if self.pull not in ("always", "missing", "never"):
             raise UsageError(f'unknown pull policy "{self.pull}"', hint="use always, missing or never")
         known = set(step_ids)
-        named = [("--target", s) for s in self.target]
+        named = [("--target", s) for s in self.target] + [("--approve", s) for s in self.approve]
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:

@@ -57,6 +57,7 @@ _OUTCOME = {
     "cached": "cached",
     "skipped": "skipped",
     "pending": "waiting",
+    "waiting": "waiting",  # an approval gate
 }
 
 

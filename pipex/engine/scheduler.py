@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Coroutine, Mapping
@@ -33,10 +34,13 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepStatus,
+    StepWaiting,
     StepWouldRun,
 )
 from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
+from pipex.engine.gates import Gates, inputs_fingerprint
 from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
@@ -87,6 +91,7 @@ class Scheduler:
         self.record = Outcomes(specs)
         self.outcomes = self.record.by_step  # step id → its outcome, as decided
         self.upstream = Upstream(specs, self.outcomes)
+        self.gates = Gates(workspace, options, writable=ctx is not None)
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
         self.order = {s.id: n for n, s in enumerate(specs)}
@@ -158,7 +163,8 @@ class Scheduler:
         return self.record.metrics(peak=self.peak, pull_seconds=self.images.pull_seconds)
 
     def result(self, run_id: str, duration: float, status: RunStatus, metrics: Metrics) -> RunResult:
-        return self.record.result(
+        self.gates.finish(run_id, status)
+        result = self.record.result(
             run_id=run_id,
             workspace=self.ws.name,
             duration=duration,
@@ -166,6 +172,7 @@ class Scheduler:
             metrics=metrics,
             dry_run=self.options.dry_run,
         )
+        return dataclasses.replace(result, resumed_from=self.gates.resumed_from)
 
     # -- deciding the steps -----------------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -225,6 +232,8 @@ class Scheduler:
         if isinstance(early, StepOutcome):
             return early
         inputs, unknown_inputs = early
+        if spec.gate is not None:
+            return self._gate(spec, ref, inputs, unknown_inputs)
         image = self._images.get(spec.image, _UNRESOLVED)
         if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
             return self._decide_later(spec, ref, inputs, unknown_inputs)
@@ -269,10 +278,12 @@ class Scheduler:
                 elif not inp.optional:
                     missing.append(inp.step)
                 continue
-            artifacts = self.ws.run_dir(got.run_id) / "artifacts"
+            artifacts = self.ws.run_dir(got.run_id) / "artifacts" if got.run_id else self.ws.path  # "": a gate
             name = mount_name(spec.id, inp.step) if "." in inp.step else None
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output, name))
         verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
+        if verdict == "held":  # below an approval gate that waits: neither run nor skipped
+            return StepOutcome(spec.id, spec.name, "pending", reason="approval")
         if verdict != "run":
             return self._skip(ref, verdict)
         if spec.condition and not self._holds(spec.condition):
@@ -427,6 +438,25 @@ class Scheduler:
             message=message,
             tail=(f"pipex: {message}",),
         )
+
+    def _gate(
+        self, spec: StepSpec, ref: StepRef, inputs: list[UpstreamInput], unknown_inputs: list[str]
+    ) -> StepOutcome:
+        """An approval gate (gates.py): passes, fails (``rejected``) or waits; never a container."""
+        digests = {i.step: i.digest for i in inputs}
+        run_id = self.ctx.run_id if self.ctx is not None else ""
+        verdict, message = self.gates.decide(spec, digests, run_id, complete=not unknown_inputs)
+        if verdict == "waiting":
+            self._emit(StepWaiting, step=ref, message=message)
+            return StepOutcome(spec.id, spec.name, "waiting", reason="approval", message=message)
+        ok = verdict == "approved"
+        if ok:  # dependents run; nothing to mount (no run id), its inputs' fingerprint enters theirs
+            self.provided[spec.id] = Provided("", inputs_fingerprint(spec, digests))
+        status: StepStatus = "success" if ok else "failure"
+        reason = None if ok else "rejected"
+        self._emit(StepEnd, step=ref, status=status, exit_code=None, reason=reason, step_run_id=None, duration=0.0,
+                   message=message)  # fmt: skip
+        return StepOutcome(spec.id, spec.name, status, reason=reason, message=message, tail=() if ok else (message,))
 
     def _skip(self, ref: StepRef, reason: Literal["dependency", "condition"]) -> StepOutcome:
         self._emit(StepSkipped, step=ref, reason=reason)

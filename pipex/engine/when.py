@@ -17,7 +17,8 @@ from typing import Literal
 from pipex.engine.events import StepOutcome
 from pipex.model.spec import StepSpec
 
-Verdict = Literal["run", "dependency", "condition"]  # run it, or skip it for that reason
+# run it, skip it for that reason, or hold it (below an approval gate that waits: decided by a later run)
+Verdict = Literal["run", "dependency", "condition", "held"]
 _FAILED = ("failure", "timeout")
 
 
@@ -43,9 +44,15 @@ class Upstream:
         return known
 
     def verdict(self, spec: StepSpec, missing: Sequence[str]) -> Verdict:
-        """``missing``: the required inputs that left no artifacts (failed, skipped, cancelled)."""
+        """``missing``: the required inputs that left no artifacts (failed, skipped, cancelled, waiting)."""
+        if any(self._held(i.step) for i in spec.inputs):
+            return "held"
         if spec.when == "always":
             return "run"
         if spec.when == "failure":
             return "run" if any(self.broken(i.step) for i in spec.inputs) else "condition"
         return "dependency" if missing else "run"
+
+    def _held(self, step_id: str) -> bool:
+        outcome = self.outcomes.get(step_id)
+        return outcome is not None and outcome.reason == "approval" and outcome.state in ("waiting", "pending")

@@ -166,6 +166,16 @@ def resolve_step(
 def _resolve(
     step: Step, pipeline: PipelineLike, finder: KitFinder, cli_env: Mapping[str, str] | None, index: int
 ) -> StepSpec:
+    if step.approval is not None:  # a gate: nothing to run, only its inputs and condition matter
+        return StepSpec(
+            id=step.id,
+            name=step.label,
+            image="",
+            cmd=(),
+            inputs=tuple([InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs]),
+            condition=step.if_,
+            gate=step.approval.message or "",
+        )
     base = f"steps[{index}]"
     applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
     problems: list[Problem] = []

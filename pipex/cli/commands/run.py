@@ -41,7 +41,8 @@ EPILOG = options.epilog(
     "inputs) equals that of its last successful run. -f/--force takes an optional comma list: attach it "
     "(--force=a,b), or put another option after it (-f a,b --verbose); a lone word after -f is the PATH.",
     "Exit codes: 0 success, 1 a step failed, 2 usage or validation error, 3 engine unavailable, "
-    "4 workspace in use, 130 interrupted.",
+    "4 workspace in use, 5 suspended (approval gates wait: pipex approve WS STEP, then pipex resume WS), "
+    "130 interrupted.",
 )
 
 
@@ -129,6 +130,10 @@ def run(
         str | None,
         typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
     ] = None,
+    approve: Annotated[
+        str | None,
+        typer.Option("--approve", metavar="STEPS", help="Approve these approval gates in advance (comma list)."),
+    ] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -153,6 +158,7 @@ def run(
         pull=pull,  # type: ignore[arg-type]  # any string: RunOptions.check names the policies
         explain=explain,
         strict_limits=strict_limits,
+        approve=_ids(approve),
     )
     if detach and attach:
         from pipex.errors import UsageError
@@ -176,8 +182,7 @@ def run(
         quiet=opts.quiet,
         workspace=workspace or pipeline.id,
     )
-    run_options = replace(run_options, logs=reporter.wants_logs)
-    result = asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
+    result = run_in_foreground(engine, pipeline, run_options, reporter)
     if report:
         # start-up: the report renderer only when a report is asked for
         from pipex.cli.commands.report import format_of, write_report
@@ -185,6 +190,14 @@ def run(
         workdir = engine.workdir_for(pipeline)
         write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
+
+
+def run_in_foreground(
+    engine: "Engine", pipeline: "Pipeline", run_options: "RunOptions", reporter: "Reporter"
+) -> "RunResult":
+    """The run, its events to ``reporter`` (``run`` and ``resume``)."""
+    run_options = replace(run_options, logs=reporter.wants_logs)
+    return asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
 
 
 def _load(path: Path | None, *, json: bool, workspace: str | None) -> "Pipeline":

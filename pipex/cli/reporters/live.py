@@ -43,6 +43,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWaiting,
     StepWarning,
     StepWouldRun,
 )
@@ -66,6 +67,7 @@ _COUNTS = (
     ("cached", "cached", "dim"),
     ("would_run", "would run", "magenta"),
     ("skipped", "skipped", "yellow"),
+    ("waiting", "waiting for approval", "yellow"),
 )
 
 
@@ -154,7 +156,7 @@ class LiveReporter:
             if running is not None:
                 running.last = event.line
             return lines.log_line(event) if self.verbose else None
-        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun)):
+        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun, StepWaiting)):
             self._running.pop(event.step.id, None)
             self._pulls.pop(event.step.id, None)
             self._done[_state(event)] += 1
@@ -318,7 +320,9 @@ def _rows(active: Iterator[Line], room: int) -> list[Line]:
     return [*rows[: room - 1], ((f"… {count(more)} more running", "dim"),)]
 
 
-def _state(event: StepEnd | StepCached | StepSkipped | StepWouldRun) -> str:
+def _state(event: lines.FinishEvent) -> str:
+    if isinstance(event, StepWaiting):
+        return "waiting"
     if isinstance(event, StepEnd):
         return {"success": "ok", "cancelled": "cancelled"}.get(event.status, "failed")
     if isinstance(event, StepCached):

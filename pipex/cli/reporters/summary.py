@@ -30,6 +30,7 @@ _WORDS = {
     "timeout": "timed out",
     "cancelled": "cancelled",
     "interrupted": "interrupted",
+    "suspended": "suspended",
 }
 
 
@@ -76,6 +77,9 @@ def final_line(result: RunResult) -> Line:
         word = _WORDS.get(result.status, result.status)
     when = "in" if result.ok else "after"
     symbol, style = ("✓", "green") if result.ok else ("✗", "red")
+    if result.status == "suspended":
+        symbol, style = "⏸", "yellow"
+        counts += f", {count(len(result.waiting))} waiting for approval"
     return (
         (symbol, style),
         (" ", ""),
@@ -84,8 +88,27 @@ def final_line(result: RunResult) -> Line:
     )
 
 
+def waiting_lines(result: RunResult, workspace: str = "") -> list[Line]:
+    """A run held by approval gates: which, and exactly what to type next."""
+    if not result.waiting or result.dry_run:
+        return []
+    ws = shlex.quote(result.workspace or workspace)
+    gates = ",".join(result.waiting)
+    out: list[Line] = [()]
+    out += [
+        (("⏸", "yellow"), (" ", ""), (gate, "bold"), ("  waiting for approval", "yellow")) for gate in result.waiting
+    ]
+    approve = " && ".join(f"pipex approve {ws} {shlex.quote(g)}" for g in result.waiting)
+    out.append((("  approve: ", "dim"), (approve, "")))
+    out.append((("  then:    ", "dim"), (f"pipex resume {ws}", ""), ("   (or pipex run again)", "dim")))
+    out.append((("  or:      ", "dim"), (f"pipex reject {ws} {shlex.quote(result.waiting[0])} -m REASON", "")))
+    if len(result.waiting) > 1:
+        out.append((("  (in advance, e.g. in CI: pipex run --approve ", "dim"), (gates, ""), (")", "dim")))
+    return out
+
+
 def summary_lines(result: RunResult, workspace: str = "") -> list[Line]:
-    return [*failure_lines(result, workspace), final_line(result)]
+    return [*failure_lines(result, workspace), *waiting_lines(result, workspace), final_line(result)]
 
 
 class QuietReporter:
