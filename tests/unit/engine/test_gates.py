@@ -34,8 +34,7 @@ def decide(workdir: Path, step: str, *, approved: bool, text: str = "") -> None:
 
 
 def first(workdir: Path) -> TestResult:
-    done = run(GATED, mocks=[mock("report", files={"r.txt": b"q3"})], workdir=workdir)
-    return done
+    return run(GATED, mocks=[mock("report", files={"r.txt": b"q3"})], workdir=workdir)
 
 
 def test_a_gate_waits_holds_its_dependents_and_suspends_the_run(tmp_path: Path) -> None:
