@@ -364,6 +364,8 @@ class Engine:
             sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
             if p.command == "pipex run" and not options.dry_run:
                 sched.gates.remember(p.pipeline.source, options)  # what `pipex resume` runs again
+            else:
+                sched.gates.writable = False  # exec neither suspends nor resumes a pipeline's run
             self._active = sched
             self._loop = asyncio.get_running_loop()
             await emitter.emit_async(

@@ -105,3 +105,22 @@ def test_a_gate_runs_no_container_and_has_no_container_fields(tmp_path: Path) ->
     assert [str(p) for p in info.value.problems] == [
         'steps[0].image: an approval gate cannot set "image" (a gate runs no container)'
     ]
+
+
+def test_an_always_step_below_a_waiting_gate_is_held_too(tmp_path: Path) -> None:
+    p = pipeline(
+        {"id": "a"},
+        {"id": "ok", "approval": {}, "inputs": [{"step": "a"}]},
+        {"id": "tidy", "when": "always", "inputs": [{"step": "ok"}]},
+    )
+    done = run(p, workdir=tmp_path)
+    assert done.status == "suspended" and done.outcome("tidy").state == "pending" and done.calls("tidy") == 0
+    assert done.outcome("ok").message == "waiting for approval"
+
+
+def test_approve_names_a_known_step(tmp_path: Path) -> None:
+    from pipex.errors import UsageError
+
+    with pytest.raises(UsageError) as info:
+        run(GATED, approve=["publish-k"], workdir=tmp_path)
+    assert info.value.message == '--approve: unknown step "publish-k"; did you mean "publish-ok"?'

@@ -180,3 +180,13 @@ def test_the_graph_draws_the_child_as_a_subgraph(project: Path) -> None:
     assert 'subgraph "cluster_etl" {' in p.graph("dot")
     nodes = json.loads(p.graph("json"))["nodes"]
     assert [n.get("scope") for n in nodes] == [None, "etl", "etl", None]
+
+
+def test_a_gate_inside_a_sub_pipeline_is_addressed_by_its_full_id(project: Path, tmp_path: Path) -> None:
+    gated = CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n"
+    (project / "etl" / "pipeline.yml").write_text(gated, encoding="utf-8")
+    held = run(project, workdir=tmp_path / "wd")
+    assert (held.status, held.result.waiting) == ("suspended", ("etl.ok",))
+    assert held.outcome("report").state == "pending"  # report reads etl's final step: the gate
+    done = run(project, approve=["etl.ok"], workdir=tmp_path / "wd")
+    assert done.status == "success" and done.cached("etl.load") and done.ran("report")
