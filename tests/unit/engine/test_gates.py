@@ -124,3 +124,21 @@ def test_approve_names_a_known_step(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         run(GATED, approve=["publish-k"], workdir=tmp_path)
     assert info.value.message == '--approve: unknown step "publish-k"; did you mean "publish-ok"?'
+
+
+def test_the_run_record_keeps_the_terminal_record(tmp_path: Path) -> None:
+    from pipex.workspace import records
+    from pipex.workspace.layout import Workspace
+
+    held = first(tmp_path).result
+    rec = records.read(Workspace(tmp_path, "g"), held.run_id)
+    assert (rec["status"], rec["waiting"], rec["failureSource"], rec["resumedFrom"]) == (
+        "suspended",
+        ["publish-ok"],
+        None,
+        None,
+    )
+    decide(tmp_path, "publish-ok", approved=False)
+    again = run(GATED, workdir=tmp_path).result
+    rec = records.read(Workspace(tmp_path, "g"), again.run_id)
+    assert (rec["failedStep"], rec["failureSource"], rec["resumedFrom"]) == ("publish-ok", "dependency", held.run_id)
