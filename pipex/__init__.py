@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "DetachedRun": "pipex.daemon.spawn",
     "RunResult": "pipex.engine.events",
     "RunWarning": "pipex.engine.events",
+    "RunError": "pipex.engine.events",
     "StepOutcome": "pipex.engine.events",
     "Metrics": "pipex.engine.events",
     "Event": "pipex.engine.events",
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "StepRetry": "pipex.engine.events",
     "StepCached": "pipex.engine.events",
     "StepSkipped": "pipex.engine.events",
+    "StepWaiting": "pipex.engine.events",
     "StepWouldRun": "pipex.engine.events",
     "StepEnd": "pipex.engine.events",
     "ImagePull": "pipex.engine.events",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import Metrics as Metrics
     from pipex.engine.events import PipelineEnd as PipelineEnd
     from pipex.engine.events import PipelineStart as PipelineStart
+    from pipex.engine.events import RunError as RunError
     from pipex.engine.events import RunResult as RunResult
     from pipex.engine.events import RunWarning as RunWarning
     from pipex.engine.events import StepCached as StepCached
@@ -88,6 +91,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import StepRetry as StepRetry
     from pipex.engine.events import StepSkipped as StepSkipped
     from pipex.engine.events import StepStart as StepStart
+    from pipex.engine.events import StepWaiting as StepWaiting
     from pipex.engine.events import StepWarning as StepWarning
     from pipex.engine.events import StepWouldRun as StepWouldRun
     from pipex.errors import CommandNotFound as CommandNotFound

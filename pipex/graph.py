@@ -109,7 +109,33 @@ def edges(pipeline: GraphSource) -> list[Edge]:
 
 
 def _label(step: _Step) -> str:
-    return step.name or step.id
+    return step.name or step.id.rpartition(".")[2]  # a sub-pipeline's step: its subgraph says the rest
+
+
+def scope(step_id: str) -> str:
+    """The sub-pipeline a step was inlined from (``etl`` for ``etl.extract``): ``.`` only appears in their ids."""
+    return step_id.rpartition(".")[0]
+
+
+def _nested(steps: Sequence[_Step]) -> list[tuple[str, str, _Step | None]]:
+    """The steps in file order, with ``("open", scope)``/``("close", scope)`` around each sub-pipeline's (its
+    steps are contiguous: inlined where its ``pipeline:`` step was); ``("node", id, step)`` for a step."""
+    out: list[tuple[str, str, _Step | None]] = []
+    opened: list[str] = []
+    for step in steps:
+        parts = step.id.split(".")[:-1]
+        shared = 0
+        while shared < min(len(parts), len(opened)) and parts[shared] == opened[shared].split(".")[-1]:
+            shared += 1
+        while len(opened) > shared:
+            out.append(("close", opened.pop(), None))
+        while len(opened) < len(parts):
+            opened.append(".".join(parts[: len(opened) + 1]))
+            out.append(("open", opened[-1], None))
+        out.append(("node", step.id, step))
+    while opened:
+        out.append(("close", opened.pop(), None))
+    return out
 
 
 # --- Mermaid -------------------------------------------------------------------------------------------
@@ -139,7 +165,19 @@ def _mermaid_ids(steps: Sequence[_Step]) -> dict[str, str]:
 def _mermaid(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
     ids = _mermaid_ids(pipeline.steps)
     lines = ["flowchart LR"]
-    for step in pipeline.steps:
+    depth = 1
+    for what, name, step in _nested(pipeline.steps):
+        if what == "open":
+            sub = "scope_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+            lines.append(f'{"    " * depth}subgraph {sub}["{_mermaid_text(name)}"]')
+            depth += 1
+            continue
+        if what == "close":
+            depth -= 1
+            lines.append(f"{'    ' * depth}end")
+            continue
+        indent = "    " * depth
+        assert step is not None
         label = f'"{_mermaid_text(_label(step))}"'
         if step.if_ is not None:
             shape = "{{" + label + "}}"
@@ -147,7 +185,7 @@ def _mermaid(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
             shape = f"([{label}])"
         else:
             shape = f"[{label}]"
-        lines.append(f"    {ids[step.id]}{shape}")
+        lines.append(f"{indent}{ids[step.id]}{shape}")
     for edge in edges(pipeline):
         arrow = "-.->" if edge.optional else "-->"
         if edge.copy_to_output:
@@ -188,7 +226,19 @@ def _dot(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
         '    node [fontname="Helvetica", style=filled, fillcolor="#ffffff"];',
         '    edge [fontname="Helvetica"];',
     ]
-    for step in pipeline.steps:
+    depth = 1
+    for what, name, item in _nested(pipeline.steps):
+        if what == "open":
+            lines.append(f"{'    ' * depth}subgraph {_dot_string('cluster_' + name)} {{")
+            lines.append(f"{'    ' * (depth + 1)}label={_dot_string(name)};")
+            depth += 1
+            continue
+        if what == "close":
+            depth -= 1
+            lines.append(f"{'    ' * depth}}}")
+            continue
+        assert item is not None
+        step = item
         attrs = [f"label={_dot_string(_label(step))}"]
         if step.if_ is not None:
             attrs.append("shape=hexagon")
@@ -199,7 +249,7 @@ def _dot(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
         if step.id in states:
             fill, stroke = STATE_COLORS.get(states[step.id], _NEUTRAL)
             attrs += [f'fillcolor="{fill}"', f'color="{stroke}"', f"tooltip={_dot_string(states[step.id])}"]
-        lines.append(f"    {_dot_string(step.id)} [{', '.join(attrs)}];")
+        lines.append(f"{'    ' * depth}{_dot_string(step.id)} [{', '.join(attrs)}];")
     for edge in edges(pipeline):
         attrs = []
         if edge.optional:
@@ -224,6 +274,8 @@ def _json(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
         else:
             node["image"] = step.image
         node["if"] = step.if_
+        if scope(step.id):
+            node["scope"] = scope(step.id)
         if overlay is not None:
             node["state"] = overlay.get(step.id)
         nodes.append(node)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
 
-__all__ = ["Mock", "TestResult", "mock", "run"]
+__all__ = ["Harness", "Mock", "TestResult", "arun", "mock", "run"]
 
 _RAN = ("success", "failure", "timeout")
 
@@ -127,6 +127,30 @@ class TestResult:
         o = self.outcome(step)
         return o.state == "skipped" and (reason is None or o.reason == reason)
 
+    def calls(self, step: str) -> int:
+        """How many times the step's container started in this run (each retry counts; cached, skipped, a gate:
+        0). A sub-pipeline's id (``etl``) counts its steps together."""
+        # start-up: `import pipex.testing` does not load the engine
+        from pipex.engine.events import StepRetry, StepStart
+
+        inside = step + "."
+        if not any(o.id.startswith(inside) for o in self.result.steps):
+            self.outcome(step)  # an unknown step is a KeyError naming the steps
+        return sum(
+            1
+            for e in self.events
+            if isinstance(e, (StepStart, StepRetry)) and (e.step.id == step or e.step.id.startswith(inside))
+        )
+
+    def approved(self, step: str) -> bool:
+        """An approval gate passed in this run."""
+        o = self.outcome(step)
+        return o.state == "success" and o.run_id is None
+
+    def waiting(self, step: str) -> bool:
+        """An approval gate waits (the run is ``suspended``)."""
+        return self.outcome(step).state == "waiting"
+
     def failed(self, step: str) -> bool:
         """Failed or timed out (``allowFailure`` steps included)."""
         return self.outcome(step).state in ("failure", "timeout")
@@ -183,6 +207,20 @@ def run(
     **run_kwargs: Any,
 ) -> TestResult:
     """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc)."""
+    return asyncio.run(arun(pipeline_or_path, mocks=mocks, workdir=workdir, runtime=runtime, environ=environ,
+                            **run_kwargs))  # fmt: skip
+
+
+async def arun(
+    pipeline_or_path: Pipeline | str | os.PathLike[str],
+    *,
+    mocks: Sequence[Mock] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    runtime: FakeRuntime | None = None,
+    environ: Mapping[str, str] | None = None,
+    **run_kwargs: Any,
+) -> TestResult:
+    """``run`` for async tests: ``result = await arun(...)`` inside a running event loop."""
     # start-up: `import pipex.testing` does not load the engine
     from pipex.engine.engine import Engine
     from pipex.engine.events import PipelineEnd
@@ -190,6 +228,7 @@ def run(
 
     pipeline = pipeline_or_path if isinstance(pipeline_or_path, Pipeline) else _load(pipeline_or_path)
     specs = {spec.id: spec for spec in _specs(pipeline, run_kwargs.get("env_file"))}
+    _check_mocks(mocks, list(specs))
     if runtime is None:
         runtime = FakeRuntime(images=sorted({spec.image for spec in specs.values()}))
     by_step: dict[str, list[Behaviour]] = {}
@@ -203,16 +242,62 @@ def run(
     where = Path(tempfile.mkdtemp(prefix="pipex-test-")) if workdir is None else Path(workdir)
     engine = Engine(workdir=where, runtime=runtime, environ=environ)
 
-    async def collect() -> list[Event]:
-        return [event async for event in engine.run(pipeline, **run_kwargs)]
-
-    events = asyncio.run(collect())
+    events = [event async for event in engine.run(pipeline, **run_kwargs)]
     end = events[-1]
     assert isinstance(end, PipelineEnd)
     result = TestResult(end.result, events, where, runtime)
     if workdir is None:
         result._cleanup = weakref.finalize(result, shutil.rmtree, where, True)
     return result
+
+
+def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
+    """A mock of a step the pipeline does not have is a mistake (a typo, a renamed step), not a silent no-op."""
+    # start-up: `import pipex.testing` does not load the model
+    from pipex.model.suggest import did_you_mean
+
+    known = set(step_ids)
+    for m in mocks:
+        if m.step not in known:
+            guess = did_you_mean(m.step, step_ids)
+            hint = f'; did you mean "{guess}"?' if guess else f" (its steps: {', '.join(step_ids[:20])})"
+            raise ValueError(f'mock("{m.step}"): the pipeline has no step "{m.step}"{hint}')
+
+
+class Harness:
+    """The context-manager form: one workdir (and fake engine) for several runs, removed at the end::
+
+    with Harness(mocks=[mock("fetch", files={"a.csv": b"1"})]) as h:
+        first = h.run("pipeline.yml")
+        again = h.run("pipeline.yml")          # same workspace: the cache hits
+        assert again.cached("fetch")
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, *, mocks: Sequence[Mock] = (), runtime: FakeRuntime | None = None, **defaults: Any) -> None:
+        self.mocks = list(mocks)
+        self.runtime = runtime
+        self.defaults = defaults
+        self.workdir = Path()
+
+    def __enter__(self) -> Harness:
+        self.workdir = Path(tempfile.mkdtemp(prefix="pipex-test-"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def run(self, pipeline_or_path: Pipeline | str | os.PathLike[str], **kwargs: Any) -> TestResult:
+        """``run`` in this harness's workdir (``mocks`` added to the harness's own)."""
+        mocks = [*self.mocks, *kwargs.pop("mocks", ())]
+        options = {**self.defaults, **kwargs}
+        return run(pipeline_or_path, mocks=mocks, workdir=self.workdir, runtime=self.runtime, **options)
+
+    async def arun(self, pipeline_or_path: Pipeline | str | os.PathLike[str], **kwargs: Any) -> TestResult:
+        mocks = [*self.mocks, *kwargs.pop("mocks", ())]
+        options = {**self.defaults, **kwargs}
+        return await arun(pipeline_or_path, mocks=mocks, workdir=self.workdir, runtime=self.runtime, **options)
 
 
 def _load(path: str | os.PathLike[str]) -> Pipeline:

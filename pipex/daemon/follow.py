@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pipex.daemon.eventlog import log_path, read_current, writer_alive
 from pipex.engine.codec import decode
 from pipex.engine.engine import Engine
-from pipex.engine.events import Event, Metrics, PipelineEnd, RunResult
+from pipex.engine.events import Event, PipelineEnd
+from pipex.engine.terminal import fault_result
 from pipex.errors import WorkspaceError
 from pipex.workspace.layout import Workspace
 
@@ -65,16 +66,6 @@ def _died(ws: Workspace, run_id: str, last: Event | None) -> PipelineEnd:
     message = "the detached pipex process ended before the run did (killed?); its log is " + str(
         log_path(ws, run_id).with_suffix(".log")
     )
-    result = RunResult(
-        run_id=run_id,
-        workspace=ws.name,
-        status="failed",
-        steps=(),
-        duration=0.0,
-        metrics=Metrics(),
-        failure_kind="engine",
-        error=message,
-        errors=(message,),
-    )
+    result = fault_result(run_id, ws.name, message)
     seq = last.seq + 1 if last is not None else 1
     return PipelineEnd(run_id=run_id, seq=seq, ts=datetime.now(UTC), workspace=ws.name, result=result)

@@ -21,6 +21,7 @@ from pipex.engine.events import (
     PipelineEnd,
     RunResult,
     StepOutcome,
+    run_error_from_json,
 )
 
 
@@ -42,8 +43,9 @@ def result_from_json(data: Mapping[str, Any]) -> RunResult:
     fields = dict(data)
     fields["steps"] = tuple(StepOutcome(**{**o, "tail": tuple(o.get("tail", ()))}) for o in fields.get("steps", ()))
     fields["metrics"] = Metrics(**fields.get("metrics", {}))
-    for name in ("failed_steps", "errors"):
+    for name in ("failed_steps", "waiting"):
         fields[name] = tuple(fields.get(name, ()))
+    fields["errors"] = tuple(run_error_from_json(e) for e in fields.get("errors", ()))
     return RunResult(**fields)
 
 
@@ -60,6 +62,9 @@ def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
         cancelled=counts.get("cancelled", 0),
     )
     error = data.get("error")
+    errors = tuple(run_error_from_json(e) for e in data.get("errors") or ())
+    if not errors and error:
+        errors = (run_error_from_json(error),)
     result = RunResult(
         run_id=str(data["runId"]),
         workspace=str(data["workspace"]),
@@ -70,7 +75,11 @@ def _pipeline_end(data: Mapping[str, Any]) -> dict[str, Any]:
         failed_steps=tuple(data.get("failedSteps", ())),
         failure_kind=data.get("failureKind"),
         error=error,
-        errors=(error,) if error else (),
+        errors=errors,
+        failed_step=data.get("failedStep"),
+        failure_source=data.get("failureSource"),
+        waiting=tuple(data.get("waiting") or ()),
+        resumed_from=data.get("resumedFrom"),
     )
     return {"result": result}
 

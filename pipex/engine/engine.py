@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
-from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, RunWarning, StepRef
+from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunError, RunResult, RunWarning, StepRef
 from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.engine.secrets import RunSecrets, resolve
@@ -298,6 +298,9 @@ class Engine:
 
         cli_env = load_dotenv(options.env_file) if options.env_file else {}
         specs = resolve_steps(pipeline, cli_env=cli_env)
+        if pipeline.scopes:  # --target etl / --force etl: every step of the sub-pipeline
+            force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
+            options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
         options.check([s.id for s in specs])
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
@@ -410,6 +413,10 @@ class Engine:
                 condition_env=p.condition_env,
             )
             sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
+            if p.command == "pipex run" and not options.dry_run:
+                sched.gates.remember(p.pipeline.source, options)  # what `pipex resume` runs again
+            else:
+                sched.gates.writable = False  # exec neither suspends nor resumes a pipeline's run
             self._active = sched
             self._loop = asyncio.get_running_loop()
             await emitter.emit_async(
@@ -417,6 +424,7 @@ class Engine:
                 pipeline=p.pipeline.id,
                 steps=tuple(StepRef(s.id, s.name) for s in p.specs),
                 dry_run=options.dry_run,
+                resumed_from=sched.gates.resumed_from,
             )
             for warning in p.warnings:
                 await emitter.emit_async(RunWarning, message=warning)
@@ -447,8 +455,9 @@ class Engine:
                 metrics=sched.metrics() if sched is not None else Metrics(),
                 failure_kind="engine",
                 error=fault.message,
-                errors=(line,),
+                errors=(RunError(None, "engine", "engine", line),),
                 dry_run=options.dry_run,
+                failure_source="engine",
             )
         finally:
             self._active = None
@@ -463,7 +472,9 @@ class Engine:
                         f"{len(left.errors)} container(s) could not be removed ({left.errors[0]}); "
                         "the next run removes them"
                     )
-                    result = dataclasses.replace(result, errors=(*result.errors, note))
+                    result = dataclasses.replace(
+                        result, errors=(*result.errors, RunError(None, "engine", "engine", note))
+                    )
             fingerprinter.close()
             if p.on_finish is not None:
                 p.on_finish()  # with the lock still held (exec --ephemeral deletes its staged run)
@@ -481,7 +492,9 @@ class Engine:
                     metrics=Metrics(),
                     failure_kind="engine",
                     error="internal error",
+                    errors=(RunError(None, "pipex", "pipex", "internal error"),),
                     dry_run=options.dry_run,
+                    failure_source="pipex",
                 )
             await emitter.emit_async(PipelineEnd, result=result)
 

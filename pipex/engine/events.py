@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-RunStatus = Literal["success", "failed", "timeout", "cancelled", "interrupted"]
+RunStatus = Literal["success", "failed", "timeout", "cancelled", "interrupted", "suspended"]
 StepStatus = Literal["success", "failure", "timeout", "cancelled"]
 FailureKind = Literal["validation", "image", "setup", "step", "timeout", "engine"]
+# Whose problem a failure is: the step's own command (``user``), what it needs from outside — an image, the
+# network, a person's approval (``dependency``) —, the container engine (``engine``) or pipex itself (``pipex``).
+FailureSource = Literal["user", "dependency", "engine", "pipex"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,13 @@ class StepEvent(Event):
         *Event.json_fields,
         _f("step", dump=_ref_to_json, load=ref_from_json),
         _f("attempt", load=int, default=1),
+        _f("scope", load=None, omit=True),  # derived from the step id: written, never read back
     )
+
+    @property
+    def scope(self) -> str:
+        """The sub-pipeline the step belongs to (``etl`` for ``etl.extract``), ``""`` at the top."""
+        return self.step.id.rpartition(".")[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,11 +140,13 @@ class PipelineStart(Event):
     pipeline: str
     steps: tuple[StepRef, ...] = ()
     dry_run: bool = False
+    resumed_from: str | None = None  # the suspended run this one resumes (approval gates)
     kind = "pipeline_start"
     json_fields = (
         *Event.json_fields,
         _f("pipeline"),
         _f("dryRun", "dry_run", load=bool, default=False),
+        _f("resumedFrom", "resumed_from", default=None, omit=True),
         _f(
             "steps",
             dump=lambda steps: [_ref_to_json(s) for s in steps],
@@ -248,6 +259,15 @@ class StepWarning(StepEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepWaiting(StepEvent):
+    """An approval gate waits: its dependents are held, and the run will end ``suspended``."""
+
+    message: str
+    kind = "step_waiting"
+    json_fields = (*StepEvent.json_fields, _f("message"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepCached(StepEvent):
     cached_run_id: str
     source: Literal["workspace", "store"] = "workspace"  # "store": materialised from the shared cache
@@ -301,7 +321,7 @@ class StepEnd(StepEvent):
 class StepOutcome:
     id: str
     name: str
-    state: str  # success | failure | timeout | cancelled | cached | skipped | would_run | pending
+    state: str  # success | failure | timeout | cancelled | cached | skipped | would_run | waiting | pending
     reason: str | None = None
     exit_code: int | None = None
     run_id: str | None = None
@@ -309,6 +329,31 @@ class StepOutcome:
     artifacts_size: int = 0
     message: str | None = None
     tail: tuple[str, ...] = ()  # last lines of stderr (or stdout) of a failed step
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """One error of a run, as a record: the step it belongs to (``None``: the run's own), what kind of failure (a
+    step's reason — ``exit``, ``timeout``, ``image``, ``rejected``… — or ``validation``/``engine``/``pipex``),
+    whose problem it is, and the message."""
+
+    step: str | None
+    kind: str
+    source: FailureSource
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "kind": self.kind, "source": self.source, "message": self.message}
+
+
+def run_error_from_json(data: Any) -> RunError:
+    """A record back from JSON; a bare string (an event log written before errors were records) is the run's."""
+    if isinstance(data, str):
+        return RunError(None, "engine", "engine", data)
+    return RunError(data.get("step"), str(data["kind"]), data["source"], str(data["message"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +370,9 @@ class Metrics:
     step_durations: dict[str, float] = field(default_factory=dict)
 
 
+SUSPENDED_EXIT = 5  # the exit code of a run that ended with approval gates waiting
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: str
@@ -336,8 +384,12 @@ class RunResult:
     failed_steps: tuple[str, ...] = ()
     failure_kind: FailureKind | None = None
     error: str | None = None
-    errors: tuple[str, ...] = ()
+    errors: tuple[RunError, ...] = ()
     dry_run: bool = False
+    failed_step: str | None = None  # the first step that failed (in time)
+    failure_source: FailureSource | None = None
+    waiting: tuple[str, ...] = ()  # approval gates waiting (status ``suspended``)
+    resumed_from: str | None = None  # the suspended run this one resumes
 
     @property
     def ok(self) -> bool:
@@ -351,7 +403,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"success": 0, "interrupted": 130, "cancelled": 130}.get(self.status, 1)
+        return {"success": 0, "interrupted": 130, "cancelled": 130, "suspended": SUSPENDED_EXIT}.get(self.status, 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -370,7 +422,12 @@ class PipelineEnd(Event):
             failedSteps=list(r.failed_steps),
             durationMs=round(r.duration * 1000),
             failureKind=r.failure_kind,
+            failureSource=r.failure_source,
+            failedStep=r.failed_step,
             error=r.error,
+            errors=[e.to_json() for e in r.errors],
+            waiting=list(r.waiting),
+            resumedFrom=r.resumed_from,
             counts={
                 "ran": m.ran,
                 "cached": m.cached,
@@ -395,6 +452,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StepWarning,
     StepCached,
     StepSkipped,
+    StepWaiting,
     StepWouldRun,
     StepEnd,
     PipelineEnd,

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine.digest import TreeDigest
+from pipex.model.compose import mount_name
 from pipex.model.spec import MountSpec, StepSpec
 from pipex.runtime.base import ImageRef
 
@@ -134,10 +135,10 @@ def compute(
     """The fingerprint of ``spec`` run on ``image``.
 
     ``input_digests``: upstream step id → artifacts digest of the run this step will read (an optional input that
-    is absent may be missing; a required one may not). ``mount_digest``: the content digest of a host path,
-    usually ``functools.partial(tree_digest, cache=stat_cache)``. ``secrets``: values of the secrets that affect
-    the output (``affectsOutput``), entered as HMACs with ``hmac_key``; by default a secret is not in the document
-    (a rotated token does not re-run a step).
+    is absent may be missing, and any input of a ``when: always|failure`` step; a required one may not).
+    ``mount_digest``: the content digest of a host path, usually ``functools.partial(tree_digest, cache=...)``.
+    ``secrets``: values of the secrets that affect the output (``affectsOutput``), entered as HMACs with
+    ``hmac_key``; by default a secret is not in the document (a rotated token does not re-run a step).
     """
     trees: dict[str, TreeDigest] = {}
 
@@ -151,12 +152,12 @@ def compute(
     inputs: list[dict[str, Any]] = []
     for item in spec.inputs:
         digest = input_digests.get(item.step)
-        if digest is None and not item.optional:
+        if digest is None and not item.optional and spec.when == "success":  # other `when`s run without some
             raise ValueError(f"step {spec.id!r}: no artifacts digest for its required input {item.step!r}")
         inputs.append(
             {
                 "step": item.step,
-                "mountedAs": f"/input/{item.step}",
+                "mountedAs": f"/input/{mount_name(spec.id, item.step)}",
                 "copyToOutput": item.copy_to_output,
                 "digest": digest,
             }

@@ -36,6 +36,7 @@ class RunKeywords(TypedDict, total=False):
     logs: LogEvents
     cache_store: str | os.PathLike[str] | None
     secrets: Mapping[str, str | Secret]
+    approve: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class RunOptions:
     strict_limits: bool = False
     logs: LogEvents = True  # StepLog events (the log files are always written)
     cache_store: Path | None = None  # --cache-store (else .pipex.yml's cacheStore)
+    approve: tuple[str, ...] = ()  # approval gates approved in advance (run --approve)
     environ: Mapping[str, str] | None = field(default=None, compare=False)
     # Secret values given for this run by name (--secret-file, --secret, secrets=): never in to_json (a detached
     # run gets them through a pipe, see pipex.daemon.spawn), never in a repr.
@@ -65,7 +67,9 @@ class RunOptions:
         env_file = keywords.pop("env_file", None)
         cache_store = keywords.pop("cache_store", None)
         secrets = keywords.pop("secrets", None) or {}
+        approve = tuple(keywords.pop("approve", ()))
         return cls(
+            approve=approve,
             force=force if isinstance(force, bool) else tuple(force),
             target=tuple(target or ()),
             env_file=Path(env_file) if env_file else None,
@@ -92,6 +96,7 @@ class RunOptions:
             "logs": self.logs,
             "cacheStore": None if self.cache_store is None else str(self.cache_store.absolute()),
             "secretNames": sorted(self.secrets),
+            "approve": list(self.approve),
         }
 
     @classmethod
@@ -116,6 +121,7 @@ class RunOptions:
             strict_limits=data["strictLimits"],
             logs=data["logs"],
             cache_store=None if data.get("cacheStore") is None else Path(data["cacheStore"]),
+            approve=tuple(data.get("approve") or ()),
             environ=environ,
             secrets=dict(secrets or {}),
         )
@@ -139,7 +145,7 @@ class RunOptions:
             if not VARIABLE.match(name):
                 raise UsageError(f"secret name {name[:40]!r} is not a variable name", hint="letters, digits and _")
         known = set(step_ids)
-        named = [("--target", s) for s in self.target]
+        named = [("--target", s) for s in self.target] + [("--approve", s) for s in self.approve]
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:

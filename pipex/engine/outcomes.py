@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pipex.engine.events import FailureKind, Metrics, RunResult, RunStatus, StepOutcome
+from pipex.engine.events import FailureKind, FailureSource, Metrics, RunError, RunResult, RunStatus, StepOutcome
 from pipex.model.spec import StepSpec
 
 # StepOutcome.reason → RunResult.failure_kind ("exit": the step's command failed)
@@ -15,6 +15,15 @@ _KIND: dict[str, FailureKind] = {
     "timeout": "timeout",
     "engine": "engine",
     "exit": "step",
+}
+# StepOutcome.reason → whose problem it is (a reason not listed: the step's own command, ``user``)
+_SOURCE: dict[str, FailureSource] = {
+    "image": "dependency",
+    "network": "dependency",
+    "rejected": "dependency",
+    "setup": "engine",
+    "engine": "engine",
+    "limits": "engine",
 }
 _FAILED = ("failure", "timeout")
 # A step "ran" when its container ran to an end; a cancelled one did not, nor one that never got a container
@@ -41,21 +50,32 @@ class Outcomes:
     def status(self, stopped: RunStatus | None) -> RunStatus:
         if stopped is not None:
             return stopped
-        return "failed" if any(self._counts_as_failed(o) for o in self.by_step.values()) else "success"
+        if any(self._counts_as_failed(o) for o in self.by_step.values()):
+            return "failed"
+        # Gates waiting and nothing failed: the run is held, not finished (a failure outranks it).
+        return "suspended" if any(o.state == "waiting" for o in self.by_step.values()) else "success"
 
     def failed_steps(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.ordered() if self._counts_as_failed(o))
 
-    def failure(self) -> tuple[FailureKind | None, str | None, tuple[str, ...]]:
-        """The run's failure kind (its first failed step's), first message and every message."""
-        messages = []
+    def failure(self) -> tuple[FailureKind | None, str | None, tuple[RunError, ...]]:
+        """The run's failure kind (its first failed step's), first message and every error (in file order)."""
+        errors = []
         kind: FailureKind | None = None
         for o in self.ordered():
             if self._counts_as_failed(o):
-                messages.append(f"step {o.id}: {o.message or o.state}")
+                errors.append(step_error(o))
                 if kind is None:
                     kind = _KIND.get(o.reason or "exit", "step")
-        return kind, (messages[0] if messages else None), tuple(messages)
+        return kind, (errors[0].message if errors else None), tuple(errors)
+
+    def first_failed(self) -> StepOutcome | None:
+        """The step that failed first in time (``by_step`` is filled in the order steps settle)."""
+        return next((o for o in self.by_step.values() if self._counts_as_failed(o)), None)
+
+    def waiting(self) -> tuple[str, ...]:
+        """The approval gates left waiting, in file order."""
+        return tuple(o.id for o in self.ordered() if o.state == "waiting")
 
     def metrics(self, *, peak: int, pull_seconds: float) -> Metrics:
         outs = self.by_step.values()
@@ -77,6 +97,7 @@ class Outcomes:
         self, *, run_id: str, workspace: str, duration: float, status: RunStatus, metrics: Metrics, dry_run: bool
     ) -> RunResult:
         kind, error, errors = self.failure()
+        first = self.first_failed()
         outcomes = tuple(self.ordered())
         if status in ("cancelled", "interrupted", "timeout"):
             outcomes = tuple(replace(o, state="cancelled") if o.state == "pending" else o for o in outcomes)
@@ -92,4 +113,21 @@ class Outcomes:
             error=error,
             errors=errors,
             dry_run=dry_run,
+            failed_step=first.id if first is not None else None,
+            failure_source=source_of(first.reason) if first is not None else None,
+            waiting=self.waiting(),
         )
+
+
+def source_of(reason: str | None) -> FailureSource:
+    return _SOURCE.get(reason or "exit", "user")
+
+
+def step_error(outcome: StepOutcome) -> RunError:
+    """A failed step's error record."""
+    return RunError(
+        outcome.id,
+        outcome.reason or "exit",
+        source_of(outcome.reason),
+        f"step {outcome.id}: {outcome.message or outcome.state}",
+    )

@@ -27,10 +27,11 @@ class UpstreamInput:
     artifacts: Path  # runs/<runId>/artifacts of the upstream's committed run
     digest: str
     copy_to_output: bool = False
+    name: str | None = None  # under /input/, when not the step id (a sub-pipeline's step: model/compose.py)
 
     @property
     def mounted_as(self) -> str:
-        return f"/input/{self.step}"
+        return f"/input/{self.name or self.step}"
 
 
 @dataclass(frozen=True, slots=True)

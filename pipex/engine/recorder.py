@@ -57,6 +57,7 @@ _OUTCOME = {
     "cached": "cached",
     "skipped": "skipped",
     "pending": "waiting",
+    "waiting": "waiting",  # an approval gate
 }
 
 
@@ -240,8 +241,11 @@ class Recorder:
             endedAt=None,
             durationMs=None,
             failureKind=None,
+            failureSource=None,
+            failedStep=None,
             error=None,
             failedSteps=[],
+            waiting=[],
             peakParallelism=0,
             steps=steps,
             counts=records.count(steps),
@@ -253,8 +257,12 @@ class Recorder:
                 endedAt=_iso(self.ended),
                 durationMs=round(r.duration * 1000),
                 failureKind=r.failure_kind,
+                failureSource=r.failure_source,
+                failedStep=r.failed_step,
                 error=r.error,
                 failedSteps=list(r.failed_steps),
+                waiting=list(r.waiting),  # approval gates: status suspended
+                resumedFrom=r.resumed_from,
                 peakParallelism=r.metrics.peak_parallelism,
             )
         return data

@@ -94,8 +94,8 @@ class _Attempt:
         spec = self.plan.spec
         ws = self.ctx.workspace
         binds: list[Bind] = [
-            Bind(i.artifacts, i.mounted_as, read_only=True, relabel="shared") for i in self.plan.inputs
-        ]
+            Bind(i.artifacts, i.mounted_as, read_only=True, relabel="shared") for i in self.plan.inputs if i.run_id
+        ]  # an input without a run is an approval gate: nothing to mount
         binds.append(Bind(self.run_dir / "artifacts", spec.output_path, read_only=False, relabel="private"))
         binds += [Bind(m.host, m.container, read_only=True, relabel="shared") for m in spec.mounts]
         caches = {c.name: c for c in spec.caches}
@@ -182,7 +182,7 @@ class _Attempt:
         executor = self.ctx.executor
         spec = self.plan.spec
         for inp in self.plan.inputs:
-            if inp.copy_to_output:
+            if inp.copy_to_output and inp.run_id:
                 self._copy_input(inp.step, inp.artifacts)
         task = self.task()
         writable = [b.source for b in task.container.binds if not b.read_only]

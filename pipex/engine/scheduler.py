@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Coroutine, Mapping
@@ -34,16 +35,21 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepStatus,
+    StepWaiting,
     StepWouldRun,
 )
 from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
+from pipex.engine.gates import Gates, inputs_fingerprint
 from pipex.engine.images import ImageResolver
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
+from pipex.engine.when import Upstream
 from pipex.errors import PipexError
+from pipex.model.compose import mount_name
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
@@ -87,6 +93,8 @@ class Scheduler:
         self.condition_env = condition_env
         self.record = Outcomes(specs)
         self.outcomes = self.record.by_step  # step id → its outcome, as decided
+        self.upstream = Upstream(specs, self.outcomes)
+        self.gates = Gates(workspace, options, writable=ctx is not None)
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
         self.order = {s.id: n for n, s in enumerate(specs)}
@@ -169,7 +177,8 @@ class Scheduler:
         return self.record.metrics(peak=self.peak, pull_seconds=self.images.pull_seconds)
 
     def result(self, run_id: str, duration: float, status: RunStatus, metrics: Metrics) -> RunResult:
-        return self.record.result(
+        self.gates.finish(run_id, status)
+        result = self.record.result(
             run_id=run_id,
             workspace=self.ws.name,
             duration=duration,
@@ -177,6 +186,7 @@ class Scheduler:
             metrics=metrics,
             dry_run=self.options.dry_run,
         )
+        return dataclasses.replace(result, resumed_from=self.gates.resumed_from)
 
     # -- deciding the steps -----------------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -236,6 +246,8 @@ class Scheduler:
         if isinstance(early, StepOutcome):
             return early
         inputs, unknown_inputs = early
+        if spec.gate is not None:
+            return self._gate(spec, ref, inputs, unknown_inputs)
         image = self._images.get(spec.image, _UNRESOLVED)
         if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
             return self._decide_later(spec, ref, inputs, unknown_inputs)
@@ -271,17 +283,23 @@ class Scheduler:
         """The upstream inputs (and those a dry run cannot know yet), or the outcome of a skipped step."""
         inputs: list[UpstreamInput] = []
         unknown_inputs: list[str] = []
+        missing: list[str] = []
         for inp in spec.inputs:
             got = self.provided.get(inp.step)
             if got is None:
                 if inp.step in self.pending_digest:
                     unknown_inputs.append(inp.step)
-                    continue
-                if inp.optional:
-                    continue
-                return self._skip(ref, "dependency")
-            artifacts = self.ws.run_dir(got.run_id) / "artifacts"
-            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
+                elif not inp.optional:
+                    missing.append(inp.step)
+                continue
+            artifacts = self.ws.run_dir(got.run_id) / "artifacts" if got.run_id else self.ws.path  # "": a gate
+            name = mount_name(spec.id, inp.step) if "." in inp.step else None
+            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output, name))
+        verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
+        if verdict == "held":  # below an approval gate that waits: neither run nor skipped
+            return StepOutcome(spec.id, spec.name, "pending", reason="approval")
+        if verdict != "run":
+            return self._skip(ref, verdict)
         if spec.condition and not self._holds(spec.condition):
             return self._skip(ref, "condition")
         return inputs, unknown_inputs
@@ -467,6 +485,25 @@ class Scheduler:
             message=message,
             tail=(f"pipex: {message}",),
         )
+
+    def _gate(
+        self, spec: StepSpec, ref: StepRef, inputs: list[UpstreamInput], unknown_inputs: list[str]
+    ) -> StepOutcome:
+        """An approval gate (gates.py): passes, fails (``rejected``) or waits; never a container."""
+        digests = {i.step: i.digest for i in inputs}
+        run_id = self.ctx.run_id if self.ctx is not None else ""
+        verdict, message = self.gates.decide(spec, digests, run_id, complete=not unknown_inputs)
+        if verdict == "waiting":
+            self._emit(StepWaiting, step=ref, message=message)
+            return StepOutcome(spec.id, spec.name, "waiting", reason="approval", message=message)
+        ok = verdict == "approved"
+        if ok:  # dependents run; nothing to mount (no run id), its inputs' fingerprint enters theirs
+            self.provided[spec.id] = Provided("", inputs_fingerprint(spec, digests))
+        status: StepStatus = "success" if ok else "failure"
+        reason = None if ok else "rejected"
+        self._emit(StepEnd, step=ref, status=status, exit_code=None, reason=reason, step_run_id=None, duration=0.0,
+                   message=message)  # fmt: skip
+        return StepOutcome(spec.id, spec.name, status, reason=reason, message=message, tail=() if ok else (message,))
 
     def _skip(self, ref: StepRef, reason: Literal["dependency", "condition"]) -> StepOutcome:
         self._emit(StepSkipped, step=ref, reason=reason)

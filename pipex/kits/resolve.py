@@ -57,6 +57,39 @@ class PipelineLike(Protocol):
     def config(self) -> _Config: ...
     @property
     def config_path(self) -> Path | None: ...
+    def root_of(self, step_id: str) -> Path: ...
+
+
+class _Rooted:
+    """A pipeline as one step of a sub-pipeline sees it: relative host paths start at that sub-pipeline's file."""
+
+    def __init__(self, pipeline: PipelineLike, root: Path) -> None:
+        self._pipeline = pipeline
+        self.root = root
+
+    @property
+    def steps(self) -> Sequence[Step]:
+        return self._pipeline.steps
+
+    @property
+    def boundary(self) -> Path:
+        return self._pipeline.boundary
+
+    @property
+    def config(self) -> _Config:
+        return self._pipeline.config
+
+    @property
+    def config_path(self) -> Path | None:
+        return self._pipeline.config_path
+
+    def root_of(self, step_id: str) -> Path:
+        return self.root
+
+
+def _seen_from(pipeline: PipelineLike, step: Step) -> PipelineLike:
+    root = pipeline.root_of(step.id)
+    return pipeline if root == pipeline.root else _Rooted(pipeline, root)
 
 
 class _Failed(Exception):
@@ -93,7 +126,7 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
         if step.uses is None:
             continue
         try:
-            _apply_kit(step, index, pipeline, finder)
+            _apply_kit(step, index, _seen_from(pipeline, step), finder)
         except _Failed as failed:
             problems.extend(failed.problems)
     return problems
@@ -107,7 +140,7 @@ def resolve_steps(pipeline: PipelineLike, *, cli_env: Mapping[str, str] | None =
     kit_failed = False
     for index, step in enumerate(pipeline.steps):
         try:
-            specs.append(_resolve(step, pipeline, finder, cli_env, index))
+            specs.append(_resolve(step, _seen_from(pipeline, step), finder, cli_env, index))
         except _Failed as failed:
             problems.extend(failed.problems)
             kit_failed = kit_failed or failed.kit
@@ -126,7 +159,7 @@ def resolve_step(
 ) -> StepSpec:
     """``step`` (the ``index``-th of ``pipeline``, for error locations) resolved into a ``StepSpec``."""
     try:
-        return _resolve(step, pipeline, finder or finder_for(pipeline), cli_env, index)
+        return _resolve(step, _seen_from(pipeline, step), finder or finder_for(pipeline), cli_env, index)
     except _Failed as failed:
         raise (KitError if failed.kit else PipelineError).from_problems(failed.problems) from None
 
@@ -134,6 +167,16 @@ def resolve_step(
 def _resolve(
     step: Step, pipeline: PipelineLike, finder: KitFinder, cli_env: Mapping[str, str] | None, index: int
 ) -> StepSpec:
+    if step.approval is not None:  # a gate: nothing to run, only its inputs and condition matter
+        return StepSpec(
+            id=step.id,
+            name=step.label,
+            image="",
+            cmd=(),
+            inputs=tuple([InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs]),
+            condition=step.if_,
+            gate=step.approval.message or "",
+        )
     base = f"steps[{index}]"
     applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
     problems: list[Problem] = []
@@ -184,6 +227,7 @@ def _resolve(
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
         kit=applied.ref if applied else None,
         secrets=secrets,
+        when=step.when,
         warnings=applied.warnings if applied else (),
     )
 

@@ -23,6 +23,7 @@ from pipex.model.bounds import (
     path_problem,
     short_number,
 )
+from pipex.model.compose import field_problems
 from pipex.model.draft import Draft
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.limits import MEMORY_HINT, MIN_MEMORY, memory_size
@@ -30,6 +31,7 @@ from pipex.model.paths import check_container_path, normal_container_path, resol
 from pipex.model.schema import quote
 from pipex.model.step import Cache, Mount, Resources, Step
 
+GATE_FIELDS = frozenset({"id", "name", "approval", "inputs", "if_"})
 STEP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 CACHE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 Claim = Callable[[str, str, str], None]  # (container path, location, label): reserve a path
@@ -67,6 +69,14 @@ def step_problems(draft: Draft, ctx: Context) -> list[Problem]:
         if message:
             out.append(Problem(f"{base}.if", message))
     _numbers(draft, step, base, out)
+    if step.when == "failure" and not step.inputs:
+        out.append(
+            Problem(
+                f"{base}.when",
+                '"failure" needs inputs: the step runs only when one of its inputs failed',
+                "list the steps whose failure it handles in inputs",
+            )
+        )
     return out
 
 
@@ -94,6 +104,14 @@ def _given(draft: Draft, step: Step, name: str) -> bool:
 
 
 def _kind(draft: Draft, step: Step, base: str, out: list[Problem]) -> None:
+    if step.pipeline is not None:  # a sub-pipeline: no container of its own
+        out += field_problems(step, base)
+        return
+    if step.approval is not None:  # an approval gate: no container either
+        for name in sorted(step.model_fields_set - GATE_FIELDS):
+            alias = Step.model_fields[name].alias or name
+            out.append(Problem(f"{base}.{alias}", f'an approval gate cannot set "{alias}"', "a gate runs no container"))
+        return
     image, cmd, uses = _given(draft, step, "image"), _given(draft, step, "cmd"), _given(draft, step, "uses")
     if uses:
         both = [quote(name) for name, given in (("image", image), ("cmd", cmd)) if given]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from pipex.model.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pipex.model.builder import PipelineBuilder
+    from pipex.model.compose import Scope
     from pipex.model.validate import PipelineCheck
 
 
@@ -45,6 +46,10 @@ class Pipeline(BaseModel):
     _environ: Mapping[str, str] | None = PrivateAttr(default=None)
     _index: dict[str, int] = PrivateAttr(default_factory=dict)
     _deps: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    # Sub-pipelines (model/compose.py): the steps as written, each inlined step's root, each sub-pipeline.
+    _authored: list[Step] | None = PrivateAttr(default=None)
+    _roots: dict[str, Path] = PrivateAttr(default_factory=dict)
+    _scopes: dict[str, Scope] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -170,6 +175,37 @@ class Pipeline(BaseModel):
     def config_path(self) -> Path | None:
         return self._config_path
 
+    def root_of(self, step_id: str) -> Path:
+        """The directory a step's relative host paths resolve against: its own file's (a sub-pipeline's)."""
+        return self._roots.get(step_id, self._root)
+
+    @property
+    def roots(self) -> Mapping[str, Path]:
+        """The roots of the steps inlined from sub-pipelines, by step id."""
+        return self._roots
+
+    @property
+    def scopes(self) -> Mapping[str, Scope]:
+        """The sub-pipelines inlined here, by their ``pipeline:`` step's id (nested ones as ``etl.inner``)."""
+        return self._scopes
+
+    @property
+    def authored_steps(self) -> list[Step]:
+        """The steps as written in the file (``pipeline:`` steps not inlined); ``steps`` for most pipelines."""
+        return self.steps if self._authored is None else self._authored
+
+    def set_composition(self, *, authored: list[Step], roots: dict[str, Path], scopes: dict[str, Scope]) -> None:
+        """Record what ``compose.inline`` made of the authored steps (for the loader only)."""
+        self._authored, self._roots, self._scopes = authored, roots, scopes
+
+    def expand_ids(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """Step ids with each sub-pipeline's id replaced by its steps' (``--target etl``: all of etl)."""
+        out: list[str] = []
+        for sid in ids:
+            scope = self._scopes.get(sid)
+            out.extend(scope.steps if scope is not None and sid not in self._index else (sid,))
+        return tuple(dict.fromkeys(out))
+
     @property
     def environ(self) -> Mapping[str, str] | None:
         """The environment given to ``load``/``from_dict`` (``None``: the process environment)."""
@@ -236,7 +272,8 @@ class Pipeline(BaseModel):
         if self.name is not None:
             data["name"] = self.name
         data["steps"] = [
-            step.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True) for step in self.steps
+            step.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude_none=True)
+            for step in self.authored_steps
         ]
         return data
 

@@ -101,5 +101,7 @@ class StepSpec:
     resources: ResourcesSpec | None = None
     kit: KitRef | None = None
     secrets: tuple[SecretSpec, ...] = ()
+    when: Literal["success", "failure", "always"] = "success"  # see pipex.engine.when
+    gate: str | None = None  # an approval gate (its message, "" for none): no container (pipex.engine.gates)
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

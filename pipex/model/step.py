@@ -7,7 +7,7 @@ Models are frozen: a loaded pipeline is a value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,6 +56,12 @@ class Resources(_Model):
     pids: int | None = None
 
 
+class Approval(_Model):
+    """An approval gate: the run waits here until a person approves (``pipex approve``) or rejects."""
+
+    message: str | None = None
+
+
 class Step(_Model):
     id: str
     name: str | None = None
@@ -80,6 +86,10 @@ class Step(_Model):
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
     secrets: list[SecretDecl] = Field(default_factory=list)
+    # success: the rules of execution (default); failure: only after an upstream failure; always: whatever happened
+    when: Literal["success", "failure", "always"] = "success"
+    approval: Approval | None = None  # an approval gate: no container (engine/gates.py)
+    pipeline: str | None = None  # a sub-pipeline: its file's steps run here as <id>.<child-id> (model/compose.py)
 
     @model_validator(mode="before")
     @classmethod

@@ -7,14 +7,16 @@ Python). Both share the step checks (``checks.py``) and the checks across steps 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipex.errors import Problem
+from pipex.errors import PipelineError, Problem
 from pipex.model.bounds import MAX_ID, clean, length_problem, structure_problems
 from pipex.model.checks import Context, step_problems
+from pipex.model.compose import include_cycle, inline
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
 from pipex.model.schema import aliases, quote
@@ -43,9 +45,10 @@ def check(
     config_path: Path | None,
     environ: Mapping[str, str] | None,
     extra: PipelineCheck | None = None,
+    chain: tuple[Path, ...] = (),
 ) -> tuple[Pipeline | None, list[Problem]]:
     """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem (``extra``'s
-    included)."""
+    included). Sub-pipelines are inlined (``compose.py``); ``chain``: the files including this one."""
     # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
@@ -75,8 +78,50 @@ def check(
         )
         if extra is not None:
             problems += extra(pipeline)
+        if not problems and any(step.pipeline is not None for step in steps):
+            here = (*chain, source.resolve()) if source is not None else chain
+            loader = functools.partial(
+                _load_child, boundary=boundary, config=config, config_path=config_path, environ=environ, extra=extra
+            )
+            pipeline, more = inline(pipeline, load_child=loader, chain=here)
+            problems += more
     problems = sort_problems(problems, doc.keys, doc.drafts)
     return (None if problems or doc.id is None else pipeline), problems
+
+
+def _load_child(
+    file: Path,
+    chain: tuple[Path, ...],
+    *,
+    boundary: Path,
+    config: ProjectConfig,
+    config_path: Path | None,
+    environ: Mapping[str, str] | None,
+    extra: PipelineCheck | None,
+) -> Pipeline:
+    """A sub-pipeline's file, validated (and inlined itself) like a pipeline of its own within ``boundary``."""
+    # not at the top: the loader builds Pipelines through this module (a loop)
+    from pipex.model.loader import find_pipeline_file, read_pipeline_data
+
+    file = find_pipeline_file(file, file.parent).resolve()
+    cycle = include_cycle(file, chain)
+    if cycle:
+        raise PipelineError(cycle, hint="a pipeline cannot include itself")
+    data = read_pipeline_data(file)
+    child, problems = check(
+        data,
+        root=file.parent,
+        boundary=boundary,
+        source=file,
+        config=config,
+        config_path=config_path,
+        environ=environ,
+        extra=extra,
+        chain=chain,
+    )
+    if problems or child is None:
+        raise PipelineError.from_problems(problems, source=str(file))
+    return child
 
 
 def model_problems(pipeline: Pipeline, extra: PipelineCheck | None = None) -> list[Problem]:
@@ -85,14 +130,14 @@ def model_problems(pipeline: Pipeline, extra: PipelineCheck | None = None) -> li
     if not PIPELINE_ID.match(pipeline.id):
         hint = 'start with a letter or digit, then use letters, digits, "_" and "-"'
         problems.append(Problem("id", f"{quote(pipeline.id)} is not a valid pipeline id", hint))
-    if not pipeline.steps:
+    if not pipeline.authored_steps:
         problems.append(Problem("steps", "must not be empty: a pipeline needs at least one step"))
-    drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.steps)]
+    drafts = [Draft(index, _STEP_KEYS, None, step.id, step=step) for index, step in enumerate(pipeline.authored_steps)]
     if too_long := length_problem(pipeline.id, MAX_ID):
         problems.append(Problem("id", f"the pipeline id {too_long}", "it names the workspace folder"))
     # Built in Python, the steps never went through the file checks: NUL bytes and oversized strings.
-    if not clean(pipeline.steps):
-        raw = {"steps": [step.model_dump(by_alias=True, exclude_defaults=True) for step in pipeline.steps]}
+    if not clean(pipeline.authored_steps):
+        raw = {"steps": [step.model_dump(by_alias=True, exclude_defaults=True) for step in pipeline.authored_steps]}
         problems += structure_problems(raw)
     problems += drafts_problems(drafts, Context(pipeline.root, pipeline.boundary))
     if extra is not None:

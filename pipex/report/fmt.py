@@ -20,6 +20,7 @@ STATUS_SYMBOL = {
     "timeout": "✗",
     "cancelled": "⊘",
     "interrupted": "⊘",
+    "suspended": "⏸",  # approval gates wait
     "running": "▶",
 }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pipex
 from pipex import errors
-from pipex.engine.events import EVENT_TYPES, Event, Metrics, RunResult, StepOutcome
+from pipex.engine.events import EVENT_TYPES, Event, Metrics, RunError, RunResult, StepOutcome
 
 
 def test_all_is_the_exports_and_the_version() -> None:
@@ -38,7 +38,7 @@ def test_the_type_checking_imports_are_the_exports() -> None:
 
 
 def test_every_event_type_and_its_records_are_public() -> None:
-    for cls in (Event, *EVENT_TYPES, RunResult, StepOutcome, Metrics):
+    for cls in (Event, *EVENT_TYPES, RunResult, RunError, StepOutcome, Metrics):
         assert getattr(pipex, cls.__name__) is cls
 
 

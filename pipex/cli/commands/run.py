@@ -43,7 +43,8 @@ EPILOG = options.epilog(
     "word after it is the list (-f a,b), as in the original pipex; write PATH before -f to force every step of "
     "another pipeline (pipex run other/ -f).",
     "Exit codes: 0 success, 1 a step failed, 2 usage or validation error, 3 engine unavailable, "
-    "4 workspace in use, 130 interrupted.",
+    "4 workspace in use, 5 suspended (approval gates wait: pipex approve WS STEP, then pipex resume WS), "
+    "130 interrupted.",
 )
 
 
@@ -134,6 +135,10 @@ def run(
         str | None,
         typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
     ] = None,
+    approve: Annotated[
+        str | None,
+        typer.Option("--approve", metavar="STEPS", help="Approve these approval gates in advance (comma list)."),
+    ] = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -160,6 +165,7 @@ def run(
         strict_limits=strict_limits,
         cache_store=cache_store.absolute() if cache_store else None,
         secrets=options.given_secrets(secret_file, secret),
+        approve=_ids(approve),
     )
     if detach and attach:
         from pipex.errors import UsageError
@@ -183,8 +189,7 @@ def run(
         quiet=opts.quiet,
         workspace=workspace or pipeline.id,
     )
-    run_options = replace(run_options, logs=reporter.wants_logs)
-    result = asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
+    result = run_in_foreground(engine, pipeline, run_options, reporter)
     if report:
         # start-up: the report renderer only when a report is asked for
         from pipex.cli.commands.report import format_of, write_report
@@ -192,6 +197,14 @@ def run(
         workdir = engine.workdir_for(pipeline)
         write_report(workdir, result.workspace, result.run_id, report, format_of(report), quiet=opts.quiet)
     raise typer.Exit(result.exit_code)
+
+
+def run_in_foreground(
+    engine: "Engine", pipeline: "Pipeline", run_options: "RunOptions", reporter: "Reporter"
+) -> "RunResult":
+    """The run, its events to ``reporter`` (``run`` and ``resume``)."""
+    run_options = replace(run_options, logs=reporter.wants_logs)
+    return asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
 
 
 def _load(path: Path | None, force: str | None, *, json: bool, workspace: str | None) -> "Pipeline":
@@ -232,30 +245,18 @@ def _force_names_a_path(force: str | None, step_ids: "Sequence[str]") -> None:
 def validation_end(exc: Exception, *, workspace: str | None) -> str:
     """The one ``pipeline_end`` JSON line of a run whose pipeline did not validate (the ``--json`` contract:
     every stream ends with one), with the problems as ``validate --json`` lists them."""
-    import json as jsonlib
-    from datetime import UTC, datetime
-
-    from pipex.engine.events import Metrics, PipelineEnd, RunResult
+    # start-up: only an invalid pipeline under --json needs these
+    from pipex.cli.reporters.jsonl import dumps_line
+    from pipex.engine import terminal
     from pipex.errors import PipelineError
     from pipex.workspace.ids import new_run_id
 
-    run_id = new_run_id()
     problems = exc.problems if isinstance(exc, PipelineError) else ()
-    result = RunResult(
-        run_id=run_id,
-        workspace=workspace or "",
-        status="failed",
-        steps=(),
-        duration=0.0,
-        metrics=Metrics(),
-        failure_kind="validation",
-        error=str(exc),
-        errors=tuple(str(p) for p in problems),
-    )
-    end = PipelineEnd(run_id=run_id, seq=0, ts=datetime.now(UTC), workspace=workspace or "", result=result)
+    message = exc.message if isinstance(exc, PipelineError) else str(exc)
+    end = terminal.validation_end(new_run_id(), workspace or "", message, problems)
     data = end.to_json()
     data["problems"] = [{"location": p.location, "message": p.message, "hint": p.hint} for p in problems]
-    return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return dumps_line(data)
 
 
 def _start_detached(

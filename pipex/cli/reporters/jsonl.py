@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from json.encoder import encode_basestring  # what the encoder below uses for str (ensure_ascii=False)
-from typing import TextIO
+from typing import Any, TextIO
 
 from pipex.cli.reporters.flushing import FLUSH_AFTER, SoonFlush
 from pipex.engine.events import Event, StepLog, StepRef
@@ -31,6 +31,11 @@ __all__ = ["FLUSH_AFTER", "JsonReporter", "dumps"]
 
 def dumps(event: Event) -> str:
     return _ENCODER.encode(event.to_json())
+
+
+def dumps_line(data: dict[str, Any]) -> str:
+    """One JSON line as the events are written (compact, UTF-8 as is)."""
+    return _ENCODER.encode(data)
 
 
 class _LogLines:
@@ -64,7 +69,8 @@ class _LogLines:
         self._attempt, self._run_id, self._workspace = event.attempt, event.run_id, event.workspace
         data = event.to_json()
         self._head = '{"event":"step_log","ts":' + _ENCODER.encode(data["ts"]) + ',"seq":'
-        parts = [f'"{name}":{_ENCODER.encode(data[name])}' for name in ("runId", "workspace", "step", "attempt")]
+        names = ("runId", "workspace", "step", "attempt", "scope")
+        parts = [f'"{name}":{_ENCODER.encode(data[name])}' for name in names if name in data]
         self._middle = "," + ",".join(parts) + ',"stream":' + _ENCODER.encode(event.stream) + ',"line":'
 
 

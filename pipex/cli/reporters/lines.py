@@ -36,6 +36,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWaiting,
     StepWarning,
     StepWouldRun,
 )
@@ -127,8 +128,17 @@ def would_run_line(event: StepWouldRun, *, width: int = 0) -> Line:
     return step_line("?", "magenta", event.step, detail, width=width)
 
 
-def finish_line(event: StepEnd | StepCached | StepSkipped | StepWouldRun, *, width: int = 0) -> Line:
+def waiting_line(event: StepWaiting, *, width: int = 0) -> Line:
+    return step_line("⏸", "yellow", event.step, f"waiting for approval: {event.message}", width=width)
+
+
+FinishEvent = StepEnd | StepCached | StepSkipped | StepWouldRun | StepWaiting
+
+
+def finish_line(event: FinishEvent, *, width: int = 0) -> Line:
     """The line of a step's final state."""
+    if isinstance(event, StepWaiting):
+        return waiting_line(event, width=width)
     if isinstance(event, StepEnd):
         return end_line(event, width=width)
     if isinstance(event, StepCached):

@@ -44,6 +44,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWaiting,
     StepWarning,
     StepWouldRun,
 )
@@ -67,6 +68,7 @@ _COUNTS = (
     ("cached", "cached", "dim"),
     ("would_run", "would run", "magenta"),
     ("skipped", "skipped", "yellow"),
+    ("waiting", "waiting for approval", "yellow"),
 )
 
 
@@ -155,7 +157,7 @@ class LiveReporter:
             if running is not None:
                 running.last = event.line
             return lines.log_line(event) if self.verbose else None
-        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun)):
+        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun, StepWaiting)):
             self._running.pop(event.step.id, None)
             self._pulls.pop(event.step.id, None)
             self._done[_state(event)] += 1
@@ -321,7 +323,9 @@ def _rows(active: Iterator[Line], room: int) -> list[Line]:
     return [*rows[: room - 1], ((f"… {count(more)} more running", "dim"),)]
 
 
-def _state(event: StepEnd | StepCached | StepSkipped | StepWouldRun) -> str:
+def _state(event: lines.FinishEvent) -> str:
+    if isinstance(event, StepWaiting):
+        return "waiting"
     if isinstance(event, StepEnd):
         return {"success": "ok", "cancelled": "cancelled"}.get(event.status, "failed")
     if isinstance(event, StepCached):

@@ -26,6 +26,7 @@ from pipex.engine.events import (
     StepRetry,
     StepSkipped,
     StepStart,
+    StepWaiting,
     StepWarning,
     StepWouldRun,
 )
@@ -61,7 +62,7 @@ class PlainReporter:
             self._write([line])
 
     def _line(self, event: Event) -> Line | None:
-        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun)):
+        if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun, StepWaiting)):
             return lines.finish_line(event)
         if isinstance(event, StepStart):
             return lines.start_line(event)

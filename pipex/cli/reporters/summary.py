@@ -33,6 +33,7 @@ _WORDS = {
     "timeout": "timed out",
     "cancelled": "cancelled",
     "interrupted": "interrupted",
+    "suspended": "suspended",
 }
 
 
@@ -82,7 +83,7 @@ def failure_lines(result: RunResult, workspace: str = "", *, kept: bool = True) 
             command = f"pipex logs {shlex.quote(ws)} {shlex.quote(o.id)}"
             lines.append((("  all output: ", "dim"), (command, "")))
     if not outcomes and not result.ok:
-        errors = result.errors or ((result.error,) if result.error else ())
+        errors = tuple(e.message for e in result.errors) or ((result.error,) if result.error else ())
         if errors:
             lines.append(())
         lines.extend((("error:", "red"), (" ", ""), (message, "")) for message in errors)
@@ -106,6 +107,9 @@ def final_line(result: RunResult) -> Line:
         word = _WORDS.get(result.status, result.status)
     when = "in" if result.ok else "after"
     symbol, style = ("✓", "green") if result.ok else ("✗", "red")
+    if result.status == "suspended":
+        symbol, style = "⏸", "yellow"
+        counts += f", {count(len(result.waiting))} waiting for approval"
     return (
         (symbol, style),
         (" ", ""),
@@ -114,8 +118,27 @@ def final_line(result: RunResult) -> Line:
     )
 
 
+def waiting_lines(result: RunResult, workspace: str = "") -> list[Line]:
+    """A run held by approval gates: which, and exactly what to type next."""
+    if not result.waiting or result.dry_run:
+        return []
+    ws = shlex.quote(result.workspace or workspace)
+    gates = ",".join(result.waiting)
+    out: list[Line] = [()]
+    out += [
+        (("⏸", "yellow"), (" ", ""), (gate, "bold"), ("  waiting for approval", "yellow")) for gate in result.waiting
+    ]
+    approve = " && ".join(f"pipex approve {ws} {shlex.quote(g)}" for g in result.waiting)
+    out.append((("  approve: ", "dim"), (approve, "")))
+    out.append((("  then:    ", "dim"), (f"pipex resume {ws}", ""), ("   (or pipex run again)", "dim")))
+    out.append((("  or:      ", "dim"), (f"pipex reject {ws} {shlex.quote(result.waiting[0])} -m REASON", "")))
+    if len(result.waiting) > 1:
+        out.append((("  (in advance, e.g. in CI: pipex run --approve ", "dim"), (gates, ""), (")", "dim")))
+    return out
+
+
 def summary_lines(result: RunResult, workspace: str = "", *, kept: bool = True) -> list[Line]:
-    return [*failure_lines(result, workspace, kept=kept), final_line(result)]
+    return [*failure_lines(result, workspace, kept=kept), *waiting_lines(result, workspace), final_line(result)]
 
 
 class QuietReporter:

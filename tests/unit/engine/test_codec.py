@@ -26,6 +26,7 @@ from pipex.engine.events import (
     Metrics,
     PipelineEnd,
     PipelineStart,
+    RunError,
     RunResult,
     RunWarning,
     StepCached,
@@ -58,7 +59,10 @@ RESULT = RunResult(
     failed_steps=("a",),
     failure_kind="step",
     error="step a: exited with code 3",
-    errors=("step a: exited with code 3",),
+    errors=(RunError("a", "exit", "user", "step a: exited with code 3"),),
+    failed_step="a",
+    failure_source="user",
+    waiting=("gate",),
 )
 
 EVENTS: list[Event] = [

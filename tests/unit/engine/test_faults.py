@@ -159,7 +159,7 @@ def test_a_full_disk_while_a_step_writes_ends_the_run_with_one_line(tmp_path: Pa
     pipeline = pipex.load(write(tmp_path / "p", TWO))
     result = end(collect(engine, pipeline, concurrency=1)).result
     assert (result.status, result.exit_code, result.failure_kind) == ("failed", 1, "engine")
-    assert result.errors == (
+    assert tuple(e.message for e in result.errors) == (
         "no space left on the device while running step 'b'; free space there (`pipex prune`, "
         "`pipex clean`) or choose a larger --workdir, then run again: steps that finished are reused",
     )
@@ -187,7 +187,7 @@ def test_a_name_too_long_written_by_a_step_is_one_line(tmp_path: Path) -> None:
     rt.script(step="a", behaviour=Behaviour(files={"n" * 300: b"x"}))
     engine = pipex.Engine(workdir=tmp_path / "wd", runtime=rt)
     result = end(collect(engine, pipex.load(write(tmp_path / "p", TWO)))).result
-    assert result.status == "failed" and result.errors[0].startswith(
+    assert result.status == "failed" and result.errors[0].message.startswith(
         "a name is too long for the filesystem while running step 'a' ("
     )
     assert rt.containers == {}
@@ -252,7 +252,7 @@ def test_containers_that_cannot_be_removed_are_said_in_the_result(tmp_path: Path
     result = end(collect(engine, pipex.load(write(tmp_path / "p", TWO)), concurrency=1)).result
     assert result.status == "success"
     first = next(iter(rt.containers))
-    assert result.errors == (
+    assert tuple(e.message for e in result.errors) == (
         f"2 container(s) could not be removed (container {first[:12]}: remove container failed: busy); "
         "the next run removes them",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipex.engine.events import StepOutcome
+from pipex.engine.events import RunError, StepOutcome
 from pipex.engine.outcomes import Outcomes
 from pipex.model.spec import StepSpec
 
@@ -31,7 +31,11 @@ def test_the_first_failed_step_in_file_order_names_the_kind() -> None:
     record.by_step["d"] = StepOutcome("d", "D", "failure", reason="exit", message="exit code 2")
     record.by_step["c"] = StepOutcome("c", "C", "timeout", reason="timeout")
     assert record.status(None) == "failed"
-    assert record.failure() == ("timeout", "step c: timeout", ("step c: timeout", "step d: exit code 2"))
+    assert record.failure() == (
+        "timeout",
+        "step c: timeout",
+        (RunError("c", "timeout", "user", "step c: timeout"), RunError("d", "exit", "user", "step d: exit code 2")),
+    )
     result = record.result(
         run_id="r",
         workspace="w",
@@ -41,6 +45,7 @@ def test_the_first_failed_step_in_file_order_names_the_kind() -> None:
         dry_run=False,
     )
     assert result.failed_steps == ("c", "d") and result.failure_kind == "timeout"
+    assert (result.failed_step, result.failure_source) == ("d", "user")  # d settled first
     assert [o.state for o in result.steps] == ["pending", "pending", "timeout", "failure"]
 
 
@@ -68,3 +73,37 @@ def test_cancelled_steps_and_failed_pulls_did_not_run() -> None:
     metrics = record.metrics(peak=2, pull_seconds=0)
     assert (metrics.ran, metrics.failed, metrics.cancelled) == (2, 2, 1)
     assert metrics.step_durations == {"c": 2.0, "d": 3.0}
+
+
+def test_failure_sources_follow_the_first_failed_steps_reason() -> None:
+    for reason, source in [
+        ("exit", "user"),
+        ("timeout", "user"),
+        ("outputs", "user"),
+        ("image", "dependency"),
+        ("network", "dependency"),
+        ("rejected", "dependency"),
+        ("engine", "engine"),
+        ("setup", "engine"),
+    ]:
+        record = Outcomes(specs())
+        record.by_step["c"] = StepOutcome("c", "C", "failure", reason=reason, message="m")
+        result = record.result(
+            run_id="r",
+            workspace="w",
+            duration=0,
+            status="failed",
+            metrics=record.metrics(peak=0, pull_seconds=0),
+            dry_run=False,
+        )
+        assert (result.failure_source, result.errors) == (source, (RunError("c", reason, source, "step c: m"),))
+
+
+def test_waiting_gates_suspend_the_run_unless_something_failed() -> None:
+    record = Outcomes(specs())
+    record.by_step["a"] = StepOutcome("a", "A", "success")
+    record.by_step["c"] = StepOutcome("c", "C", "waiting")
+    assert record.status(None) == "suspended"
+    assert record.waiting() == ("c",)
+    record.by_step["d"] = StepOutcome("d", "D", "failure", reason="exit")
+    assert record.status(None) == "failed"

@@ -1,0 +1,192 @@
+"""Sub-pipelines (``pipeline:`` steps): the child's steps inlined as ``<step>.<child>`` at load time (model/compose.py),
+then run, cached, mounted and addressed like any step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pipex
+from pipex.errors import PipelineError
+from pipex.model.compose import mount_name
+from pipex.runtime.fake import FakeRuntime
+from pipex.runtime.labels import STEP
+from pipex.testing import mock, run
+
+PARENT = """\
+id: parent
+steps:
+  - id: download
+    image: alpine:3.20
+    cmd: [sh, -c, "echo d > /output/d"]
+  - id: etl
+    pipeline: ./etl/pipeline.yml
+    inputs: [{step: download}]
+    env: {REGION: eu}
+  - id: report
+    image: alpine:3.20
+    cmd: [ls, /input]
+    inputs: [{step: etl}]
+"""
+
+CHILD = """\
+id: etl
+steps:
+  - id: extract
+    image: alpine:3.20
+    cmd: [cat, /input/download/d]
+    env: {LEVEL: "1"}
+    mounts: [{host: data, container: /data}]
+  - id: load
+    image: alpine:3.20
+    cmd: [cat, /input/extract/x]
+    inputs: [{step: extract}]
+    env: {REGION: us}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    (root / "etl" / "data").mkdir(parents=True)
+    (root / "pipeline.yml").write_text(PARENT, encoding="utf-8")
+    (root / "etl" / "pipeline.yml").write_text(CHILD, encoding="utf-8")
+    monkeypatch.chdir(root)
+    return root
+
+
+def input_mounts(rt: FakeRuntime, step: str) -> list[str]:
+    specs = [args[0] for name, args in rt.calls if name == "create" and args[0].labels.get(STEP) == step]
+    return sorted(b.target for b in specs[-1].binds if b.target.startswith("/input/"))
+
+
+def test_the_child_is_inlined_with_prefixed_ids_inputs_and_env(project: Path) -> None:
+    p = pipex.load()
+    assert p.ids == ["download", "etl.extract", "etl.load", "report"]
+    assert [i.step for i in p.step("etl.extract").inputs] == ["download"]
+    assert [i.step for i in p.step("etl.load").inputs] == ["etl.extract", "download"]
+    assert [i.step for i in p.step("report").inputs] == ["etl.load"]  # the child's final step
+    assert p.step("etl.extract").env == {"REGION": "eu", "LEVEL": "1"}
+    assert p.step("etl.load").env == {"REGION": "us"}  # the child's own env wins
+    assert p.root_of("etl.extract") == project / "etl"
+    assert p.scopes["etl"].finals == ("etl.load",)
+    assert p.validate() == []
+    assert "pipeline: ./etl/pipeline.yml" in p.to_yaml()  # written as authored
+
+
+def test_mount_names_are_relative_to_the_readers_scope() -> None:
+    assert mount_name("report", "etl.load") == "etl/load"
+    assert mount_name("etl.load", "etl.extract") == "extract"
+    assert mount_name("etl.load", "download") == "download"
+    assert mount_name("etl.sub.a", "etl.prep") == "prep"
+    assert mount_name("etl.t", "etl.sub.x") == "sub/x"
+
+
+def test_child_steps_run_with_their_own_mounts_caching_and_scope(project: Path, tmp_path: Path) -> None:
+    done = run(project, mocks=[mock("etl.extract", files={"x": b"1"})], workdir=tmp_path / "wd")
+    assert done.status == "success"
+    assert [o.id for o in done.result.steps if done.ran(o.id)] == ["download", "etl.extract", "etl.load", "report"]
+    assert input_mounts(done.runtime, "etl.extract") == ["/input/download"]
+    assert input_mounts(done.runtime, "etl.load") == ["/input/download", "/input/extract"]
+    assert input_mounts(done.runtime, "report") == ["/input/etl/load"]
+    creates = [a[0] for n, a in done.runtime.calls if n == "create" and a[0].labels.get(STEP) == "etl.extract"]
+    assert [b.source for b in creates[0].binds if b.target == "/data"] == [project / "etl" / "data"]
+    scopes = {(e.kind, e.step.id, e.to_json().get("scope")) for e in done.events if hasattr(e, "step")}
+    assert ("step_end", "etl.load", "etl") in scopes and ("step_end", "report", None) in scopes
+
+    again = run(project, workdir=tmp_path / "wd")
+    assert all(again.cached(s) for s in ("download", "etl.extract", "etl.load", "report"))
+
+
+def test_target_and_force_name_a_whole_sub_pipeline_or_one_of_its_steps(project: Path, tmp_path: Path) -> None:
+    done = run(project, target=["etl"], workdir=tmp_path / "wd")
+    assert [o.id for o in done.result.steps] == ["download", "etl.extract", "etl.load"]
+    run(project, workdir=tmp_path / "wd")
+    forced = run(project, force=["etl.load"], workdir=tmp_path / "wd")
+    assert forced.cached("etl.extract") and forced.ran("etl.load")
+    assert forced.cached("report")  # etl.load made the same artifacts: early cutoff
+
+
+def test_an_include_cycle_names_the_chain_of_files(project: Path) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        "id: etl\nsteps:\n  - id: again\n    pipeline: ../pipeline.yml\n", encoding="utf-8"
+    )
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    parent, child = project / "pipeline.yml", project / "etl" / "pipeline.yml"
+    assert [str(p) for p in info.value.problems] == [
+        f"steps[1].pipeline: steps[0].pipeline: include cycle: {parent} → {child} → {parent} "
+        "(a pipeline cannot include itself)"
+    ]
+
+
+def test_a_sub_pipeline_outside_the_project_is_refused(project: Path) -> None:
+    (project.parent / "outside.yml").write_text("id: o\nsteps: [{id: a, image: i, cmd: [x]}]\n", encoding="utf-8")
+    (project / "pipeline.yml").write_text(PARENT.replace("./etl/pipeline.yml", "../outside.yml"), encoding="utf-8")
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    outside = project.parent / "outside.yml"
+    assert [str(p) for p in info.value.problems] == [
+        f"steps[1].pipeline: '../outside.yml' resolves to {outside}, outside the project directory {project} "
+        "(sub-pipelines must stay inside the project)"
+    ]
+
+
+def test_a_sub_pipeline_step_has_no_container_fields_and_its_childs_problems_are_located(project: Path) -> None:
+    (project / "pipeline.yml").write_text(
+        PARENT.replace("    pipeline: ./etl/pipeline.yml\n", "    pipeline: ./etl/pipeline.yml\n    image: alpine\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    assert [str(p) for p in info.value.problems] == [
+        'steps[1].image: a sub-pipeline step ("pipeline") cannot set "image" '
+        "(set it on the steps of the sub-pipeline's file)"
+    ]
+    (project / "pipeline.yml").write_text(PARENT, encoding="utf-8")
+    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("[{step: extract}]", "[{step: extrct}]"))
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    assert [str(p) for p in info.value.problems] == [
+        'steps[1].pipeline: steps[1].inputs[0].step: unknown step "extrct"; did you mean "extract"?'
+    ]
+
+
+def test_an_input_passed_down_may_not_hide_a_child_step(project: Path) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        CHILD.replace("id: extract", "id: download").replace("[{step: extract}]", "[{step: download}]"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    assert [str(p) for p in info.value.problems] == [
+        'steps[1].inputs: input "download" would be mounted where the sub-pipeline\'s own step "download" is '
+        "(/input/download) (rename one of them)"
+    ]
+
+
+def test_the_graph_draws_the_child_as_a_subgraph(project: Path) -> None:
+    p = pipex.load()
+    mermaid = p.graph("mermaid").splitlines()
+    start = mermaid.index('    subgraph scope_etl["etl"]')
+    assert mermaid[start + 1 : start + 4] == [
+        '        step_etl_extract["extract"]',
+        '        step_etl_load["load"]',
+        "    end",
+    ]
+    assert "    step_step_etl_load --> step_report" not in mermaid and "    step_etl_load --> step_report" in mermaid
+    assert 'subgraph "cluster_etl" {' in p.graph("dot")
+    nodes = json.loads(p.graph("json"))["nodes"]
+    assert [n.get("scope") for n in nodes] == [None, "etl", "etl", None]
+
+
+def test_a_gate_inside_a_sub_pipeline_is_addressed_by_its_full_id(project: Path, tmp_path: Path) -> None:
+    gated = CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n"
+    (project / "etl" / "pipeline.yml").write_text(gated, encoding="utf-8")
+    held = run(project, workdir=tmp_path / "wd")
+    assert (held.status, held.result.waiting) == ("suspended", ("etl.ok",))
+    assert held.outcome("report").state == "pending"  # report reads etl's final step: the gate
+    done = run(project, approve=["etl.ok"], workdir=tmp_path / "wd")
+    assert done.status == "success" and done.cached("etl.load") and done.ran("report")
