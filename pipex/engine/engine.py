@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunResult, StepRef
-from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
+from pipex.engine.options import ExecutorKind, LogEvents, PullPolicy, RunKeywords, RunOptions, SlurmOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
 from pipex.model.project import configured_workdir, find_configured_workdir
@@ -32,6 +32,7 @@ from pipex.workspace.workdir import resolve_workdir
 
 if TYPE_CHECKING:
     from pipex.engine.scheduler import Scheduler
+    from pipex.executors.base import Executor
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
     from pipex.runtime.base import Runtime
@@ -235,11 +236,13 @@ class Engine:
         pull: PullPolicy = "missing",
         logs: LogEvents = True,
         stdout: BinaryIO | None = None,
+        executor: ExecutorKind | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``: also write the step's standard output
-        there, byte for byte, as it arrives. Events as for ``run``."""
+        there, byte for byte, as it arrives. ``executor``: where it runs (default: ``.pipex.yml``'s, else local).
+        Events as for ``run``."""
         # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
@@ -250,6 +253,7 @@ class Engine:
             env_file=Path(env_file) if env_file else None,
             pull=pull,
             logs=logs,
+            executor=executor,
             environ=self.environ,
         )
         setup = prepare_exec(self, source, options, step=step, inputs=inputs, ephemeral=ephemeral)
@@ -289,6 +293,7 @@ class Engine:
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None
+        executor: Executor | None = None
         owned = False
         lock = None
         try:
@@ -305,6 +310,7 @@ class Engine:
 
                 reap(runtime, ws.workdir, ws.name)
                 ws.clear_staging(runtime.remove_tree)
+                executor = _executor(pipeline, options, runtime, self.environ)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -313,14 +319,15 @@ class Engine:
             raise
         env = dict(os.environ if self.environ is None else self.environ)
         env.update(cli_env)
-        return _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
+        prepared.executor = executor
+        return prepared
 
     async def _drive(self, p: _Prepared, options: RunOptions, emitter: Emitter) -> None:
         # start-up: `import pipex` stays cheap; only a run loads the scheduler
         from pipex.engine.fingerprints import Fingerprinter
         from pipex.engine.images import ImageResolver
         from pipex.engine.scheduler import Scheduler
-        from pipex.executors.local import LocalExecutor
         from pipex.runtime.labels import container_labels
 
         started = time.monotonic()
@@ -331,9 +338,11 @@ class Engine:
         result: RunResult | None = None
         ctx: StepContext | None = None
         try:
-            if p.runtime is not None and not options.dry_run:
+            if p.executor is not None and not options.dry_run:
+                if options.concurrency is None and p.executor.parallelism is not None:
+                    options = dataclasses.replace(options, concurrency=p.executor.parallelism)
                 ctx = StepContext(
-                    executor=LocalExecutor(p.runtime),
+                    executor=p.executor,
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,
@@ -433,6 +442,25 @@ class Engine:
             await emitter.emit_async(PipelineEnd, result=result)
 
 
+def _executor(pipeline: Pipeline, options: RunOptions, runtime: Runtime, environ: Mapping[str, str] | None) -> Executor:
+    """The run's executor: ``--executor`` else ``.pipex.yml``'s ``executor:``; Slurm's settings likewise."""
+    from pipex.executors.factory import make_executor  # start-up: only a run that starts steps needs it
+
+    kind = options.executor or pipeline.config.executor
+    slurm = options.slurm
+    if slurm is None and kind == "slurm":
+        conf = pipeline.config.slurm
+        slurm = SlurmOptions(
+            partition=conf.partition,
+            account=conf.account,
+            qos=conf.qos,
+            extra_args=tuple(conf.extra_args),
+            poll_interval=conf.poll_interval,
+            submit_rate=conf.submit_rate,
+        )
+    return make_executor(kind, runtime, slurm, environ)
+
+
 def _os_fault(exc: OSError) -> PipexError:
     return from_os_error(exc, "running the pipeline")
 
@@ -464,6 +492,7 @@ class _Prepared:
         self.provided: dict[str, Any] = {}  # step id → scheduler.Provided, known before the run starts
         self.on_finish: Callable[[], None] | None = None
         self.stdout: BinaryIO | None = None  # exec: a copy of the step's raw stdout
+        self.executor: Executor | None = None  # where the steps run (None: a dry run)
 
 
 def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:

@@ -10,13 +10,18 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from pipex.errors import UsageError
+from pipex.executors.slurmconf import SlurmOptions
 from pipex.model.suggest import did_you_mean
 
 PullPolicy = Literal["always", "missing", "never"]
+ExecutorKind = Literal["local", "slurm"]
+EXECUTORS: tuple[ExecutorKind, ...] = ("local", "slurm")
 
 # StepLog events: every line (True), none (False), or the last line of each chunk read ("last": enough for a
 # view of each step's latest line, at a fraction of the cost of a step printing hundreds of thousands of lines).
 LogEvents = bool | Literal["last"]
+
+__all__ = ["EXECUTORS", "ExecutorKind", "LogEvents", "PullPolicy", "RunKeywords", "RunOptions", "SlurmOptions"]
 
 
 class RunKeywords(TypedDict, total=False):
@@ -33,6 +38,8 @@ class RunKeywords(TypedDict, total=False):
     explain: bool
     strict_limits: bool
     logs: LogEvents
+    executor: ExecutorKind | None
+    slurm: SlurmOptions | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,9 @@ class RunOptions:
     pull: PullPolicy = "missing"
     strict_limits: bool = False
     logs: LogEvents = True  # StepLog events (the log files are always written)
+    # Where steps run: None = .pipex.yml's `executor:` (default local); `slurm` None = .pipex.yml's `slurm:`.
+    executor: ExecutorKind | None = None
+    slurm: SlurmOptions | None = None
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
     @classmethod
@@ -78,6 +88,8 @@ class RunOptions:
             "pull": self.pull,
             "strictLimits": self.strict_limits,
             "logs": self.logs,
+            "executor": self.executor,
+            "slurm": None if self.slurm is None else self.slurm.to_json(),
         }
 
     @classmethod
@@ -95,6 +107,8 @@ class RunOptions:
             pull=data["pull"],
             strict_limits=data["strictLimits"],
             logs=data["logs"],
+            executor=data.get("executor"),
+            slurm=None if data.get("slurm") is None else SlurmOptions.from_json(data["slurm"]),
             environ=environ,
         )
 
@@ -111,6 +125,8 @@ class RunOptions:
             raise UsageError("--concurrency must be at least 1", hint="e.g. --concurrency 4")
         if self.timeout is not None and self.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise UsageError(f'unknown executor "{self.executor}"', hint="use local or slurm")
         if self.pull not in ("always", "missing", "never"):
             raise UsageError(f'unknown pull policy "{self.pull}"', hint="use always, missing or never")
         known = set(step_ids)

@@ -56,6 +56,7 @@ def exec_(
         Path | None,
         typer.Option("--env-file", metavar="FILE", help="dotenv file for the step and its `if`.", dir_okay=False),
     ] = None,
+    executor: options.Executor = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -74,6 +75,7 @@ def exec_(
         force=force,
         env_file=env_file,
         stdout=_binary_stdout() if ephemeral else None,  # the step's stdout, byte for byte
+        executor=executor,  # type: ignore[arg-type]  # any string: RunOptions.check names the executors
     )
     reporter = make_reporter(
         json=opts.json and not ephemeral,  # --ephemeral's stdout is the step's

@@ -129,6 +129,7 @@ def run(
         str | None,
         typer.Option("--report", metavar="FILE", help="Write the run's report there at the end (.html, .json, .tsv)."),
     ] = None,
+    executor: options.Executor = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -154,6 +155,7 @@ def run(
         pull=pull,  # type: ignore[arg-type]  # any string: RunOptions.check names the policies
         explain=explain,
         strict_limits=strict_limits,
+        executor=executor,  # type: ignore[arg-type]  # any string: RunOptions.check names the executors
     )
     if detach and attach:
         from pipex.errors import UsageError
