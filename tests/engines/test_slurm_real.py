@@ -54,6 +54,19 @@ class SlurmDriver:
         self.engine, self.cluster, self.python, self.base = engine, cluster, python, base
         self.workdir = base / "wd"
         self.projects = 0
+        self.bin = self.node_podman()
+
+    def node_podman(self) -> Path:
+        """The node's ``podman`` as the jobs find it on PATH: the session's rootless storage (the test images),
+        given as the flags the session's service was started with (rootless Podman's CLI reads no graphroot
+        from a storage.conf that is not the user's own)."""
+        assert self.engine.runtime_dir is not None
+        home = Path(self.engine.runtime_dir).parent
+        wrapper = users.make_user_dir(self.base / "bin", users.get_test_user()) / "podman"
+        flags = f"--root {home / 'storage'} --runroot {home / 'runroot'} --network-config-dir {home / 'networks'}"
+        self.write(wrapper, f'#!/bin/sh\nexec /usr/bin/podman {flags} "$@"\n')
+        wrapper.chmod(0o755)
+        return wrapper.parent
 
     def env(self) -> dict[str, str]:
         assert self.engine.runtime_dir is not None
@@ -64,6 +77,7 @@ class SlurmDriver:
             **self.engine.env(),
             **self.cluster.env(),
             "CONTAINERS_STORAGE_CONF": str(storage),
+            "PATH": f"{self.bin}:{users.SYSTEM_PATH}",
             "PYTHONUNBUFFERED": "1",
         }
 
