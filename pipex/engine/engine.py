@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pipex.engine.scheduler import Scheduler
     from pipex.executors.base import Executor
     from pipex.model.pipeline import Pipeline
+    from pipex.model.project import ProjectConfig
     from pipex.model.spec import StepSpec
     from pipex.runtime.base import Runtime
     from pipex.workspace.api import WorkspaceHandle
@@ -447,18 +448,21 @@ def _executor(pipeline: Pipeline, options: RunOptions, runtime: Runtime, environ
     from pipex.executors.factory import make_executor  # start-up: only a run that starts steps needs it
 
     kind = options.executor or pipeline.config.executor
-    slurm = options.slurm
-    if slurm is None and kind == "slurm":
-        conf = pipeline.config.slurm
-        slurm = SlurmOptions(
-            partition=conf.partition,
-            account=conf.account,
-            qos=conf.qos,
-            extra_args=tuple(conf.extra_args),
-            poll_interval=conf.poll_interval,
-            submit_rate=conf.submit_rate,
-        )
+    slurm = options.slurm or slurm_options(pipeline.config)
     return make_executor(kind, runtime, slurm, environ)
+
+
+def slurm_options(config: ProjectConfig) -> SlurmOptions:
+    """``.pipex.yml``'s ``slurm:`` as the executor's settings."""
+    conf = config.slurm
+    return SlurmOptions(
+        partition=conf.partition,
+        account=conf.account,
+        qos=conf.qos,
+        extra_args=tuple(conf.extra_args),
+        poll_interval=conf.poll_interval,
+        submit_rate=conf.submit_rate,
+    )
 
 
 def _os_fault(exc: OSError) -> PipexError:

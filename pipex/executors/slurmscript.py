@@ -17,7 +17,7 @@ import json
 import shlex
 from pathlib import Path
 
-from pipex.errors import FeatureUnsupported
+from pipex.errors import EngineError
 from pipex.executors.base import Task
 from pipex.runtime.base import ContainerSpec
 from pipex.runtime.compat import HOLD_CANDIDATES, HOLD_TARGET
@@ -30,10 +30,9 @@ def env_file(spec: ContainerSpec) -> str:
     lines = []
     for name, value in spec.env.items():
         if "\n" in value or "\r" in value or "\n" in name or "=" in name:
-            raise FeatureUnsupported(
-                f"environment variable {name!r} with a line break on Slurm",
-                "n/a",
-                hint="put the value in a file the step reads, or run it with --executor local",
+            raise EngineError(
+                f"environment variable {name!r} holds a line break, which a Slurm job cannot pass to podman",
+                hint="put the value in a file the step reads, or run the step with --executor local",
             )
         lines.append(f"{name}={value}\n")
     return "".join(lines)

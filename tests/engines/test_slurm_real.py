@@ -306,3 +306,19 @@ def test_exec_runs_on_slurm(driver: SlurmDriver) -> None:
     done = driver.cli(["exec", "ws", "-f", "step.yml", "--executor", "slurm", "--ephemeral"], cwd=project)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "one"
+
+
+def test_doctor_checks_the_cluster_and_the_shared_workdir(driver: SlurmDriver) -> None:
+    project = driver.project(DAG)
+    done = driver.cli(["doctor", "--executor", "slurm", "--json"], cwd=project)
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["slurm tools"]["status"] == "ok"
+    assert checks["slurm cluster"]["status"] == "ok", checks["slurm cluster"]
+    shared = checks["shared workdir"]
+    assert shared == {
+        "name": "shared workdir",
+        "status": "ok",
+        "detail": f"a job wrote into {driver.workdir} and this host read it",
+        "fix": None,
+    }
+    assert not list(driver.workdir.glob(".pipex-doctor-*"))
