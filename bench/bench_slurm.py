@@ -95,7 +95,8 @@ class SlurmBench:
     # -- bare sbatch --wait --------------------------------------------------------------------------------
     def job(self, cmd: str, binds: list[tuple[Path, str, bool]]) -> str:
         vols = " ".join(f"-v {src}:{dst}:{'ro' if ro else 'rw'}" for src, dst, ro in binds)
-        return f"#!/bin/sh\nunset CONTAINER_HOST DOCKER_HOST\npodman run --rm --network=none {vols} {IMAGE} sh -c '{cmd}'\n"
+        run = f"podman run --rm --network=none {vols} {IMAGE} sh -c '{cmd}'"
+        return f"#!/bin/sh\nunset CONTAINER_HOST DOCKER_HOST\n{run}\n"
 
     def bare_chain(self, name: str) -> float:
         root = self.bench.dir(name)

@@ -322,3 +322,32 @@ def test_doctor_checks_the_cluster_and_the_shared_workdir(driver: SlurmDriver) -
         "fix": None,
     }
     assert not list(driver.workdir.glob(".pipex-doctor-*"))
+
+
+SETUP = """
+id: setup
+steps:
+  - id: ok
+    image: alpine:3.20
+    sources: [{host: src, container: /src}]
+    setup: {cmd: [sh, -c, 'echo from-setup > /marker && echo setup-out']}
+    cmd: [sh, -c, 'cat /marker /src/f > /output/seen.txt && echo run-out']
+  - id: broken
+    image: alpine:3.20
+    setup: {cmd: [sh, -c, 'echo setup-fails >&2; exit 3']}
+    cmd: [sh, -c, 'touch /output/ran']
+"""
+
+
+def test_setup_phase_and_sources_run_on_the_node(driver: SlurmDriver) -> None:
+    project = driver.project(SETUP)
+    users.make_user_dir(project / "src", users.get_test_user())
+    driver.write(project / "src" / "f", "from-source\n")
+    done = driver.cli(["run", "--json"], cwd=project)
+    assert done.returncode == 1, done.stdout[-3000:]
+    ok, broken = meta(driver.workdir, "setup", "ok"), meta(driver.workdir, "setup", "broken")
+    run = driver.workdir / "setup" / "runs" / ok["runId"]
+    assert (run / "artifacts" / "seen.txt").read_text() == "from-setup\nfrom-source\n"
+    assert (run / "stdout.log").read_text() == "setup-out\nrun-out\n"
+    assert (broken["status"], broken["reason"], broken["exitCode"]) == ("failure", "setup", 3)
+    assert (driver.workdir / "setup" / "runs" / broken["runId"] / "stderr.log").read_text() == "setup-fails\n"
