@@ -285,6 +285,12 @@ def test_lost_job_is_a_failure_and_retried(driver: SlurmDriver) -> None:
         assert len(jobs) == 1
         gone = driver.cluster.run(["scancel", jobs[0]])  # behind pipex's back
         assert gone.returncode == 0, gone.stderr
+        # The job's trap removes its container (pipex's own clean-up has not run: it waits out the lost grace
+        # of 10 s before the retry, and its end-of-run sweep comes later still).
+        cancelled = time.monotonic()
+        while driver.containers():
+            assert time.monotonic() - cancelled < 8, "the cancelled job left its container running"
+            time.sleep(0.2)
         out, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
