@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pipex.model.spec import SlurmSpec
 from pipex.runtime.base import ContainerSpec, LogChunk, RuntimeInfo
 
 STOP_GRACE = 10.0  # seconds a stopped step gets to exit before it is killed
@@ -79,6 +80,7 @@ class Task:
     staging: Path  # the attempt's run dir: logs, artifacts (bound at the step's output path)
     sources: tuple[Copy, ...] = ()
     setup: SetupPhase | None = None
+    slurm: SlurmSpec | None = None  # the step's own `slurm:` (partition, extraArgs): a Slurm executor reads it
     timeout: float | None = None  # the step's timeoutSec: the engine enforces it; a batch job's limit derives from it
 
 

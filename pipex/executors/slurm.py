@@ -299,14 +299,15 @@ def _job_name(step: str) -> str:
 
 
 def sbatch_options(task: Task, job: _Job, options: SlurmOptions) -> list[str]:
-    """pipex's sbatch options for one attempt, then the user's ``extraArgs``."""
+    """pipex's sbatch options for one attempt, then ``.pipex.yml``'s ``extraArgs``, then the step's own."""
     out = [
         f"--job-name={job.name}",
         f"--output={job.dir / 'job.out'}",
         f"--chdir={job.dir}",
         "--no-requeue",  # pipex retries a failed attempt itself; a requeued job would run it twice
     ]
-    for flag, value in (("partition", options.partition), ("account", options.account), ("qos", options.qos)):
+    partition = (task.slurm.partition if task.slurm else None) or options.partition
+    for flag, value in (("partition", partition), ("account", options.account), ("qos", options.qos)):
         if value:
             out.append(f"--{flag}={value}")
     res = task.container.resources
@@ -316,4 +317,4 @@ def sbatch_options(task: Task, job: _Job, options: SlurmOptions) -> list[str]:
         out.append(f"--mem={max(1, math.ceil(res.memory / (1 << 20)))}M")
     if task.timeout is not None:
         out.append(f"--time={max(1, math.ceil((task.timeout + TIME_MARGIN) / 60))}")
-    return [*out, *options.extra_args]
+    return [*out, *options.extra_args, *(task.slurm.extra_args if task.slurm else ())]

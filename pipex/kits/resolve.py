@@ -30,6 +30,7 @@ from pipex.model.spec import (
     MountSpec,
     ResourcesSpec,
     SetupSpec,
+    SlurmSpec,
     StepSpec,
     frozen_map,
 )
@@ -181,6 +182,7 @@ def _resolve(
         allow_network=allow_network,
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
         kit=applied.ref if applied else None,
+        slurm=SlurmSpec(step.slurm.partition, tuple(step.slurm.extra_args)) if step.slurm else None,
         warnings=applied.warnings if applied else (),
     )
 

@@ -56,6 +56,14 @@ class ResourcesSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SlurmSpec:
+    """A step's own Slurm placement: its partition (over ``.pipex.yml``'s) and sbatch arguments (after them)."""
+
+    partition: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class KitRef:
     """Which kit produced a step and its normalised parameters (part of the fingerprint)."""
 
@@ -84,5 +92,6 @@ class StepSpec:
     allow_network: bool = False
     resources: ResourcesSpec | None = None
     kit: KitRef | None = None
+    slurm: SlurmSpec | None = None  # where the step's job goes on Slurm: not part of the fingerprint
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

@@ -55,6 +55,13 @@ class Resources(_Model):
     pids: int | None = None
 
 
+class StepSlurm(_Model):
+    """Where a step's job goes on Slurm (``executor: slurm`` only; ignored locally, never in the fingerprint)."""
+
+    partition: str | None = None
+    extra_args: list[str] = Field(default_factory=list, alias="extraArgs")
+
+
 class Step(_Model):
     id: str
     name: str | None = None
@@ -78,6 +85,7 @@ class Step(_Model):
     # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
+    slurm: StepSlurm | None = None
 
     @model_validator(mode="before")
     @classmethod

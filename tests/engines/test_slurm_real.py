@@ -164,6 +164,7 @@ steps:
     inputs: [{step: a}]
     resources: {cpus: 1, memory: 64m}
     timeoutSec: 120
+    slurm: {partition: debug, extraArgs: [--comment=pipex-test]}
     cmd: [sh, -c, 'wc -c < /input/a/x > /output/n']
   - id: d
     image: alpine:3.20

@@ -14,6 +14,7 @@ from pipex.executors.slurm import _Job, sbatch_options
 from pipex.executors.slurmconf import SlurmOptions
 from pipex.executors.slurmscript import env_file, job_script
 from pipex.model.project import ProjectConfig
+from pipex.model.spec import SlurmSpec
 from pipex.runtime.base import Bind, ContainerSpec, Resources
 
 
@@ -46,6 +47,13 @@ def test_resources_and_timeout_become_sbatch_options() -> None:
         "--time=3",  # 90 s + the 60 s margin for the container's start, in whole minutes
         "--exclusive",
     ]
+
+
+def test_a_step_s_own_partition_and_args_win() -> None:
+    t = task(slurm=SlurmSpec(partition="short", extra_args=("--gres=gpu:1",)))
+    job = _Job(Path("/j"), "pipex-step")
+    opts = SlurmOptions(partition="gpu", extra_args=("--exclusive",))
+    assert sbatch_options(t, job, opts)[4:] == ["--partition=short", "--exclusive", "--gres=gpu:1"]
 
 
 def test_the_script_traps_the_cancel_and_writes_the_exit_file_atomically() -> None:
