@@ -74,6 +74,12 @@ Json = Annotated[
     bool,
     typer.Option("--json", help="Print machine-readable JSON on stdout (also accepted before the command)."),
 ]
+Executor = Annotated[
+    str | None,
+    typer.Option(
+        "--executor", metavar="NAME", help="Where steps run: local or slurm (default: .pipex.yml's, else local)."
+    ),
+]
 Workdir = Annotated[
     Path | None,
     typer.Option(

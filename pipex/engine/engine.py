@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunError, RunResult, RunWarning, StepRef
-from pipex.engine.options import LogEvents, PullPolicy, RunKeywords, RunOptions
+from pipex.engine.options import ExecutorKind, LogEvents, PullPolicy, RunKeywords, RunOptions, SlurmOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.engine.secrets import RunSecrets, resolve
 from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
@@ -34,7 +34,9 @@ from pipex.workspace.workdir import resolve_workdir
 
 if TYPE_CHECKING:
     from pipex.engine.scheduler import Scheduler
+    from pipex.executors.base import Executor
     from pipex.model.pipeline import Pipeline
+    from pipex.model.project import ProjectConfig
     from pipex.model.spec import StepSpec
     from pipex.runtime.base import Runtime
     from pipex.store import Store
@@ -243,12 +245,14 @@ class Engine:
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
         secrets: Mapping[str, str | Secret] | None = None,
+        executor: ExecutorKind | None = None,
     ) -> AsyncIterator[Event]:
         """Run one step in ``workspace``: the step of a step file (or of a pipeline; ``step`` picks one), its
         inputs and ``inputs`` (``"[alias=]step"``) mounted from the workspace's last successful runs.
         ``ephemeral``: always runs, keeps no run and no state. ``stdout``/``stderr``: also write the step's
         standard output/error there, byte for byte, as it arrives. ``secrets``: values of the step's declared
-        secrets by name (as ``run``'s). Events as for ``run``."""
+        secrets by name (as ``run``'s). ``executor``: where it runs (default: ``.pipex.yml``'s, else local).
+        Events as for ``run``."""
         # start-up: only exec needs it
         from pipex.engine.execstep import prepare_exec
 
@@ -259,6 +263,7 @@ class Engine:
             env_file=Path(env_file) if env_file else None,
             pull=pull,
             logs=logs,
+            executor=executor,
             environ=self.environ,
             secrets={name: Secret(value) for name, value in (secrets or {}).items()},
         )
@@ -305,6 +310,7 @@ class Engine:
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None
+        executor: Executor | None = None
         owned = False
         lock = None
         warnings: list[str] = []
@@ -322,6 +328,7 @@ class Engine:
 
                 reap(runtime, ws.workdir, ws.name)
                 ws.clear_staging(runtime.remove_tree)
+                executor = _executor(pipeline, options, runtime, self.environ)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -341,6 +348,7 @@ class Engine:
         prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
         prepared.warnings = warnings
         prepared.secrets = secrets
+        prepared.executor = executor
         try:
             prepared.store = _open_store(pipeline, options)
         except BaseException:
@@ -367,7 +375,6 @@ class Engine:
         from pipex.engine.fingerprints import Fingerprinter
         from pipex.engine.images import ImageResolver
         from pipex.engine.scheduler import Scheduler
-        from pipex.executors.local import LocalExecutor
         from pipex.runtime.labels import container_labels
 
         started = time.monotonic()
@@ -381,9 +388,11 @@ class Engine:
         result: RunResult | None = None
         ctx: StepContext | None = None
         try:
-            if p.runtime is not None and not options.dry_run:
+            if p.executor is not None and not options.dry_run:
+                if options.concurrency is None and p.executor.parallelism is not None:
+                    options = dataclasses.replace(options, concurrency=p.executor.parallelism)
                 ctx = StepContext(
-                    executor=LocalExecutor(p.runtime),
+                    executor=p.executor,
                     workspace=p.ws,
                     run_id=p.run_id,
                     emit=emitter.emit,
@@ -499,6 +508,28 @@ class Engine:
             await emitter.emit_async(PipelineEnd, result=result)
 
 
+def _executor(pipeline: Pipeline, options: RunOptions, runtime: Runtime, environ: Mapping[str, str] | None) -> Executor:
+    """The run's executor: ``--executor`` else ``.pipex.yml``'s ``executor:``; Slurm's settings likewise."""
+    from pipex.executors.factory import make_executor  # start-up: only a run that starts steps needs it
+
+    kind = options.executor or pipeline.config.executor
+    slurm = options.slurm or slurm_options(pipeline.config)
+    return make_executor(kind, runtime, slurm, environ)
+
+
+def slurm_options(config: ProjectConfig) -> SlurmOptions:
+    """``.pipex.yml``'s ``slurm:`` as the executor's settings."""
+    conf = config.slurm
+    return SlurmOptions(
+        partition=conf.partition,
+        account=conf.account,
+        qos=conf.qos,
+        extra_args=tuple(conf.extra_args),
+        poll_interval=conf.poll_interval,
+        submit_rate=conf.submit_rate,
+    )
+
+
 def _os_fault(exc: OSError) -> PipexError:
     return from_os_error(exc, "running the pipeline")
 
@@ -534,6 +565,7 @@ class _Prepared:
         self.warnings: list[str] = []  # said once the run has started (RunWarning)
         self.store: Store | None = None  # the shared cache: --cache-store, else .pipex.yml's cacheStore
         self.secrets = RunSecrets()  # the declared secrets' values, looked up before anything runs
+        self.executor: Executor | None = None  # where the steps run (None: a dry run)
 
 
 def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:

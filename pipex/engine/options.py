@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from pipex.errors import UsageError
+from pipex.executors.slurmconf import SlurmOptions
 from pipex.model.secret import VARIABLE, Secret
 from pipex.model.suggest import did_you_mean
 
 PullPolicy = Literal["always", "missing", "never"]
+ExecutorKind = Literal["local", "slurm"]
+EXECUTORS: tuple[ExecutorKind, ...] = ("local", "slurm")
 
 # StepLog events: every line (True), none (False), or the last line of each chunk read ("last": enough for a
 # view of each step's latest line, at a fraction of the cost of a step printing hundreds of thousands of lines).
 LogEvents = bool | Literal["last"]
+
+__all__ = ["EXECUTORS", "ExecutorKind", "LogEvents", "PullPolicy", "RunKeywords", "RunOptions", "SlurmOptions"]
 
 
 class RunKeywords(TypedDict, total=False):
@@ -37,6 +42,8 @@ class RunKeywords(TypedDict, total=False):
     cache_store: str | os.PathLike[str] | None
     secrets: Mapping[str, str | Secret]
     approve: Sequence[str]
+    executor: ExecutorKind | None
+    slurm: SlurmOptions | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,9 @@ class RunOptions:
     logs: LogEvents = True  # StepLog events (the log files are always written)
     cache_store: Path | None = None  # --cache-store (else .pipex.yml's cacheStore)
     approve: tuple[str, ...] = ()  # approval gates approved in advance (run --approve)
+    # Where steps run: None = .pipex.yml's `executor:` (default local); `slurm` None = .pipex.yml's `slurm:`.
+    executor: ExecutorKind | None = None
+    slurm: SlurmOptions | None = None
     environ: Mapping[str, str] | None = field(default=None, compare=False)
     # Secret values given for this run by name (--secret-file, --secret, secrets=): never in to_json (a detached
     # run gets them through a pipe, see pipex.daemon.spawn), never in a repr.
@@ -97,6 +107,8 @@ class RunOptions:
             "cacheStore": None if self.cache_store is None else str(self.cache_store.absolute()),
             "secretNames": sorted(self.secrets),
             "approve": list(self.approve),
+            "executor": self.executor,
+            "slurm": None if self.slurm is None else self.slurm.to_json(),
         }
 
     @classmethod
@@ -122,6 +134,8 @@ class RunOptions:
             logs=data["logs"],
             cache_store=None if data.get("cacheStore") is None else Path(data["cacheStore"]),
             approve=tuple(data.get("approve") or ()),
+            executor=data.get("executor"),
+            slurm=None if data.get("slurm") is None else SlurmOptions.from_json(data["slurm"]),
             environ=environ,
             secrets=dict(secrets or {}),
         )
@@ -139,6 +153,8 @@ class RunOptions:
             raise UsageError("--concurrency must be at least 1", hint="e.g. --concurrency 4")
         if self.timeout is not None and self.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise UsageError(f'unknown executor "{self.executor}"', hint="use local or slurm")
         if self.pull not in ("always", "missing", "never"):
             raise UsageError(f'unknown pull policy "{self.pull}"', hint="use always, missing or never")
         for name in self.secrets:

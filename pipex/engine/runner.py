@@ -175,7 +175,9 @@ class _Attempt:
                 exclusive=self._exclusive_caches,
             )
         sources = tuple(Copy(src.host, src.container) for src in spec.sources)
-        return Task(spec.id, self.container_spec(), self.run_dir, sources, setup)
+        return Task(
+            spec.id, self.container_spec(), self.run_dir, sources, setup, slurm=spec.slurm, timeout=spec.timeout_sec
+        )
 
     def run(self, sink: LogSink) -> tuple[StepStatus, int | None, str | None, str | None]:
         """→ (status, exit code, reason, message)."""

@@ -16,10 +16,16 @@ uid), and ``info`` describes what the steps run on (recorded in ``meta.json``, a
 
 A batch executor fits the same shape (Slurm, next): ``submit`` writes a job script into the staging dir (the
 container command, its binds, its setup phase) and runs ``sbatch`` (one job per step instance); ``run`` waits
-for the job to end — one ``squeue``/``sacct`` poll for all the jobs in flight, shared by every ``run`` waiting,
-not one per step — and decides the outcome from files the job wrote into the staging dir (exit codes of the
-setup and run phases, the logs, handed to ``output`` when they appear); ``stop`` is ``scancel`` (``kill``:
-``--signal=KILL``); ``cleanup`` cancels a job that is still queued. The scheduler does not change for it.
+for the job to end — one ``squeue`` poll for all the jobs in flight, shared by every ``run`` waiting, not one
+per step (never ``sacct``: without slurmdbd it answers nothing) — and decides the outcome from files the job
+wrote into the staging dir (exit codes of the setup and run phases, the logs, handed to ``output`` when they
+appear); a job gone without them raises an ``EngineError`` (a failure, reason ``engine``, retried); ``stop`` is
+``scancel`` (gathered: one call for all the jobs a Ctrl-C stops); ``cleanup`` cancels a job that is still queued.
+That is ``pipex.executors.slurm.SlurmExecutor``; the scheduler did not change for it.
+
+What the seam carries for it: ``Task.timeout`` (the step's ``timeoutSec``, which the engine enforces: a batch
+executor derives its job's time limit from it) and ``Executor.parallelism`` (attempts in flight when the run
+gives no ``--concurrency``: ``None`` means this host's CPUs; a cluster queues far more).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pipex.model.spec import SlurmSpec
 from pipex.runtime.base import ContainerSpec, LogChunk, RuntimeInfo
 
 STOP_GRACE = 10.0  # seconds a stopped step gets to exit before it is killed
@@ -73,6 +80,8 @@ class Task:
     staging: Path  # the attempt's run dir: logs, artifacts (bound at the step's output path)
     sources: tuple[Copy, ...] = ()
     setup: SetupPhase | None = None
+    slurm: SlurmSpec | None = None  # the step's own `slurm:` (partition, extraArgs): a Slurm executor reads it
+    timeout: float | None = None  # the step's timeoutSec: the engine enforces it; a batch job's limit derives from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,11 @@ class Outcome:
 
 
 class Executor(Protocol):
+    @property
+    def parallelism(self) -> int | None:
+        """Attempts in flight when ``--concurrency`` is not given (``None``: this host's CPUs)."""
+        ...
+
     def info(self) -> RuntimeInfo: ...
 
     def submit(self, task: Task) -> str: ...

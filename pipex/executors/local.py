@@ -15,6 +15,8 @@ class LocalExecutor:
     """One container per attempt: created by ``submit``, started and waited for by ``run``, removed by
     ``cleanup``. Blocking calls (the runtime protocol is blocking): the engine calls it from worker threads."""
 
+    parallelism: int | None = None  # this host's CPUs
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 

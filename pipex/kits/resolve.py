@@ -31,6 +31,7 @@ from pipex.model.spec import (
     ResourcesSpec,
     SecretSpec,
     SetupSpec,
+    SlurmSpec,
     StepSpec,
     frozen_map,
 )
@@ -228,6 +229,7 @@ def _resolve(
         kit=applied.ref if applied else None,
         secrets=secrets,
         when=step.when,
+        slurm=SlurmSpec(step.slurm.partition, tuple(step.slurm.extra_args)) if step.slurm else None,
         warnings=applied.warnings if applied else (),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -13,6 +14,19 @@ from pipex.errors import ConfigError, ConfigIgnored
 from pipex.model.schema import describe, pydantic_problems
 
 MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class SlurmConfig(BaseModel):
+    """``.pipex.yml``'s ``slurm:`` (used with ``executor: slurm``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    extra_args: list[str] = Field(default_factory=list, alias="extraArgs")
+    poll_interval: float = Field(default=2.0, alias="pollInterval", gt=0, le=600)
+    submit_rate: float | None = Field(default=None, alias="submitRate", gt=0)
 
 
 class ProjectConfig(BaseModel):
@@ -27,6 +41,8 @@ class ProjectConfig(BaseModel):
     host: str | None = None
     # The shared cache (README: Sharing a cache); relative to the file's directory.
     cache_store: str | None = Field(default=None, alias="cacheStore")
+    executor: Literal["local", "slurm"] = "local"
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
 
 
 def find_project_config(start: Path, *, environ: Mapping[str, str] | None = None) -> tuple[ProjectConfig, Path | None]:

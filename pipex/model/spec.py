@@ -72,6 +72,14 @@ class SecretSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SlurmSpec:
+    """A step's own Slurm placement: its partition (over ``.pipex.yml``'s) and sbatch arguments (after them)."""
+
+    partition: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class KitRef:
     """Which kit produced a step and its normalised parameters (part of the fingerprint)."""
 
@@ -103,5 +111,6 @@ class StepSpec:
     secrets: tuple[SecretSpec, ...] = ()
     when: Literal["success", "failure", "always"] = "success"  # see pipex.engine.when
     gate: str | None = None  # an approval gate (its message, "" for none): no container (pipex.engine.gates)
+    slurm: SlurmSpec | None = None  # where the step's job goes on Slurm: not part of the fingerprint
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

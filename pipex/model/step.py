@@ -62,6 +62,13 @@ class Approval(_Model):
     message: str | None = None
 
 
+class StepSlurm(_Model):
+    """Where a step's job goes on Slurm (``executor: slurm`` only; ignored locally, never in the fingerprint)."""
+
+    partition: str | None = None
+    extra_args: list[str] = Field(default_factory=list, alias="extraArgs")
+
+
 class Step(_Model):
     id: str
     name: str | None = None
@@ -90,6 +97,7 @@ class Step(_Model):
     when: Literal["success", "failure", "always"] = "success"
     approval: Approval | None = None  # an approval gate: no container (engine/gates.py)
     pipeline: str | None = None  # a sub-pipeline: its file's steps run here as <id>.<child-id> (model/compose.py)
+    slurm: StepSlurm | None = None
 
     @model_validator(mode="before")
     @classmethod

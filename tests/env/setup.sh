@@ -38,6 +38,12 @@ PACKAGES=(
     # The report tests render HTML in headless Chromium (tests/engines/test_report_chromium.py).
     "chromium:/usr/bin/chromium"
     "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    # A private single-node Slurm for the Slurm executor's tests (tests/env/slurm.py; policy-rc.d below keeps
+    # the packages' own services from starting).
+    "slurmctld:/usr/sbin/slurmctld"
+    "slurmd:/usr/sbin/slurmd"
+    "slurm-client:/usr/bin/sbatch"
+    "munge:/usr/sbin/munged"
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

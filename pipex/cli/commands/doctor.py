@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipex.cli import options
 from pipex.errors import RuntimeUnavailable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipex.runtime.doctor import Report
 
 EPILOG = options.epilog(
     [
@@ -25,12 +31,23 @@ EPILOG = options.epilog(
 _MARKS = {"ok": ("ok", "\x1b[32m"), "warn": ("warn", "\x1b[33m"), "fail": ("FAIL", "\x1b[1;31m")}
 
 
-def doctor(ctx: typer.Context, json: options.Json = False, workdir: options.Workdir = None) -> None:
+def doctor(
+    ctx: typer.Context,
+    executor: options.Executor = None,
+    json: options.Json = False,
+    workdir: options.Workdir = None,
+) -> None:
     """Check the container engine and this machine, and say how to fix each problem."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
     from pipex.runtime.doctor import diagnose
 
     report = diagnose(opts.runtime or "auto", opts.host)
+    if executor not in (None, "local", "slurm"):
+        from pipex.errors import UsageError
+
+        raise UsageError(f'unknown executor "{executor}"', hint="use local or slurm")
+    if executor == "slurm":
+        report = _with_slurm(report, opts.workdir)
     if opts.json:
         typer.echo(jsonlib.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -57,6 +74,20 @@ def doctor(ctx: typer.Context, json: options.Json = False, workdir: options.Work
         f"pipex cannot run: {failed} check{'' if failed == 1 else 's'} failed",
         hint="apply the fixes of the checks marked FAIL above, then run `pipex doctor` again",
     )
+
+
+def _with_slurm(report: Report, workdir: Path | None) -> Report:
+    """The engine's checks plus Slurm's: tools, cluster, a workdir shared with the nodes."""
+    from pathlib import Path
+
+    from pipex.engine.engine import Engine, slurm_options
+    from pipex.executors.slurmdoctor import slurm_checks
+    from pipex.model.project import find_project_config
+    from pipex.runtime.doctor import Report
+
+    config, _ = find_project_config(Path.cwd())
+    checks = slurm_checks(Engine(workdir=workdir).workdir_for(), slurm_options(config))
+    return Report((*report.checks, *checks))
 
 
 def register(app: typer.Typer) -> None:

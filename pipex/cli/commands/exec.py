@@ -67,6 +67,7 @@ def exec_(
     ] = None,
     secret_file: options.SecretFiles = None,
     secret: options.SecretNames = None,
+    executor: options.Executor = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -87,6 +88,7 @@ def exec_(
         secrets=options.given_secrets(secret_file, secret),
         stdout=_binary_stdout() if ephemeral else None,  # the step's stdout, byte for byte
         stderr=_binary_stream(sys.stderr) if ephemeral else None,  # and its stderr: nothing is kept to read later
+        executor=executor,  # type: ignore[arg-type]  # any string: RunOptions.check names the executors
     )
     reporter: Reporter
     if ephemeral:

@@ -139,6 +139,7 @@ def run(
         str | None,
         typer.Option("--approve", metavar="STEPS", help="Approve these approval gates in advance (comma list)."),
     ] = None,
+    executor: options.Executor = None,
     json: options.Json = False,
     workdir: options.Workdir = None,
 ) -> None:
@@ -166,6 +167,7 @@ def run(
         cache_store=cache_store.absolute() if cache_store else None,
         secrets=options.given_secrets(secret_file, secret),
         approve=_ids(approve),
+        executor=executor,  # type: ignore[arg-type]  # any string: RunOptions.check names the executors
     )
     if detach and attach:
         from pipex.errors import UsageError
