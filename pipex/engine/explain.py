@@ -118,4 +118,6 @@ def explain(
             reasons.append(f"{prefix} changed")  # reordered
     if changed("kit"):
         reasons.append("kit parameters changed")
+    read_verbs = {"changed": "changed", "added": "now read", "removed": "no longer read"}
+    reasons.extend(f"{ref} {read_verbs[status]}" for ref, status in _members(previous_parts, now, "reads"))
     return reasons

@@ -9,7 +9,8 @@ The document (format ``v`` 1)::
      "env": {NAME: value | "hmac-sha256:<hex>"},              secret values only as an HMAC keyed per workspace
      "inputs": [{"step", "mountedAs", "copyToOutput", "digest"}],   declared order; digest: upstream artifacts
      "mounts": [{"container", "digest"}], "sources": [{"container", "digest"}],   content, never the host path
-     "kit": {"name", "params"} | null}
+     "kit": {"name", "params"} | null,
+     "reads": {"steps.<id>.outputs.<key>": value | null}}    only when the step's `if` reads upstream outputs
 
 Canonical: keys sorted, separators ``(",", ":")``, ``ensure_ascii=False``, UTF-8. Inputs, mounts and sources keep
 the step's declared order (reordering them is a change to the step, reported as such). An optional input whose
@@ -96,6 +97,7 @@ class FingerprintResult:
         # Upstream and tree digests are already digests of public content: stored as they are, they let explain
         # compare them with the upstream run's own artifactsDigest.
         parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in doc["inputs"]})
+        parts.update({f"reads.{ref}": _digest(value) for ref, value in doc.get("reads", {}).items()})
         parts.update({key: tree.digest for key, tree in self.trees.items()})
         return dict(sorted(parts.items()))
 
@@ -126,12 +128,15 @@ def compute(
     mount_digest: Callable[[Path], TreeDigest],
     secret_names: Collection[str] = frozenset(),
     hmac_key: bytes | None = None,
+    reads: Mapping[str, Any] | None = None,
 ) -> FingerprintResult:
     """The fingerprint of ``spec`` run on ``image``.
 
     ``input_digests``: upstream step id → artifacts digest of the run this step will read (an optional input that
     is absent may be missing; a required one may not). ``mount_digest``: the content digest of a host path,
-    usually ``functools.partial(tree_digest, cache=stat_cache)``.
+    usually ``functools.partial(tree_digest, cache=stat_cache)``. ``reads``: the upstream outputs the step's
+    condition read (reference → value; absent from the document when empty, so a step that reads none keeps the
+    fingerprint it always had).
     """
     trees: dict[str, TreeDigest] = {}
 
@@ -175,6 +180,8 @@ def compute(
         "sources": hosts("sources", spec.sources),
         "kit": None if spec.kit is None else {"name": spec.kit.name, "params": _plain(spec.kit.params)},
     }
+    if reads:
+        doc["reads"] = dict(reads)
     document = canonical_json(doc)
     value = "sha256:" + hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
     return FingerprintResult(value, doc, document, image, trees)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,14 @@ class Fingerprinter:
         self.cache = StatCache.open(ws.path / STATCACHE_FILE)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
-    def compute(self, spec: StepSpec, image: ImageRef, input_digests: dict[str, str]) -> FingerprintResult:
-        return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest)
+    def compute(
+        self,
+        spec: StepSpec,
+        image: ImageRef,
+        input_digests: dict[str, str],
+        reads: Mapping[str, Any] | None = None,
+    ) -> FingerprintResult:
+        return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest, reads=reads)
 
     def reasons(
         self,

@@ -55,6 +55,7 @@ class StepRun:
     message: str | None = None
     tail: tuple[str, ...] = ()
     setup_seconds: float = 0.0  # the final attempt's setup phase
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
 
 
 Emit = Callable[..., None]

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipex.engine.emitter import Emitter
@@ -42,6 +42,7 @@ from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
+from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
 from pipex.errors import PipexError
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
@@ -58,6 +59,7 @@ class Provided:
 
     run_id: str
     digest: str
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
 
 
 class Scheduler:
@@ -221,20 +223,25 @@ class Scheduler:
         early = self._inputs_and_condition(spec, ref)
         if isinstance(early, StepOutcome):
             return early
-        inputs, unknown_inputs = early
+        inputs, unknown_inputs, reads = early
         image = self._images.get(spec.image, _UNRESOLVED)
         if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
-            return self._decide_later(spec, ref, inputs, unknown_inputs)
+            return self._decide_later(spec, ref, inputs, unknown_inputs, reads)
         fingerprint = None
         if image is not None and not unknown_inputs:
-            fingerprint = self.fp.compute(spec, image, {i.step: i.digest for i in inputs})
+            fingerprint = self.fp.compute(spec, image, {i.step: i.digest for i in inputs}, reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
         return self._start(spec, ref, image, fingerprint, inputs, concluded)
 
     async def _decide_later(
-        self, spec: StepSpec, ref: StepRef, inputs: list[UpstreamInput], unknown_inputs: list[str]
+        self,
+        spec: StepSpec,
+        ref: StepRef,
+        inputs: list[UpstreamInput],
+        unknown_inputs: list[str],
+        reads: Mapping[str, Any],
     ) -> StepOutcome:
         image = await self._image(spec, ref)
         if isinstance(image, StepOutcome):
@@ -243,9 +250,9 @@ class Scheduler:
         if image is not None and not unknown_inputs:
             digests = {i.step: i.digest for i in inputs}
             if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
-                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests)
+                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests, reads)
             else:
-                fingerprint = self.fp.compute(spec, image, digests)
+                fingerprint = self.fp.compute(spec, image, digests, reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
@@ -253,10 +260,13 @@ class Scheduler:
 
     def _inputs_and_condition(
         self, spec: StepSpec, ref: StepRef
-    ) -> StepOutcome | tuple[list[UpstreamInput], list[str]]:
-        """The upstream inputs (and those a dry run cannot know yet), or the outcome of a skipped step."""
+    ) -> StepOutcome | tuple[list[UpstreamInput], list[str], Mapping[str, Any]]:
+        """The upstream inputs (and those a dry run cannot know yet) and the upstream outputs the condition read
+        (they enter the fingerprint), or the outcome of a skipped step."""
         inputs: list[UpstreamInput] = []
         unknown_inputs: list[str] = []
+        if spec.inputs and all_skipped_by_condition(spec, self.outcomes):
+            return self._skip(ref, "condition")  # the join after a switch none of whose branches ran
         for inp in spec.inputs:
             got = self.provided.get(inp.step)
             if got is None:
@@ -268,9 +278,30 @@ class Scheduler:
                 return self._skip(ref, "dependency")
             artifacts = self.ws.run_dir(got.run_id) / "artifacts"
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
-        if spec.condition and not self._holds(spec.condition):
+        reads: Mapping[str, Any] = {}
+        if spec.condition and reads_results(spec):
+            known = upstream(spec, self.outcomes, {k: v.outputs for k, v in self.provided.items()}, self.pending_digest)
+            if isinstance(known, Unknown):
+                return self._would_run_unknown(spec, ref, known)
+            if not self._holds_for(spec.condition, known):
+                return self._skip(ref, "condition")
+            reads = known.reads
+        elif spec.condition and not self._holds(spec.condition):
             return self._skip(ref, "condition")
-        return inputs, unknown_inputs
+        return inputs, unknown_inputs, reads
+
+    def _holds_for(self, condition: str, known: Known) -> bool:
+        """A condition over upstream results: evaluated for this step's inputs, never cached across steps."""
+        # start-up: the `if` language only for pipelines with conditions
+        from pipex.model.handwritten.condition import check as check_condition
+
+        return check_condition(condition, self.condition_env, known.steps)
+
+    def _would_run_unknown(self, spec: StepSpec, ref: StepRef, unknown: Unknown) -> StepOutcome:
+        """A dry run cannot evaluate a condition over a result that does not exist yet: say so."""
+        self.pending_digest.add(spec.id)
+        self._emit(StepWouldRun, step=ref, reasons=(unknown.reason,))
+        return StepOutcome(spec.id, spec.name, "would_run", reason=unknown.reason)
 
     def _holds(self, condition: str) -> bool:
         holds = self._conditions.get(condition)
@@ -300,10 +331,17 @@ class Scheduler:
             and last_ok.fingerprint == fingerprint.value
             and self.ws.run_dir(last_ok.run_id).is_dir()
         ):
-            self.provided[spec.id] = Provided(last_ok.run_id, last_ok.artifacts_digest or "")
-            self._emit(StepCached, step=ref, cached_run_id=last_ok.run_id)
+            # A cached step keeps its run's outputs (read from its meta.json only when it wrote some).
+            kept = self._kept_outputs(last_ok.run_id) if last_ok.has_outputs else {}
+            self.provided[spec.id] = Provided(last_ok.run_id, last_ok.artifacts_digest or "", kept)
+            self._emit(StepCached, step=ref, cached_run_id=last_ok.run_id, outputs=kept)
             return StepOutcome(
-                spec.id, spec.name, "cached", run_id=last_ok.run_id, artifacts_size=last_ok.artifacts_size
+                spec.id,
+                spec.name,
+                "cached",
+                run_id=last_ok.run_id,
+                artifacts_size=last_ok.artifacts_size,
+                outputs=kept,
             )
         reasons: tuple[str, ...] = ()
         if self.options.dry_run or self.options.explain:
@@ -335,6 +373,13 @@ class Scheduler:
         )
         return await self._execute(plan, ref, reasons)
 
+    def _kept_outputs(self, run_id: str) -> Mapping[str, Any]:
+        try:
+            found = self.ws.read_meta(run_id).get("outputs")
+        except PipexError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
     def _emit(self, cls: type[Event], **fields: Any) -> None:
         """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself
         must drain)."""
@@ -359,7 +404,7 @@ class Scheduler:
         finally:
             self.slots.release()
         if result.status == "success":
-            self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "")
+            self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "", result.outputs)
         await self.emitter.emit_async(
             StepEnd,
             step=ref,
@@ -372,6 +417,7 @@ class Scheduler:
             artifacts_size=result.artifacts_size,
             message=result.message,
             setup_seconds=result.setup_seconds,
+            outputs=result.outputs,
         )
         return StepOutcome(
             ref.id,
@@ -384,6 +430,7 @@ class Scheduler:
             result.artifacts_size,
             result.message,
             result.tail,
+            outputs=result.outputs,
         )
 
     async def _fail_early(

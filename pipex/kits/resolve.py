@@ -181,6 +181,7 @@ def _resolve(
         allow_network=allow_network,
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
         kit=applied.ref if applied else None,
+        outputs=tuple(step.outputs) if step.outputs is not None else None,
         warnings=applied.warnings if applied else (),
     )
 

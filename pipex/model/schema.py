@@ -39,6 +39,7 @@ _LIST_OF = {
     "mounts": "a list of mounts",
     "sources": "a list of sources",
     "caches": "a list of caches",
+    "outputs": "a list of output names",
 }
 _ITEM_OF = {
     "steps": "a step (a mapping)",

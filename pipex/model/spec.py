@@ -84,5 +84,6 @@ class StepSpec:
     allow_network: bool = False
     resources: ResourcesSpec | None = None
     kit: KitRef | None = None
+    outputs: tuple[str, ...] | None = None  # declared outputs (None: not declared, so none is required)
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

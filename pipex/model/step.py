@@ -78,6 +78,8 @@ class Step(_Model):
     # None: not set by the user, so a kit's choice stands (merge rule "allowNetwork user's if set").
     allow_network: bool | None = Field(default=None, alias="allowNetwork")
     resources: Resources | None = None
+    # The names the step writes to $PIPEX_OUTPUT (dynamic.md, "Step outputs"); None: not declared.
+    outputs: list[str] | None = None
 
     @model_validator(mode="before")
     @classmethod
