@@ -23,10 +23,22 @@ class UpstreamInput:
     artifacts: Path  # runs/<runId>/artifacts of the upstream's committed run
     digest: str
     copy_to_output: bool = False
+    instance: str | None = None  # fan-in: one instance of a fan-out step, mounted at /input/<step>/<key>
 
     @property
     def mounted_as(self) -> str:
-        return f"/input/{self.step}"
+        return f"/input/{self.step}" if self.instance is None else f"/input/{self.step}/{self.instance}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provided:
+    """A settled upstream step whose artifacts exist."""
+
+    run_id: str
+    digest: str
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
+    # a fan-out step: (key, run id, artifacts digest) of each instance a dependent mounts (fan-in)
+    instances: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

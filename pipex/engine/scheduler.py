@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipex.engine.emitter import Emitter
@@ -35,12 +34,14 @@ from pipex.engine.events import (
     StepStart,
     StepWouldRun,
 )
+from pipex.engine.fanout import FanOut
 from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.images import ImageResolver
+from pipex.engine.instances import input_digests
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
-from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
+from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
 from pipex.errors import PipexError
@@ -51,15 +52,6 @@ from pipex.workspace.layout import Workspace
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
 _UNRESOLVED: Any = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Provided:
-    """A settled upstream step whose artifacts exist."""
-
-    run_id: str
-    digest: str
-    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
 
 
 class Scheduler:
@@ -182,7 +174,7 @@ class Scheduler:
                 self._settle(spec.id)
                 continue
             try:
-                decided = self._decide_now(spec)
+                decided = self._decide_now(spec) if spec.fan_out is None else self._fan_out(spec)
             except Exception as exc:  # run() raises it
                 finished.set_exception(exc)
                 return
@@ -229,7 +221,7 @@ class Scheduler:
             return self._decide_later(spec, ref, inputs, unknown_inputs, reads)
         fingerprint = None
         if image is not None and not unknown_inputs:
-            fingerprint = self.fp.compute(spec, image, {i.step: i.digest for i in inputs}, reads)
+            fingerprint = self.fp.compute(spec, image, input_digests(inputs), reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
@@ -248,7 +240,7 @@ class Scheduler:
             return image
         fingerprint = None
         if image is not None and not unknown_inputs:
-            digests = {i.step: i.digest for i in inputs}
+            digests = input_digests(inputs)
             if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
                 fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests, reads)
             else:
@@ -276,6 +268,11 @@ class Scheduler:
                 if inp.optional:
                     continue
                 return self._skip(ref, "dependency")
+            if got.instances:  # fan-in: every instance, at /input/<step>/<key>/
+                for key, run_id, digest in got.instances:
+                    artifacts = self.ws.run_dir(run_id) / "artifacts"
+                    inputs.append(UpstreamInput(inp.step, run_id, artifacts, digest, inp.copy_to_output, key))
+                continue
             artifacts = self.ws.run_dir(got.run_id) / "artifacts"
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output))
         reads: Mapping[str, Any] = {}
@@ -289,6 +286,10 @@ class Scheduler:
         elif spec.condition and not self._holds(spec.condition):
             return self._skip(ref, "condition")
         return inputs, unknown_inputs, reads
+
+    def _fan_out(self, spec: StepSpec) -> Coroutine[Any, Any, StepOutcome]:
+        """A matrix/foreach step: its instances decided and run as steps, its outcome theirs (see fanout.py)."""
+        return FanOut(self, spec).run()
 
     def _holds_for(self, condition: str, known: Known) -> bool:
         """A condition over upstream results: evaluated for this step's inputs, never cached across steps."""
@@ -387,7 +388,7 @@ class Scheduler:
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
-        await self.slots.acquire(self.order[ref.id])
+        await self.slots.acquire(self.order.get(ref.id) or self.order.get(ref.id.partition("[")[0], 0))
         try:
             if self.stop_status is not None:
                 return StepOutcome(ref.id, ref.name, "pending")

@@ -17,6 +17,7 @@ from pipex.model.bounds import MAX_ID, clean, length_problem, structure_problems
 from pipex.model.checks import Context, step_problems
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
+from pipex.model.fanout import fanout_problems
 from pipex.model.reads import declared_problems, read_problems
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
@@ -119,10 +120,16 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
     deps: dict[str, list[str]] = {}
     names = _StepNames(first)
     declared = {d.id: d.step.outputs for d in drafts if d.step is not None and d.id is not None}
+    fanned = {
+        d.id: d.step.matrix is not None or d.step.foreach is not None
+        for d in drafts
+        if d.step is not None and d.id is not None
+    }
     for draft in drafts:
         if draft.step is not None:
             base = f"steps[{draft.index}]"
             problems += declared_problems(draft.step, base)
+            problems += fanout_problems(draft.step, base, fanned)
             if draft.step.if_ is not None and not {"if", "inputs"} & draft.bad:
                 problems += read_problems(draft.step, base, declared, names.suggest)
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:

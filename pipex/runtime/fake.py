@@ -155,6 +155,8 @@ class FakeRuntime:
         with self._lock:
             candidates = (
                 self._by_step.get(step) if step is not None else None,
+                # an instance of a fan-out step (``convert[eu]``) plays its step's script unless it has its own
+                self._by_step.get(step.partition("[")[0]) if step is not None and "[" in step else None,
                 self._by_cmd.get(tuple(spec.cmd or ())),
                 self._by_image.get(spec.image),
             )

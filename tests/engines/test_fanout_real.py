@@ -1,0 +1,59 @@
+"""Fan-out on each real engine: a matrix, a foreach over an upstream output, routing on a computed value, fan-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.engines.test_engine_harness import Driver, engine_params, make_driver
+
+PIPELINE = r"""
+id: fanout
+steps:
+  - id: convert
+    matrix: {region: [eu, us], format: [csv, json]}
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "${{ matrix.region }} $MATRIX_FORMAT" > /output/out.txt']
+  - id: list
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "files=[\"a.txt\",\"b.txt\",\"c.txt\"]" >> "$PIPEX_OUTPUT"']
+  - id: process
+    foreach: steps.list.outputs.files
+    inputs: [{step: list}]
+    maxParallel: 2
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "$ITEM" > /output/${{ item }}; echo "size=${#ITEM}" >> "$PIPEX_OUTPUT"']
+  - id: merge
+    image: alpine:3.20
+    inputs: [{step: convert}, {step: process}]
+    cmd: [sh, -c, 'cat /input/convert/*/out.txt /input/process/*/*.txt > /output/all.txt']
+"""
+
+
+@pytest.fixture(scope="module", params=engine_params())
+def driver(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    with make_driver(request, request.param, tmp_path_factory.mktemp("fanout")) as made:
+        yield made
+
+
+def test_matrix_foreach_and_fan_in(driver: Driver) -> None:
+    project = driver.project(PIPELINE, name="project")
+    result = driver.api(project)
+    assert result.status == "success", result.steps
+    states = result.states()
+    assert {k: v for k, v in states.items() if "[" in k} == {
+        "convert[eu-csv]": "success",
+        "convert[eu-json]": "success",
+        "convert[us-csv]": "success",
+        "convert[us-json]": "success",
+        "process[a.txt]": "success",
+        "process[b.txt]": "success",
+        "process[c.txt]": "success",
+    }
+    (end,) = result.of("step_end", "process[b.txt]")
+    assert end["outputs"] == {"size": 5}
+    merged = driver.ws("fanout") / "runs" / result.steps["merge"]["runId"] / "artifacts" / "all.txt"
+    assert merged.read_text().splitlines() == ["eu csv", "eu json", "us csv", "us json", "a.txt", "b.txt", "c.txt"]
+    again = driver.api(project)
+    assert set(again.states().values()) == {"cached"}
