@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,27 @@ def test_matrix_foreach_and_fan_in(driver: Driver) -> None:
     assert merged.read_text().splitlines() == ["eu csv", "eu json", "us csv", "us json", "a.txt", "b.txt", "c.txt"]
     again = driver.api(project)
     assert set(again.states().values()) == {"cached"}
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fan-out"
+
+
+def test_the_fan_out_example_lists_fans_out_routes_and_merges(driver: Driver) -> None:
+    files = {f"data/{p.name}": p.read_text() for p in sorted((EXAMPLE / "data").iterdir())}
+    project = driver.project((EXAMPLE / "pipeline.yml").read_text(), files, name="example")
+    result = driver.api(project)
+    assert result.status == "success", result.steps
+    assert result.state("large") == "success" and result.steps["small"]["reason"] == "condition"
+    assert {k for k in result.states() if k.startswith("count[")} == {
+        "count[fox.txt]",
+        "count[hamlet.txt]",
+        "count[pipelines.txt]",
+    }
+    report = driver.ws("fan-out") / "runs" / result.steps["report"]["runId"] / "artifacts" / "report.txt"
+    assert report.read_text() == "fox.txt 9\nhamlet.txt 10\npipelines.txt 30\nlarge corpus: 3 files\n"
+    (project / "data" / "more.txt").write_text("one more file\n")
+    again = driver.api(project)
+    # data/ changed: list and every count (they mount it) run again, now with one instance more
+    assert again.state("list") == "success" and again.state("count[more.txt]") == "success"
+    third = driver.api(project)
+    assert set(third.states().values()) == {"cached", "skipped"}
