@@ -45,8 +45,10 @@ class FanOut:
             return early
         items: Any = None
         if fan.paired is not None:
-            message = "paired fan-out (foreach: {step: …}) is not supported yet"
-            return await s._fail_early(spec, ref, "foreach", message, 1, time.time())
+            if fan.paired in s.pending_digest:
+                return s._would_run_unknown(spec, ref, Unknown(f"depends on the instances of {fan.paired}"))
+            got = s.provided.get(fan.paired)
+            items = [key for key, _, _ in got.instances] if got is not None else []
         if fan.source is not None:
             step, key = fan.source
             if step in s.pending_digest:

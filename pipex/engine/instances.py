@@ -63,7 +63,12 @@ def expand(spec: StepSpec, items: Sequence[Any] | None = None) -> list[StepSpec]
                 continue  # the same item twice is one instance
             return ExpandError(f"two items make the instance key {key!r}")
         seen[key] = item
-        found.append(_instance(spec, key, None, item, True))
+        inst = _instance(spec, key, None, item, True)
+        if fan.paired is not None:  # its own instance of the paired step, at /input/<step>/
+            paired = instance_id(fan.paired, key)
+            inputs = tuple(dataclasses.replace(i, step=paired) if i.step == fan.paired else i for i in inst.inputs)
+            inst = dataclasses.replace(inst, inputs=inputs)
+        found.append(inst)
     return found
 
 

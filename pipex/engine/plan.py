@@ -27,7 +27,9 @@ class UpstreamInput:
 
     @property
     def mounted_as(self) -> str:
-        return f"/input/{self.step}" if self.instance is None else f"/input/{self.step}/{self.instance}"
+        # ``step`` may name one instance (``convert[eu]``, paired fan-out): it is mounted as its step
+        base = self.step.partition("[")[0]
+        return f"/input/{base}" if self.instance is None else f"/input/{base}/{self.instance}"
 
 
 @dataclass(frozen=True, slots=True)

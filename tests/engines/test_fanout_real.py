@@ -25,10 +25,15 @@ steps:
     maxParallel: 2
     image: alpine:3.20
     cmd: [sh, -c, 'echo "$ITEM" > /output/${{ item }}; echo "size=${#ITEM}" >> "$PIPEX_OUTPUT"']
+  - id: paired
+    foreach: {step: convert}
+    inputs: [{step: convert}]
+    image: alpine:3.20
+    cmd: [sh, -c, 'test "$(ls /input/convert)" = out.txt && echo "$ITEM: $(cat /input/convert/out.txt)" > /output/p']
   - id: merge
     image: alpine:3.20
-    inputs: [{step: convert}, {step: process}]
-    cmd: [sh, -c, 'cat /input/convert/*/out.txt /input/process/*/*.txt > /output/all.txt']
+    inputs: [{step: convert}, {step: process}, {step: paired}]
+    cmd: [sh, -c, 'cat /input/convert/*/out.txt /input/process/*/*.txt /input/paired/*/p > /output/all.txt']
 """
 
 
@@ -51,11 +56,19 @@ def test_matrix_foreach_and_fan_in(driver: Driver) -> None:
         "process[a.txt]": "success",
         "process[b.txt]": "success",
         "process[c.txt]": "success",
+        "paired[eu-csv]": "success",
+        "paired[eu-json]": "success",
+        "paired[us-csv]": "success",
+        "paired[us-json]": "success",
     }
     (end,) = result.of("step_end", "process[b.txt]")
     assert end["outputs"] == {"size": 5}
     merged = driver.ws("fanout") / "runs" / result.steps["merge"]["runId"] / "artifacts" / "all.txt"
-    assert merged.read_text().splitlines() == ["eu csv", "eu json", "us csv", "us json", "a.txt", "b.txt", "c.txt"]
+    assert merged.read_text().splitlines() == [
+        *("eu csv", "eu json", "us csv", "us json"),
+        *("a.txt", "b.txt", "c.txt"),
+        *("eu-csv: eu csv", "eu-json: eu json", "us-csv: us csv", "us-json: us json"),
+    ]
     again = driver.api(project)
     assert set(again.states().values()) == {"cached"}
 

@@ -101,7 +101,7 @@ def test_object_items_give_field_substitution_and_readable_keys(tmp_path: Path) 
             cmd: [sh, -c, "echo ${{ item.region }} ${{ item }}"]
         """,
     )
-    r = run(path, workdir=tmp_path / "wd")
+    r = run(path, workdir=tmp_path / "wd", concurrency=1)
     ids = [s.labels["pipex.step"] for s in creates(r.runtime)]
     assert ids[:2] == ["each[1-eu]", "each[2-us]"]
     assert ids[2].startswith("each[a-b-") and ids[3].startswith("each[x-")  # not safe as is: a slug and a hash
@@ -190,3 +190,36 @@ def test_force_one_instance_or_all(tmp_path: Path) -> None:
         "convert[us-csv]",
         "convert[us-parquet]",
     ]
+
+
+PAIRED = """
+id: pair
+steps:
+  - id: extract
+    matrix: {region: [eu, us]}
+    image: alpine:3.20
+    cmd: [extract]
+  - id: transform
+    foreach: {step: extract}
+    inputs: [{step: extract}]
+    image: alpine:3.20
+    cmd: [sh, -c, "transform ${{ item }}"]
+  - {id: merge, image: alpine:3.20, cmd: [merge], inputs: [{step: transform}]}
+"""
+
+
+def test_paired_fan_out_gives_each_instance_only_its_own(tmp_path: Path) -> None:
+    path, wd = write(tmp_path / "p", PAIRED), tmp_path / "wd"
+    r = run(path, mocks=[mock("extract", files={"x": "1"})], workdir=wd, concurrency=1)
+    assert r.status == "success"
+    made = {s.labels["pipex.step"]: s for s in creates(r.runtime)}
+    assert list(made) == ["extract[eu]", "extract[us]", "transform[eu]", "transform[us]", "merge"]
+    eu = made["transform[eu]"]
+    assert eu.cmd == ("sh", "-c", "transform eu")
+    (bind,) = [b for b in eu.binds if b.read_only]
+    assert bind.target == "/input/extract" and bind.source.parent.name == r.outcome("extract[eu]").run_id
+    assert [b.target for b in made["merge"].binds if b.read_only] == ["/input/transform/eu", "/input/transform/us"]
+    # a change to one extract instance re-runs only its own transform
+    again = run(path, mocks=[mock("extract[us]", files={"x": "2"})], workdir=wd, force=["extract[us]"])
+    # (transform[us] writes the same bytes as before: merge stays cached, early cutoff)
+    assert [s.labels["pipex.step"] for s in creates(again.runtime)] == ["extract[us]", "transform[us]"]
