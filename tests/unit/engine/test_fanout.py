@@ -9,6 +9,9 @@ from pathlib import Path
 from pipex.engine.events import StepStart, StepWouldRun
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import mock, run
+from pipex.workspace import records
+from pipex.workspace.layout import Workspace
+from pipex.workspace.maintenance import remove_step
 from tests.unit.engine.test_engine_support import creates, of, write
 
 MATRIX = """
@@ -223,3 +226,32 @@ def test_paired_fan_out_gives_each_instance_only_its_own(tmp_path: Path) -> None
     again = run(path, mocks=[mock("extract[us]", files={"x": "2"})], workdir=wd, force=["extract[us]"])
     # (transform[us] writes the same bytes as before: merge stays cached, early cutoff)
     assert [s.labels["pipex.step"] for s in creates(again.runtime)] == ["extract[us]", "transform[us]"]
+
+
+def test_the_run_record_lists_instances_in_their_group_with_outputs(tmp_path: Path) -> None:
+    path = write(tmp_path / "p", MATRIX)
+    run(path, mocks=[mock("convert", outputs={"rows": 1})], workdir=tmp_path / "wd", concurrency=1)
+    record = records.read(Workspace(tmp_path / "wd", "mx"))
+    steps = {s["id"]: s for s in record["steps"]}
+    assert sorted(steps) == [
+        "convert[eu-csv]",
+        "convert[eu-parquet]",
+        "convert[us-csv]",
+        "convert[us-parquet]",
+        "merge",
+    ]
+    assert {s["group"] for s in steps.values()} == {"convert", None}
+    assert steps["convert[eu-csv]"]["group"] == "convert" and steps["merge"]["group"] is None
+    assert steps["convert[us-csv]"]["outputs"] == {"rows": 1} and steps["convert[us-csv]"]["outcome"] == "ran"
+
+
+def test_rm_step_removes_one_instance_or_all(tmp_path: Path) -> None:
+    path, wd = write(tmp_path / "p", MATRIX), tmp_path / "wd"
+    first = run(path, workdir=wd)
+    ws = Workspace(wd, "mx")
+    one = remove_step(ws, "convert[eu-csv]")
+    assert one.names == (first.outcome("convert[eu-csv]").run_id,)
+    every = remove_step(ws, "convert")
+    assert len(every.names) == 3 and not any(s.startswith("convert") for s in ws.state().steps)
+    again = run(path, workdir=wd)
+    assert len([s for s in creates(again.runtime) if s.labels["pipex.step"].startswith("convert[")]) == 4
