@@ -109,7 +109,24 @@ def edges(pipeline: GraphSource) -> list[Edge]:
 
 
 def _label(step: _Step) -> str:
-    return step.name or step.id
+    return (step.name or step.id) + _fan_out(step)
+
+
+def _fan_out(step: _Step) -> str:
+    """A fan-out step is one node: its label says how many instances (`` ×4``), or where they come from."""
+    matrix = getattr(step, "matrix", None)
+    foreach = getattr(step, "foreach", None)
+    if isinstance(matrix, Mapping) and matrix:
+        total = 1
+        for values in matrix.values():
+            total *= len(values)
+        return f" ×{total}"
+    if isinstance(foreach, list):
+        return f" ×{len(foreach)}"
+    if isinstance(foreach, str):
+        return " ×each of " + foreach
+    paired = getattr(foreach, "step", None)
+    return f" ×each {paired}" if isinstance(paired, str) else ""
 
 
 # --- Mermaid -------------------------------------------------------------------------------------------
