@@ -168,6 +168,8 @@ def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool]) -> list[P
     substitutes. ``fanned``: step id → whether that step fans out (for ``foreach: {step: X}``)."""
     problems: list[Problem] = []
     matrix, foreach = step.matrix, step.foreach
+    if matrix is None and foreach is None and step.max_parallel is None:
+        return problems  # the common case, once per step: `${{ … }}` means something only in a fan-out step
     if matrix is not None and foreach is not None:
         problems.append(Problem(f"{base}.foreach", 'a step has "matrix" or "foreach", not both'))
         return problems

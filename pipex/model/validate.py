@@ -119,17 +119,17 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
             first[draft.id] = draft.index
     deps: dict[str, list[str]] = {}
     names = _StepNames(first)
-    declared = {d.id: d.step.outputs for d in drafts if d.step is not None and d.id is not None}
+    declared = {d.id: d.step.outputs for d in drafts if d.step is not None and d.id is not None}  # for `if` reads
     fanned = {
-        d.id: d.step.matrix is not None or d.step.foreach is not None
-        for d in drafts
-        if d.step is not None and d.id is not None
+        d.id: True for d in drafts if d.step is not None and d.id is not None and (d.step.matrix or d.step.foreach)
     }
     for draft in drafts:
         if draft.step is not None:
             base = f"steps[{draft.index}]"
-            problems += declared_problems(draft.step, base)
-            problems += fanout_problems(draft.step, base, fanned)
+            if draft.step.outputs is not None:
+                problems += declared_problems(draft.step, base)
+            if draft.step.matrix is not None or draft.step.foreach is not None or draft.step.max_parallel is not None:
+                problems += fanout_problems(draft.step, base, fanned)
             if draft.step.if_ is not None and not {"if", "inputs"} & draft.bad:
                 problems += read_problems(draft.step, base, declared, names.suggest)
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
