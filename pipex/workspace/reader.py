@@ -110,6 +110,13 @@ def step_entry(ws: Workspace, step: str, *, success: bool = False) -> RunEntry:
     ws.require()
     state = _fresh_state(ws)
     st = state.steps.get(step)
+    instances = [] if st is not None or "[" in step else sorted(s for s in state.steps if s.startswith(step + "["))
+    if instances:  # a fan-out step: its runs are its instances'
+        shown = ", ".join(instances[:5]) + (f" and {len(instances) - 5} more" if len(instances) > 5 else "")
+        raise WorkspaceNotFound(
+            f'step "{step}" ran as {len(instances)} instances: {shown}',
+            hint=f"name one, quoted for the shell: '{instances[0]}'",
+        )
     if st is None or st.last is None:
         known = sorted(state.steps)
         close = did_you_mean(step, known)

@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from pipex.engine.events import StepStart, StepWouldRun
+from pipex.errors import WorkspaceNotFound
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import mock, run
 from pipex.workspace import records
 from pipex.workspace.layout import Workspace
 from pipex.workspace.maintenance import remove_step
+from pipex.workspace.reader import step_entry
 from tests.unit.engine.test_engine_support import creates, of, write
 
 MATRIX = """
@@ -255,3 +259,15 @@ def test_rm_step_removes_one_instance_or_all(tmp_path: Path) -> None:
     assert len(every.names) == 3 and not any(s.startswith("convert") for s in ws.state().steps)
     again = run(path, workdir=wd)
     assert len([s for s in creates(again.runtime) if s.labels["pipex.step"].startswith("convert[")]) == 4
+
+
+def test_reading_a_fan_out_step_names_its_instances(tmp_path: Path) -> None:
+    run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd")
+    ws = Workspace(tmp_path / "wd", "mx")
+    with pytest.raises(WorkspaceNotFound) as caught:
+        step_entry(ws, "convert")
+    assert caught.value.message == (
+        'step "convert" ran as 4 instances: convert[eu-csv], convert[eu-parquet], convert[us-csv], convert[us-parquet]'
+    )
+    assert caught.value.hint == "name one, quoted for the shell: 'convert[eu-csv]'"
+    assert step_entry(ws, "convert[us-csv]").status == "success"
