@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from pipex.engine.engine import Engine
 from pipex.engine.events import StepStart, StepWouldRun
+from pipex.engine.overlay import overlay_states
 from pipex.errors import WorkspaceNotFound
+from pipex.kits.check import load
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import mock, run
 from pipex.workspace import records
@@ -271,3 +274,13 @@ def test_reading_a_fan_out_step_names_its_instances(tmp_path: Path) -> None:
     )
     assert caught.value.hint == "name one, quoted for the shell: 'convert[eu-csv]'"
     assert step_entry(ws, "convert[us-csv]").status == "success"
+
+
+def test_the_graph_overlay_shows_a_fan_out_step_as_its_worst_instance(tmp_path: Path) -> None:
+    path, wd = write(tmp_path / "p", MATRIX), tmp_path / "wd"
+    first = run(path, workdir=wd)
+    engine = Engine(workdir=wd, runtime=first.runtime)
+    pipeline = load(path)
+    assert overlay_states(engine, pipeline, Workspace(wd, "mx")) == {"convert": "cached", "merge": "cached"}
+    remove_step(Workspace(wd, "mx"), "convert[us-csv]")
+    assert overlay_states(engine, pipeline, Workspace(wd, "mx"))["convert"] == "changed"
