@@ -109,7 +109,8 @@ def edges(pipeline: GraphSource) -> list[Edge]:
 
 
 def _label(step: _Step) -> str:
-    return step.name or step.id.rpartition(".")[2]  # a sub-pipeline's step: its subgraph says the rest
+    # a sub-pipeline's step: its subgraph says the rest; a fan-out step: one node with its count
+    return (step.name or step.id.rpartition(".")[2]) + _fan_out(step)
 
 
 def scope(step_id: str) -> str:
@@ -136,6 +137,23 @@ def _nested(steps: Sequence[_Step]) -> list[tuple[str, str, _Step | None]]:
     while opened:
         out.append(("close", opened.pop(), None))
     return out
+
+
+def _fan_out(step: _Step) -> str:
+    """A fan-out step is one node: its label says how many instances (`` ×4``), or where they come from."""
+    matrix = getattr(step, "matrix", None)
+    foreach = getattr(step, "foreach", None)
+    if isinstance(matrix, Mapping) and matrix:
+        total = 1
+        for values in matrix.values():
+            total *= len(values)
+        return f" ×{total}"
+    if isinstance(foreach, list):
+        return f" ×{len(foreach)}"
+    if isinstance(foreach, str):
+        return " ×each of " + foreach
+    paired = getattr(foreach, "step", None)
+    return f" ×each {paired}" if isinstance(paired, str) else ""
 
 
 # --- Mermaid -------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -80,15 +81,33 @@ def mock(
     stderr: Sequence[str] | str | bytes = (),
     files: Mapping[str, bytes | str | None] | None = None,
     delay: float = 0.0,
+    outputs: Mapping[str, Any] | str | bytes | None = None,
 ) -> Mock:
     """Script the container of ``step_id``: its output lines (a list of lines, or raw ``str``/``bytes``), the
-    files it writes under its ``outputPath`` (``None`` makes a directory), how long it runs, how it exits."""
+    files it writes under its ``outputPath`` (``None`` makes a directory), how long it runs, how it exits, and
+    the step outputs it writes to ``$PIPEX_OUTPUT`` (a mapping: strings as they are, other values as JSON; or the
+    file's raw text)."""
     if delay < 0:
         raise ValueError("delay must be >= 0")
     behaviour = Behaviour(
-        exit_code=exit_code, stdout=_text(stdout), stderr=_text(stderr), files=dict(files or {}), delay=delay
+        exit_code=exit_code,
+        stdout=_text(stdout),
+        stderr=_text(stderr),
+        files=dict(files or {}),
+        delay=delay,
+        outputs=_output_text(outputs),
     )
     return Mock(step_id, behaviour)
+
+
+def _output_text(outputs: Mapping[str, Any] | str | bytes | None) -> str | bytes | None:
+    if outputs is None or isinstance(outputs, str | bytes):
+        return outputs
+    lines = []
+    for key, value in outputs.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f"{key}<<PIPEX_EOF\n{text}\nPIPEX_EOF\n" if "\n" in text else f"{key}={text}\n")
+    return "".join(lines)
 
 
 @dataclass
@@ -154,6 +173,10 @@ class TestResult:
     def failed(self, step: str) -> bool:
         """Failed or timed out (``allowFailure`` steps included)."""
         return self.outcome(step).state in ("failure", "timeout")
+
+    def outputs(self, step: str) -> Mapping[str, Any]:
+        """The step outputs of the step's run (a cached step keeps those of its run)."""
+        return self.outcome(step).outputs
 
     def logs(self, step: str, stream: str | None = None) -> list[str]:
         """The step's log lines in this run, from its ``StepLog`` events (``stream``: ``stdout`` or ``stderr``)."""
@@ -258,7 +281,7 @@ def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
 
     known = set(step_ids)
     for m in mocks:
-        if m.step not in known:
+        if m.step.partition("[")[0] not in known:  # ``convert[eu]``: one instance of a fan-out step
             guess = did_you_mean(m.step, step_ids)
             hint = f'; did you mean "{guess}"?' if guess else f" (its steps: {', '.join(step_ids[:20])})"
             raise ValueError(f'mock("{m.step}"): the pipeline has no step "{m.step}"{hint}')

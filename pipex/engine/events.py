@@ -271,8 +271,14 @@ class StepWaiting(StepEvent):
 class StepCached(StepEvent):
     cached_run_id: str
     source: Literal["workspace", "store"] = "workspace"  # "store": materialised from the shared cache
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # the cached run's step outputs (kept)
     kind = "step_cached"
-    json_fields = (*StepEvent.json_fields, _f("cachedRunId", "cached_run_id"), _f("source", default="workspace"))
+    json_fields = (
+        *StepEvent.json_fields,
+        _f("cachedRunId", "cached_run_id"),
+        _f("source", default="workspace"),
+        _f("outputs", dump=dict, load=dict, default={}, omit=True),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,6 +309,7 @@ class StepEnd(StepEvent):
     artifacts_size: int = 0
     message: str | None = None
     setup_seconds: float = 0.0  # of ``duration``: the final attempt's setup phase (the report's timeline)
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
     kind = "step_end"
     json_fields = (
         *StepEvent.json_fields,
@@ -314,6 +321,7 @@ class StepEnd(StepEvent):
         _f("artifactsSize", "artifacts_size", default=0),
         _f("message", default=None, omit=True),
         _f("setupMs", "setup_seconds", dump=_ms, load=_seconds, default=0.0, omit=True),
+        _f("outputs", dump=dict, load=dict, default={}, omit=True),
     )
 
 
@@ -329,6 +337,7 @@ class StepOutcome:
     artifacts_size: int = 0
     message: str | None = None
     tail: tuple[str, ...] = ()  # last lines of stderr (or stdout) of a failed step
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # the step outputs of its run (cached: kept)
 
 
 @dataclass(frozen=True, slots=True)

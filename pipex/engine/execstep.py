@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipex.engine.scheduler import Provided
+from pipex.engine.plan import Provided
 from pipex.errors import PipelineError, PipexError, Problem, UsageError, WorkspaceError
 from pipex.kits.check import kit_check, load
 from pipex.model.loader import _shown, find_pipeline_file, read_pipeline_data

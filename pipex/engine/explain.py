@@ -120,4 +120,6 @@ def explain(
         reasons.append("kit parameters changed")
     # Secrets with affectsOutput (by name, never a value: the parts are digests of HMACs).
     reasons.extend(f"secret {name} {status}" for name, status in _members(previous_parts, now, "secrets"))
+    read_verbs = {"changed": "changed", "added": "now read", "removed": "no longer read"}
+    reasons.extend(f"{ref} {read_verbs[status]}" for ref, status in _members(previous_parts, now, "reads"))
     return reasons

@@ -11,6 +11,7 @@ The document (format ``v`` 1)::
      "mounts": [{"container", "digest"}], "sources": [{"container", "digest"}],   content, never the host path
      "kit": {"name", "params"} | null,
      "secrets": {NAME: "hmac-sha256:<hex>"}}                 only secrets with affectsOutput; absent when none
+     "reads": {"steps.<id>.outputs.<key>": value | null}}    only when the step's `if` reads upstream outputs
 
 Canonical: keys sorted, separators ``(",", ":")``, ``ensure_ascii=False``, UTF-8. Inputs, mounts and sources keep
 the step's declared order (reordering them is a change to the step, reported as such). An optional input whose
@@ -99,6 +100,7 @@ class FingerprintResult:
         # Upstream and tree digests are already digests of public content: stored as they are, they let explain
         # compare them with the upstream run's own artifactsDigest.
         parts.update({f"inputs.{item['step']}": item["digest"] or ABSENT for item in doc["inputs"]})
+        parts.update({f"reads.{ref}": _digest(value) for ref, value in doc.get("reads", {}).items()})
         parts.update({key: tree.digest for key, tree in self.trees.items()})
         return dict(sorted(parts.items()))
 
@@ -131,6 +133,7 @@ def compute(
     secret_names: Collection[str] = frozenset(),
     hmac_key: bytes | None = None,
     secrets: Mapping[str, bytes] | None = None,
+    reads: Mapping[str, Any] | None = None,
 ) -> FingerprintResult:
     """The fingerprint of ``spec`` run on ``image``.
 
@@ -139,6 +142,8 @@ def compute(
     ``mount_digest``: the content digest of a host path, usually ``functools.partial(tree_digest, cache=...)``.
     ``secrets``: values of the secrets that affect the output (``affectsOutput``), entered as HMACs with
     ``hmac_key``; by default a secret is not in the document (a rotated token does not re-run a step).
+    ``reads``: the upstream outputs the step's condition read (reference → value; absent from the document when
+    empty, so a step that reads none keeps the fingerprint it always had).
     """
     trees: dict[str, TreeDigest] = {}
 
@@ -186,6 +191,8 @@ def compute(
         if not hmac_key:
             raise ValueError("secrets that affect the output need an hmac_key to be fingerprinted")
         doc["secrets"] = {name: secret_hmac(value, hmac_key) for name, value in sorted(secrets.items())}
+    if reads:
+        doc["reads"] = dict(reads)
     document = canonical_json(doc)
     value = "sha256:" + hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
     return FingerprintResult(value, doc, document, image, trees)

@@ -44,11 +44,17 @@ class Fingerprinter:
         self.cache = StatCache.open(ws.path / STATCACHE_FILE)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
-    def compute(self, spec: StepSpec, image: ImageRef, input_digests: dict[str, str]) -> FingerprintResult:
+    def compute(
+        self,
+        spec: StepSpec,
+        image: ImageRef,
+        input_digests: dict[str, str],
+        reads: Mapping[str, Any] | None = None,
+    ) -> FingerprintResult:
         names = {name for name in spec.env if looks_secret(name)}
         affecting = {s.name for s in spec.secrets if s.affects_output}
         if not names and not affecting:
-            return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest)
+            return compute(spec, image=image, input_digests=input_digests, mount_digest=self._mount_digest, reads=reads)
         values = {
             m.name: m.value if m.value is not None else f"store:{m.store}".encode()
             for m in self.secrets.get(spec.id, ())
@@ -62,6 +68,7 @@ class Fingerprinter:
             secret_names=names,
             hmac_key=self._hmac_key(),
             secrets=values,
+            reads=reads,
         )
 
     def _hmac_key(self) -> bytes:

@@ -145,7 +145,13 @@ class RunOptions:
         return self.concurrency or os.cpu_count() or 1
 
     def forced(self, step: str) -> bool:
-        return self.force is True or (isinstance(self.force, tuple) and step in self.force)
+        """``step`` (or an instance ``step[key]``) is forced: by ``--force``, ``--force step`` (all its instances)
+        or ``--force 'step[key]'`` (that one)."""
+        if self.force is True:
+            return True
+        if not isinstance(self.force, tuple):
+            return False
+        return step in self.force or ("[" in step and step.partition("[")[0] in self.force)
 
     def check(self, step_ids: Sequence[str]) -> None:
         """Unknown ids in --target/--force are errors with a suggestion (improved: silently ignored before)."""
@@ -165,7 +171,10 @@ class RunOptions:
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:
-            if step not in known:
+            # an instance (`--force 'convert[eu]'`): its step must exist; its keys are known only when it runs
+            if step not in known and not (
+                option == "--force" and step.endswith("]") and step.partition("[")[0] in known
+            ):
                 guess = did_you_mean(step, step_ids)
                 raise UsageError(
                     f'{option}: unknown step "{step}"' + (f'; did you mean "{guess}"?' if guess else ""),

@@ -39,10 +39,30 @@ class Outcomes:
         self.specs = specs
         self._allow_failure = {s.id for s in specs if s.allow_failure}
         self.by_step: dict[str, StepOutcome] = {}
+        self.instances: dict[str, list[StepOutcome]] = {}  # a fan-out step's id → its instances' outcomes
 
-    def ordered(self) -> list[StepOutcome]:
+    def steps(self) -> list[StepOutcome]:
         """Every step's outcome in file order (``pending`` for a step never decided)."""
         return [self.by_step.get(s.id) or StepOutcome(s.id, s.name, "pending") for s in self.specs]
+
+    def ordered(self) -> list[StepOutcome]:
+        """``steps()``, each fan-out step followed by its instances (``convert[eu]``, in instance order)."""
+        if not self.instances:
+            return self.steps()
+        found: list[StepOutcome] = []
+        for outcome in self.steps():
+            found.append(outcome)
+            found.extend(self.instances.get(outcome.id, ()))
+        return found
+
+    def _counted(self) -> list[StepOutcome]:
+        """What the counts count: a fan-out step's instances, not the step itself."""
+        if not self.instances:
+            return list(self.by_step.values())
+        found: list[StepOutcome] = []
+        for outcome in self.by_step.values():
+            found.extend(self.instances.get(outcome.id) or (outcome,))
+        return found
 
     def _counts_as_failed(self, outcome: StepOutcome) -> bool:
         return outcome.state in _FAILED and outcome.id not in self._allow_failure
@@ -56,13 +76,13 @@ class Outcomes:
         return "suspended" if any(o.state == "waiting" for o in self.by_step.values()) else "success"
 
     def failed_steps(self) -> tuple[str, ...]:
-        return tuple(o.id for o in self.ordered() if self._counts_as_failed(o))
+        return tuple(o.id for o in self.steps() if self._counts_as_failed(o))
 
     def failure(self) -> tuple[FailureKind | None, str | None, tuple[RunError, ...]]:
         """The run's failure kind (its first failed step's), first message and every error (in file order)."""
         errors = []
         kind: FailureKind | None = None
-        for o in self.ordered():
+        for o in self.steps():
             if self._counts_as_failed(o):
                 errors.append(step_error(o))
                 if kind is None:
@@ -78,7 +98,7 @@ class Outcomes:
         return tuple(o.id for o in self.ordered() if o.state == "waiting")
 
     def metrics(self, *, peak: int, pull_seconds: float) -> Metrics:
-        outs = self.by_step.values()
+        outs = self._counted()
         ran = [o for o in outs if o.state in _RAN and o.reason not in _NO_CONTAINER]
         return Metrics(
             ran=len(ran),

@@ -36,7 +36,23 @@ def overlay_states(engine: Engine, pipeline: Pipeline, workspace: Workspace) -> 
     current = live(workspace)
     for step in current.steps if current else ():
         states[step] = "running"
-    return states
+    return _fold_instances(states)
+
+
+# The state a fan-out step's node shows: the worst of its instances'.
+_RANK = {"skipped": 0, "cached": 1, "succeeded": 2, "changed": 3, "running": 4, "failed": 5}
+
+
+def _fold_instances(states: dict[str, str]) -> dict[str, str]:
+    """Instances (``convert[eu]``) folded into their step's node (``convert``): the graph draws one node."""
+    folded = {sid: st for sid, st in states.items() if not sid.endswith("]")}
+    instances: dict[str, list[str]] = {}
+    for sid, st in states.items():
+        if sid.endswith("]"):
+            instances.setdefault(sid.partition("[")[0], []).append(st)
+    for group, found in instances.items():
+        folded[group] = max(found, key=lambda st: _RANK.get(st, 0))
+    return folded
 
 
 async def _dry_run(engine: Engine, pipeline: Pipeline, name: str, last: dict[str, str]) -> dict[str, str]:

@@ -28,10 +28,24 @@ class UpstreamInput:
     digest: str
     copy_to_output: bool = False
     name: str | None = None  # under /input/, when not the step id (a sub-pipeline's step: model/compose.py)
+    instance: str | None = None  # fan-in: one instance of a fan-out step, mounted at /input/<step>/<key>
 
     @property
     def mounted_as(self) -> str:
-        return f"/input/{self.name or self.step}"
+        # ``step`` may name one instance (``convert[eu]``, paired fan-out): it is mounted as its step
+        base = self.name or self.step.partition("[")[0]
+        return f"/input/{base}" if self.instance is None else f"/input/{base}/{self.instance}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provided:
+    """A settled upstream step whose artifacts exist."""
+
+    run_id: str
+    digest: str
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
+    # a fan-out step: (key, run id, artifacts digest) of each instance a dependent mounts (fan-in)
+    instances: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,7 @@ class StepRun:
     message: str | None = None
     tail: tuple[str, ...] = ()
     setup_seconds: float = 0.0  # the final attempt's setup phase
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
 
 
 Emit = Callable[..., None]

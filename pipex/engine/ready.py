@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Sequence
 
@@ -74,14 +75,16 @@ class Slots:
 
     def __init__(self, n: int) -> None:
         self._free = n
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []  # heap by file index (unique per step)
+        # heap by file index, then arrival (the instances of one fan-out step share their step's index)
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
 
     async def acquire(self, order: int) -> None:
         if self._free > 0:  # a free slot means nobody is waiting: release() hands slots to waiters directly
             self._free -= 1
             return
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (order, granted))
+        heapq.heappush(self._waiters, (order, next(self._arrivals), granted))
         try:
             await granted
         except asyncio.CancelledError:
@@ -91,7 +94,7 @@ class Slots:
 
     def release(self) -> None:
         while self._waiters:
-            _, granted = heapq.heappop(self._waiters)
+            _, _, granted = heapq.heappop(self._waiters)
             if not granted.done():
                 granted.set_result(None)
                 return

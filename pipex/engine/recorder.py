@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from pipex.engine.events import (
     StepEvent,
     StepLog,
     StepOutcome,
+    StepRef,
     StepRetry,
     StepSkipped,
     StepStart,
@@ -82,6 +83,7 @@ class _Step:
     ended: datetime | None = None
     pull: list[datetime] = field(default_factory=list)  # first and last ImagePull
     retries: list[tuple[datetime, float]] = field(default_factory=list)  # (failed attempt's end, delay)
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
 
 
 class Recorder:
@@ -112,6 +114,7 @@ class Recorder:
         self._closed = threading.Event()
         self._writer: threading.Thread | None = None
         self._enforced: dict[str, dict[str, Any]] = {}  # step id → its run's limits and their enforcement
+        self._groups: set[str] = set()  # fan-out steps whose instances are recorded (they stand for the step)
 
     # -- the observer ----------------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
@@ -134,7 +137,7 @@ class Recorder:
         if isinstance(event, PipelineStart):
             self.started = event.ts
             return True
-        step = self.steps.get(event.step.id) if isinstance(event, StepEvent) else None
+        step = self._of(event.step) if isinstance(event, StepEvent) else None
         if step is None:
             return False
         if isinstance(event, ImagePull):
@@ -150,6 +153,7 @@ class Recorder:
             return False
         elif isinstance(event, StepCached):
             step.outcome, step.ended, step.step_run_id = "cached", event.ts, event.cached_run_id
+            step.outputs = dict(event.outputs)
         elif isinstance(event, StepSkipped):
             step.outcome, step.ended, step.reason = "skipped", event.ts, event.reason
         elif isinstance(event, StepEnd):
@@ -157,7 +161,20 @@ class Recorder:
             step.status, step.reason, step.message = event.status, event.reason, event.message
             step.exit_code, step.step_run_id, step.attempts = event.exit_code, event.step_run_id, event.attempt
             step.artifacts_size, step.setup, step.ended = event.artifacts_size, event.setup_seconds, event.ts
+            step.outputs = dict(event.outputs)
         return True
+
+    def _of(self, ref: StepRef) -> _Step | None:
+        """The record of a step, or of an instance of a fan-out step (made on its first event, in its group)."""
+        step = self.steps.get(ref.id)
+        if step is None and ref.id.endswith("]"):
+            group = self.steps.get(ref.id.partition("[")[0])
+            if group is not None:
+                key = ref.id.partition("[")[2][:-1]
+                spec = replace(group.spec, id=ref.id, name=ref.name, instance=key, group=group.spec.id, fan_out=None)
+                step = self.steps[ref.id] = _Step(spec)
+                self._groups.add(group.spec.id)
+        return step
 
     def _end(self, event: PipelineEnd) -> None:
         with self._lock:
@@ -234,7 +251,7 @@ class Recorder:
         """The record as of now (called with ``_lock`` held)."""
         data = dict(self.head)
         origin = self.started
-        steps = [self._step(s, origin) for s in self.steps.values()]
+        steps = [self._step(s, origin) for s in self.steps.values() if s.spec.id not in self._groups]
         data.update(
             status="running",
             startedAt=_iso(self.started),
@@ -322,7 +339,7 @@ class Recorder:
         return {
             "id": spec.id,
             "name": spec.name,
-            "group": None,  # fan-out instances and sub-pipelines will name their group here
+            "group": spec.group,  # a fan-out instance's step (sub-pipelines will name theirs here too)
             "kind": "kit" if spec.kit is not None else "image",
             "image": step.image or spec.image,
             "inputs": [{"step": i.step, "optional": i.optional, "copyToOutput": i.copy_to_output} for i in spec.inputs],
@@ -336,7 +353,7 @@ class Recorder:
             "exitCode": step.exit_code,
             "attempts": step.attempts,
             "artifactsSize": step.artifacts_size,
-            "outputs": {},
+            "outputs": step.outputs,
             "resources": self._enforced.get(spec.id) or _resources(spec),
             "readyAt": _iso(ready),
             "startedAt": _iso(step.started),

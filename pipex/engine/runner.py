@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipex.engine import imageuser
+from pipex.engine import imageuser, outputs
 from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
@@ -89,6 +89,7 @@ class _Attempt:
         self.timed_out = threading.Event()
         self.container: str | None = None
         self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
+        self.outputs: dict[str, Any] = {}  # what the step wrote to $PIPEX_OUTPUT (a successful attempt)
 
     def container_spec(self) -> ContainerSpec:
         spec = self.plan.spec
@@ -103,11 +104,13 @@ class _Attempt:
             for c in spec.setup.caches:
                 caches.setdefault(c.name, c)
         binds += [Bind(ws.cache_dir(c.name), c.path, read_only=False, relabel="private") for c in caches.values()]
+        # $PIPEX_OUTPUT's directory: writable, outside the output path, never part of the artifacts
+        binds.append(Bind(self.run_dir / outputs.HOST_DIR, outputs.CONTAINER_DIR, read_only=False, relabel="private"))
         needs_setup_net = spec.setup is not None and spec.setup.allow_network
         return ContainerSpec(
             image=spec.image,
             cmd=spec.cmd,
-            env=dict(spec.env),
+            env={**spec.env, "PIPEX_OUTPUT": outputs.CONTAINER_PATH},
             binds=tuple(binds),
             network=spec.allow_network or needs_setup_net,
             labels=self.ctx.labels(self.run_dir.name, spec.id),
@@ -186,6 +189,7 @@ class _Attempt:
         for inp in self.plan.inputs:
             if inp.copy_to_output and inp.run_id:
                 self._copy_input(inp.step, inp.artifacts)
+        (self.run_dir / outputs.HOST_DIR).mkdir()
         task = self.task()
         writable = [b.source for b in task.container.binds if not b.read_only]
         imageuser.open_for(self.plan.image.user, self.ctx.info, writable)
@@ -213,7 +217,7 @@ class _Attempt:
         if self.ctx.cancel.is_set():
             return "cancelled", code, "cancelled", None
         if code == 0:
-            return "success", 0, None, None
+            return self._read_outputs()
         found = init_exec_failure(sink.stdout_tail, sink.stderr_tail)
         if found is not None:
             exe = self._executable()
@@ -226,6 +230,21 @@ class _Attempt:
         """The program the container's init was asked to start: the entrypoint's, else the command's."""
         argv = [*self.plan.image.entrypoint, *(self.plan.spec.cmd or self.plan.image.cmd)]
         return argv[0] if argv else "?"
+
+    def _read_outputs(self) -> tuple[StepStatus, int | None, str | None, str | None]:
+        """A successful command's outputs; a file pipex cannot accept, or a declared output missing, fails the
+        step (reason ``outputs``)."""
+        try:
+            found = outputs.parse(outputs.read_file(self.run_dir / outputs.HOST_DIR))
+        except outputs.OutputError as exc:
+            return "failure", 0, "outputs", str(exc)
+        failure, warnings = outputs.check_declared(found, self.plan.spec.outputs)
+        for warning in warnings:
+            self.ctx.emit(StepWarning, step=self.ref, attempt=self.attempt, message=warning)
+        if failure is not None:
+            return "failure", 0, "outputs", failure
+        self.outputs = found
+        return "success", 0, None, None
 
     def _interrupted(self) -> bool:
         return self.timed_out.is_set() or self.ctx.cancel.is_set()
@@ -335,6 +354,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 reason,
                 message,
                 tuple(sink.tail()),
+                att.outputs,
             )
             return dataclasses.replace(done, setup_seconds=att.setup_seconds)
         delay = spec.retry_delay_ms / 1000
@@ -395,8 +415,10 @@ def _finish(
     reason: str | None,
     message: str | None,
     tail: tuple[str, ...],
+    found: dict[str, Any] | None = None,
 ) -> StepRun:
     ws = ctx.workspace
+    found = found or {}
     run_id = run_dir.name
     for old in previous:  # their logs were copied into this run as attempt-<n>.*.log
         remove(old, ctx.executor.remove_tree)
@@ -410,16 +432,17 @@ def _finish(
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()
     meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
+    meta["outputs"] = found
     ws.commit(run_id, meta)
-    ws.record(
-        plan.spec.id,
-        RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size),
-    )
+    entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
+    ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
     if status == "success" and ctx.store is not None:
         from pipex.engine.sharing import push  # only a run with a cache store needs it
 
         push(plan, ctx, ws.run_dir(run_id), meta, digest, size)
-    return StepRun(status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail)
+    return StepRun(
+        status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail, outputs=found
+    )
 
 
 def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: str, attempt: int, started: float) -> str:

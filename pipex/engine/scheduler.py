@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipex.engine.emitter import Emitter
@@ -39,14 +38,17 @@ from pipex.engine.events import (
     StepWaiting,
     StepWouldRun,
 )
+from pipex.engine.fanout import FanOut
 from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.gates import Gates, inputs_fingerprint
 from pipex.engine.images import ImageResolver
+from pipex.engine.instances import input_digests
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
-from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
+from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
+from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
 from pipex.engine.when import Upstream
 from pipex.errors import PipexError
 from pipex.model.compose import mount_name
@@ -59,14 +61,6 @@ DRAIN_BATCH = 256
 # Shared-cache hits materialised at once: each is a dozen small file creations that wait on the filesystem.
 STORE_THREADS = 16
 _UNRESOLVED: Any = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Provided:
-    """A settled upstream step whose artifacts exist."""
-
-    run_id: str
-    digest: str
 
 
 class Scheduler:
@@ -204,7 +198,7 @@ class Scheduler:
                 self._settle(spec.id)
                 continue
             try:
-                decided = self._decide_now(spec)
+                decided = self._decide_now(spec) if spec.fan_out is None else self._fan_out(spec)
             except Exception as exc:  # run() raises it
                 finished.set_exception(exc)
                 return
@@ -245,33 +239,38 @@ class Scheduler:
         early = self._inputs_and_condition(spec, ref)
         if isinstance(early, StepOutcome):
             return early
-        inputs, unknown_inputs = early
+        inputs, unknown_inputs, reads = early
         if spec.gate is not None:
             return self._gate(spec, ref, inputs, unknown_inputs)
         image = self._images.get(spec.image, _UNRESOLVED)
         if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
-            return self._decide_later(spec, ref, inputs, unknown_inputs)
+            return self._decide_later(spec, ref, inputs, unknown_inputs, reads)
         fingerprint = None
         if image is not None and not unknown_inputs:
-            fingerprint = self.fp.compute(spec, image, {i.step: i.digest for i in inputs})
+            fingerprint = self.fp.compute(spec, image, input_digests(inputs), reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
         return self._start(spec, ref, image, fingerprint, inputs, concluded)
 
     async def _decide_later(
-        self, spec: StepSpec, ref: StepRef, inputs: list[UpstreamInput], unknown_inputs: list[str]
+        self,
+        spec: StepSpec,
+        ref: StepRef,
+        inputs: list[UpstreamInput],
+        unknown_inputs: list[str],
+        reads: Mapping[str, Any],
     ) -> StepOutcome:
         image = await self._image(spec, ref)
         if isinstance(image, StepOutcome):
             return image
         fingerprint = None
         if image is not None and not unknown_inputs:
-            digests = {i.step: i.digest for i in inputs}
+            digests = input_digests(inputs)
             if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
-                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests)
+                fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests, reads)
             else:
-                fingerprint = self.fp.compute(spec, image, digests)
+                fingerprint = self.fp.compute(spec, image, digests, reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
@@ -279,11 +278,14 @@ class Scheduler:
 
     def _inputs_and_condition(
         self, spec: StepSpec, ref: StepRef
-    ) -> StepOutcome | tuple[list[UpstreamInput], list[str]]:
-        """The upstream inputs (and those a dry run cannot know yet), or the outcome of a skipped step."""
+    ) -> StepOutcome | tuple[list[UpstreamInput], list[str], Mapping[str, Any]]:
+        """The upstream inputs (and those a dry run cannot know yet) and the upstream outputs the condition read
+        (they enter the fingerprint), or the outcome of a skipped step."""
         inputs: list[UpstreamInput] = []
         unknown_inputs: list[str] = []
         missing: list[str] = []
+        if spec.when == "success" and spec.inputs and all_skipped_by_condition(spec, self.outcomes):
+            return self._skip(ref, "condition")  # the join after a switch none of whose branches ran
         for inp in spec.inputs:
             got = self.provided.get(inp.step)
             if got is None:
@@ -292,17 +294,49 @@ class Scheduler:
                 elif not inp.optional:
                     missing.append(inp.step)
                 continue
-            artifacts = self.ws.run_dir(got.run_id) / "artifacts" if got.run_id else self.ws.path  # "": a gate
             name = mount_name(spec.id, inp.step) if "." in inp.step else None
+            if got.instances:  # fan-in: every instance, at /input/<step>/<key>/
+                for key, run_id, digest in got.instances:
+                    artifacts = self.ws.run_dir(run_id) / "artifacts"
+                    inputs.append(
+                        UpstreamInput(inp.step, run_id, artifacts, digest, inp.copy_to_output, name, instance=key)
+                    )
+                continue
+            artifacts = self.ws.run_dir(got.run_id) / "artifacts" if got.run_id else self.ws.path  # "": a gate
             inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output, name))
         verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
         if verdict == "held":  # below an approval gate that waits: neither run nor skipped
             return StepOutcome(spec.id, spec.name, "pending", reason="approval")
         if verdict != "run":
             return self._skip(ref, verdict)
-        if spec.condition and not self._holds(spec.condition):
+        reads: Mapping[str, Any] = {}
+        if spec.condition and reads_results(spec):
+            known = upstream(spec, self.outcomes, {k: v.outputs for k, v in self.provided.items()}, self.pending_digest)
+            if isinstance(known, Unknown):
+                return self._would_run_unknown(spec, ref, known)
+            if not self._holds_for(spec.condition, known):
+                return self._skip(ref, "condition")
+            reads = known.reads
+        elif spec.condition and not self._holds(spec.condition):
             return self._skip(ref, "condition")
-        return inputs, unknown_inputs
+        return inputs, unknown_inputs, reads
+
+    def _fan_out(self, spec: StepSpec) -> Coroutine[Any, Any, StepOutcome]:
+        """A matrix/foreach step: its instances decided and run as steps, its outcome theirs (see fanout.py)."""
+        return FanOut(self, spec).run()
+
+    def _holds_for(self, condition: str, known: Known) -> bool:
+        """A condition over upstream results: evaluated for this step's inputs, never cached across steps."""
+        # start-up: the `if` language only for pipelines with conditions
+        from pipex.model.handwritten.condition import check as check_condition
+
+        return check_condition(condition, self.condition_env, known.steps)
+
+    def _would_run_unknown(self, spec: StepSpec, ref: StepRef, unknown: Unknown) -> StepOutcome:
+        """A dry run cannot evaluate a condition over a result that does not exist yet: say so."""
+        self.pending_digest.add(spec.id)
+        self._emit(StepWouldRun, step=ref, reasons=(unknown.reason,))
+        return StepOutcome(spec.id, spec.name, "would_run", reason=unknown.reason)
 
     def _holds(self, condition: str) -> bool:
         holds = self._conditions.get(condition)
@@ -332,10 +366,17 @@ class Scheduler:
             and last_ok.fingerprint == fingerprint.value
             and self.ws.run_dir(last_ok.run_id).is_dir()
         ):
-            self.provided[spec.id] = Provided(last_ok.run_id, last_ok.artifacts_digest or "")
-            self._emit(StepCached, step=ref, cached_run_id=last_ok.run_id)
+            # A cached step keeps its run's outputs (read from its meta.json only when it wrote some).
+            kept = self._kept_outputs(last_ok.run_id) if last_ok.has_outputs else {}
+            self.provided[spec.id] = Provided(last_ok.run_id, last_ok.artifacts_digest or "", kept)
+            self._emit(StepCached, step=ref, cached_run_id=last_ok.run_id, outputs=kept)
             return StepOutcome(
-                spec.id, spec.name, "cached", run_id=last_ok.run_id, artifacts_size=last_ok.artifacts_size
+                spec.id,
+                spec.name,
+                "cached",
+                run_id=last_ok.run_id,
+                artifacts_size=last_ok.artifacts_size,
+                outputs=kept,
             )
         reasons: tuple[str, ...] = ()
         if self.options.dry_run or self.options.explain:
@@ -400,6 +441,13 @@ class Scheduler:
         await self.emitter.emit_async(StepCached, step=ref, cached_run_id=got.run_id, source="store")
         return StepOutcome(ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size)
 
+    def _kept_outputs(self, run_id: str) -> Mapping[str, Any]:
+        try:
+            found = self.ws.read_meta(run_id).get("outputs")
+        except PipexError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
     def _emit(self, cls: type[Event], **fields: Any) -> None:
         """Emit from the event loop outside a coroutine (``emit`` would block on a full buffer the loop itself
         must drain)."""
@@ -407,7 +455,7 @@ class Scheduler:
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
-        await self.slots.acquire(self.order[ref.id])
+        await self.slots.acquire(self.order.get(ref.id) or self.order.get(ref.id.partition("[")[0], 0))
         try:
             if self.stop_status is not None:
                 return StepOutcome(ref.id, ref.name, "pending")
@@ -424,7 +472,7 @@ class Scheduler:
         finally:
             self.slots.release()
         if result.status == "success":
-            self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "")
+            self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "", result.outputs)
         await self.emitter.emit_async(
             StepEnd,
             step=ref,
@@ -437,6 +485,7 @@ class Scheduler:
             artifacts_size=result.artifacts_size,
             message=result.message,
             setup_seconds=result.setup_seconds,
+            outputs=result.outputs,
         )
         return StepOutcome(
             ref.id,
@@ -449,6 +498,7 @@ class Scheduler:
             result.artifacts_size,
             result.message,
             result.tail,
+            outputs=result.outputs,
         )
 
     async def _fail_early(

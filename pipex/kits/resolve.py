@@ -21,10 +21,12 @@ from pipex.errors import KitError, PipelineError, Problem
 from pipex.kits.base import KitContext, KitParamError, PathPair, StepTemplate
 from pipex.kits.custom import FoundKit, KitFinder
 from pipex.kits.problems import loc_text, param_problems
+from pipex.model.fanout import source_of
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.spec import (
     CacheSpec,
+    FanOutSpec,
     InputSpec,
     KitRef,
     MountSpec,
@@ -35,7 +37,7 @@ from pipex.model.spec import (
     StepSpec,
     frozen_map,
 )
-from pipex.model.step import Cache, Mount, Setup, Step
+from pipex.model.step import Cache, ForeachStep, Mount, Setup, Step
 
 _CACHE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -230,8 +232,27 @@ def _resolve(
         secrets=secrets,
         when=step.when,
         slurm=SlurmSpec(step.slurm.partition, tuple(step.slurm.extra_args)) if step.slurm else None,
+        outputs=tuple(step.outputs) if step.outputs is not None else None,
+        fan_out=fan_out_spec(step),
         warnings=applied.warnings if applied else (),
     )
+
+
+def fan_out_spec(step: Step) -> FanOutSpec | None:
+    """The step's matrix/foreach as the engine reads it (validated already)."""
+    if step.matrix is None and step.foreach is None:
+        return None
+    common: dict[str, Any] = {"max_parallel": step.max_parallel, "fail_fast": step.fail_fast}
+    if step.matrix is not None:
+        return FanOutSpec(matrix=tuple((k, tuple(v)) for k, v in step.matrix.items()), **common)
+    if isinstance(step.foreach, list):
+        return FanOutSpec(items=tuple(step.foreach), **common)
+    if isinstance(step.foreach, ForeachStep):
+        return FanOutSpec(paired=step.foreach.step, **common)
+    assert isinstance(step.foreach, str)
+    source = source_of(step.foreach)
+    assert source is not None
+    return FanOutSpec(source=(source.step, source.key), **common)
 
 
 # ---- applying a kit ---------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ _LIST_OF = {
     "sources": "a list of sources",
     "caches": "a list of caches",
     "secrets": "a list of secrets",
+    "outputs": "a list of output names",
 }
 _ITEM_OF = {
     "steps": "a step (a mapping)",

@@ -88,6 +88,18 @@ class KitRef:
 
 
 @dataclass(frozen=True, slots=True)
+class FanOutSpec:
+    """A step's ``matrix`` or ``foreach`` (exactly one of ``matrix``, ``items``, ``source``, ``paired``)."""
+
+    matrix: tuple[tuple[str, tuple[Any, ...]], ...] | None = None  # name → values, in file order
+    items: tuple[Any, ...] | None = None  # a literal foreach list
+    source: tuple[str, str] | None = None  # (step, output key): the items come from an upstream output
+    paired: str | None = None  # foreach: {step: X}
+    max_parallel: int | None = None
+    fail_fast: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StepSpec:
     id: str
     name: str
@@ -112,5 +124,9 @@ class StepSpec:
     when: Literal["success", "failure", "always"] = "success"  # see pipex.engine.when
     gate: str | None = None  # an approval gate (its message, "" for none): no container (pipex.engine.gates)
     slurm: SlurmSpec | None = None  # where the step's job goes on Slurm: not part of the fingerprint
+    outputs: tuple[str, ...] | None = None  # declared outputs (None: not declared, so none is required)
+    fan_out: FanOutSpec | None = None  # matrix / foreach: the engine runs one instance per value
+    instance: str | None = None  # an instance's key (its id is ``<step>[<key>]``); None for a step itself
+    group: str | None = None  # an instance's step id
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").
     warnings: tuple[str, ...] = ()

@@ -31,6 +31,15 @@ class Input(_Model):
     optional: bool = False
 
 
+class ForeachStep(_Model):
+    """``foreach: {step: X}``: one instance per instance of X (paired fan-out)."""
+
+    step: str
+
+
+Scalar = str | int | float | bool
+
+
 class Mount(_Model):
     """A host path (relative to the pipeline root) and where it appears in the container."""
 
@@ -98,6 +107,13 @@ class Step(_Model):
     approval: Approval | None = None  # an approval gate: no container (engine/gates.py)
     pipeline: str | None = None  # a sub-pipeline: its file's steps run here as <id>.<child-id> (model/compose.py)
     slurm: StepSlurm | None = None
+    # The names the step writes to $PIPEX_OUTPUT (dynamic.md, "Step outputs"); None: not declared.
+    outputs: list[str] | None = None
+    # Fan-out (dynamic.md, "Fan-out"): the cross product of a matrix, or one instance per item of a list.
+    matrix: dict[str, list[Scalar]] | None = None
+    foreach: str | list[Any] | ForeachStep | None = None
+    max_parallel: int | None = Field(default=None, alias="maxParallel")
+    fail_fast: bool = Field(default=False, alias="failFast")
 
     @model_validator(mode="before")
     @classmethod

@@ -19,6 +19,8 @@ from pipex.model.checks import Context, step_problems
 from pipex.model.compose import include_cycle, inline
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
+from pipex.model.fanout import fanout_problems
+from pipex.model.reads import declared_problems, read_problems
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
 from pipex.model.suggest import Suggester
@@ -162,7 +164,19 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
             first[draft.id] = draft.index
     deps: dict[str, list[str]] = {}
     names = _StepNames(first)
+    declared = {d.id: d.step.outputs for d in drafts if d.step is not None and d.id is not None}  # for `if` reads
+    fanned = {
+        d.id: True for d in drafts if d.step is not None and d.id is not None and (d.step.matrix or d.step.foreach)
+    }
     for draft in drafts:
+        if draft.step is not None:
+            base = f"steps[{draft.index}]"
+            if draft.step.outputs is not None:
+                problems += declared_problems(draft.step, base)
+            if draft.step.matrix is not None or draft.step.foreach is not None or draft.step.max_parallel is not None:
+                problems += fanout_problems(draft.step, base, fanned)
+            if draft.step.if_ is not None and not {"if", "inputs"} & draft.bad:
+                problems += read_problems(draft.step, base, declared, names.suggest)
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:
             problems += _input_problems(draft, draft.step, names)
             if first.get(draft.id) == draft.index:

@@ -68,6 +68,7 @@ class Behaviour:
     delay: float = 0.0
     output_target: str = "/output"
     plant: Callable[[Path], None] | None = None  # called with the output's host dir after ``files``
+    outputs: bytes | str | None = None  # written to the file the container's PIPEX_OUTPUT names (step outputs)
 
     def chunks(self) -> list[LogChunk]:
         if self.output:
@@ -158,6 +159,8 @@ class FakeRuntime:
         with self._lock:
             candidates = (
                 self._by_step.get(step) if step is not None else None,
+                # an instance of a fan-out step (``convert[eu]``) plays its step's script unless it has its own
+                self._by_step.get(step.partition("[")[0]) if step is not None and "[" in step else None,
                 self._by_cmd.get(tuple(spec.cmd or ())),
                 self._by_image.get(spec.image),
             )
@@ -204,6 +207,7 @@ class FakeRuntime:
             box.done.set()
 
     def _write_files(self, box: FakeContainer) -> None:
+        self._write_outputs(box)
         target = box.behaviour.output_target
         bind = next((b for b in box.spec.binds if b.target == target and not b.read_only), None)
         if bind is None:
@@ -217,6 +221,17 @@ class FakeRuntime:
                 path.write_bytes(_bytes(content))
         if box.behaviour.plant is not None:
             box.behaviour.plant(bind.source)
+
+    def _write_outputs(self, box: FakeContainer) -> None:
+        """``outputs`` into the file named by the container's ``PIPEX_OUTPUT``, in the bind holding it."""
+        path = box.spec.env.get("PIPEX_OUTPUT")
+        if box.behaviour.outputs is None or path is None:
+            return
+        folder, _, name = path.rpartition("/")
+        bind = next((b for b in box.spec.binds if b.target == folder and not b.read_only), None)
+        if bind is not None:
+            with (bind.source / name).open("ab") as file:
+                file.write(_bytes(box.behaviour.outputs))
 
     # -- Runtime --------------------------------------------------------------------------------------------
     def info(self) -> RuntimeInfo:

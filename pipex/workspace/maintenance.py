@@ -90,16 +90,28 @@ def remove_step(ws: Workspace, step: str, remove_tree: RemoveTree | None = None)
     check_step_id(step)
     with ws.lock("pipex rm-step"):
         state = load_state(ws.state_path)
-        runs = [r for r in ws.run_ids() if _step_of(ws, r) == step]
-        if step not in state.steps and not runs:
+        # a fan-out step is all its instances (`convert` → `convert[eu]`, …); `convert[eu]` is one of them
+        instances = [] if "[" in step else [s for s in state.steps if s.startswith(step + "[")]
+        owners = {step, *instances}
+        runs = [r for r in ws.run_ids() if _belongs(_step_of(ws, r), step, owners)]
+        if step not in state.steps and not runs and not instances:
             close = did_you_mean(step, state.steps)
             raise WorkspaceNotFound(
                 f'step "{step}" has no runs in workspace "{ws.name}"' + (f'; did you mean "{close}"?' if close else ""),
                 hint=f"`pipex show {ws.name}` lists its steps",
             )
-        ws.forget_step(step)  # first: a crash after this leaves only orphan runs, which `prune` deletes
+        for owner in owners:  # first: a crash after this leaves only orphan runs, which `prune` deletes
+            ws.forget_step(owner)
         freed = _delete([ws.runs_dir / r for r in runs], remove_tree)
     return Removed(tuple(runs), freed)
+
+
+def _belongs(owner: str | None, step: str, owners: set[str]) -> bool:
+    """A run of ``owner`` is removed with ``step``: its own, or one of its instances' (also of an instance no
+    longer in the state, its item removed since)."""
+    if owner is None:
+        return False
+    return owner in owners or ("[" not in step and owner.startswith(step + "["))
 
 
 def _step_of(ws: Workspace, run_id: str) -> str | None:

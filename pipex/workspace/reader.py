@@ -8,11 +8,12 @@ holder and the marked staging directories (``live``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pipex.errors import UsageError, WorkspaceNotFound
+from pipex.errors import UsageError, WorkspaceError, WorkspaceNotFound
 from pipex.model.suggest import did_you_mean
 from pipex.workspace.atomic import read_json
 from pipex.workspace.layout import Workspace
@@ -34,6 +35,7 @@ class StepSummary:
     size: int | None
     finished_at: str | None
     last_success: str | None  # the run id of its last success (differs from run_id after a failure)
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # the step outputs of its last run
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class StepSummary:
             "size": self.size,
             "finishedAt": self.finished_at,
             "lastSuccess": self.last_success,
+            "outputs": dict(self.outputs),
         }
 
 
@@ -75,8 +78,11 @@ def summarize(ws: Workspace) -> Summary:
         if step_id in running or last is None:
             continue
         ok = st.last_success.run_id if st.last_success else None
+        found = _outputs(ws, last.run_id) if last.has_outputs else {}
         rows.append(
-            StepSummary(step_id, last.status, last.run_id, last.duration_ms, last.artifacts_size, last.finished_at, ok)
+            StepSummary(
+                step_id, last.status, last.run_id, last.duration_ms, last.artifacts_size, last.finished_at, ok, found
+            )
         )
     rows.sort(key=lambda r: (r.finished_at or "", r.step))
     for step_id, run_ids in running.items():
@@ -84,6 +90,15 @@ def summarize(ws: Workspace) -> Summary:
         ok = st.last_success.run_id if st and st.last_success else None
         rows.append(StepSummary(step_id, "running", run_ids[-1], None, None, None, ok))
     return Summary(ws.name, tuple(rows), current)
+
+
+def _outputs(ws: Workspace, run_id: str) -> Mapping[str, Any]:
+    """The step outputs a run's meta.json holds (read only for runs the state says wrote some)."""
+    try:
+        found = ws.read_meta(run_id).get("outputs")
+    except WorkspaceError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _fresh_state(ws: Workspace) -> Any:
@@ -95,6 +110,13 @@ def step_entry(ws: Workspace, step: str, *, success: bool = False) -> RunEntry:
     ws.require()
     state = _fresh_state(ws)
     st = state.steps.get(step)
+    instances = [] if st is not None or "[" in step else sorted(s for s in state.steps if s.startswith(step + "["))
+    if instances:  # a fan-out step: its runs are its instances'
+        shown = ", ".join(instances[:5]) + (f" and {len(instances) - 5} more" if len(instances) > 5 else "")
+        raise WorkspaceNotFound(
+            f'step "{step}" ran as {len(instances)} instances: {shown}',
+            hint=f"name one, quoted for the shell: '{instances[0]}'",
+        )
     if st is None or st.last is None:
         known = sorted(state.steps)
         close = did_you_mean(step, known)

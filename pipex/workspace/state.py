@@ -26,9 +26,11 @@ class RunEntry:
     duration_ms: int
     artifacts_digest: str | None = None
     artifacts_size: int = 0
+    # The run wrote step outputs (they live in its meta.json: state.json stays small, rewritten after each step).
+    has_outputs: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "runId": self.run_id,
             "status": self.status,
             "fingerprint": self.fingerprint,
@@ -37,6 +39,9 @@ class RunEntry:
             "artifactsDigest": self.artifacts_digest,
             "artifactsSize": self.artifacts_size,
         }
+        if self.has_outputs:
+            data["hasOutputs"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunEntry:
@@ -48,6 +53,7 @@ class RunEntry:
             duration_ms=int(data.get("durationMs", 0)),
             artifacts_digest=data.get("artifactsDigest"),
             artifacts_size=int(data.get("artifactsSize", 0)),
+            has_outputs=data.get("hasOutputs") is True,
         )
 
 

@@ -20,8 +20,8 @@ TRICKY = Path(__file__).parent / "pipelines" / "tricky.yml"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 EXTENSIONS = {"mermaid": "mmd", "dot": "dot", "json": "json"}
-NAMES = ("geodata", "multi-language", "text-processing")
-STEP_COUNTS = {"geodata": 4, "multi-language": 4, "text-processing": 6}
+NAMES = ("fan-out", "geodata", "multi-language", "text-processing")
+STEP_COUNTS = {"fan-out": 6, "geodata": 4, "multi-language": 4, "text-processing": 6}
 
 
 def test_every_example_is_tested() -> None:

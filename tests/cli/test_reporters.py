@@ -865,3 +865,22 @@ def test_an_interrupted_run_counts_cancelled_steps_apart_and_says_what_is_reused
         "✗ interrupted after 2.0s: 1 ran, 1 cached, 0 failed, 0 skipped, 2 cancelled; the next run reuses 2 "
         "steps from the cache"
     )
+
+
+def test_live_groups_the_instances_of_a_fan_out_step_in_one_line() -> None:
+    console, out = terminal()
+    reporter = live(console)
+    ev = Feed()
+    refs = [StepRef(f"convert[{k}]", f"convert[{k}]") for k in ("eu", "us", "asia", "af")]
+    reporter.handle(ev(PipelineStart, pipeline="fan", steps=(StepRef("convert", "convert"), BUILD)))
+    for ref in refs:
+        reporter.handle(ev(StepStart, step=ref, image="alpine:3.20"))
+    for ref, code in zip(refs[:3], (0, 0, 1), strict=True):
+        status = "success" if code == 0 else "failure"
+        reporter.handle(
+            ev(StepEnd, step=ref, status=status, exit_code=code, reason=None, step_run_id="r", duration=1.0)
+        )
+    reporter.refresh()
+    shown = screen_lines(out.getvalue())
+    assert shown[-2:] == ["⠋ convert  3/4 ✓ 1 running  1 failed", "3/5 done · 1 running · 2 ok · 1 failed · 3.0s"]
+    reporter.close()

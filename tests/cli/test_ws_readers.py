@@ -38,6 +38,7 @@ def test_show_json_has_numbers_and_last_success(invoke: Invoke, demo: Demo) -> N
     a, b = data["steps"]
     assert a["step"] == "a" and a["size"] == 6 and isinstance(a["durationMs"], int)
     assert a["lastSuccess"] == a["runId"] == demo.run_id("a")
+    assert a["outputs"] == {"rows": 2}
     assert b == {
         "step": "b",
         "status": "failure",
@@ -46,6 +47,7 @@ def test_show_json_has_numbers_and_last_success(invoke: Invoke, demo: Demo) -> N
         "size": 0,
         "finishedAt": demo.state()["steps"]["b"]["last"]["finishedAt"],
         "lastSuccess": None,
+        "outputs": {},
     }
 
 
@@ -144,6 +146,8 @@ def test_inspect_text_and_json(invoke: Invoke, demo: Demo) -> None:
         f'error: run {demo.run_id("a")} belongs to step "a", not "b"\n'
         f"hint: `pipex inspect demo a --run {demo.run_id('a')}`\n"
     )
+    assert json.loads(invoke(["inspect", "demo", "a", "--json", *wd(demo)]).stdout)["outputs"] == {"rows": 2}
+    assert "outputs:\n  rows: 2\n" in invoke(["inspect", "demo", "a", *wd(demo)]).stdout
 
 
 def test_cat_lists_and_prints(invoke: Invoke, demo: Demo) -> None:

@@ -24,7 +24,7 @@ steps:
 
 @dataclass
 class Demo:
-    """The ``demo`` workspace in ``workdir``: ``a`` succeeded with files, ``b`` failed (exit 3)."""
+    """The ``demo`` workspace in ``workdir``: ``a`` succeeded with files and an output, ``b`` failed (exit 3)."""
 
     workdir: Path
     project: Path
@@ -55,7 +55,13 @@ def make_demo(tmp: Path) -> Demo:
     run(
         project,
         mocks=[
-            mock("a", stdout=["hello", "world"], stderr=["careful"], files={"top.txt": b"top\n", "x/y.txt": b"yy"}),
+            mock(
+                "a",
+                stdout=["hello", "world"],
+                stderr=["careful"],
+                files={"top.txt": b"top\n", "x/y.txt": b"yy"},
+                outputs={"rows": 2},
+            ),
             mock("b", exit_code=3, stderr=["boom"]),
         ],
         workdir=workdir,

@@ -171,3 +171,14 @@ def test_empty_overlay_gives_null_states_in_json() -> None:
     nodes = json.loads(render_graph(DIAMOND, "json", {}))["nodes"]
     assert [node["state"] for node in nodes] == [None, None, None, None]
     assert render_graph(DIAMOND, "mermaid", {}) == render_graph(DIAMOND)
+
+
+def test_a_fan_out_step_is_one_node_that_says_how_many_instances(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yml").write_text(
+        "id: fan\nsteps:\n"
+        "  - {id: convert, image: a, cmd: [c], matrix: {region: [eu, us], format: [csv, json, xml]}}\n"
+        "  - {id: each, image: a, cmd: [c], foreach: [1, 2]}\n"
+        "  - {id: pair, image: a, cmd: [c], inputs: [{step: convert}], foreach: {step: convert}}\n"
+    )
+    nodes = json.loads(render_graph(load(tmp_path / "pipeline.yml", cwd=tmp_path), "json"))["nodes"]
+    assert [n["name"] for n in nodes] == ["convert ×6", "each ×2", "pair ×each convert"]

@@ -15,7 +15,7 @@ EPILOG = options.epilog(
     "Steps are listed in the order they last finished; a step a live run is working on shows as running. "
     "Times are UTC. With --json: "
     '{"workspace", "inUse", "holder": {"pid", "command"} or null, "steps": list of {"step", "status", "runId", '
-    '"durationMs", "size", "finishedAt", "lastSuccess"}} (sizes in bytes, durations in ms). Takes no lock.',
+    '"durationMs", "size", "finishedAt", "lastSuccess", "outputs"}} (sizes in bytes, durations in ms). Takes no lock.',
 )
 
 

@@ -80,6 +80,22 @@ class _Running:
 
 
 @dataclass(slots=True)
+class _Group:
+    """The instances of one fan-out step, shown as one line while any runs: ``convert  3/4 ✓  1 running``."""
+
+    started: datetime
+    seen: int = 0
+    ok: int = 0
+    failed: int = 0
+    running: int = 0
+
+
+def _group_of(step_id: str) -> str | None:
+    """The fan-out step of an instance id (``convert[eu-csv]`` → ``convert``), else ``None``."""
+    return step_id.partition("[")[0] if step_id.endswith("]") else None
+
+
+@dataclass(slots=True)
 class _Pull:
     image: str
     status: str
@@ -112,6 +128,8 @@ class LiveReporter:
         self._paint = threading.RLock()  # the terminal: one writer at a time
         self._pending: list[str] = []
         self._running: dict[str, _Running] = {}
+        self._groups: dict[str, _Group] = {}  # fan-out steps with instances seen, in first-seen order
+        self._seen: set[str] = set()  # instances counted in their group
         self._pulls: dict[str, _Pull] = {}  # by step id
         self._announced: set[str] = set()  # images whose pull has a line
         self._done: Counter[str] = Counter()
@@ -160,8 +178,17 @@ class LiveReporter:
         if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun, StepWaiting)):
             self._running.pop(event.step.id, None)
             self._pulls.pop(event.step.id, None)
-            self._done[_state(event)] += 1
+            state = _state(event)
+            self._done[state] += 1
+            group = self._instance(event.step.id, event.ts)
+            if group is not None:
+                group.running -= isinstance(event, StepEnd)
+                group.ok += state in ("ok", "cached")
+                group.failed += state in ("failed", "cancelled")
             return lines.finish_line(event, width=self._width)
+        if isinstance(event, StepStart) and (group := self._instance(event.step.id, event.ts)) is not None:
+            group.running += 1  # one line for all the running instances of a step, not one each
+            return lines.start_line(event, width=self._width) if event.reasons else None
         if isinstance(event, StepStart):
             self._pulls.pop(event.step.id, None)
             before = self._running.get(event.step.id)
@@ -187,6 +214,21 @@ class LiveReporter:
         if isinstance(event, RunWarning):
             return lines.run_warning_line(event)
         return None
+
+    def _instance(self, step_id: str, ts: datetime) -> _Group | None:
+        """The group of an instance (counted once, on its first event), else ``None``."""
+        name = _group_of(step_id)
+        if name is None:
+            return None
+        group = self._groups.get(name)
+        if group is None:
+            group = self._groups[name] = _Group(ts)
+            self._total -= 1  # the step now counts as its instances
+        if step_id not in self._seen:
+            self._seen.add(step_id)
+            group.seen += 1
+            self._total += 1
+        return group
 
     # -- drawing ------------------------------------------------------------------------------------------
 
@@ -285,6 +327,19 @@ class LiveReporter:
                 (sanitize(progress), "dim"),
             )
         frame = FRAMES[int(now.timestamp() * 10) % len(FRAMES)]
+        for name, group in self._groups.items():
+            if group.running <= 0:
+                continue
+            cells: list[tuple[str, str]] = [
+                (frame, "cyan"),
+                (" ", ""),
+                (name.ljust(width), ""),
+                ("  ", ""),
+                (f"{group.ok + group.failed}/{group.seen} ✓ {group.running} running", ""),
+            ]
+            if group.failed:
+                cells.append((f"  {group.failed} failed", "red"))
+            yield tuple(cells)
         for step_id, running in self._running.items():
             row: list[tuple[str, str]] = [
                 (frame, "cyan"),
@@ -305,7 +360,8 @@ class LiveReporter:
         row: list[tuple[str, str]] = [
             (f"{count(finished)}/{count(self._total)} done" if self._total else f"{count(finished)} done", "bold")
         ]
-        counts = {**done, "running": len(self._running)}
+        running = len(self._running) + sum(max(g.running, 0) for g in self._groups.values())
+        counts = {**done, "running": running}
         for key, label, style in _COUNTS:
             if counts.get(key):
                 row += [(" · ", "dim"), (f"{count(counts[key])} {label}", style)]

@@ -37,7 +37,7 @@ from pipex.model.handwritten.condition_ast import (
     Unary,
 )
 from pipex.model.handwritten.condition_eval import evaluate
-from pipex.model.handwritten.condition_js import UNDEFINED, number_to_string, truthy
+from pipex.model.handwritten.condition_js import UNDEFINED, Value, number_to_string, truthy
 from pipex.model.handwritten.condition_parse import parse
 
 __all__ = [
@@ -52,9 +52,10 @@ __all__ = [
 ]
 
 
-def check(text: str, env: Mapping[str, str]) -> bool:
-    """Whether the condition ``text`` holds in ``env``; raise ConditionSyntaxError when it does not parse."""
-    return truthy(evaluate(parse(text), env))
+def check(text: str, env: Mapping[str, str], steps: Mapping[str, Value] | None = None) -> bool:
+    """Whether the condition ``text`` holds in ``env`` (and ``steps``: the upstream results it may read, as
+    ``{id: {"outputs": {…}, "status": "success"}}``); raise ConditionSyntaxError when it does not parse."""
+    return truthy(evaluate(parse(text), env, steps))
 
 
 def variables(expr: Expr) -> set[str]:

@@ -42,40 +42,42 @@ from pipex.model.handwritten.condition_js import (
 )
 
 
-def evaluate(expr: Expr, env: Mapping[str, str]) -> object:
-    """The value of ``expr`` with ``env`` as the only known name; never raises."""
-    return _eval(expr, env)
+def evaluate(expr: Expr, env: Mapping[str, str], steps: Mapping[str, Value] | None = None) -> object:
+    """The value of ``expr`` with ``env`` (and ``steps``: id → ``{"outputs": …, "status": …}`` of the upstream
+    steps, when given) as the only known names; never raises."""
+    scope: Mapping[str, Value] = {"env": env} if steps is None else {"env": env, "steps": steps}
+    return _eval(expr, scope)
 
 
-def _eval(expr: Expr, env: Mapping[str, str]) -> Value:
+def _eval(expr: Expr, scope: Mapping[str, Value]) -> Value:
     if isinstance(expr, Literal):
         return expr.value
     if isinstance(expr, Identifier):
-        return env if expr.name == "env" else UNDEFINED
+        return scope.get(expr.name, UNDEFINED)
     if isinstance(expr, Member):
-        subject = _eval(expr.subject, env)
+        subject = _eval(expr.subject, scope)
         # JEXL reads ``.name`` of an array from its first element.
         if isinstance(subject, list):
             subject = subject[0] if subject else UNDEFINED
         return _get(subject, expr.name)
     if isinstance(expr, Index):
-        subject = _eval(expr.subject, env)
-        index = _eval(expr.index, env)
+        subject = _eval(expr.subject, scope)
+        index = _eval(expr.index, scope)
         # JEXL's static filter: a boolean keeps or drops the whole subject.
         if isinstance(index, bool):
             return subject if index else UNDEFINED
         return _get(subject, property_key(index))
     if isinstance(expr, ArrayLiteral):
-        return [_eval(item, env) for item in expr.items]
+        return [_eval(item, scope) for item in expr.items]
     if isinstance(expr, Unary):
-        operand = _eval(expr.operand, env)
+        operand = _eval(expr.operand, scope)
         return (not truthy(operand)) if expr.op == "!" else -to_number(operand)
     if isinstance(expr, Conditional):
-        test = _eval(expr.test, env)
+        test = _eval(expr.test, scope)
         if truthy(test):
-            return test if expr.consequent is None else _eval(expr.consequent, env)
-        return _eval(expr.alternate, env)
-    return _binary(expr, env)
+            return test if expr.consequent is None else _eval(expr.consequent, scope)
+        return _eval(expr.alternate, scope)
+    return _binary(expr, scope)
 
 
 def _get(subject: Value, key: str) -> Value:
@@ -103,14 +105,14 @@ def _array_index(key: str) -> int | None:
     return None
 
 
-def _binary(expr: Binary, env: Mapping[str, str]) -> Value:
+def _binary(expr: Binary, scope: Mapping[str, Value]) -> Value:
     op = expr.op
-    left = _eval(expr.left, env)
+    left = _eval(expr.left, scope)
     if op == "&&":
-        return _eval(expr.right, env) if truthy(left) else left
+        return _eval(expr.right, scope) if truthy(left) else left
     if op == "||":
-        return left if truthy(left) else _eval(expr.right, env)
-    right = _eval(expr.right, env)
+        return left if truthy(left) else _eval(expr.right, scope)
+    right = _eval(expr.right, scope)
     if op == "==":
         return loose_equal(left, right)
     if op == "!=":

@@ -30,7 +30,7 @@ class _Undefined(enum.Enum):
 UNDEFINED: Final = _Undefined.UNDEFINED
 """What an unset variable (or any missing property, or a name other than ``env``) evaluates to."""
 
-Value: TypeAlias = "str | float | bool | _Undefined | list[Value] | Mapping[str, str] | None"
+Value: TypeAlias = "str | float | bool | _Undefined | list[Value] | Mapping[str, Value] | None"
 Primitive: TypeAlias = str | float | bool | _Undefined | None
 
 # StrWhiteSpaceChar of ECMAScript: what Number("  5 ") trims (Python's str.strip() trims a different set).

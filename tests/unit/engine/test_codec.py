@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import re
 import types
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -141,6 +142,7 @@ def _sample(tp: Any, name: str) -> Any:
         datetime: TS,
         StepRef: StepRef(name, name.title()),
         RunResult: RESULT,
+        Mapping[str, Any]: {name: [1, "two", {"three": True}]},
     }
     return samples[tp]
 

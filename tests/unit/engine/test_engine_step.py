@@ -75,7 +75,7 @@ def test_output_path_is_the_read_write_bind_of_the_run_artifacts(tmp_path: Path)
     r = run(path, mocks=[mock("s", files={"r.csv": b"x"})], workdir=tmp_path / "wd")
     (spec,) = creates(r.runtime, "s")
     out = [b for b in spec.binds if not b.read_only]
-    assert [(b.target, b.source.parent.parent.name) for b in out] == [("/data/out", "staging")]
+    assert [(b.target, b.source.parent.parent.name) for b in out] == [("/data/out", "staging"), ("/pipex", "staging")]
     assert r.artifacts("s") == {"r.csv": b"x"}
     assert meta(r, "s")["outputPath"] == "/data/out"
 
@@ -113,7 +113,7 @@ def test_mounts_read_only_sources_copied_in_caches_read_write_and_persistent(tmp
     cid = next(args[0] for name, args in rt.calls if name == "start")
     order = [(name, args) for name, args in rt.calls if name in ("copy_in", "start")]
     assert order == [("copy_in", (cid, (project / "src").resolve(), "/app")), ("start", (cid,))]
-    assert spec.network is False and spec.env == {}
+    assert spec.network is False and spec.env == {"PIPEX_OUTPUT": "/pipex/output"}
 
     rt2 = FakeRuntime()
     again = run(path, runtime=rt2, workdir=wd, force=True)

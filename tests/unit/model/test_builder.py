@@ -26,3 +26,25 @@ def test_builder_reports_every_problem_of_the_graph(tmp_path: Path) -> None:
     p.step("a", image="alpine:3.20", cmd=["true"], inputs=["missing"])
     with pytest.raises(PipelineError, match='unknown step "missing"'):
         p.to_yaml()
+
+
+def test_the_builder_makes_outputs_routing_and_fan_out(tmp_path: Path) -> None:
+    p = pipex.Pipeline.build("dyn", root=tmp_path)
+    listing = p.step("list", image="alpine:3.20", cmd=["list"], outputs=["files"])
+    each = p.step(
+        "each",
+        image="alpine:3.20",
+        cmd=["sh", "-c", "wc -l ${{ item }}"],
+        inputs=[listing],
+        foreach="steps.list.outputs.files",
+        max_parallel=2,
+        fail_fast=True,
+    )
+    p.step("big", image="alpine:3.20", cmd=["b"], inputs=[each, listing], if_='steps.list.outputs.files[0] == "a"')
+    p.step("grid", image="alpine:3.20", cmd=["g ${{ matrix.x }}"], matrix={"x": [1, 2]})
+    (tmp_path / "pipeline.yml").write_text(p.to_yaml())
+    loaded = pipex.load(tmp_path / "pipeline.yml")
+    assert loaded.to_dict() == p.pipeline().to_dict()
+    step = loaded.step("each")
+    assert (step.foreach, step.max_parallel, step.fail_fast) == ("steps.list.outputs.files", 2, True)
+    assert loaded.step("grid").matrix == {"x": [1, 2]}

@@ -1,0 +1,116 @@
+"""Instance expansion: a fan-out step (``matrix`` / ``foreach``) → one ``StepSpec`` per instance.
+
+Each instance is an ordinary step to the rest of the engine — its own id ``<step>[<key>]``, fingerprint, run,
+logs, cache entry and state — with its values substituted into ``cmd``, ``env`` values and ``name`` and given as
+``MATRIX_<NAME>`` / ``ITEM`` variables (so they enter its fingerprint through ``cmd`` and ``env``).
+Kept apart from the scheduler: it decides nothing, it only turns values into specs.
+
+Spec: dynamic.md, "Fan-out: `matrix` and `foreach`".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipex.engine.plan import UpstreamInput
+from pipex.model.fanout import (
+    MAX_INSTANCES,
+    env_name,
+    item_key,
+    item_text,
+    matrix_instances,
+    matrix_key,
+    substitute,
+)
+from pipex.model.spec import StepSpec, frozen_map
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandError:
+    """The items cannot make instances (not a list, too many, two items with one key): the step fails."""
+
+    message: str
+
+
+def instance_id(step: str, key: str) -> str:
+    return f"{step}[{key}]"
+
+
+def expand(spec: StepSpec, items: Sequence[Any] | None = None) -> list[StepSpec] | ExpandError:
+    """The instances of ``spec``: of its matrix, of its literal ``foreach`` list, or of ``items`` (the upstream
+    output a ``foreach`` names, already read by the caller)."""
+    fan = spec.fan_out
+    assert fan is not None
+    if fan.matrix is not None:
+        matrix = {name: list(values) for name, values in fan.matrix}
+        return [_instance(spec, matrix_key(values), values, None, False) for values in matrix_instances(matrix)]
+    values = fan.items if fan.items is not None else items
+    if not isinstance(values, list | tuple):
+        return ExpandError(f"steps.{fan.source[0]}.outputs.{fan.source[1]} is not a list" if fan.source else "no items")
+    if len(values) > MAX_INSTANCES:
+        return ExpandError(f"{len(values):,} items, at most {MAX_INSTANCES:,} instances per step")
+    found: list[StepSpec] = []
+    seen: dict[str, Any] = {}
+    for item in values:
+        key = item_key(item)
+        if key in seen:
+            if _same(seen[key], item):
+                continue  # the same item twice is one instance
+            return ExpandError(f"two items make the instance key {key!r}")
+        seen[key] = item
+        inst = _instance(spec, key, None, item, True)
+        if fan.paired is not None:  # its own instance of the paired step, at /input/<step>/
+            paired = instance_id(fan.paired, key)
+            inputs = tuple(dataclasses.replace(i, step=paired) if i.step == fan.paired else i for i in inst.inputs)
+            inst = dataclasses.replace(inst, inputs=inputs)
+        found.append(inst)
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _instance(spec: StepSpec, key: str, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec:
+    env = {name: substitute(value, matrix, item, has_item) for name, value in spec.env.items()}
+    if matrix is not None:
+        env.update({env_name(name): item_text(value) for name, value in matrix.items()})
+    if has_item:
+        env["ITEM"] = item_text(item)
+    name = substitute(spec.name, matrix, item, has_item)
+    return dataclasses.replace(
+        spec,
+        id=instance_id(spec.id, key),
+        name=name if name != spec.name else f"{spec.name}[{key}]",
+        cmd=tuple(substitute(arg, matrix, item, has_item) for arg in spec.cmd),
+        env=frozen_map(env),
+        fan_out=None,
+        instance=key,
+        group=spec.id,
+    )
+
+
+def fan_in_digest(parts: Mapping[str, str]) -> str:
+    """One digest for all the instances a dependent reads (key → artifacts digest): any instance that changes,
+    appears or goes changes it; the order of the items does not."""
+    text = json.dumps(dict(sorted(parts.items())), separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def input_digests(inputs: Sequence[UpstreamInput]) -> dict[str, str]:
+    """Upstream step id → the digest its fingerprint entry holds: the artifacts digest, or for a fan-out step
+    the digest over all its instances (``fan_in_digest``)."""
+    found: dict[str, str] = {}
+    fanned: dict[str, dict[str, str]] = {}
+    for i in inputs:
+        if i.instance is None:
+            found[i.step] = i.digest
+        else:
+            fanned.setdefault(i.step, {})[i.instance] = i.digest
+    found.update({step: fan_in_digest(parts) for step, parts in fanned.items()})
+    return found
