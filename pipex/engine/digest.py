@@ -107,14 +107,15 @@ class _Walker:
     """Hashes one tree in one pass of the safe walk (``safetree.walk``: directory descriptors, no link followed,
     files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
-    def __init__(self, cache: StatCache | None) -> None:
+    def __init__(self, cache: StatCache | None, manifest: dict[str, str] | None) -> None:
         self.cache = cache
         self.started = fs_clock_ns()  # before any stat: the racy rule's reference point
         self.size = 0
         self.files = 0
         self.hits = 0
         self.misses = 0
-        self.manifest: dict[str, str] = {}
+        # None: no manifest (an artifacts digest): then nothing per file outlives its directory's frame.
+        self.manifest = manifest
 
     def regular(self, path: str, st: os.stat_result, node: Node | None = None) -> tuple[str, int]:
         """(hex digest, size) of a regular file the cache did not know (``node``: open it through the walk)."""
@@ -161,7 +162,8 @@ class _Walker:
         else:
             kind, digest, size = _OTHER_KINDS.get(stat.S_IFMT(mode), "?"), _EMPTY, 0
         self.files += 1
-        self.manifest[rel] = f"{kind}:{digest}" if kind in "fxl" else kind
+        if self.manifest is not None:
+            self.manifest[rel] = f"{kind}:{digest}" if kind in "fxl" else kind
         return kind, size, digest
 
     def tree(self, root: str) -> tuple[str, int]:
@@ -183,7 +185,8 @@ class _Walker:
                     lines, total, _, _ = frames.pop()
                     # names as str: encoding the joined text gives back their exact bytes
                     digest = hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest()
-                    manifest[node.rel] = "d"
+                    if manifest is not None:
+                        manifest[node.rel] = "d"
                     frames[-1][0].append(f"d {total[0]} {digest} {node.name}\0")
                     frames[-1][1][0] += total[0]
                     continue
@@ -200,7 +203,8 @@ class _Walker:
                         self.hits += 1
                     self.files += 1
                     self.size += size
-                    manifest[node.rel] = f"{kind}:{digest}"
+                    if manifest is not None:
+                        manifest[node.rel] = f"{kind}:{digest}"
                 else:
                     kind, size, digest = self.leaf(f"{directory}/{name}", node.rel, st, node)
                 lines.append(f"{kind} {size} {digest} {name}\0")
@@ -211,15 +215,16 @@ class _Walker:
         return hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest(), total[0]
 
 
-def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:
+def tree_digest(path: Path, *, cache: StatCache | None = None, manifest: bool = True) -> TreeDigest:
     """The content digest of the file or directory tree at ``path`` (see the module docstring).
 
-    ``cache`` lets unchanged files skip their read; the caller saves it. Raises ``PipexError`` when something in
-    the tree cannot be read.
+    ``cache`` lets unchanged files skip their read; the caller saves it. ``manifest=False``: leave
+    ``TreeDigest.manifest`` empty, so memory does not grow with the number of files (only with the depth and the
+    widest directory). Raises ``PipexError`` when something in the tree cannot be read.
     """
     # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
     root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
-    walker = _Walker(cache)
+    walker = _Walker(cache, {} if manifest else None)
     try:
         st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
     except OSError as exc:
@@ -232,7 +237,7 @@ def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:
     if cache is not None:
         cache.count(hits=walker.hits, misses=walker.misses)
     top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
-    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(walker.manifest))
+    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(walker.manifest or {}))
 
 
 def diff_manifests(old: Mapping[str, str], new: Mapping[str, str]) -> ManifestDiff:

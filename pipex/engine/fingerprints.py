@@ -80,7 +80,9 @@ class Fingerprinter:
         return limits, dict(resources.enforcement(limits, info))
 
     def artifacts_digest(self, path: Path) -> tuple[str, int]:
-        found: TreeDigest = tree_digest(path)
+        # No manifest and no stat cache: a step's output is hashed once, when committed, and its file list is
+        # never needed (explain names files of mounts and sources only), so nothing per file is kept.
+        found: TreeDigest = tree_digest(path, manifest=False)
         return found.digest, found.size
 
     def close(self) -> None:
