@@ -83,8 +83,8 @@ def child(path: str, tree: Path, files: int, scratch: Path) -> dict[str, float]:
         export(tree, scratch / "export")
     elif path == "run":
         from pipex.model.pipeline import Pipeline
-        from pipex.testing import Mock, run
         from pipex.runtime.fake import Behaviour
+        from pipex.testing import Mock, run
 
         pipeline = Pipeline.model_validate(
             {

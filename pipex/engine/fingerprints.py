@@ -27,7 +27,7 @@ class Fingerprinter:
         self.ws = ws
         self.read_only = read_only  # a dry run writes nothing, not even the stat cache
         self.info = info  # asked only for steps with resource limits
-        self.cache = StatCache.open(ws.path / STATCACHE_FILE)
+        self.cache = StatCache.open(ws.path / STATCACHE_FILE, writable=not read_only)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
     def compute(self, spec: StepSpec, image: ImageRef, input_digests: dict[str, str]) -> FingerprintResult:

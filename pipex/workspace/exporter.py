@@ -9,8 +9,10 @@ was there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,9 +58,14 @@ def export(root: Path, dest: Path, sub: str = "", *, hint: str | None = None) ->
     with open_dir(root, top.path, hint=hint) as top_fd:
         links = _links(top_fd, top.path)
         done = Exported(dest)
+        base = os.fspath(dest)
         for entry in _planned(top_fd, top.path, links, done.skipped):
-            target = dest / _strip(entry.path, top.path)
-            if os.path.lexists(target) and not (entry.kind == "dir" and target.is_dir() and not target.is_symlink()):
+            target = f"{base}/{_strip(entry.path, top.path)}"  # plain str: pathlib interns every part it parses
+            try:
+                st = os.lstat(target)
+            except FileNotFoundError:
+                continue
+            if not (entry.kind == "dir" and stat.S_ISDIR(st.st_mode)):
                 raise UsageError(
                     f"{target} already exists; nothing was copied", hint="export into a new or empty directory"
                 )
@@ -134,6 +141,7 @@ def _planned(top_fd: int, prefix: str, links: set[str], skipped: list[Entry] | N
 
 def _copy_tree(top_fd: int, prefix: str, links: set[str], dest: Path, done: Exported) -> None:
     """Copy what ``_planned`` yields, a second walk: files opened through the walk's descriptors, never by path."""
+    base = os.fspath(dest)
     planned = _planned(top_fd, prefix, links)
     wanted = next(planned, None)
     for node in safetree.walk(top_fd):
@@ -142,9 +150,10 @@ def _copy_tree(top_fd: int, prefix: str, links: set[str], dest: Path, done: Expo
         if _entry_path(node, prefix) != wanted.path:
             continue  # skipped, or inside a skipped directory
         entry, wanted = wanted, next(planned, None)
-        target = dest / _strip(entry.path, prefix)
+        target = f"{base}/{_strip(entry.path, prefix)}"
         if entry.kind == "dir":
-            target.mkdir(exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(target)  # noqa: PTH102 - a str path, see above
         elif entry.kind == "link":
             os.symlink(entry.target or "", target)
             done.links += 1
