@@ -113,7 +113,9 @@ def raw_chain(engine: Engine, dirs: list[Path]) -> float:
         container = json.loads(_call(sock, "POST", "/containers/create", body))["Id"]
         drained = _attach(sock, container)
         _call(sock, "POST", f"/containers/{container}/start")
-        _call(sock, "POST", f"/containers/{container}/wait")
+        # Podman's compat wait polls the state every 250 ms; libpod's takes an interval (what pipex asks for).
+        wait = f"/v4.0.0/libpod/containers/{container}/wait?condition=exited&condition=stopped&interval=10ms"
+        _call(sock, "POST", wait if engine.kind == "podman" else f"/containers/{container}/wait")
         drained.join()
         _call(sock, "DELETE", f"/containers/{container}?force=1")
     return time.perf_counter() - began

@@ -136,6 +136,8 @@ class StatCache:
             return False
         directory, _, name = os.fspath(path).rpartition("/")
         with self._lock:
+            if not self.writable and self._pending_count >= _BATCH:
+                return False  # a read-only cache keeps one batch for this process, never more
             names = self._pending.setdefault(directory, {})
             if name not in names:
                 self._pending_count += 1
