@@ -168,7 +168,15 @@ def bench_nosocket(b: Bench) -> None:
     engine = b.engine("rootless_podman")
     service = b.services["rootless_podman"]
     pipeline = {"id": "one", "steps": [{"id": "s", "image": IMAGE, "cmd": ["sh", "-c", "echo 1 > /output/o"]}]}
-    env = {"PIPEX_SERVICE_IDLE": "2", "CONTAINERS_STORAGE_CONF": service.env["CONTAINERS_STORAGE_CONF"]}
+    # The engine's own storage, for the service pipex starts: rootless Podman reads `rootless_storage_path`, not
+    # `graphroot` (the test engine passes --root/--runroot on its command line instead).
+    conf = b.dir("storage") / "storage.conf"
+    conf.write_text(
+        f'[storage]\ndriver = "vfs"\nrunroot = "{service.workdir / "runroot"}"\n'
+        f'rootless_storage_path = "{service.workdir / "storage"}"\n'
+    )
+    conf.chmod(0o644)
+    env = {"PIPEX_SERVICE_IDLE": "2", "CONTAINERS_STORAGE_CONF": str(conf)}
 
     def run(host: bool) -> float:
         root = b.project("one", pipeline)
@@ -181,7 +189,10 @@ def bench_nosocket(b: Bench) -> None:
         began = time.perf_counter()
         done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
         if done.returncode != 0:
-            raise SystemExit(f"pipex without a socket failed:\n{done.stderr.decode()[-2000:]}")
+            out = (done.stdout + done.stderr).decode(errors="replace")[-3000:]
+            for log in (Path(engine.runtime_dir or "/nonexistent") / "pipex").glob("*.log"):
+                out += f"\n{log}:\n" + log.read_text(errors="replace")[-3000:]
+            raise SystemExit(f"pipex without a socket failed ({done.returncode}):\n{out}")
         return time.perf_counter() - began
 
     with_socket, load1 = median(lambda: run(True), max(b.repeat, 3))

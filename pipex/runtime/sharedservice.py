@@ -199,6 +199,9 @@ def _start(
             capture_output=True,
             env=dict(environ),
             start_new_session=True,  # a Ctrl-C in the terminal must not reach it
+            # It outlives this command: not in its working directory, which the user may delete or unmount
+            # (conmon then fails every container with "Failed to get working directory").
+            cwd="/",
             check=False,
             timeout=timeout,
         )

@@ -185,6 +185,9 @@ def _serve_as_podman(argv: list[str]) -> None:
     if pidfile:
         with Path(pidfile).open("a") as fh:
             fh.write(f"{os.getpid()}\n")
+    cwdfile = os.environ.get("FAKE_PODMAN_CWDFILE")
+    if cwdfile:
+        Path(cwdfile).write_text(os.getcwd())
 
     def stop() -> None:
         path.unlink(missing_ok=True)  # Podman removes its socket when it exits

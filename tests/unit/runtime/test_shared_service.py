@@ -77,6 +77,17 @@ def test_two_commands_share_one_service(short_tmp: Path, xdg: Path, fake_podman:
         second.service.stop()
 
 
+def test_the_service_does_not_keep_the_commands_working_directory(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, FAKE_PODMAN_CWDFILE=str(short_tmp / "cwd"))
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert endpoint.service is not None
+    endpoint.service.stop()
+    assert os.getcwd() != "/"
+    assert (short_tmp / "cwd").read_text() == "/"  # it outlives the command: its directory may be deleted
+
+
 def test_another_configuration_gets_another_service(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
     one = discover("auto", None, environ=_env(short_tmp, xdg), uid=UID, root=short_tmp, podman=str(fake_podman))
     other_env = _env(short_tmp, xdg, CONTAINERS_STORAGE_CONF="/elsewhere.conf")
