@@ -187,7 +187,7 @@ def _serve_as_podman(argv: list[str]) -> None:
             fh.write(f"{os.getpid()}\n")
     cwdfile = os.environ.get("FAKE_PODMAN_CWDFILE")
     if cwdfile:
-        Path(cwdfile).write_text(os.getcwd())
+        Path(cwdfile).write_text(str(Path.cwd()))
 
     def stop() -> None:
         path.unlink(missing_ok=True)  # Podman removes its socket when it exits
