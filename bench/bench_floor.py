@@ -160,8 +160,8 @@ def floor_on(b: Bench, engine: Engine, pipeline: dict[str, object]) -> None:
     mode = "rootless Podman" if engine.rootless else "rootful Podman" if engine.kind == "podman" else "dockerd"
     pipex_s, load1 = median(ours, b.repeat)
     floor_s, load2 = median(floor, b.repeat)
-    target = 1.05 if engine.rootless else 0
-    b.row(f"20-step chain cold, {mode}, vs raw API (load {load1:.1f}/{load2:.1f})", pipex_s, floor_s, target or 99)
+    # The target is for rootless Podman; the other engines are judged against the same figure.
+    b.row(f"20-step chain cold, {mode}, vs raw API (load {load1:.1f}/{load2:.1f})", pipex_s, floor_s, 1.05)
 
 
 def bench_nosocket(b: Bench) -> None:
