@@ -288,9 +288,12 @@ def bench_files(b: Bench) -> None:
         ],
     }
 
+    runs: list[Measured] = []
+
     def ours() -> float:
         root = b.project("files", pipeline)
-        return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root).seconds
+        runs.append(b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root))
+        return runs[-1].seconds
 
     def bare() -> float:
         produced, consumed = b.dir("bare-produced"), b.dir("bare-consumed")
@@ -306,6 +309,7 @@ def bench_files(b: Bench) -> None:
         return seconds
 
     b.row("(d) 100,000 files + consumer, rootless Podman", median(ours, b.repeat), median(bare, b.repeat), 1.2)
+    b.row("(d) 100,000 files: pipex peak RSS", max(r.rss_mb for r in runs), 0, 60, unit="MB", ratio=False)
 
 
 # -- (e) --------------------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ DOCKER_HOST = "DOCKER_HOST"
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 XDG_CACHE_HOME = "XDG_CACHE_HOME"
 HOME = "HOME"
+# Seconds a private Podman service pipex started stays after its last command (0: one per command).
+PIPEX_SERVICE_IDLE = "PIPEX_SERVICE_IDLE"
 
 # Which engine to use: ``--runtime``, ``.pipex.yml``'s ``runtime:``, ``Engine(runtime=…)``. Here because every
 # layer names it (the model validates it, the runtime discovers by it, the CLI parses it) and none may import

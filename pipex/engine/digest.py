@@ -19,7 +19,9 @@ entry with an empty name.
 
 ``TreeDigest.manifest`` maps each relative path (``/``-separated, ``""`` for a root that is a file) to a short
 value — ``f:<hex>``, ``x:<hex>``, ``l:<hex>``, ``d`` or the other kind's letter — so ``--explain`` can name the
-files that changed (``diff_manifests``); it is saved as JSON beside a run.
+files that changed (``diff_manifests``); it is saved as JSON beside a run. A tree of more than
+``MANIFEST_LIMIT`` entries keeps no file list (memory must not grow with the tree): its manifest is the single
+entry ``TRUNCATED``, and explain says its contents changed without naming files.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from pipex.engine.statcache import StatCache, fs_clock_ns, match
 from pipex.errors import PipexError
 from pipex.workspace.safetree import Node, open_file, walk
 
+MANIFEST_LIMIT = 20_000  # entries of a manifest (~5 MB); a bigger tree's explain says "contents changed"
+TRUNCATED = "\0truncated"  # the one key of a manifest past the limit (no path holds a NUL byte)
 _BIG = 1 << 20  # files above this are read in 1 MiB chunks into one reused buffer
 _EMPTY = hashlib.sha256(b"").hexdigest()
 _FS_ENCODING = sys.getfilesystemencoding()
@@ -107,14 +111,17 @@ class _Walker:
     """Hashes one tree in one pass of the safe walk (``safetree.walk``: directory descriptors, no link followed,
     files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
-    def __init__(self, cache: StatCache | None) -> None:
+    def __init__(self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT) -> None:
         self.cache = cache
+        self.limit = limit
+        self.truncated = False
         self.started = fs_clock_ns()  # before any stat: the racy rule's reference point
         self.size = 0
         self.files = 0
         self.hits = 0
         self.misses = 0
-        self.manifest: dict[str, str] = {}
+        # None: no manifest (an artifacts digest): then nothing per file outlives its directory's frame.
+        self.manifest = manifest
 
     def regular(self, path: str, st: os.stat_result, node: Node | None = None) -> tuple[str, int]:
         """(hex digest, size) of a regular file the cache did not know (``node``: open it through the walk)."""
@@ -161,7 +168,8 @@ class _Walker:
         else:
             kind, digest, size = _OTHER_KINDS.get(stat.S_IFMT(mode), "?"), _EMPTY, 0
         self.files += 1
-        self.manifest[rel] = f"{kind}:{digest}" if kind in "fxl" else kind
+        if self.manifest is not None:
+            self.manifest[rel] = f"{kind}:{digest}" if kind in "fxl" else kind
         return kind, size, digest
 
     def tree(self, root: str) -> tuple[str, int]:
@@ -181,9 +189,13 @@ class _Walker:
                         frames.append(([], [0], cache.directory(path) if cache is not None else _NO_ENTRIES, path))
                         continue
                     lines, total, _, _ = frames.pop()
+                    if manifest is not None and len(manifest) > self.limit:  # checked per directory, not per file
+                        manifest = self.manifest = None
+                        self.truncated = True
                     # names as str: encoding the joined text gives back their exact bytes
                     digest = hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest()
-                    manifest[node.rel] = "d"
+                    if manifest is not None:
+                        manifest[node.rel] = "d"
                     frames[-1][0].append(f"d {total[0]} {digest} {node.name}\0")
                     frames[-1][1][0] += total[0]
                     continue
@@ -200,7 +212,8 @@ class _Walker:
                         self.hits += 1
                     self.files += 1
                     self.size += size
-                    manifest[node.rel] = f"{kind}:{digest}"
+                    if manifest is not None:
+                        manifest[node.rel] = f"{kind}:{digest}"
                 else:
                     kind, size, digest = self.leaf(f"{directory}/{name}", node.rel, st, node)
                 lines.append(f"{kind} {size} {digest} {name}\0")
@@ -211,15 +224,19 @@ class _Walker:
         return hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest(), total[0]
 
 
-def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:
+def tree_digest(
+    path: Path, *, cache: StatCache | None = None, manifest: bool = True, manifest_limit: int = MANIFEST_LIMIT
+) -> TreeDigest:
     """The content digest of the file or directory tree at ``path`` (see the module docstring).
 
-    ``cache`` lets unchanged files skip their read; the caller saves it. Raises ``PipexError`` when something in
-    the tree cannot be read.
+    ``cache`` lets unchanged files skip their read; the caller saves it. ``manifest=False``: leave
+    ``TreeDigest.manifest`` empty, so memory does not grow with the number of files (only with the depth and the
+    widest directory). Past ``manifest_limit`` entries the manifest is ``{TRUNCATED: ""}``. Raises ``PipexError``
+    when something in the tree cannot be read.
     """
     # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
     root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
-    walker = _Walker(cache)
+    walker = _Walker(cache, {} if manifest else None, manifest_limit)
     try:
         st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
     except OSError as exc:
@@ -232,7 +249,8 @@ def tree_digest(path: Path, *, cache: StatCache | None = None) -> TreeDigest:
     if cache is not None:
         cache.count(hits=walker.hits, misses=walker.misses)
     top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
-    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(walker.manifest))
+    found = {TRUNCATED: ""} if walker.truncated else walker.manifest or {}
+    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found))
 
 
 def diff_manifests(old: Mapping[str, str], new: Mapping[str, str]) -> ManifestDiff:

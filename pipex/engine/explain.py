@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipex.engine.digest import diff_manifests
+from pipex.engine.digest import TRUNCATED, diff_manifests
 from pipex.engine.fingerprint import ABSENT, FingerprintResult
 
 _MAX_FILES = 3  # files named per mount before "and N more"
@@ -39,7 +39,7 @@ def _members(before: Mapping[str, str], after: Mapping[str, str], group: str) ->
 
 
 def _files(old: Mapping[str, str] | None, new: Mapping[str, str] | None) -> str:
-    if old is None or new is None:
+    if old is None or new is None or TRUNCATED in old or TRUNCATED in new:  # too big to list (or not saved)
         return "contents changed"
     diff = diff_manifests(old, new)
     items = sorted(

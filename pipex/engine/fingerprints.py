@@ -41,7 +41,7 @@ class Fingerprinter:
         self._key: bytes | None = None
         self.read_only = read_only  # a dry run writes nothing, not even the stat cache
         self.info = info  # asked only for steps with resource limits
-        self.cache = StatCache.open(ws.path / STATCACHE_FILE)
+        self.cache = StatCache.open(ws.path / STATCACHE_FILE, writable=not read_only)
         self._mount_digest = functools.partial(tree_digest, cache=self.cache)
 
     def compute(
@@ -142,7 +142,9 @@ class Fingerprinter:
         return limits, dict(resources.enforcement(limits, info))
 
     def artifacts_digest(self, path: Path) -> tuple[str, int]:
-        found: TreeDigest = tree_digest(path)
+        # No manifest and no stat cache: a step's output is hashed once, when committed, and its file list is
+        # never needed (explain names files of mounts and sources only), so nothing per file is kept.
+        found: TreeDigest = tree_digest(path, manifest=False)
         return found.digest, found.size
 
     def close(self) -> None:

@@ -7,7 +7,8 @@ Order (first that answers wins; ``kind`` restricts which engines count):
 4. ``$XDG_RUNTIME_DIR/podman/podman.sock``, ``/run/user/$UID/podman/podman.sock``; 5. ``/run/podman/podman.sock``;
 6. ``/var/run/docker.sock``, ``$HOME/.docker/run/docker.sock``, ``$XDG_RUNTIME_DIR/docker.sock``,
    ``$HOME/.colima/docker.sock``;
-7. a ``podman`` binary but no socket: a private ``podman system service`` (see ``service.py``).
+7. a ``podman`` binary but no socket: a private ``podman system service``, shared by consecutive commands
+   (``sharedservice.py``; ``PIPEX_SERVICE_IDLE=0``: one per command, ``service.py``).
 
 Nothing is cached: each invocation looks again. Every attempt is recorded, so an error (or ``pipex doctor``)
 can say what was tried and why each candidate failed.
@@ -26,8 +27,10 @@ from urllib.parse import urlsplit
 from pipex import config
 from pipex.config import RuntimeKind
 from pipex.errors import ConfigError, RuntimeUnavailable
+from pipex.runtime import sharedservice
 from pipex.runtime.probe import Api, Identity, ProbeFailed, probable, probe, socket_path
 from pipex.runtime.service import PrivateService, start_service
+from pipex.runtime.sharedservice import SharedService
 
 SCHEMES = ("unix", "tcp", "http", "https", "ssh")
 
@@ -55,7 +58,8 @@ class Endpoint:
     source: str
     identity: Identity | None  # None: not checked here (ssh://, https://), the backend's ping verifies it
     attempts: tuple[Attempt, ...]
-    service: PrivateService | None = None  # the private service pipex started for it, to stop on close
+    # The private service pipex started (or a lease on the shared one), to stop (release) on close.
+    service: PrivateService | SharedService | None = None
 
     @property
     def why(self) -> str:
@@ -209,7 +213,7 @@ def discover(
         source = "private Podman service: no socket found"
         if binary:
             try:
-                service, identity = start_service(binary, environ=env, uid=uid, check=check)
+                service, identity = _private_service(binary, env, uid, check)
             except RuntimeUnavailable as exc:
                 attempts.append(Attempt(f"{binary} system service", source, exc.message))
             else:
@@ -218,6 +222,18 @@ def discover(
         else:
             attempts.append(Attempt("podman system service", source, "no podman binary on PATH"))
     raise _failure(kind, host, uid, tuple(attempts))
+
+
+def _private_service(
+    binary: str, env: Mapping[str, str], uid: int, check: Callable[[str], Identity]
+) -> tuple[PrivateService | SharedService, Identity]:
+    """The shared service (``sharedservice``) unless ``PIPEX_SERVICE_IDLE=0`` or no directory is safely ours;
+    else one for this command only."""
+    idle = sharedservice.idle_seconds(env)
+    directory = sharedservice.shared_dir(env, uid) if idle else None
+    if directory is not None:
+        return sharedservice.acquire(binary, directory, environ=env, idle=idle, check=check)
+    return start_service(binary, environ=env, uid=uid, check=check)
 
 
 def _describe(identity: Identity) -> str:

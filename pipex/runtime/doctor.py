@@ -24,6 +24,7 @@ from pipex.runtime.factory import Connection, backend
 from pipex.runtime.factory import connect as open_connection
 from pipex.runtime.host import FULL_SUBID_RANGE, HostFacts, host_facts
 from pipex.runtime.probe import socket_path
+from pipex.runtime.sharedservice import SharedService
 
 Status = Literal["ok", "warn", "fail"]
 LIMIT_CONTROLLERS = ("cpu", "memory", "pids")
@@ -195,12 +196,21 @@ def _endpoint(endpoint: Endpoint | None, error: PipexError | None, info: Runtime
         return Check("endpoint", "fail", f"{detail}\n  answered a ping but not `info`: {error}", hint)
     if endpoint.service is not None:
         user = "" if uid == 0 else " --user"
+        socket_hint = f"start Podman's socket once with `systemctl{user} enable --now podman.socket`"
+        if isinstance(endpoint.service, SharedService):
+            shared = endpoint.service
+            how = "reused: started by an earlier command" if shared.reused else f"started now (pid {shared.podman_pid})"
+            detail += (
+                f"\n  shared by your pipex commands, {how}; it stops after {shared.idle} s without one "
+                f"({config.PIPEX_SERVICE_IDLE})"
+            )
+            return Check("endpoint", "warn", detail, f"the first command after a pause starts it again; {socket_hint}")
         return Check(
             "endpoint",
             "warn",
             detail,
-            "pipex starts a private Podman service on every run (slower); start Podman's socket once with "
-            f"`systemctl{user} enable --now podman.socket`",
+            f"pipex starts a private Podman service on every run (slower; {config.PIPEX_SERVICE_IDLE}=0); "
+            + socket_hint,
         )
     return Check("endpoint", "ok", detail)
 

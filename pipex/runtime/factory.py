@@ -15,6 +15,7 @@ from pipex import config
 from pipex.config import RuntimeKind
 from pipex.runtime.base import Runtime
 from pipex.runtime.discovery import Endpoint, discover
+from pipex.runtime.service import PrivateService
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,11 @@ def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cac
         # start-up: each backend's client library only when it is chosen
         from pipex.runtime.podman import PodmanRuntime
 
-        # The ping discovery made keys the info cache (no extra round trip). A private service's socket is new
-        # on every run, so caching its info would only leave files behind.
+        # The ping discovery made keys the info cache (no extra round trip). A per-command service's socket is
+        # new on every run, so caching its info would only leave files behind; the shared one's is kept (its
+        # socket's inode keys the entry, so a restarted service is asked again).
         ping = endpoint.identity.api_version if endpoint.identity is not None else None
-        if endpoint.service is not None or not cache:
+        if isinstance(endpoint.service, PrivateService) or not cache:
             ping = None
         return PodmanRuntime(endpoint.url, ping_version=ping, cache_dir=config.cache_dir(environ) / "engine-info")
     # start-up: each backend's client library only when it is chosen
@@ -67,7 +69,8 @@ def connect(
             endpoint.service.stop()
         raise
     if endpoint.service is not None:
-        runtime.own(endpoint.service.stop)  # closing the runtime stops the engine pipex started for it
+        # closing the runtime stops the engine pipex started for it (or ends its lease on the shared one)
+        runtime.own(endpoint.service.stop)
     return Connection(runtime, endpoint)
 
 

@@ -1,4 +1,5 @@
-"""A private ``podman system service`` for when Podman is installed but no socket is listening.
+"""A private ``podman system service`` for one command, when Podman is installed but no socket is listening and
+the shared service (``sharedservice.py``) is off (``PIPEX_SERVICE_IDLE=0``) or has no safe directory.
 
 pipex starts it on ``unix://$XDG_RUNTIME_DIR/pipex/podman-<pid>.sock`` (or in a fresh 0700 directory under
 ``/tmp`` when XDG_RUNTIME_DIR is unset), waits until it answers, and stops it when pipex is done with it.

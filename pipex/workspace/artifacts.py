@@ -111,6 +111,17 @@ def locate(root: Path, rel: str, *, hint: str | None = None) -> tuple[Path, Entr
         return root.joinpath(*parts), Entry("/".join(parts), kind, st.st_size if kind == "file" else 0)
 
 
+@contextlib.contextmanager
+def open_dir(root: Path, sub: str = "", *, hint: str | None = None) -> Iterator[int]:
+    """A descriptor of the directory ``root/sub``, reached like every artifact (no link followed on the way)."""
+    with _reach(root, sub, hint) as (fd, name, _):
+        sub_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    try:
+        yield sub_fd
+    finally:
+        os.close(sub_fd)
+
+
 def entries(root: Path, sub: str = "", *, hint: str | None = None) -> list[Entry]:
     """Every artifact under ``sub`` (recursively, sorted), links listed as links and never followed."""
     top = locate(root, sub, hint=hint)[1] if sub else Entry("", "dir")

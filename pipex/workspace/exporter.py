@@ -9,13 +9,17 @@ was there.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+import posixpath
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipex.errors import UsageError, WorkspaceError
-from pipex.workspace.artifacts import Entry, entries, escapes, locate, open_file
+from pipex.workspace import safetree
+from pipex.workspace.artifacts import Entry, escapes, locate, open_dir, open_file
 from pipex.workspace.safetree import name_problem
 
 
@@ -42,43 +46,136 @@ class Exported:
 def export(root: Path, dest: Path, sub: str = "", *, hint: str | None = None) -> Exported:
     """Copy ``root/sub`` into the directory ``dest`` (created if missing); nothing is overwritten.
 
-    Every destination is checked before the first byte is copied, so a conflict copies nothing.
+    Every destination is checked before the first byte is copied, so a conflict copies nothing. The tree is
+    streamed through the safe walk twice (check, then copy): memory grows with its depth and widest directory
+    and with the links and skipped entries it holds, never with its files.
     """
     top = locate(root, sub, hint=hint)[1] if sub else Entry("", "dir")
-    if top.kind == "dir":
-        items = entries(root, sub, hint=hint)
-        base = top.path
-    else:
-        items, base = [top], posixpath_parent(top.path)
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} exists and is not a directory", hint="give a new or existing directory")
-    links = {e.path for e in items if e.kind == "link"}
-    skipped: list[Entry] = []
-    planned: list[tuple[Entry, Path]] = []
-    gone: set[str] = set()  # skipped directories: their contents go with them, unreported
-    for e in items:
-        if _under(e.path, gone):
-            continue
-        why = skip_reason(e, links)
-        if why is None:
-            planned.append((e, dest / _strip(e.path, base)))
-            continue
-        skipped.append(replace(e, what=why))
-        if e.kind == "dir":
-            gone.add(e.path)
-    for entry, target in planned:
-        if os.path.lexists(target) and not (entry.kind == "dir" and target.is_dir() and not target.is_symlink()):
-            raise UsageError(
-                f"{target} already exists; nothing was copied", hint="export into a new or empty directory"
-            )
-    done = Exported(dest, skipped=skipped)
+    if top.kind != "dir":
+        return _export_one(root, top, dest, hint)
+    with open_dir(root, top.path, hint=hint) as top_fd:
+        links = _links(top_fd, top.path)
+        done = Exported(dest)
+        base = os.fspath(dest)
+        for entry in _planned(top_fd, top.path, links, done.skipped):
+            target = f"{base}/{_strip(entry.path, top.path)}"  # plain str: pathlib interns every part it parses
+            try:
+                st = os.lstat(target)
+            except FileNotFoundError:
+                continue
+            if not (entry.kind == "dir" and stat.S_ISDIR(st.st_mode)):
+                raise UsageError(
+                    f"{target} already exists; nothing was copied", hint="export into a new or empty directory"
+                )
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+            _copy_tree(top_fd, top.path, links, dest, done)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot export to {dest}: {exc.strerror} ({exc.filename})") from exc
+    return done
+
+
+def _export_one(root: Path, entry: Entry, dest: Path, hint: str | None) -> Exported:
+    done = Exported(dest)
+    why = skip_reason(entry, set())
+    if why is not None:
+        done.skipped.append(replace(entry, what=why))
+        return done
+    target = dest / posixpath.basename(entry.path)
+    if os.path.lexists(target):
+        raise UsageError(f"{target} already exists; nothing was copied", hint="export into a new or empty directory")
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        for entry, target in planned:
-            _copy(root, entry, target, done)
+        if entry.kind == "link":
+            os.symlink(entry.target or "", target)
+            done.links += 1
+        elif entry.kind == "file":
+            with open_file(root, entry.path, hint=hint) as src:
+                mode = os.fstat(src.fileno()).st_mode & 0o777
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode | 0o600)
+                try:
+                    safetree.copy_fd(src.fileno(), fd)
+                finally:
+                    os.close(fd)
+            done.files += 1
+            done.bytes += entry.size
     except OSError as exc:
         raise WorkspaceError(f"cannot export to {dest}: {exc.strerror} ({exc.filename})") from exc
     return done
+
+
+def _entry(node: safetree.Node, prefix: str) -> Entry:
+    rel = f"{prefix}/{node.rel}" if prefix else node.rel
+    if node.kind == "link":
+        return Entry(rel, "link", 0, node.readlink())
+    if node.kind in ("file", "dir"):
+        return Entry(rel, node.kind, node.st.st_size if node.kind == "file" else 0)
+    return Entry(rel, "other", 0, None, safetree.describe(node))
+
+
+def _links(top_fd: int, prefix: str) -> set[str]:
+    """The paths of the tree's links: ``escapes`` must know them all before judging any one."""
+    return {_entry(n, prefix).path for n in safetree.walk(top_fd) if n.kind == "link"}
+
+
+def _planned(top_fd: int, prefix: str, links: set[str], skipped: list[Entry] | None = None) -> Iterator[Entry]:
+    """The entries to export, in walk order (a directory before its contents); the others go to ``skipped``
+    (a skipped directory's contents go with it, unreported)."""
+    gone: str | None = None  # the skipped directory the walk is inside of (depth first: one at a time)
+    for node in safetree.walk(top_fd):
+        entry = _entry(node, prefix)
+        if gone is not None and entry.path.startswith(gone + "/"):
+            continue
+        gone = None
+        why = skip_reason(entry, links)
+        if why is None:
+            yield entry
+            continue
+        if skipped is not None:
+            skipped.append(replace(entry, what=why))
+        if entry.kind == "dir":
+            gone = entry.path
+
+
+def _copy_tree(top_fd: int, prefix: str, links: set[str], dest: Path, done: Exported) -> None:
+    """Copy what ``_planned`` yields, a second walk: files opened through the walk's descriptors, never by path."""
+    base = os.fspath(dest)
+    planned = _planned(top_fd, prefix, links)
+    wanted = next(planned, None)
+    for node in safetree.walk(top_fd):
+        if wanted is None:
+            break
+        if _entry_path(node, prefix) != wanted.path:
+            continue  # skipped, or inside a skipped directory
+        entry, wanted = wanted, next(planned, None)
+        target = f"{base}/{_strip(entry.path, prefix)}"
+        if entry.kind == "dir":
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(target)  # noqa: PTH102 - a str path, see above
+        elif entry.kind == "link":
+            os.symlink(entry.target or "", target)
+            done.links += 1
+        elif entry.kind == "file":
+            src = safetree.open_file(node)
+            try:
+                mode = os.fstat(src).st_mode & 0o777
+                # O_EXCL | O_NOFOLLOW: never write through a link or over a file that appeared since the check.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                dst = os.open(target, flags, mode | 0o600)
+                try:
+                    safetree.copy_fd(src, dst)
+                finally:
+                    os.close(dst)
+            finally:
+                os.close(src)
+            done.files += 1
+            done.bytes += entry.size
+
+
+def _entry_path(node: safetree.Node, prefix: str) -> str:
+    return f"{prefix}/{node.rel}" if prefix else node.rel
 
 
 def skip_reason(entry: Entry, links: set[str]) -> str | None:
@@ -91,31 +188,6 @@ def skip_reason(entry: Entry, links: set[str]) -> str | None:
     if entry.kind == "other":
         return f"it is {entry.what or 'not a regular file, directory or link'}"
     return None
-
-
-def _under(path: str, dirs: set[str]) -> bool:
-    return bool(dirs) and any(path.startswith(d + "/") for d in dirs)
-
-
-def _copy(root: Path, entry: Entry, target: Path, done: Exported) -> None:
-    if entry.kind == "dir":
-        target.mkdir(exist_ok=True)
-    elif entry.kind == "link":
-        os.symlink(entry.target or "", target)
-        done.links += 1
-    elif entry.kind == "file":
-        with open_file(root, entry.path) as src:
-            mode = os.fstat(src.fileno()).st_mode & 0o777
-            # O_EXCL | O_NOFOLLOW: never write through a link or over a file that appeared since the check.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            with os.fdopen(os.open(target, flags, mode | 0o600), "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        done.files += 1
-        done.bytes += entry.size
-
-
-def posixpath_parent(path: str) -> str:
-    return path.rpartition("/")[0]
 
 
 def _strip(path: str, base: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from pipex.runtime.factory import connect
 from pipex.runtime.reaper import reap
 from tests.env.services import ALPINE, Engine
 
-# Runs as the test user: discovery with no socket anywhere starts a private service, answers, and stops it.
+# Runs as the test user: discovery with no socket anywhere starts (or reuses) the shared private service.
 SNIPPET = """
 import json, os
 from pathlib import Path
@@ -25,9 +26,11 @@ c = connect("auto", None, root=Path(os.environ["FAKE_ROOT"]))
 info = c.runtime.info()
 service = c.endpoint.service
 print(json.dumps({"url": c.endpoint.url, "source": c.endpoint.source, "engine": info.engine,
-                  "rootless": info.rootless, "pid": service.podman_pid, "sock": str(service.path)}))
+                  "rootless": info.rootless, "pid": service.podman_pid, "sock": str(service.path),
+                  "reused": service.reused}))
 c.runtime.close()
 """
+IDLE = 5  # seconds the shared service stays after the last command, in these tests
 
 
 def _gone(pid: int) -> bool:
@@ -43,6 +46,15 @@ def _services(sock: str) -> str:
     return "\n".join(line for line in found.splitlines() if "pgrep" not in line)
 
 
+def _until_gone(sock: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _services(sock) == "" and not Path(sock).exists():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("xdg", [True, False], ids=["xdg-set", "xdg-unset"])
 def test_private_podman_service_as_a_non_root_user(
@@ -51,42 +63,53 @@ def test_private_podman_service_as_a_non_root_user(
     from tests.env.users import run_as_test_user
 
     # The test user's engine has the containers.conf that works on this host (runc on hybrid cgroups), and its
-    # storage; only the socket is hidden: discovery must start its own service.
+    # storage; only the socket is hidden: discovery must start its own service, and the next command reuse it.
     runtime_dir = user_tmp_path / "run"
     runtime_dir.mkdir(mode=0o700)
     os.chown(runtime_dir, rootless_podman.uid, rootless_podman.gid)
-    env = {**user_python.env(), "FAKE_ROOT": str(user_tmp_path / "root")}  # type: ignore[attr-defined]
+    env = {**user_python.env(), "FAKE_ROOT": str(user_tmp_path / "root"), "PIPEX_SERVICE_IDLE": str(IDLE)}  # type: ignore[attr-defined]
     if xdg:
         env["XDG_RUNTIME_DIR"] = str(runtime_dir)
-    result = run_as_test_user([str(user_python.python), "-c", SNIPPET], env=env, cwd=user_tmp_path, timeout=120)  # type: ignore[attr-defined]
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
-    assert seen["source"] == "private Podman service: no socket found"
-    assert (seen["engine"], seen["rootless"]) == ("podman", True)
+    seen = []
+    for _ in range(2):
+        result = run_as_test_user([str(user_python.python), "-c", SNIPPET], env=env, cwd=user_tmp_path, timeout=120)  # type: ignore[attr-defined]
+        assert result.returncode == 0, result.stderr
+        seen.append(json.loads(result.stdout))
+    first, second = seen
+    assert first["source"] == "private Podman service: no socket found"
+    assert (first["engine"], first["rootless"]) == ("podman", True)
+    assert second["sock"] == first["sock"]
+    sock = Path(first["sock"])
     if xdg:
-        assert seen["sock"] == f"{runtime_dir}/pipex/podman-{Path(seen['sock']).stem.split('-')[1]}.sock"
+        assert sock.parent == runtime_dir / "pipex"
+        assert (first["reused"], second["reused"]) == (False, True)  # the second command found it running
+        assert second["pid"] == -1
     else:
-        assert Path(seen["sock"]).parent.parent == Path("/tmp")
-        assert not Path(seen["sock"]).parent.exists()  # its own 0700 dir is removed
-    assert _gone(seen["pid"])
-    assert _services(seen["sock"]) == ""
-    assert not Path(seen["sock"]).exists()
+        assert sock.parent == Path(f"/tmp/pipex-{rootless_podman.uid}")
+        assert sock.parent.stat().st_mode & 0o777 == 0o700
+        assert second["reused"]
+    assert sock.name.startswith("podman-") and sock.suffix == ".sock"
+    # Nothing holds it any more: Podman's idle timer ends it.
+    assert _until_gone(str(sock), IDLE + 30), _services(str(sock))
 
 
 @pytest.mark.slow
 def test_doctor_json_as_a_non_root_user_without_socket(
     rootless_podman: Engine, run_pipex_as_test_user: object, user_tmp_path: Path
 ) -> None:
-    result = run_pipex_as_test_user(["doctor", "--json"], cwd=user_tmp_path, timeout=120)  # type: ignore[operator]
+    env = {"PIPEX_SERVICE_IDLE": str(IDLE)}
+    result = run_pipex_as_test_user(["doctor", "--json"], env=env, cwd=user_tmp_path, timeout=120)  # type: ignore[operator]
     report = json.loads(result.stdout)
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["endpoint"]["status"] == "warn", checks["endpoint"]
     assert "private Podman service: no socket found" in checks["endpoint"]["detail"]
+    assert "shared by your pipex commands" in checks["endpoint"]["detail"]
+    assert f"it stops after {IDLE} s without one (PIPEX_SERVICE_IDLE)" in checks["endpoint"]["detail"]
     assert checks["engine"]["detail"].startswith("podman ")
     assert checks["mode"]["detail"] == "rootless: container root is your user"
     assert checks["xdg-runtime-dir"]["status"] == "warn"
     sock = checks["endpoint"]["detail"].split()[0].removeprefix("unix://")
-    assert _services(sock) == ""
+    assert _until_gone(sock, IDLE + 30), _services(sock)
 
 
 def test_discovery_identifies_each_engine(any_engine: Engine) -> None:

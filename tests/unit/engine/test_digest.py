@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipex.engine.digest import (
+    TRUNCATED,
     ManifestDiff,
     TreeDigest,
     diff_manifests,
@@ -178,3 +179,16 @@ def test_manifest_round_trip_and_damage(tmp_path: Path) -> None:
 
 def test_tree_digest_is_a_value() -> None:
     assert TreeDigest("sha256:x", 1, 1) == TreeDigest("sha256:x", 1, 1)
+
+
+def test_a_manifest_past_its_limit_is_truncated_but_the_digest_is_the_same(tmp_path: Path) -> None:
+    for d in range(3):
+        (tmp_path / f"d{d}").mkdir()
+        for f in range(3):
+            (tmp_path / f"d{d}" / f"f{f}").write_text(f"{d}{f}")
+    full = tree_digest(tmp_path)
+    assert len(full.manifest) == 12
+    cut = tree_digest(tmp_path, manifest_limit=5)
+    assert dict(cut.manifest) == {TRUNCATED: ""}
+    assert (cut.digest, cut.size, cut.files) == (full.digest, full.size, full.files)
+    assert dict(tree_digest(tmp_path, manifest_limit=12).manifest) == dict(full.manifest)

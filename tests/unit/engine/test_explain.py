@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from pipex.engine.digest import TreeDigest
+from pipex.engine.digest import TRUNCATED, TreeDigest
 from pipex.engine.explain import explain, short_id
 from pipex.model.spec import InputSpec, KitRef, MountSpec, frozen_map
 from pipex.runtime.base import ImageRef
@@ -129,3 +129,14 @@ def test_mounts_added_removed_and_sources() -> None:
 def test_short_id() -> None:
     assert short_id("sha256:" + "ab" * 32) == "sha256:" + "ab" * 6
     assert short_id("ab" * 32) == "sha256:" + "ab" * 6
+
+
+def test_a_tree_too_big_to_list_reads_contents_changed() -> None:
+    named, _ = with_app({TRUNCATED: ""})  # now too big: never "every file removed"
+    assert named == ["mount /app: contents changed"]
+    previous = fp(mount_digest=lambda p: manifest_tree({TRUNCATED: ""}))
+    current = fp(mount_digest=lambda p: manifest_tree({"a": "f:1"}))
+    assert explain(current, previous.parts, previous_manifests=previous.manifests()) == [
+        "mount /app: contents changed",  # was too big to list: never "a added"
+        "source /src: contents changed",
+    ]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -147,7 +146,7 @@ def test_save_is_atomic_and_only_when_needed(tmp_path: Path, old_file: Path) -> 
     assert not path.exists()  # nothing stored, nothing written
     cache.store(old_file, old_file.stat(), "d1")
     cache.save()
-    assert json.loads(path.read_text())["v"] == 1
+    assert path.read_bytes().startswith(b"SQLite format 3\0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "sc"]  # no temp file left behind
 
 
@@ -210,3 +209,33 @@ def test_over_the_limit_only_used_directories_are_kept(tmp_path: Path) -> None:
     small.save()
     kept = StatCache.open(path)
     assert [kept.lookup(f, f.stat()) for f in dirs] == ["d0", None, None]
+
+
+def test_a_read_only_cache_never_writes_even_past_a_batch(tmp_path: Path) -> None:
+    files = []
+    for i in range(1500):  # more than one batch of stores: a writable cache would have written one already
+        (tmp_path / f"f{i}").write_text(str(i))
+        files.append(tmp_path / f"f{i}")
+    time.sleep(0.05)
+    path = tmp_path / "sc"
+    cache = StatCache.open(path, writable=False)
+    kept = [cache.store(f, f.stat(), "d") for f in files]
+    assert kept == [True] * 1000 + [False] * 500  # one batch kept in memory for this process, no more
+    assert cache.lookup(files[0], files[0].stat()) == "d"
+    cache.save()
+    assert not path.exists()
+
+
+def test_a_batch_written_mid_walk_is_read_back_before_save(tmp_path: Path) -> None:
+    files = []
+    for i in range(1500):
+        (tmp_path / f"f{i}").write_text(str(i))
+        files.append(tmp_path / f"f{i}")
+    time.sleep(0.05)
+    cache = StatCache.open(tmp_path / "sc")
+    for f in files:
+        cache.store(f, f.stat(), f"d{f.name}")
+    assert all(cache.lookup(f, f.stat()) == f"d{f.name}" for f in files)
+    assert len(cache) == 1500
+    cache.save()
+    assert StatCache.open(tmp_path / "sc").lookup(files[0], files[0].stat()) == "df0"

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import socketserver
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,8 +50,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def handle_one_request(self) -> None:
+        # Podman's idle timer counts only while no request is in progress: so does this one's.
+        tracker = getattr(self.server, "tracker", None)
+        if tracker is None:
+            super().handle_one_request()
+            return
+        tracker.enter()
+        try:
+            super().handle_one_request()
+        finally:
+            tracker.leave()
+
     def do_GET(self) -> None:
         kind = self.server.kind  # type: ignore[attr-defined]
+        if "/libpod/events" in self.path:  # a stream: headers, then nothing until the client goes
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            while self.rfile.read(1):
+                pass
+            self.close_connection = True
+            return
         if kind == "broken-ping":
             self._send(500, b"engine is unhappy")
         elif kind == "not-json" and self.path == "/version":
@@ -114,19 +137,65 @@ def stale_socket(path: Path) -> Path:
     return path
 
 
+class IdleTracker:
+    """Podman's ``--time``: exit after that many seconds with no request in progress (0: never)."""
+
+    def __init__(self, seconds: float, on_idle: Any) -> None:
+        self.seconds = seconds
+        self.active = 0
+        self.since = time.monotonic()
+        self._lock = threading.Lock()
+        self._on_idle = on_idle
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+            self.since = time.monotonic()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.02)
+            with self._lock:
+                idle = self.active == 0 and time.monotonic() - self.since >= self.seconds
+            if idle:
+                self._on_idle()
+                return
+
+
 def _serve_as_podman(argv: list[str]) -> None:
-    # `podman system service --time=0 unix:///path`: serve until SIGTERM, like the real one.
+    # `podman system service --time=N unix:///path`: serve until SIGTERM or N idle seconds, like the real one.
     if os.environ.get("FAKE_PODMAN_FAIL"):
         sys.stderr.write("Error: cannot set up namespace: permission denied\n")
         sys.exit(125)
     url = argv[-1]
-    assert argv[:3] == ["system", "service", "--time=0"], argv
+    assert argv[:2] == ["system", "service"] and argv[2].startswith("--time="), argv
+    seconds = float(argv[2].removeprefix("--time="))
+    delay = float(os.environ.get("FAKE_PODMAN_START_DELAY", "0"))
+    if delay:
+        time.sleep(delay)  # a slow first start, so two starting at once overlap
     path = Path(url.removeprefix("unix://"))
     server = _Server(str(path), _Handler)
     server.kind = "podman"  # type: ignore[attr-defined]
     pidfile = os.environ.get("FAKE_PODMAN_PIDFILE")
     if pidfile:
-        Path(pidfile).write_text(str(os.getpid()))
+        with Path(pidfile).open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+    cwdfile = os.environ.get("FAKE_PODMAN_CWDFILE")
+    if cwdfile:
+        Path(cwdfile).write_text(str(Path.cwd()))
+
+    def stop() -> None:
+        path.unlink(missing_ok=True)  # Podman removes its socket when it exits
+        os._exit(0)
+
+    if seconds:
+        server.tracker = IdleTracker(seconds, stop)  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, lambda *_: stop())
     server.serve_forever(poll_interval=0.05)
 
 

@@ -14,6 +14,7 @@ import pytest
 from pipex.errors import ConfigError
 from pipex.runtime.discovery import Attempt, DiscoveryFailed, candidates, discover
 from pipex.runtime.probe import Identity, ProbeFailed
+from pipex.runtime.service import PrivateService
 
 from .conftest import process_gone
 from .fakeengine import FakeEngine, stale_socket
@@ -281,8 +282,8 @@ def test_every_call_looks_again(short_tmp: Path, engine: Start) -> None:
 def test_private_service_in_xdg_runtime_dir(short_tmp: Path, fake_podman: Path) -> None:
     xdg = short_tmp / "xdg"
     xdg.mkdir(mode=0o700)
-    endpoint = discover("auto", None, environ={"XDG_RUNTIME_DIR": str(xdg)}, uid=UID, root=short_tmp,
-                        podman=str(fake_podman))  # fmt: skip
+    env = {"XDG_RUNTIME_DIR": str(xdg), "PIPEX_SERVICE_IDLE": "0"}  # one service for this command only
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
     service = endpoint.service
     assert service is not None
     try:
@@ -299,9 +300,10 @@ def test_private_service_in_xdg_runtime_dir(short_tmp: Path, fake_podman: Path) 
 
 
 def test_private_service_without_xdg_uses_a_private_tmp_dir(short_tmp: Path, fake_podman: Path) -> None:
-    endpoint = discover("podman", None, environ={}, uid=UID, root=short_tmp, podman=str(fake_podman))
+    env = {"PIPEX_SERVICE_IDLE": "0"}
+    endpoint = discover("podman", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
     service = endpoint.service
-    assert service is not None
+    assert isinstance(service, PrivateService)
     directory = service.path.parent
     try:
         assert directory.parent == Path("/tmp")
@@ -316,7 +318,7 @@ def test_private_service_without_xdg_uses_a_private_tmp_dir(short_tmp: Path, fak
 
 
 def test_private_service_that_fails_is_reported(short_tmp: Path, fake_podman: Path) -> None:
-    env = {"XDG_RUNTIME_DIR": str(short_tmp), "FAKE_PODMAN_FAIL": "1"}
+    env = {"XDG_RUNTIME_DIR": str(short_tmp), "FAKE_PODMAN_FAIL": "1", "PIPEX_SERVICE_IDLE": "0"}
     with pytest.raises(DiscoveryFailed) as caught:
         discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
     sock = f"{short_tmp}/pipex/podman-{os.getpid()}.sock"
@@ -348,6 +350,7 @@ def test_private_service_is_gone_when_pipex_is_killed(short_tmp: Path, fake_podm
         "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
         "XDG_RUNTIME_DIR": str(short_tmp),
         "FAKE_PODMAN_PIDFILE": str(pidfile),
+        "PIPEX_SERVICE_IDLE": "0",
     }
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False

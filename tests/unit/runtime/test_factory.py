@@ -31,7 +31,7 @@ def test_connect_picks_the_backend_for_the_api(short_tmp: Path, engine: Callable
 
 
 def test_a_private_service_stops_when_the_runtime_closes(short_tmp: Path, fake_podman: Path) -> None:
-    env = {"XDG_RUNTIME_DIR": str(short_tmp), "PATH": str(fake_podman.parent)}
+    env = {"XDG_RUNTIME_DIR": str(short_tmp), "PATH": str(fake_podman.parent), "PIPEX_SERVICE_IDLE": "0"}
     inner = FakeRuntime()
     connection = connect("auto", None, environ=env, root=short_tmp / "root", make=lambda e: inner)
     runtime = connection.runtime
@@ -46,7 +46,7 @@ def test_a_private_service_stops_when_the_runtime_closes(short_tmp: Path, fake_p
 
 
 def test_a_backend_that_fails_stops_the_service(short_tmp: Path, fake_podman: Path) -> None:
-    env = {"XDG_RUNTIME_DIR": str(short_tmp), "PATH": str(fake_podman.parent)}
+    env = {"XDG_RUNTIME_DIR": str(short_tmp), "PATH": str(fake_podman.parent), "PIPEX_SERVICE_IDLE": "0"}
     started: list[Endpoint] = []
 
     def make(endpoint: Endpoint) -> FakeRuntime:

@@ -1,0 +1,218 @@
+"""The private Podman service shared by consecutive commands: reuse, one start when two race, the idle timeout,
+the lease that keeps it while a command runs, and what ``doctor`` says about it (a fake ``podman`` binary)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipex.errors import ConfigError
+from pipex.runtime.discovery import discover
+from pipex.runtime.doctor import checks
+from pipex.runtime.service import PrivateService
+from pipex.runtime.sharedservice import SharedService, idle_seconds, service_key
+
+from .conftest import process_gone
+from .test_doctor import FACTS, INFO
+
+UID = 4243
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def xdg(short_tmp: Path) -> Iterator[Path]:
+    path = short_tmp / "xdg"
+    path.mkdir(mode=0o700)
+    yield path
+    for pidfile in short_tmp.glob("*.pids"):  # services a test left to their idle timeout
+        for pid in _pids(pidfile):
+            if not process_gone(pid):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _pids(pidfile: Path) -> list[int]:
+    return [int(line) for line in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def _env(short_tmp: Path, xdg: Path, idle: str = "30", **extra: str) -> dict[str, str]:
+    return {
+        "XDG_RUNTIME_DIR": str(xdg),
+        "PIPEX_SERVICE_IDLE": idle,
+        "FAKE_PODMAN_PIDFILE": str(short_tmp / "podman.pids"),
+        **extra,
+    }
+
+
+def _until(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return bool(condition())  # type: ignore[operator]
+
+
+def test_two_commands_share_one_service(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg)
+    first = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(first.service, SharedService)
+    assert not first.service.reused
+    first.service.stop()  # the first command ends: the service stays
+    second = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(second.service, SharedService)
+    try:
+        assert second.url == first.url == f"unix://{xdg}/pipex/podman-{service_key(str(fake_podman), env)}.sock"
+        assert second.service.reused
+        assert second.attempts[-1].outcome == "answered: Podman 4.3.1 (libpod API 4.3.1)"
+        assert len(_pids(short_tmp / "podman.pids")) == 1
+        assert (xdg / "pipex").stat().st_mode & 0o777 == 0o700
+    finally:
+        second.service.stop()
+
+
+def test_the_service_does_not_keep_the_commands_working_directory(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, FAKE_PODMAN_CWDFILE=str(short_tmp / "cwd"))
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert endpoint.service is not None
+    endpoint.service.stop()
+    assert str(Path.cwd()) != "/"
+    assert (short_tmp / "cwd").read_text() == "/"  # it outlives the command: its directory may be deleted
+
+
+def test_another_configuration_gets_another_service(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    one = discover("auto", None, environ=_env(short_tmp, xdg), uid=UID, root=short_tmp, podman=str(fake_podman))
+    other_env = _env(short_tmp, xdg, CONTAINERS_STORAGE_CONF="/elsewhere.conf")
+    other = discover("auto", None, environ=other_env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert one.service is not None and other.service is not None
+    one.service.stop()
+    other.service.stop()
+    assert one.url != other.url
+    assert len(_pids(short_tmp / "podman.pids")) == 2
+
+
+def test_two_commands_starting_at_once_start_one_service(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    code = (
+        "import os; from pathlib import Path; from pipex.runtime.discovery import discover; "
+        f"e = discover('auto', None, environ=dict(os.environ), uid={UID}, root=Path({str(short_tmp)!r}), "
+        f"podman={str(fake_podman)!r}); print(e.url, e.service.reused, flush=True); e.service.stop()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), **_env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="0.5")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outputs = sorted(p.communicate(timeout=60)[0].split() for p in procs)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outputs[0][0] == outputs[1][0]  # the same socket
+    assert sorted(o[1] for o in outputs) == ["False", "True"]  # one started it, the other waited and reused it
+    assert len(_pids(short_tmp / "podman.pids")) == 1
+
+
+def test_the_idle_timeout_ends_the_service_but_not_under_a_lease(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg, idle="1")
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    service = endpoint.service
+    assert isinstance(service, SharedService)
+    time.sleep(2.5)  # more than the idle timeout while the command holds its lease
+    assert not process_gone(service.podman_pid)
+    service.stop()
+    assert _until(lambda: process_gone(service.podman_pid), 5)
+    assert not service.path.exists()
+
+
+def test_a_killed_command_leaves_the_service_only_for_the_idle_timeout(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    code = (
+        "import os; from pathlib import Path; from pipex.runtime.discovery import discover; "
+        f"e = discover('auto', None, environ=dict(os.environ), uid={UID}, root=Path({str(short_tmp)!r}), "
+        f"podman={str(fake_podman)!r}); print(e.url, flush=True); os.kill(os.getpid(), 9)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), **_env(short_tmp, xdg, idle="1")}
+    argv = [sys.executable, "-c", code]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == -9, result.stderr
+    [pid] = _pids(short_tmp / "podman.pids")
+    assert _until(lambda: process_gone(pid), 5)
+    assert not Path(result.stdout.strip().removeprefix("unix://")).exists()
+
+
+def test_a_dead_service_socket_is_replaced(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg)
+    first = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(first.service, SharedService)
+    first.service.stop()
+    os.kill(first.service.podman_pid, signal.SIGKILL)  # leaves its socket file behind
+    assert _until(lambda: process_gone(first.service.podman_pid), 5)  # type: ignore[union-attr]
+    assert first.service.path.exists()
+    second = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(second.service, SharedService)
+    second.service.stop()
+    assert not second.service.reused
+    assert second.url == first.url
+
+
+def test_idle_zero_or_a_tmp_dir_that_is_not_ours_means_one_service_per_command(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, idle="0")
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(endpoint.service, PrivateService)
+    endpoint.service.stop()
+    uid = 40000 + os.getpid() % 20000
+    planted = Path(f"/tmp/pipex-{uid}")
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)  # anybody could have made it: not a place for a socket
+    try:
+        env = {"PIPEX_SERVICE_IDLE": "30", "FAKE_PODMAN_PIDFILE": str(short_tmp / "podman.pids")}
+        endpoint = discover("auto", None, environ=env, uid=uid, root=short_tmp, podman=str(fake_podman))
+        assert isinstance(endpoint.service, PrivateService)
+        endpoint.service.stop()
+        assert list(planted.iterdir()) == []
+    finally:
+        planted.rmdir()
+
+
+def test_service_idle_setting() -> None:
+    assert idle_seconds({}) == 60
+    assert idle_seconds({"PIPEX_SERVICE_IDLE": " 5 "}) == 5
+    with pytest.raises(ConfigError) as caught:
+        idle_seconds({"PIPEX_SERVICE_IDLE": "1m"})
+    assert caught.value.message == "PIPEX_SERVICE_IDLE='1m' is not a number of seconds"
+    assert caught.value.hint == (
+        "set PIPEX_SERVICE_IDLE to a whole number of seconds (0: stop the service after each command), or unset it"
+    )
+
+
+def test_doctor_reports_the_shared_service(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg, idle="45")
+    started = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(started.service, SharedService)
+    started.service.stop()
+    reused = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert reused.service is not None
+    reused.service.stop()
+    found = {c.name: c for c in checks(endpoint=started, error=None, info=INFO, facts=FACTS, environ=env)}
+    assert found["endpoint"].status == "warn"
+    assert found["endpoint"].detail == (
+        f"{started.url} (private Podman service: no socket found)\n"
+        f"  shared by your pipex commands, started now (pid {started.service.podman_pid}); "
+        "it stops after 45 s without one (PIPEX_SERVICE_IDLE)"
+    )
+    assert found["endpoint"].fix == (
+        "the first command after a pause starts it again; start Podman's socket once with "
+        "`systemctl --user enable --now podman.socket`"
+    )
+    found = {c.name: c for c in checks(endpoint=reused, error=None, info=INFO, facts=FACTS, environ=env)}
+    assert found["endpoint"].detail.endswith(
+        "shared by your pipex commands, reused: started by an earlier command; "
+        "it stops after 45 s without one (PIPEX_SERVICE_IDLE)"
+    )
