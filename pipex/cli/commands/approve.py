@@ -40,6 +40,7 @@ def decide(
 ) -> None:
     """Both commands: record the decision, say what happened and what to type next."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex approve` loads this only when it runs
     from pipex.cli.commands.wscommon import workdir_of
     from pipex.engine.gates import decide_gate
     from pipex.workspace.layout import Workspace
@@ -48,6 +49,7 @@ def decide(
     decision, run_id = decide_gate(ws, step, approved=approved, text=message)
     word = "approved" if approved else "rejected"
     if opts.json:
+        # start-up: `pipex approve` loads this only when it runs
         import json as jsonlib
 
         data = {"workspace": ws.name, "step": step, "decision": word, "by": decision.by, "at": decision.at}

@@ -32,6 +32,7 @@ def attach(
 ) -> None:
     """Follow a detached run (`run -d`) until it ends; exit with its status."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex attach` loads this only when it runs
     from pipex.cli.reporters import make_reporter
     from pipex.daemon.follow import attach as follow_run
     from pipex.engine.engine import Engine

@@ -10,6 +10,7 @@ import typer
 
 from pipex.cli import options
 from pipex.cli.commands.wscommon import plural, print_json
+from pipex.errors import UsageError
 
 if TYPE_CHECKING:
     from pipex.store import Store
@@ -36,8 +37,6 @@ def entries(n: int) -> str:
 
 
 def parse_age(text: str) -> float:
-    from pipex.errors import UsageError
-
     match = _AGE.fullmatch(text.strip().lower())
     if match is None:
         raise UsageError(f'--older-than: "{text}" is not an age', hint='e.g. "30d", "12h", "90m" or seconds')
@@ -45,6 +44,7 @@ def parse_age(text: str) -> float:
 
 
 def parse_size(text: str) -> int:
+    # start-up: `pipex cache` loads this only when it runs
     from pipex.errors import UsageError
     from pipex.model.limits import memory_size
 
@@ -55,6 +55,7 @@ def parse_size(text: str) -> int:
 
 
 def open_store(opts: options.GlobalOptions, path: Path | None) -> Store:
+    # start-up: `pipex cache` loads this only when it runs
     from pipex.errors import StoreError
     from pipex.model.project import configured_cache_store, find_project_config
     from pipex.store import Store
@@ -74,6 +75,7 @@ def stats(
 ) -> None:
     """Entries, blobs and bytes in the store."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex cache` loads this only when it runs
     from datetime import UTC, datetime
 
     from pipex.cli.reporters.base import human_size
@@ -114,6 +116,7 @@ def prune(
 ) -> None:
     """Remove entries by age and size, then the contents no entry refers to."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex cache` loads this only when it runs
     from pipex.cli.reporters.base import human_size
     from pipex.errors import UsageError
     from pipex.store import maintain
@@ -138,6 +141,7 @@ def verify(
 ) -> None:
     """Check every entry and every byte it refers to; remove the corrupt ones (exit 1 when there were any)."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex cache` loads this only when it runs
     from pipex.store import maintain
 
     store = open_store(opts, cache_store)

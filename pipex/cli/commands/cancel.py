@@ -28,6 +28,7 @@ def cancel(
 ) -> None:
     """Stop a detached run cleanly and wait for it to end."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex cancel` loads this only when it runs
     from pipex.cli.commands.wscommon import workdir_of
     from pipex.daemon.cancel import cancel_run
     from pipex.workspace.layout import Workspace
@@ -35,6 +36,7 @@ def cancel(
     ws = Workspace(workdir_of(opts), workspace)
     run_id = cancel_run(ws, timeout=timeout)
     if opts.json:
+        # start-up: `pipex cancel` loads this only when it runs
         import json as jsonlib
 
         typer.echo(jsonlib.dumps({"runId": run_id, "workspace": ws.name, "status": "cancelled"}))

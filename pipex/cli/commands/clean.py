@@ -30,6 +30,7 @@ def clean(
 ) -> None:
     """Delete all workspaces that are not in use."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex clean` loads this only when it runs
     from pipex.cli.reporters.base import human_size
     from pipex.workspace.inventory import list_workspaces
     from pipex.workspace.maintenance import clean as clean_workdir

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from pipex.cli import options
-from pipex.errors import RuntimeUnavailable
+from pipex.errors import RuntimeUnavailable, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,12 +39,11 @@ def doctor(
 ) -> None:
     """Check the container engine and this machine, and say how to fix each problem."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex doctor` loads this only when it runs
     from pipex.runtime.doctor import diagnose
 
     report = diagnose(opts.runtime or "auto", opts.host)
     if executor not in (None, "local", "slurm"):
-        from pipex.errors import UsageError
-
         raise UsageError(f'unknown executor "{executor}"', hint="use local or slurm")
     if executor == "slurm":
         report = _with_slurm(report, opts.workdir)
@@ -78,6 +77,7 @@ def doctor(
 
 def _with_slurm(report: Report, workdir: Path | None) -> Report:
     """The engine's checks plus Slurm's: tools, cluster, a workdir shared with the nodes."""
+    # start-up: `pipex doctor` loads this only when it runs
     from pathlib import Path
 
     from pipex.engine.engine import Engine, slurm_options

@@ -73,6 +73,7 @@ def exec_(
 ) -> None:
     """Run one step in a workspace (the original's exec), cached like `run`."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex exec` loads this only when it runs
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
 
@@ -107,6 +108,7 @@ def exec_(
             quiet=opts.quiet,
             workspace=workspace,
         )
+    # start-up: `pipex exec` loads this only when it runs
     from pipex.cli.commands.run import consume
 
     result = asyncio.run(consume(engine, lambda: events, reporter))

@@ -46,6 +46,7 @@ def export(
         print_json(done.to_json())
         return
     if not opts.quiet:
+        # start-up: `pipex export` loads this only when it runs
         from pipex.cli.reporters.base import human_size
 
         links = f" and {plural(done.links, 'link')}" if done.links else ""

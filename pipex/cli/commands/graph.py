@@ -64,12 +64,14 @@ def graph(
     if opts.json and fmt not in (None, GraphFormat.json):
         raise UsageError(f"--json conflicts with --format {fmt.value}", hint="give only one of them")
     chosen = GraphFormat.json if opts.json else (fmt or GraphFormat.mermaid)
+    # start-up: `pipex graph` loads this only when it runs
     from pipex.graph import render_graph
     from pipex.kits.check import load  # lazy: pydantic and the kits
 
     pipeline = load(path)
     overlay = None
     if workspace is not None:
+        # start-up: `pipex graph` loads this only when it runs
         from pipex.engine.engine import Engine
         from pipex.engine.overlay import overlay_states
         from pipex.workspace.layout import Workspace

@@ -22,6 +22,7 @@ EPILOG = options.epilog(
 def list_(ctx: typer.Context, json: options.Json = False, workdir: options.Workdir = None) -> None:
     """List the workspaces with their runs, caches and size (alias: ls)."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex list` loads this only when it runs
     from pipex.workspace.inventory import list_workspaces
 
     where = workdir_of(opts)
@@ -32,6 +33,7 @@ def list_(ctx: typer.Context, json: options.Json = False, workdir: options.Workd
     if not found:
         typer.echo(f"no workspaces in {where}")
         return
+    # start-up: `pipex list` loads this only when it runs
     from pipex.cli.reporters.base import human_size
 
     rows = [

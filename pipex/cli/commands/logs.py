@@ -78,6 +78,7 @@ def _json_lines(ws: WorkspaceHandle, step: str, stream: StreamChoice, attempt: i
 
     A line is split on ``\\n`` only and decoded as UTF-8 with undecodable bytes replaced (U+FFFD); a last line
     without a newline is a line too."""
+    # start-up: `pipex logs` loads this only when it runs
     import json as jsonlib
 
     streams: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")

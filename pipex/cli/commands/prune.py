@@ -43,6 +43,7 @@ def prune(
             data["records"] = list(done.records)
         print_json(data)
     elif not opts.quiet:
+        # start-up: `pipex prune` loads this only when it runs
         from pipex.cli.reporters.base import human_size
 
         if done.names or done.event_logs or done.records:

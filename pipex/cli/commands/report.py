@@ -46,6 +46,7 @@ def report(
 ) -> None:
     """Render a recorded pipeline run: HTML with graph and timeline, or JSON or TSV."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex report` loads this only when it runs
     from pipex.report import check_format
 
     chosen = check_format("json" if opts.json else fmt)
@@ -56,6 +57,7 @@ def report(
 
 def write_report(workdir: Path, workspace: str, run_id: str | None, output: str, fmt: str, *, quiet: bool) -> None:
     """Render and write the report (``-``: stdout); say where it went on stderr."""
+    # start-up: `pipex report` loads this only when it runs
     from pipex.errors import UsageError
     from pipex.report import render
     from pipex.workspace.layout import Workspace
@@ -70,6 +72,7 @@ def write_report(workdir: Path, workspace: str, run_id: str | None, output: str,
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}", hint="choose another file with -o") from exc
     if not quiet:
+        # start-up: `pipex report` loads this only when it runs
         from pipex.report.fmt import size
 
         typer.echo(f"report written to {path} ({size(len(text.encode('utf-8')))})", err=True)

@@ -33,6 +33,7 @@ def resume(
 ) -> None:
     """Run the workspace's last pipeline again with its last options (after `pipex approve`)."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex resume` loads this only when it runs
     from dataclasses import replace
 
     from pipex.cli.commands.run import _start_detached, run_in_foreground

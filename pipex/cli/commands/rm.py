@@ -40,6 +40,7 @@ def rm(
 ) -> None:
     """Delete workspaces (their runs, state and caches)."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex rm` loads this only when it runs
     from pipex.cli.reporters.base import human_size
     from pipex.workspace.maintenance import remove_workspaces
 
@@ -49,6 +50,7 @@ def rm(
         _dry_run(where, names, json=opts.json)
         return
     if len(names) > 1:
+        # start-up: `pipex rm` loads this only when it runs
         from pipex.workspace.inventory import tree_size
 
         check_exist(where, names, "; nothing was removed")
@@ -75,6 +77,7 @@ def rm(
 
 def _dry_run(where: Path, names: list[str], *, json: bool) -> None:
     """What ``rm`` would delete: every name must exist, as for the real thing."""
+    # start-up: `pipex rm` loads this only when it runs
     from pipex.cli.reporters.base import human_size
     from pipex.workspace.inventory import tree_size
 
@@ -94,6 +97,7 @@ def register(app: typer.Typer) -> None:
 
 def check_exist(where: Path, names: list[str], suffix: str) -> None:
     """Every name must be a workspace: checked before asking, so the question is never asked for nothing."""
+    # start-up: `pipex rm` loads this only when it runs
     from pipex.errors import WorkspaceNotFound
     from pipex.workspace.ids import check_workspace_name
 

@@ -30,6 +30,7 @@ def rm_step(
     if opts.json:
         print_json({"workspace": workspace, "step": step, "removed": list(done.names), "bytes": done.bytes})
     elif not opts.quiet:
+        # start-up: `pipex rm-step` loads this only when it runs
         from pipex.cli.reporters.base import human_size
 
         what = f"{plural(len(done.names), 'run')} ({human_size(done.bytes)})"

@@ -16,6 +16,7 @@ import typer
 
 from pipex.cli import complete, options
 from pipex.cli.argv import FORCE_ALL
+from pipex.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -145,6 +146,7 @@ def run(
 ) -> None:
     """Run a pipeline: independent steps in parallel, unchanged steps from the cache."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex run` loads this only when it runs
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
     from pipex.engine.options import RunOptions
@@ -170,12 +172,8 @@ def run(
         executor=executor,  # type: ignore[arg-type]  # any string: RunOptions.check names the executors
     )
     if detach and attach:
-        from pipex.errors import UsageError
-
         raise UsageError("-d/--detach and --attach contradict each other", hint="give one of them")
     if report and (detach or dry_run):
-        from pipex.errors import UsageError
-
         what = "a dry run records nothing" if dry_run else "a detached run ends later"
         raise UsageError(f"--report: {what}", hint="after a run: pipex report WS -o FILE")
     pipeline = _load(path, force, json=opts.json, workspace=workspace)
@@ -212,6 +210,7 @@ def run_in_foreground(
 def _load(path: Path | None, force: str | None, *, json: bool, workspace: str | None) -> "Pipeline":
     """The pipeline, with two errors made useful: a PATH written after ``-f`` (taken as its list), and, for
     ``--json`` consumers, an invalid pipeline still ends the stream with a ``pipeline_end`` record."""
+    # start-up: `pipex run` loads this only when it runs
     from pipex.errors import PipelineError
     from pipex.kits.check import load
 
@@ -235,8 +234,6 @@ def _force_names_a_path(force: str | None, step_ids: "Sequence[str]") -> None:
     if force is None or force == FORCE_ALL or "," in force or force in step_ids:
         return
     if Path(force).exists():
-        from pipex.errors import UsageError
-
         raise UsageError(
             f'--force {force}: "{force}" is not a step of the pipeline but a path (-f takes the next word as '
             "its list of steps)",
@@ -265,6 +262,7 @@ def _start_detached(
     engine: "Engine", pipeline: "Pipeline", run_options: "RunOptions", *, json: bool, quiet: bool
 ) -> None:
     """Start the run in the background and say how to follow it: the run id on stdout (JSON with --json)."""
+    # start-up: `pipex run` loads this only when it runs
     import json as jsonlib
 
     from pipex.daemon.spawn import start
@@ -287,6 +285,7 @@ def _start_detached(
 async def consume(engine: "Engine", events: Callable[[], AsyncIterator["Event"]], reporter: "Reporter") -> "RunResult":
     """Feed a run's events (``run`` or ``exec``) to the reporter; Ctrl-C/SIGTERM stop the run cleanly, a second
     one kills. ``events`` is called inside the event loop, where the run has to live."""
+    # start-up: `pipex run` loads this only when it runs
     from pipex.engine.events import PipelineEnd
 
     loop = asyncio.get_running_loop()

@@ -37,6 +37,7 @@ def runs(
 ) -> None:
     """List the recorded pipeline runs of a workspace, newest first."""
     opts = options.resolve(ctx, json=json, workdir=workdir)
+    # start-up: `pipex runs` loads this only when it runs
     from pipex.workspace.api import WorkspaceHandle
 
     found = WorkspaceHandle(workdir_of(opts), workspace).runs(limit=limit)
@@ -52,6 +53,7 @@ def runs(
 
 def lines(found: list[RunSummary]) -> list[str]:
     """``20261204T101500123Z-1a2b3c4d  ✓ success  2m03s  5 ran · 12 cached · 1 skipped``."""
+    # start-up: `pipex runs` loads this only when it runs
     from pipex.report.fmt import STATUS_SYMBOL, counts_line, duration
 
     width = max(len(r.status) for r in found)

@@ -28,6 +28,7 @@ def show(
     if opts.json:
         print_json(summary.to_json())
         return
+    # start-up: `pipex show` loads this only when it runs
     from pipex.cli.reporters.base import human_duration, human_size
 
     if summary.live is not None:

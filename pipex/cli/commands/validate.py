@@ -62,6 +62,7 @@ def validate(
         )
         raise typer.Exit(exc.exit_code) from exc
     file = display_path(pipeline.source or pipeline.root)
+    # start-up: `pipex validate` loads this only when it runs
     from pipex.model.secrets import env_warnings
 
     notes = env_warnings(pipeline.steps)
@@ -69,6 +70,7 @@ def validate(
         found: dict[str, object] = {"valid": True, "file": file, "problems": [], "problemCount": 0}
         _print_json({**found, "warnings": notes} if notes else found)
         return
+    # start-up: `pipex validate` loads this only when it runs
     import warnings
 
     from pipex.errors import SecretInEnv

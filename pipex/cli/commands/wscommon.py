@@ -35,6 +35,7 @@ RunOpt = Annotated[
 
 def workdir_of(opts: GlobalOptions) -> Path:
     """The workdir exactly as ``run`` finds it: ``--workdir`` > ``$PIPEX_WORKDIR`` > ``.pipex.yml`` > default."""
+    # start-up: `pipex wscommon` loads this only when it runs
     from pipex.model.project import find_configured_workdir
     from pipex.workspace.workdir import resolve_workdir
 
@@ -42,6 +43,7 @@ def workdir_of(opts: GlobalOptions) -> Path:
 
 
 def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:
+    # start-up: `pipex wscommon` loads this only when it runs
     from pipex.engine.removal import engine_remove_tree
 
     return engine_remove_tree(opts.runtime or "auto", opts.host)
@@ -49,6 +51,7 @@ def remove_tree_of(opts: GlobalOptions) -> Callable[[Path], None]:
 
 def container_sweeper(opts: GlobalOptions) -> ContainerSweeper:
     """What ``rm``/``clean`` call for each workspace they delete: removes its containers (see wsclean)."""
+    # start-up: `pipex wscommon` loads this only when it runs
     from pipex.engine.wsclean import ContainerSweeper
 
     return ContainerSweeper(opts.runtime or "auto", opts.host)
@@ -61,6 +64,7 @@ def warn_all(warnings: Sequence[str]) -> None:
 
 def handle(opts: GlobalOptions, name: str) -> WorkspaceHandle:
     """The named workspace of the chosen workdir; the engine is contacted only to delete container files."""
+    # start-up: `pipex wscommon` loads this only when it runs
     from pipex.workspace.api import WorkspaceHandle
 
     return WorkspaceHandle(workdir_of(opts), name, remove_tree_of(opts))
