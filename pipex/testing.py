@@ -148,11 +148,12 @@ class TestResult:
 
     def calls(self, step: str) -> int:
         """How many times the step's container started in this run (each retry counts; cached, skipped, a gate:
-        0). A sub-pipeline's id (``etl``) counts its steps together."""
+        0). A sub-pipeline's id (``etl``) counts its steps together, a fan-out step's id (``convert``) its
+        instances (``convert[eu]`` counts one)."""
         # start-up: `import pipex.testing` does not load the engine
         from pipex.engine.events import StepRetry, StepStart
 
-        inside = step + "."
+        inside = (step + ".", step + "[") if "[" not in step else (step + ".",)
         if not any(o.id.startswith(inside) for o in self.result.steps):
             self.outcome(step)  # an unknown step is a KeyError naming the steps
         return sum(

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipex.errors import PipelineError, Problem
 from pipex.model.bounds import path_problem
-from pipex.model.step import Input, Step
+from pipex.model.step import ForeachStep, Input, Step
 
 if TYPE_CHECKING:
     from pipex.model.pipeline import Pipeline
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 SEP = "."
 # Fields a ``pipeline:`` step may set; the others describe a container, which it has not.
 PIPELINE_STEP_FIELDS = frozenset({"id", "name", "pipeline", "inputs", "env", "if_"})
+# Fan-out over a whole sub-pipeline (dynamic.md) is not built yet: said plainly, with the way to do it today.
+FANOUT_FIELDS = frozenset({"matrix", "foreach", "max_parallel", "fail_fast"})
 MAX_NESTING = 16  # include depth: well beyond any real use, well below a recursion limit
 
 
@@ -73,6 +75,16 @@ def field_problems(step: Step, base: str) -> list[Problem]:
     problems = []
     for name in sorted(step.model_fields_set - PIPELINE_STEP_FIELDS):
         alias = Step.model_fields[name].alias or name
+        if name in FANOUT_FIELDS:
+            problems.append(
+                Problem(
+                    f"{base}.{alias}",
+                    f'"{alias}" on a sub-pipeline step ("pipeline") is not supported yet',
+                    'put "matrix" or "foreach" on the steps of the sub-pipeline\'s file, '
+                    'or write one "pipeline" step per value',
+                )
+            )
+            continue
         problems.append(
             Problem(
                 f"{base}.{alias}",
@@ -171,12 +183,15 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline]) -> Pipeline:
         for inner in child.steps:
             own = [i.model_copy(update={"step": prefix + i.step}) for i in inner.inputs]
             taken = {i.step for i in own}
-            update = {
+            ids = frozenset(child.ids)
+            update: dict[str, object] = {
                 "id": prefix + inner.id,
                 "inputs": own + [i for i in passed if i.step not in taken],
                 "env": {**step.env, **inner.env},
-                "if_": _both(step.if_, inner.if_),
+                "if_": _both(step.if_, rescoped(inner.if_, prefix, ids) if inner.if_ else None),
             }
+            if inner.foreach is not None:
+                update["foreach"] = _foreach(inner.foreach, prefix, ids)
             steps.append(inner.model_copy(update=update))
             roots[prefix + inner.id] = child.root_of(inner.id)
         for sid, scope in child.scopes.items():
@@ -202,6 +217,43 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline]) -> Pipeline:
     composed.model_post_init(None)
     composed.set_composition(authored=pipeline.authored_steps, roots=roots, scopes=scopes)
     return composed
+
+
+def rescoped(text: str, prefix: str, ids: frozenset[str]) -> str:
+    """A child's expression with its references to its own steps (``steps.extract``, ``steps["extract"]``) made
+    to name the inlined ids (``steps["etl.extract"]``): the child's ``if`` and ``foreach`` read its own steps'
+    results, which the engine knows only by their full ids. Rewritten token by token, so string literals and
+    other names stay exactly as written; an expression that does not parse is left alone (its own error)."""
+    if "steps" not in text:
+        return text
+    # start-up: the condition language only for child steps with an expression
+    from pipex.model.handwritten.condition import ConditionSyntaxError
+    from pipex.model.handwritten.condition_parse import tokenize
+
+    try:
+        tokens = tokenize(text)
+    except ConditionSyntaxError:
+        return text
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the original text
+    for n, tok in enumerate(tokens[:-2]):
+        if tok.kind != "name" or tok.text != "steps" or (n and tokens[n - 1].op == "."):
+            continue  # only the root name `steps`, not a field called "steps"
+        nxt, target = tokens[n + 1], tokens[n + 2]
+        if nxt.op == "." and target.kind == "name" and target.text in ids:
+            edits.append((nxt.pos, target.pos + len(target.text), f'["{prefix}{target.text}"]'))
+        elif nxt.op == "[" and target.kind == "str" and target.text in ids and tokens[n + 3].op == "]":
+            edits.append((target.pos, tokens[n + 3].pos, f'"{prefix}{target.text}"'))
+    for start, end, replacement in reversed(edits):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _foreach(foreach: str | list[Any] | ForeachStep, prefix: str, ids: frozenset[str]) -> str | list[Any] | ForeachStep:
+    if isinstance(foreach, ForeachStep):
+        return ForeachStep(step=prefix + foreach.step) if foreach.step in ids else foreach
+    if isinstance(foreach, str):
+        return rescoped(foreach, prefix, ids)
+    return foreach
 
 
 def _both(outer: str | None, inner: str | None) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 import pipex
 from pipex.errors import PipelineError
-from pipex.model.compose import mount_name
+from pipex.model.compose import mount_name, rescoped
 from pipex.runtime.fake import FakeRuntime
 from pipex.runtime.labels import STEP
 from pipex.testing import mock, run
@@ -154,6 +154,23 @@ def test_a_sub_pipeline_step_has_no_container_fields_and_its_childs_problems_are
     ]
 
 
+def test_fan_out_over_a_sub_pipeline_is_a_validation_error_naming_what_is_not_supported(project: Path) -> None:
+    fanned = PARENT.replace(
+        "    env: {REGION: eu}\n",
+        "    env: {REGION: eu}\n    matrix: {region: [eu, us]}\n    maxParallel: 1\n"
+        "  - id: etl2\n    pipeline: ./etl/pipeline.yml\n    foreach: [a, b]\n",
+    )
+    (project / "pipeline.yml").write_text(fanned, encoding="utf-8")
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    fix = '(put "matrix" or "foreach" on the steps of the sub-pipeline\'s file, or write one "pipeline" step per value)'
+    assert [str(p) for p in info.value.problems] == [
+        f'steps[1].matrix: "matrix" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
+        f'steps[1].maxParallel: "maxParallel" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
+        f'steps[2].foreach: "foreach" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
+    ]
+
+
 def test_an_input_passed_down_may_not_hide_a_child_step(project: Path) -> None:
     (project / "etl" / "pipeline.yml").write_text(
         CHILD.replace("id: extract", "id: download").replace("[{step: extract}]", "[{step: download}]"),
@@ -190,3 +207,73 @@ def test_a_gate_inside_a_sub_pipeline_is_addressed_by_its_full_id(project: Path,
     assert held.outcome("report").state == "pending"  # report reads etl's final step: the gate
     done = run(project, approve=["etl.ok"], workdir=tmp_path / "wd")
     assert done.status == "success" and done.cached("etl.load") and done.ran("report")
+
+
+ROUTED_CHILD = """\
+id: etl
+steps:
+  - id: check
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "route=a" >> "$PIPEX_OUTPUT"']
+  - id: take-a
+    image: alpine:3.20
+    cmd: ["true"]
+    inputs: [{step: check}]
+    if: steps.check.outputs.route == "a"
+  - id: take-b
+    image: alpine:3.20
+    cmd: ["true"]
+    inputs: [{step: check}]
+    if: steps['check'].outputs.route == "b"
+  - id: list
+    image: alpine:3.20
+    cmd: ["true"]
+  - id: each
+    image: alpine:3.20
+    cmd: [sh, -c, "echo ${{ item }}"]
+    foreach: steps.list.outputs.files
+    inputs: [{step: list}]
+  - id: per
+    image: alpine:3.20
+    cmd: ["true"]
+    foreach: {step: each}
+    inputs: [{step: each}]
+"""
+
+
+def test_a_childs_conditions_and_foreach_read_its_own_steps_by_their_inlined_ids(project: Path) -> None:
+    # Without the rewrite the child's `steps.check` named no step of the run: both branches were skipped and the
+    # per-item steps never fanned out, silently.
+    (project / "etl" / "pipeline.yml").write_text(ROUTED_CHILD, encoding="utf-8")
+    loaded = pipex.load()
+    assert loaded.step("etl.take-a").if_ == 'steps["etl.check"].outputs.route == "a"'
+    assert loaded.step("etl.take-b").if_ == 'steps["etl.check"].outputs.route == "b"'
+    assert loaded.step("etl.each").foreach == 'steps["etl.list"].outputs.files'
+    foreach = loaded.step("etl.per").foreach
+    assert not isinstance(foreach, str | list) and foreach is not None and foreach.step == "etl.each"
+
+    result = run(
+        loaded,
+        mocks=[mock("etl.check", outputs={"route": "b"}), mock("etl.list", outputs={"files": ["x.csv", "y.csv"]})],
+        workdir=project / "w",
+    )
+    assert result.status == "success"
+    assert result.skipped("etl.take-a", "condition") and result.ran("etl.take-b")
+    assert [o.id for o in result.result.steps if o.id.startswith(("etl.each[", "etl.per["))] == [
+        "etl.each[x.csv]",
+        "etl.each[y.csv]",
+        "etl.per[x.csv]",
+        "etl.per[y.csv]",
+    ]
+    assert result.calls("etl.each") == 2 and result.calls("etl.per") == 2
+
+
+def test_rescoping_rewrites_only_references_to_the_childs_own_steps() -> None:
+    ids = frozenset({"extract", "check"})
+    assert rescoped('steps.extract.outputs.k == "a"', "etl.", ids) == 'steps["etl.extract"].outputs.k == "a"'
+    assert rescoped("steps['check'].status == 'success'", "etl.", ids) == "steps[\"etl.check\"].status == 'success'"
+    # a string literal, a field called "steps", an id not of the child, a text that does not parse: as written
+    assert rescoped('"steps.extract" == env.X', "etl.", ids) == '"steps.extract" == env.X'
+    assert rescoped("env.steps.extract", "etl.", ids) == "env.steps.extract"
+    assert rescoped("steps.download.status", "etl.", ids) == "steps.download.status"
+    assert rescoped("steps.extract ===", "etl.", ids) == "steps.extract ==="
