@@ -64,6 +64,7 @@ class Mock:
 
     step: str
     behaviour: Behaviour
+    approve: bool = False  # an approval gate: approved in this run (a gate runs no container to script)
 
 
 def _text(lines: Sequence[str] | str | bytes) -> bytes:
@@ -82,13 +83,22 @@ def mock(
     files: Mapping[str, bytes | str | None] | None = None,
     delay: float = 0.0,
     outputs: Mapping[str, Any] | str | bytes | None = None,
+    *,
+    approve: bool = False,
 ) -> Mock:
     """Script the container of ``step_id``: its output lines (a list of lines, or raw ``str``/``bytes``), the
     files it writes under its ``outputPath`` (``None`` makes a directory), how long it runs, how it exits, and
     the step outputs it writes to ``$PIPEX_OUTPUT`` (a mapping: strings as they are, other values as JSON; or the
-    file's raw text)."""
+    file's raw text). ``mock(gate, approve=True)`` approves an approval gate in this run (as ``run --approve``);
+    a gate takes nothing else."""
     if delay < 0:
         raise ValueError("delay must be >= 0")
+    if approve:
+        given = {"exit_code": exit_code != 0, "stdout": bool(stdout), "stderr": bool(stderr), "files": bool(files),
+                 "delay": delay != 0.0, "outputs": outputs is not None}  # fmt: skip
+        if any(given.values()):
+            extra = ", ".join(name for name, on in given.items() if on)
+            raise ValueError(f'mock("{step_id}", approve=True): an approval gate runs no container, so not {extra}')
     behaviour = Behaviour(
         exit_code=exit_code,
         stdout=_text(stdout),
@@ -97,7 +107,7 @@ def mock(
         delay=delay,
         outputs=_output_text(outputs),
     )
-    return Mock(step_id, behaviour)
+    return Mock(step_id, behaviour, approve)
 
 
 def _output_text(outputs: Mapping[str, Any] | str | bytes | None) -> str | bytes | None:
@@ -253,10 +263,16 @@ async def arun(
     pipeline = pipeline_or_path if isinstance(pipeline_or_path, Pipeline) else _load(pipeline_or_path)
     specs = {spec.id: spec for spec in _specs(pipeline, run_kwargs.get("env_file"))}
     _check_mocks(mocks, list(specs))
+    _check_gates(mocks, {sid for sid, spec in specs.items() if spec.gate is not None})
+    gates = [m.step for m in mocks if m.approve]
+    if gates:  # the same as approve=[…]: a gate approved before the run reaches it
+        run_kwargs["approve"] = [*run_kwargs.get("approve", ()), *gates]
     if runtime is None:
         runtime = FakeRuntime(images=sorted({spec.image for spec in specs.values()}))
     by_step: dict[str, list[Behaviour]] = {}
     for m in mocks:
+        if m.approve:
+            continue
         behaviour = m.behaviour
         if m.step in specs:  # the mock's files go where the step writes its artifacts
             behaviour = dataclasses.replace(behaviour, output_target=specs[m.step].output_path)
@@ -286,6 +302,19 @@ def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
             guess = did_you_mean(m.step, step_ids)
             hint = f'; did you mean "{guess}"?' if guess else f" (its steps: {', '.join(step_ids[:20])})"
             raise ValueError(f'mock("{m.step}"): the pipeline has no step "{m.step}"{hint}')
+
+
+def _check_gates(mocks: Sequence[Mock], gates: set[str]) -> None:
+    """A gate runs no container: a mock scripting one would be silently ignored, and approving a step that is
+    not a gate means nothing."""
+    for m in mocks:
+        if m.approve and m.step not in gates:
+            raise ValueError(f'mock("{m.step}", approve=True): "{m.step}" is not an approval gate')
+        if not m.approve and m.step in gates:
+            raise ValueError(
+                f'mock("{m.step}"): "{m.step}" is an approval gate, which runs no container; '
+                f'approve it with mock("{m.step}", approve=True)'
+            )
 
 
 class Harness:
