@@ -277,3 +277,6 @@ def test_rescoping_rewrites_only_references_to_the_childs_own_steps() -> None:
     assert rescoped("env.steps.extract", "etl.", ids) == "env.steps.extract"
     assert rescoped("steps.download.status", "etl.", ids) == "steps.download.status"
     assert rescoped("steps.extract ===", "etl.", ids) == "steps.extract ==="
+    # nested: the inner sub-pipeline's already-inlined ids are prefixed once more
+    inner = rescoped("steps.dedupe.outputs.n > 0", "clean.", frozenset({"dedupe"}))
+    assert rescoped(inner, "etl.", frozenset({"clean.dedupe"})) == 'steps["etl.clean.dedupe"].outputs.n > 0'
