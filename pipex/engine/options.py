@@ -171,11 +171,14 @@ class RunOptions:
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:
-            # an instance (`--force 'convert[eu]'`): its step must exist; its keys are known only when it runs
+            # an instance (`--target/--force 'convert[eu]'`): its step must exist; its keys are known only when
+            # it runs
             if step not in known and not (
-                option == "--force" and step.endswith("]") and step.partition("[")[0] in known
+                option != "--approve" and step.endswith("]") and step.partition("[")[0] in known
             ):
-                guess = did_you_mean(step, step_ids)
+                group, bracket, key = step.partition("[")
+                guess = did_you_mean(group, step_ids) if bracket else did_you_mean(step, step_ids)
+                guess = f"{guess}[{key}" if guess and bracket else guess
                 raise UsageError(
                     f'{option}: unknown step "{step}"' + (f'; did you mean "{guess}"?' if guess else ""),
                     hint="the step ids are: " + ", ".join(step_ids[:20]) + (" …" if len(step_ids) > 20 else ""),
