@@ -307,7 +307,7 @@ class Engine:
         if pipeline.scopes:  # --target etl / --force etl: every step of the sub-pipeline
             force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
             options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
-        options.check([s.id for s in specs])
+        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None})
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None

@@ -224,10 +224,16 @@ def test_target_an_instance_that_does_not_exist_fails_its_step(tmp_path: Path) -
     assert creates(r.runtime) == []
 
 
-def test_target_an_instance_of_an_unknown_step_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_instance_of_an_unknown_or_plain_step_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd", target=["convrt[eu-csv]"])
     assert caught.value.message == '--target: unknown step "convrt[eu-csv]"; did you mean "convert[eu-csv]"?'
+    with pytest.raises(UsageError) as caught:
+        run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd", force=["merge[eu-csv]"])
+    assert (
+        caught.value.message == '--force: "merge" has no instances (no matrix or foreach): "merge[eu-csv]" names none'
+    )
+    assert caught.value.hint == "name the step: --force merge"
 
 
 PAIRED = """
