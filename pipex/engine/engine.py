@@ -46,12 +46,13 @@ FAIR_BATCH = 64  # events handed over at most before the event loop gets a turn
 
 
 def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[StepSpec]:
-    """The targets plus all their transitive dependencies (optional ones that exist included), in file order."""
+    """The targets plus all their transitive dependencies (optional ones that exist included), in file order.
+    An instance (``convert[eu]``) selects its fan-out step; the scheduler runs only that instance of it."""
     if not targets:
         return list(specs)
     by_id = {s.id: s for s in specs}
     keep: set[str] = set()
-    stack = list(targets)
+    stack = [t.partition("[")[0] if t.endswith("]") else t for t in targets]
     while stack:
         sid = stack.pop()
         if sid in keep or sid not in by_id:
@@ -306,7 +307,7 @@ class Engine:
         if pipeline.scopes:  # --target etl / --force etl: every step of the sub-pipeline
             force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
             options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
-        options.check([s.id for s in specs])
+        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None})
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None

@@ -126,13 +126,28 @@ class StepEvent(Event):
         *Event.json_fields,
         _f("step", dump=_ref_to_json, load=ref_from_json),
         _f("attempt", load=int, default=1),
-        _f("scope", load=None, omit=True),  # derived from the step id: written, never read back
+        # derived from the step id: written, never read back
+        _f("scope", load=None, omit=True),
+        _f("group", load=None, omit=True),
+        _f("instance", load=None, omit=True),
     )
 
     @property
     def scope(self) -> str:
         """The sub-pipeline the step belongs to (``etl`` for ``etl.extract``), ``""`` at the top."""
-        return self.step.id.rpartition(".")[0]
+        return (self.group or self.step.id).rpartition(".")[0]  # an instance key may hold a dot: process[a.csv]
+
+    @property
+    def group(self) -> str:
+        """The fan-out step an instance belongs to (``convert`` for ``convert[eu-csv]``), ``""`` for a step."""
+        sid = self.step.id
+        return sid.rpartition("[")[0] if sid.endswith("]") else ""
+
+    @property
+    def instance(self) -> str:
+        """An instance's key (``eu-csv`` for ``convert[eu-csv]``; keys never hold ``[``), ``""`` for a step."""
+        sid = self.step.id
+        return sid[sid.rfind("[") + 1 : -1] if sid.endswith("]") and "[" in sid else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,6 +65,14 @@ class FanOut:
             return await s._fail_early(spec, ref, "foreach", instances.message, 1, time.time())
         if not instances:
             return s._skip(ref, "condition")  # an empty list: nothing to run
+        only = s.only.get(spec.id)
+        if only is not None:  # --target 'step[key]'
+            chosen = [i for i in instances if i.instance in only]
+            if not chosen:
+                known = ", ".join(str(i.instance) for i in instances[:10]) + (" …" if len(instances) > 10 else "")
+                message = f"--target: no instance {', '.join(sorted(only))} of {spec.id}; its instances: {known}"
+                return await s._fail_early(spec, ref, "target", message, 1, time.time())
+            instances = chosen
         if spec.image not in s._images:  # resolved once for all the instances
             image = await s._image(spec, ref)
             if isinstance(image, StepOutcome):

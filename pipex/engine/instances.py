@@ -41,6 +41,36 @@ def instance_id(step: str, key: str) -> str:
     return f"{step}[{key}]"
 
 
+def split_id(sid: str) -> tuple[str, str | None]:
+    """``convert[eu]`` → (``convert``, ``eu``); a plain step id → (it, ``None``)."""
+    if sid.endswith("]") and "[" in sid:
+        step, _, key = sid[:-1].partition("[")
+        return step, key
+    return sid, None
+
+
+def targeted_instances(specs: Sequence[StepSpec], targets: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Fan-out step id → the only instance keys to run, for ``--target 'step[key]'``: that instance, and through
+    a paired fan-out (``foreach: {step: X}``) the same instance of ``X``. A step also needed whole (``--target
+    step``, or read by another target) is not narrowed; steps not named here run all their instances."""
+    by_id = {s.id: s for s in specs}
+    whole: set[str] = set()
+    keys: dict[str, set[str]] = {}
+    stack = [split_id(t) for t in targets]
+    while stack:
+        sid, key = stack.pop()
+        spec = by_id.get(sid)
+        if spec is None or sid in whole or (key is not None and key in keys.get(sid, ())):
+            continue
+        if key is None:
+            whole.add(sid)
+        else:
+            keys.setdefault(sid, set()).add(key)
+        paired = spec.fan_out.paired if spec.fan_out is not None and key is not None else None
+        stack.extend((i.step, key if i.step == paired else None) for i in spec.inputs)
+    return {sid: frozenset(found) for sid, found in keys.items() if sid not in whole}
+
+
 def expand(spec: StepSpec, items: Sequence[Any] | None = None) -> list[StepSpec] | ExpandError:
     """The instances of ``spec``: of its matrix, of its literal ``foreach`` list, or of ``items`` (the upstream
     output a ``foreach`` names, already read by the caller)."""

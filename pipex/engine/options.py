@@ -4,7 +4,7 @@ and to a detached run's background process (as JSON: ``to_json``/``from_json``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -153,8 +153,9 @@ class RunOptions:
             return False
         return step in self.force or ("[" in step and step.partition("[")[0] in self.force)
 
-    def check(self, step_ids: Sequence[str]) -> None:
-        """Unknown ids in --target/--force are errors with a suggestion (improved: silently ignored before)."""
+    def check(self, step_ids: Sequence[str], fan_out: Collection[str] = ()) -> None:
+        """Unknown ids in --target/--force are errors with a suggestion (improved: silently ignored before);
+        ``fan_out``: the ids of the fan-out steps, the only ones an instance (``step[key]``) may name."""
         if self.concurrency is not None and self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1", hint="e.g. --concurrency 4")
         if self.timeout is not None and self.timeout <= 0:
@@ -171,12 +172,21 @@ class RunOptions:
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:
-            # an instance (`--force 'convert[eu]'`): its step must exist; its keys are known only when it runs
+            # an instance (`--target/--force 'convert[eu]'`): its step must exist; its keys are known only when
+            # it runs
             if step not in known and not (
-                option == "--force" and step.endswith("]") and step.partition("[")[0] in known
+                option != "--approve" and step.endswith("]") and step.partition("[")[0] in known
             ):
-                guess = did_you_mean(step, step_ids)
+                group, bracket, key = step.partition("[")
+                guess = did_you_mean(group, step_ids) if bracket else did_you_mean(step, step_ids)
+                guess = f"{guess}[{key}" if guess and bracket else guess
                 raise UsageError(
                     f'{option}: unknown step "{step}"' + (f'; did you mean "{guess}"?' if guess else ""),
                     hint="the step ids are: " + ", ".join(step_ids[:20]) + (" …" if len(step_ids) > 20 else ""),
+                )
+            group = step.partition("[")[0]
+            if step not in known and group not in fan_out:
+                raise UsageError(
+                    f'{option}: "{group}" has no instances (no matrix or foreach): "{step}" names none',
+                    hint=f"name the step: {option} {group}",
                 )

@@ -43,7 +43,7 @@ from pipex.engine.fingerprint import FingerprintResult
 from pipex.engine.fingerprints import Fingerprinter
 from pipex.engine.gates import Gates, inputs_fingerprint
 from pipex.engine.images import ImageResolver
-from pipex.engine.instances import input_digests
+from pipex.engine.instances import input_digests, targeted_instances
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
@@ -91,6 +91,7 @@ class Scheduler:
         self.gates = Gates(workspace, options, writable=ctx is not None)
         self.provided: dict[str, Provided] = {}
         self.pending_digest: set[str] = set()  # dry run: would run, so its artifacts are unknown
+        self.only = targeted_instances(specs, options.target)  # --target 'step[key]': only those instances
         self.order = {s.id: n for n, s in enumerate(specs)}
         self.slots = Slots(options.slots)
         self.running_now = 0

@@ -94,7 +94,18 @@ class WorkspaceHandle:
         return artifacts.read(self._root(step, run), path, hint=self._hint(step))
 
     def export(self, step: str, dest: str | os.PathLike[str], path: str = "", *, run: str | None = None) -> Exported:
+        """Copy the artifacts of ``step``'s last successful run (or ``run``) into ``dest``; for a fan-out step
+        (its plain id), every instance's, each into ``dest/<key>/``."""
+        instances = [] if run is not None else reader.instances_of(self._ws, step)
+        if instances:
+            roots = {inst[len(step) + 1 : -1]: self._root(inst, None) for inst in instances}
+            return exporter.export_each(roots, Path(dest), path, hint=self._hint(step))
         return exporter.export(self._root(step, run), Path(dest), path, hint=self._hint(step))
+
+    def instances(self, step: str) -> list[str]:
+        """The instance ids (``convert[eu-csv]``, …) a fan-out step ran as in this workspace; ``[]`` for a plain
+        step, an instance, or a step with no runs."""
+        return reader.instances_of(self._ws, step)
 
     def runs(self, limit: int | None = None) -> list[RunSummary]:
         """The recorded pipeline runs, newest first (``pipex runs``)."""

@@ -13,7 +13,7 @@ import contextlib
 import os
 import posixpath
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,6 +75,34 @@ def export(root: Path, dest: Path, sub: str = "", *, hint: str | None = None) ->
         except OSError as exc:
             raise WorkspaceError(f"cannot export to {dest}: {exc.strerror} ({exc.filename})") from exc
     return done
+
+
+def export_each(roots: Mapping[str, Path], dest: Path, sub: str = "", *, hint: str | None = None) -> Exported:
+    """Each of ``roots`` (name → artifacts, e.g. a fan-out step's instances by key) into its own ``dest/<name>/``.
+
+    As with ``export``, a problem copies nothing: every ``dest/<name>`` must be new or an empty directory, and
+    ``sub`` must exist in every root, before the first byte is copied."""
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} exists and is not a directory", hint="give a new or existing directory")
+    for name, root in roots.items():
+        if sub:
+            locate(root, sub, hint=hint)
+        target = dest / name
+        if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink() and _empty(target)):
+            raise UsageError(f"{target} already exists; nothing was copied", hint="export into a new directory")
+    done = Exported(dest)
+    for name, root in roots.items():
+        one = export(root, dest / name, sub, hint=hint)
+        done.files += one.files
+        done.bytes += one.bytes
+        done.links += one.links
+        done.skipped.extend(replace(e, path=f"{name}/{e.path}") for e in one.skipped)
+    return done
+
+
+def _empty(directory: Path) -> bool:
+    with os.scandir(directory) as entries:
+        return next(entries, None) is None
 
 
 def _export_one(root: Path, entry: Entry, dest: Path, hint: str | None) -> Exported:

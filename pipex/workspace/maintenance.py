@@ -38,20 +38,60 @@ class Removed:
     bytes: int = 0
     event_logs: int = 0
     records: tuple[str, ...] = ()  # pipeline-run records trimmed by ``prune --keep-runs``
+    instances: tuple[str, ...] = ()  # state entries of fan-out instances ``prune`` forgot (their item is gone)
 
 
 def prune(ws: Workspace, remove_tree: RemoveTree | None = None, *, keep_runs: int | None = None) -> Removed:
-    """Delete every committed run no state entry refers to (``lastSuccess`` and ``last`` are both kept);
-    ``keep_runs``: also delete all pipeline-run records but the newest N."""
+    """Delete every committed run no state entry refers to (``lastSuccess`` and ``last`` are both kept), after
+    forgetting the instances whose item the newest run no longer made (``stale_instances``); ``keep_runs``: also
+    delete all pipeline-run records but the newest N."""
     ws.require()
     with ws.lock("pipex prune"):
+        stale = stale_instances(ws)
+        for sid in stale:
+            ws.forget_step(sid)
         keep = load_state(ws.state_path).referenced_runs()
         gone = [r for r in ws.run_ids() if r not in keep]
         freed = _delete([ws.runs_dir / r for r in gone], remove_tree)
         ws.clear_staging(remove_tree)  # nobody runs (we hold the lock): staging is a dead run's leftovers
         logs, log_bytes = _prune_event_logs(ws)
         trimmed, record_bytes = records.trim(ws, keep_runs) if keep_runs is not None else ([], 0)
-    return Removed(tuple(gone), freed + log_bytes + record_bytes, logs, tuple(trimmed))
+    return Removed(tuple(gone), freed + log_bytes + record_bytes, logs, tuple(trimmed), tuple(stale))
+
+
+def stale_instances(ws: Workspace) -> list[str]:
+    """The state entries of fan-out instances (``convert[eu]``) that the newest recorded pipeline run did not make:
+    their item was removed (or their matrix value), so nothing will read them again but a run that adds it back.
+
+    Only a run that decided every instance tells: one that ended ``success``, not narrowed by ``--target
+    'step[key]'``, and for each fan-out step only when all its instances ran or were cached (a failure may have
+    left instances never started, ``failFast``). A fan-out step absent from that run (skipped, not targeted, its
+    list unreadable) keeps every instance."""
+    ids = records.run_ids(ws)
+    if not ids:
+        return []
+    try:
+        record = records.read(ws, ids[-1])
+    except WorkspaceError:  # a damaged record tells nothing: keep everything
+        return []
+    options = record.get("options")
+    targets = options.get("target") if isinstance(options, dict) else None
+    if record.get("status") != "success" or any(isinstance(t, str) and t.endswith("]") for t in targets or ()):
+        return []
+    made: dict[str, set[str]] = {}
+    undecided: set[str] = set()
+    for step in record["steps"]:
+        if not isinstance(step, dict) or not isinstance(step.get("group"), str) or not isinstance(step.get("id"), str):
+            continue
+        made.setdefault(step["group"], set()).add(step["id"])
+        if step.get("outcome") not in ("ran", "cached"):
+            undecided.add(step["group"])
+    found = []
+    for sid in load_state(ws.state_path).steps:
+        group = sid.rpartition("[")[0] if sid.endswith("]") else ""
+        if group in made and group not in undecided and sid not in made[group]:
+            found.append(sid)
+    return sorted(found)
 
 
 def _prune_event_logs(ws: Workspace) -> tuple[int, int]:

@@ -105,12 +105,24 @@ def _fresh_state(ws: Workspace) -> Any:
     return load_state(ws.state_path)  # not ws.state(): that one is cached for the writer's lifetime
 
 
+def _instances(state: Any, step: str) -> list[str]:
+    if step in state.steps or "[" in step:
+        return []
+    return sorted(s for s in state.steps if s.startswith(step + "[") and s.endswith("]"))
+
+
+def instances_of(ws: Workspace, step: str) -> list[str]:
+    """The instance ids (``convert[eu-csv]``, …) ``step`` ran as, when it is a fan-out step; else ``[]``."""
+    ws.require()
+    return _instances(_fresh_state(ws), step)
+
+
 def step_entry(ws: Workspace, step: str, *, success: bool = False) -> RunEntry:
     """The step's last run (``success``: its last successful run), or ``WorkspaceNotFound`` with what exists."""
     ws.require()
     state = _fresh_state(ws)
     st = state.steps.get(step)
-    instances = [] if st is not None or "[" in step else sorted(s for s in state.steps if s.startswith(step + "["))
+    instances = _instances(state, step)
     if instances:  # a fan-out step: its runs are its instances'
         shown = ", ".join(instances[:5]) + (f" and {len(instances) - 5} more" if len(instances) > 5 else "")
         raise WorkspaceNotFound(

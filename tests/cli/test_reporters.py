@@ -574,6 +574,7 @@ def test_json_step_log_lines_are_exactly_the_events_json() -> None:
         ("r1", "geo", REPORT, 2, "stderr", ts2),
         ("r2", "geo", REPORT, 2, "stderr", ts2),
         ("r2", 'w"s', REPORT, 2, "stderr", ts2),
+        ("r2", 'w"s', StepRef("etl.process[a.csv]", "process a"), 1, "stderr", ts2),  # an instance, in a scope
     ]
     for run_id, workspace, step, attempt, stream, ts in cases:
         for line in tricky:
@@ -588,6 +589,9 @@ def test_json_step_log_lines_are_exactly_the_events_json() -> None:
         '{"event":"step_log","ts":"2024-05-01T12:00:00Z","seq":2,"runId":"r1","workspace":"geo",'
         '"step":{"id":"build","name":"Build"},"attempt":1,"stream":"stdout","line":"back\\\\slash\\\\"}'
     )
+    last = json.loads(out.getvalue().split("\n")[-2])
+    assert last["step"] == {"id": "etl.process[a.csv]", "name": "process a"}
+    assert (last["scope"], last["group"], last["instance"]) == ("etl", "etl.process", "a.csv")
 
 
 # -- quiet and the factory ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_prune_deletes_event_logs_of_detached_runs_but_the_latest_and_a_live_one
     finally:
         os.close(fd)
     assert res.exit_code == 0, res.stderr
-    assert json.loads(res.stdout) == {"workspace": "demo", "removed": [], "eventLogs": 1, "bytes": 14}
+    assert json.loads(res.stdout) == {"workspace": "demo", "removed": [], "eventLogs": 1, "bytes": 14, "instances": []}
     assert sorted(p.name for p in events.iterdir()) == sorted(
         ["current", "notes.txt", f"{live}.jsonl", f"{live}.log", f"{latest}.jsonl", f"{latest}.log"]
     )
@@ -144,3 +145,51 @@ def test_api_maintenance(demo: Demo) -> None:
     assert [s.step for s in ws.show().steps] == ["a"]
     assert "hello" in ws.logs("a", stream="stdout") and ws.inspect("a")["stepId"] == "a"
     assert ws.remove().names == ("demo",) and not demo.ws.exists()
+
+
+FOREACH = """
+id: fe
+steps:
+  - {id: list, image: alpine:3.20, cmd: [list], outputs: [files]}
+  - id: process
+    foreach: steps.list.outputs.files
+    inputs: [{step: list}]
+    image: alpine:3.20
+    cmd: [sh, -c, "wc -l /input/list/${{ item }}"]
+"""
+
+
+def test_prune_forgets_the_instances_whose_item_the_last_run_no_longer_made(invoke: Invoke, tmp_path: Path) -> None:
+    from pipex.testing import mock, run
+
+    (tmp_path / "pipeline.yml").write_text(FOREACH)
+    args = ["--workdir", str(tmp_path / "w")]
+
+    def listing(*files: str, **how: Any) -> Any:
+        return run(tmp_path, mocks=[mock("list", outputs={"files": list(files)})], workdir=tmp_path / "w", **how)
+
+    first = listing("a", "b", "c")
+    b_run = first.outcome("process[b]").run_id
+    # narrowed by --target 'process[a]': that run does not say b and c are gone
+    listing("a", force=["list"], target=["process[a]"])
+    assert json.loads(invoke(["prune", "fe", "--json", *args]).stdout)["instances"] == []
+    # a failed run neither
+    run(tmp_path, mocks=[mock("list", exit_code=1)], workdir=tmp_path / "w", force=["list"])
+    assert json.loads(invoke(["prune", "fe", "--json", *args]).stdout)["instances"] == []
+    listing("a", "c", force=["list"])
+    assert listing("a", "b", "c", force=["list"]).cached("process[b]")  # until prune, the item comes back cached
+    listing("a", "c", force=["list"])
+    data = json.loads(invoke(["prune", "fe", "--json", *args]).stdout)
+    assert data["instances"] == ["process[b]"] and b_run in data["removed"]
+    state = json.loads((tmp_path / "w" / "fe" / "state.json").read_text())["steps"]
+    assert sorted(state) == ["list", "process[a]", "process[c]"]
+    assert invoke(["prune", "fe", *args]).stdout == 'nothing to prune in workspace "fe"\n'
+    # the item back: it runs again (its cache entry went with it), the others stay cached
+    again = listing("a", "b", "c", force=["list"])
+    assert {o.id: o.state for o in again.result.steps} == {
+        "list": "success",
+        "process": "success",
+        "process[a]": "cached",
+        "process[b]": "success",
+        "process[c]": "cached",
+    }

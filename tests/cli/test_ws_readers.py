@@ -248,3 +248,67 @@ def test_graph_overlay_without_an_engine_shows_the_last_runs(invoke: Invoke, dem
     assert res.exit_code == 0, res.stderr
     states = {node["id"]: node.get("state") for node in json.loads(res.stdout)["nodes"]}
     assert states == {"a": "succeeded", "b": "failed"}
+
+
+FANOUT = """
+id: fo
+steps:
+  - id: convert
+    matrix: {region: [eu, us]}
+    image: alpine:3.20
+    cmd: [convert]
+"""
+
+
+def _fan_out(tmp_path: Path) -> list[str]:
+    from pipex.testing import mock, run
+
+    (tmp_path / "pipeline.yml").write_text(FANOUT)
+    mocks = [
+        mock("convert[eu]", stdout=["one", "two"], stderr=["warn"], files={"out/x.csv": "eu"}),
+        mock("convert[us]", stdout=["three"], files={"out/x.csv": "us!"}),
+    ]
+    run(tmp_path, mocks=mocks, workdir=tmp_path / "w", concurrency=1)
+    return ["--workdir", str(tmp_path / "w")]
+
+
+def test_logs_of_a_fan_out_step_prints_every_instance_prefixed(invoke: Invoke, tmp_path: Path) -> None:
+    args = _fan_out(tmp_path)
+    assert invoke(["logs", "fo", "convert", *args]).stdout == (
+        "[convert[eu]] one\n[convert[eu]] two\n[convert[eu]] warn\n[convert[us]] three\n"
+    )
+    assert invoke(["logs", "fo", "convert", "-s", "stderr", *args]).stdout == "[convert[eu]] warn\n"
+    assert invoke(["logs", "fo", "convert[us]", *args]).stdout == "three\n"  # one instance: its bytes, unchanged
+    lines = [json.loads(line) for line in invoke(["logs", "fo", "convert", "--json", *args]).stdout.splitlines()]
+    assert lines == [
+        {"step": "convert[eu]", "stream": "stdout", "line": "one"},
+        {"step": "convert[eu]", "stream": "stdout", "line": "two"},
+        {"step": "convert[eu]", "stream": "stderr", "line": "warn"},
+        {"step": "convert[us]", "stream": "stdout", "line": "three"},
+    ]
+    res = invoke(["logs", "fo", "convert", "-f", *args])
+    assert res.exit_code == 2
+    assert res.stderr == "error: step \"convert\" ran as 2 instances; -f follows one\nhint: e.g. 'convert[eu]'\n"
+
+
+def test_export_of_a_fan_out_step_copies_each_instance_into_its_key(invoke: Invoke, tmp_path: Path) -> None:
+    args = _fan_out(tmp_path)
+    dest = tmp_path / "dest"
+    res = invoke(["export", "fo", "convert", str(dest), *args])
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == f"exported 2 files (5 B) to {dest}\n"
+    assert (dest / "eu" / "out" / "x.csv").read_text() == "eu"
+    assert (dest / "us" / "out" / "x.csv").read_text() == "us!"
+    # a key's directory that is there already: nothing is copied, not even the other instance
+    again = tmp_path / "again"
+    (again / "us").mkdir(parents=True)
+    (again / "us" / "keep").write_text("")
+    res = invoke(["export", "fo", "convert", str(again), *args])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"error: {again / 'us'} already exists; nothing was copied\nhint: export into a new directory\n"
+    )
+    assert sorted(p.name for p in again.iterdir()) == ["us"]
+    one = invoke(["export", "fo", "convert", str(tmp_path / "one"), "--path", "out/x.csv", *args])
+    assert one.exit_code == 0, one.stderr
+    assert (tmp_path / "one" / "us" / "x.csv").read_text() == "us!"

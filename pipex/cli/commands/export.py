@@ -15,11 +15,13 @@ EPILOG = options.epilog(
         ("pipex export geodata extract ./out", "copy all artifacts into ./out"),
         ("pipex export geodata extract ./tiles --path tiles", "one directory"),
         ("pipex export geodata extract . --path rows.csv", "one file"),
+        ("pipex export geodata convert ./out", "a fan-out step: each instance into ./out/<key>/"),
     ],
     "Reads the step's last successful run (--run for another). DEST is created if missing; nothing in it is "
     "overwritten (a conflict copies nothing). Links that stay inside the artifacts are copied as links; links "
     "pointing outside (absolute, up past the top, or through another link), FIFOs, sockets, devices and names "
-    "holding control characters are skipped with a warning, never followed. With --json: "
+    "holding control characters are skipped with a warning, never followed. A fan-out step's plain id "
+    "exports every instance, each into DEST/<key>/ (each must be new or empty). With --json: "
     '{"dest", "files", "bytes", "links", "skipped": list of {"path", "type", "size", "target"}}.',
 )
 

@@ -21,12 +21,14 @@ EPILOG = options.epilog(
         ("pipex logs geodata extract --attempt 1", "the first attempt of a retried step"),
         ("pipex logs geodata extract -f", "follow the step of a live run until it ends"),
         ("pipex logs geodata extract --json | jq -r .line", "JSON lines: {stream, line}"),
+        ("pipex logs geodata convert", "a fan-out step: every instance's, lines prefixed [convert[eu]]"),
     ],
     "The logs are written as the step wrote them (bytes, unchanged). The last run is shown even when it "
     "failed. With -f and a live run in the workspace, waits for the step to start, streams its lines as they "
     "come (following retries) and exits when it ends; with no live run it prints the last run's logs. "
     'With --json: one {"stream", "line"} object per line (stdout\'s lines, then stderr\'s; bytes that are not '
-    "UTF-8 replaced by U+FFFD); not with -f.",
+    "UTF-8 replaced by U+FFFD); not with -f. A fan-out step's plain id prints each instance's logs in turn, "
+    'every line prefixed with the instance (`[convert[eu]] `; in JSON a "step" key); -f takes one instance.',
 )
 
 
@@ -57,10 +59,21 @@ def logs(
     if follow and opts.json:
         raise UsageError("--follow prints the step's bytes as they come; it has no JSON form", hint="drop --json")
     ws = handle(opts, workspace)
+    instances = [] if run is not None else ws.instances(step)
+    if instances and follow:
+        raise UsageError(
+            f'step "{step}" ran as {len(instances)} instances; -f follows one', hint=f"e.g. '{instances[0]}'"
+        )
     if opts.json:
-        _json_lines(ws, step, stream, attempt, run)
+        for one in instances or [step]:
+            _json_lines(ws, one, stream, attempt, run, named=bool(instances))
         return
     out = typer.get_binary_stream("stdout")
+    if instances:  # a fan-out step: every instance's logs, each line prefixed as in the run's plain output
+        for one in instances:
+            out.write(_prefixed(ws.log_bytes(one, stream.value, attempt), f"[{one}] ".encode()))
+        out.flush()
+        return
     if follow:
 
         def write(data: bytes) -> None:
@@ -73,8 +86,22 @@ def logs(
     out.flush()
 
 
-def _json_lines(ws: WorkspaceHandle, step: str, stream: StreamChoice, attempt: int | None, run: str | None) -> None:
-    """One ``{"stream", "line"}`` object per line: stdout's lines, then stderr's (as the text form orders them).
+def _prefixed(data: bytes, prefix: bytes) -> bytes:
+    """Every line of ``data`` after ``prefix``; a last line without a newline gets one (the next one's prefix
+    must start a line)."""
+    if not data:
+        return b""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join(prefix + line + b"\n" for line in lines)
+
+
+def _json_lines(
+    ws: WorkspaceHandle, step: str, stream: StreamChoice, attempt: int | None, run: str | None, *, named: bool = False
+) -> None:
+    """One ``{"stream", "line"}`` object per line: stdout's lines, then stderr's (as the text form orders them);
+    ``named``: with ``"step"`` first (the instance, when a fan-out step's logs are all printed).
 
     A line is split on ``\\n`` only and decoded as UTF-8 with undecodable bytes replaced (U+FFFD); a last line
     without a newline is a line too."""
@@ -91,7 +118,8 @@ def _json_lines(ws: WorkspaceHandle, step: str, stream: StreamChoice, attempt: i
             lines.pop()
         for raw in lines:
             text = raw.decode("utf-8", errors="replace")
-            typer.echo(jsonlib.dumps({"stream": name, "line": text}, ensure_ascii=False))
+            line = {"step": step, "stream": name, "line": text} if named else {"stream": name, "line": text}
+            typer.echo(jsonlib.dumps(line, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:

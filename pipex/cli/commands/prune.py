@@ -17,10 +17,12 @@ EPILOG = options.epilog(
     ],
     "Kept for every step: its last run and its last successful run (so the cache and `pipex cat` still work "
     "after a failure). Also removes leftovers of interrupted runs and the event logs of detached runs but the "
-    "latest (the one `pipex attach` replays). Takes the workspace lock: fails with exit 4 while a run uses the "
+    "latest (the one `pipex attach` replays), and forgets the fan-out instances the newest run no longer made "
+    "(their item was removed; only after a successful run that decided them all, not narrowed by --target "
+    "'step[key]'). Takes the workspace lock: fails with exit 4 while a run uses the "
     "workspace. --keep-runs N also deletes the pipeline-run records (`pipex runs`) but the newest N. With --json: "
-    '{"workspace", "removed": list of run ids, "eventLogs": count, "bytes"} (and "records": the run ids of the '
-    "deleted records, with --keep-runs).",
+    '{"workspace", "removed": list of run ids, "eventLogs": count, "bytes", "instances": the instances '
+    'forgotten} (and "records": the run ids of the deleted records, with --keep-runs).',
 )
 
 
@@ -38,7 +40,13 @@ def prune(
     opts = options.resolve(ctx, json=json, workdir=workdir)
     done = handle(opts, workspace).prune(keep_runs=keep_runs)
     if opts.json:
-        data = {"workspace": workspace, "removed": list(done.names), "eventLogs": done.event_logs, "bytes": done.bytes}
+        data = {
+            "workspace": workspace,
+            "removed": list(done.names),
+            "eventLogs": done.event_logs,
+            "bytes": done.bytes,
+            "instances": list(done.instances),
+        }
         if keep_runs is not None:
             data["records"] = list(done.records)
         print_json(data)
@@ -46,8 +54,9 @@ def prune(
         # start-up: `pipex prune` loads this only when it runs
         from pipex.cli.reporters.base import human_size
 
-        if done.names or done.event_logs or done.records:
+        if done.names or done.event_logs or done.records or done.instances:
             parts = [plural(len(done.names), "run")] if done.names else []
+            parts += [plural(len(done.instances), "stale instance")] if done.instances else []
             parts += [plural(done.event_logs, "event log")] if done.event_logs else []
             parts += [plural(len(done.records), "run record")] if done.records else []
             what = f"{' and '.join(parts)} ({human_size(done.bytes)})"

@@ -69,7 +69,7 @@ class _LogLines:
         self._attempt, self._run_id, self._workspace = event.attempt, event.run_id, event.workspace
         data = event.to_json()
         self._head = '{"event":"step_log","ts":' + _ENCODER.encode(data["ts"]) + ',"seq":'
-        names = ("runId", "workspace", "step", "attempt", "scope")
+        names = ("runId", "workspace", "step", "attempt", "scope", "group", "instance")
         parts = [f'"{name}":{_ENCODER.encode(data[name])}' for name in names if name in data]
         self._middle = "," + ",".join(parts) + ',"stream":' + _ENCODER.encode(event.stream) + ',"line":'
 

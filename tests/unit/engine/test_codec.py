@@ -204,3 +204,26 @@ def test_the_readme_json_table_lists_every_key_of_every_event() -> None:
     assert set(documented) == {cls.kind for cls in EVENT_TYPES}
     for cls in EVENT_TYPES:
         assert documented[cls.kind] == set(sample(cls).to_json()) - COMMON_KEYS, cls.kind
+
+
+@pytest.mark.parametrize(
+    ("step_id", "derived"),
+    [
+        ("convert", {}),
+        ("etl.extract", {"scope": "etl"}),
+        ("convert[eu-csv]", {"group": "convert", "instance": "eu-csv"}),
+        ("process[a.csv]", {"group": "process", "instance": "a.csv"}),  # a dot in a key is no scope
+        ("etl.process[a.csv]", {"scope": "etl", "group": "etl.process", "instance": "a.csv"}),
+    ],
+)
+def test_step_events_carry_scope_group_and_instance_derived_from_the_id(step_id: str, derived: dict[str, str]) -> None:
+    event = StepStart(seq=1, step=StepRef(step_id, step_id), image="alpine:3.20", **COMMON)
+    line = event.to_json()
+    assert {k: line[k] for k in ("scope", "group", "instance") if k in line} == derived
+    assert decode(line) == event  # written only: read back from the step id
+
+
+def test_the_readme_json_intro_names_the_derived_keys() -> None:
+    section = README.read_text(encoding="utf-8").split("## `--json` schema", 1)[1].split("\n| `event`", 1)[0]
+    for key in ("scope", "group", "instance"):
+        assert f"`{key}`" in section, key

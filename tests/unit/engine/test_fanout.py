@@ -11,7 +11,7 @@ import pytest
 from pipex.engine.engine import Engine
 from pipex.engine.events import StepStart, StepWouldRun
 from pipex.engine.overlay import overlay_states
-from pipex.errors import WorkspaceNotFound
+from pipex.errors import UsageError, WorkspaceNotFound
 from pipex.kits.check import load
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import mock, run
@@ -200,6 +200,40 @@ def test_force_one_instance_or_all(tmp_path: Path) -> None:
         "convert[us-csv]",
         "convert[us-parquet]",
     ]
+
+
+def test_target_one_instance_runs_it_and_its_dependencies_only(tmp_path: Path) -> None:
+    path, wd = write(tmp_path / "p", PAIRED), tmp_path / "wd"
+    one = run(path, workdir=wd, target=["transform[us]"], concurrency=1)
+    assert one.status == "success"
+    # through the paired fan-out: its own extract instance, not the other region's, and not merge
+    assert [s.labels["pipex.step"] for s in creates(one.runtime)] == ["extract[us]", "transform[us]"]
+    every = run(path, workdir=wd, target=["transform"], concurrency=1)
+    assert [s.labels["pipex.step"] for s in creates(every.runtime)] == ["extract[eu]", "transform[eu]"]
+    # a target that reads the whole step keeps it whole (merge: its first run; the transforms: cached)
+    both = run(path, workdir=wd, target=["extract[eu]", "merge"], force=["extract"], concurrency=1)
+    assert [s.labels["pipex.step"] for s in creates(both.runtime)] == ["extract[eu]", "extract[us]", "merge"]
+
+
+def test_target_an_instance_that_does_not_exist_fails_its_step(tmp_path: Path) -> None:
+    r = run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd", target=["convert[eu-xml]"])
+    assert r.failed("convert") and r.outcome("convert").reason == "target"
+    assert r.outcome("convert").message == (
+        "--target: no instance eu-xml of convert; its instances: eu-csv, eu-parquet, us-csv, us-parquet"
+    )
+    assert creates(r.runtime) == []
+
+
+def test_an_instance_of_an_unknown_or_plain_step_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd", target=["convrt[eu-csv]"])
+    assert caught.value.message == '--target: unknown step "convrt[eu-csv]"; did you mean "convert[eu-csv]"?'
+    with pytest.raises(UsageError) as caught:
+        run(write(tmp_path / "p", MATRIX), workdir=tmp_path / "wd", force=["merge[eu-csv]"])
+    assert (
+        caught.value.message == '--force: "merge" has no instances (no matrix or foreach): "merge[eu-csv]" names none'
+    )
+    assert caught.value.hint == "name the step: --force merge"
 
 
 PAIRED = """
