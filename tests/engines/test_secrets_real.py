@@ -101,8 +101,12 @@ def left_in_engine(driver: Driver) -> list[str]:
     if driver.engine.kind == "podman":
         answer = json.loads(engine_api.call(driver.engine.socket, "GET", "/v4.0.0/libpod/secrets/json") or b"[]")
         return [s["Spec"]["Name"] for s in answer if s["Spec"]["Name"].startswith("pipex-")]
+    # Docker's files live in one tmpfs dir per uid, shared by every workdir: only this driver's count here
+    from pipex.runtime import labels
+
+    ours = "pipex-" + labels.container_labels(driver.workdir, "x", "run", "x")[labels.WORKDIR] + "-"
     shm = Path("/dev/shm") / f"pipex-secrets-{os.getuid()}"
-    return [p.name for p in shm.iterdir()] if shm.is_dir() else []
+    return [p.name for p in shm.iterdir() if p.name.startswith(ours)] if shm.is_dir() else []
 
 
 @pytest.mark.parametrize("name", engine_params())
