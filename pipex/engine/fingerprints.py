@@ -150,6 +150,8 @@ class Fingerprinter:
     def close(self) -> None:
         if not self.read_only and self.ws.exists():
             self.cache.save()
+        else:
+            self.cache.close()  # never leave the database open (Python 3.13 warns of an unclosed connection)
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:

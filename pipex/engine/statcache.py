@@ -162,6 +162,16 @@ class StatCache:
                 self._db = None
             self._opened = self._writing = self._written = False
 
+    def close(self) -> None:
+        """Let go of the database without writing what was stored (a dry run; a workspace that is gone)."""
+        with self._lock:
+            self._pending.clear()
+            self._pending_count = 0
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            self._opened = self._writing = self._written = False
+
     # -- the database (callers hold the lock) ----------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection | None:
         """The connection for reading: the one open, else the existing file opened read-only (once)."""

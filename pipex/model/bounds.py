@@ -28,6 +28,29 @@ MAX_PIDS = 4_194_304  # the kernel's largest pid_max
 MAX_MEMORY_BYTES = 2**62
 
 _DIGITS = re.compile(r"[0-9]{1000,}")
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def flow_too_deep(text: str) -> tuple[int, int] | None:
+    """Where ``[``/``{`` nesting first goes past ``MAX_DEPTH`` (line, column; 1-based), else ``None``.
+
+    Checked before parsing, because parsers disagree on deep nesting: libyaml stops at 1,000 levels with its own
+    message, PyYAML's pure-Python parser and Python 3.11's json recurse until the stack runs out, Python 3.13's json
+    does not. Brackets inside quoted strings count too: only a file nested past 64 levels (or with more than 64
+    unclosed brackets in its strings, which no pipeline has) is refused here.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # the common case: not even enough brackets
+        return None
+    depth = 0
+    for found in _BRACKETS.finditer(text):
+        if found.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                at = found.start()
+                return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        elif depth:
+            depth -= 1
+    return None
 
 
 def structure_problems(data: Any) -> list[Problem]:

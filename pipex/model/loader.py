@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipex.config import PIPELINE_FILE_NAMES
 from pipex.errors import PipelineError, Problem
-from pipex.model.bounds import MAX_DEPTH, MAX_FILE_BYTES, long_number, path_problem
+from pipex.model.bounds import MAX_DEPTH, MAX_FILE_BYTES, flow_too_deep, long_number, path_problem
 from pipex.model.handwritten.yaml12 import SyntaxProblems, YamlProblem, load_json, load_yaml
 from pipex.model.pipeline import Pipeline
 from pipex.model.project import find_project_config
@@ -94,6 +94,9 @@ def parse_text(text: str, *, yaml: bool) -> Any:
     Python's parsers recurse (JSON nested 1,000 levels deep exhausts the stack) and refuse to turn integers of
     more than 4,300 digits into numbers (``ValueError``, a guard against quadratic conversion).
     """
+    deep = flow_too_deep(text)
+    if deep is not None:
+        raise SyntaxProblems([YamlProblem(f"nested too deeply (at most {MAX_DEPTH} levels)", *deep)])
     try:
         if yaml:
             return load_yaml(text)

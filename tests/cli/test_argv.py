@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 import pipex
 from pipex.cli.argv import hoist_globals, normalize_force, prepare, spread_inputs
+from tests import ptys
 
 from .conftest import Invoke
 
@@ -170,7 +170,7 @@ def _stderr_on_a_tty(args: list[str], cwd: Path) -> str:
     repo = Path(pipex.__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(repo)}
     env.pop("NO_COLOR", None)
-    master, slave = pty.openpty()
+    master, slave = ptys.openpty()
     try:
         subprocess.run(
             [sys.executable, "-m", "pipex", *args],

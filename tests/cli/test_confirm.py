@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 import pipex
 from pipex.cli.confirm import Declined, confirm
+from tests import ptys
 
 from .conftest import Invoke
 
@@ -102,7 +102,7 @@ def test_rm_dry_run_lists_what_would_go(invoke: Invoke, tmp_path: Path) -> None:
 def test_clean_on_a_terminal_asks(tmp_path: Path, answer: bytes, left: list[str]) -> None:
     wd = _workdir(tmp_path)
     repo = Path(pipex.__file__).resolve().parent.parent
-    master, slave = pty.openpty()
+    master, slave = ptys.openpty()
     try:
         os.write(master, answer)
         done = subprocess.run(

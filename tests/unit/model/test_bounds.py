@@ -66,7 +66,7 @@ def test_numbers_in_messages_stay_short(value: float, shown: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("workdir: " + "[" * 100 + "]" * 100 + "\n", "workdir" + "[0]" * 11 + "…: nested more than 64 levels deep"),
+        ("workdir: " + "[" * 100 + "]" * 100 + "\n", "line 1, column 74: nested too deeply (at most 64 levels)"),
         ('workdir: "a\\0b"\n', "workdir: contains a NUL byte, which no file name, argument or variable can hold"),
         ("detach: " + "1" * 5000 + "\n", "line 1, column 9: number too long (more than 4,300 digits)"),
     ],
@@ -104,3 +104,13 @@ def test_20000_steps_naming_unknown_inputs_validate_in_seconds(tmp_path: Path) -
     assert time.perf_counter() - started < 15  # ~1.5 s on an idle 2-CPU VM
     assert len(info.value.problems) == 20_000
     assert str(info.value.problems[0]) == 'steps[0].inputs[0].step: unknown step "s0x"; did you mean "s0"?'
+
+
+def test_flow_nesting_is_refused_before_any_parser_sees_it() -> None:
+    # parsers disagree past 64 levels (libyaml's own limit, recursion, none at all on Python 3.13's json)
+    from pipex.model.bounds import flow_too_deep
+
+    assert flow_too_deep("a: [[1], {b: [2]}]\n" * 50) is None  # many brackets, shallow
+    assert flow_too_deep("x: " + "[" * 64 + "]" * 64) is None
+    assert flow_too_deep("id: p\nsteps: " + "[" * 65) == (2, 8 + 64)
+    assert flow_too_deep("]]]]" + "{" * 65) == (1, 5 + 64)  # stray closers never go below zero
