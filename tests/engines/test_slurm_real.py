@@ -209,6 +209,35 @@ def test_independent_steps_run_at_once(driver: SlurmDriver) -> None:
         assert (driver.workdir / "fan" / "runs" / run_id / "artifacts" / "n").read_text() == f"{n}\n"
 
 
+MATRIX = """
+id: mx
+steps:
+  - id: convert
+    image: alpine:3.20
+    matrix: {region: [eu, us], format: [csv, json]}
+    cmd: [sh, -c, 'echo ${{ matrix.region }}-$MATRIX_FORMAT > /output/out']
+  - id: merge
+    image: alpine:3.20
+    inputs: [{step: convert}]
+    cmd: [sh, -c, 'cat /input/convert/*/out | sort > /output/all']
+"""
+
+
+def test_matrix_fan_out_is_one_job_per_instance_and_fans_in(driver: SlurmDriver) -> None:
+    project = driver.project(MATRIX)
+    done = driver.cli(["run", "--json"], cwd=project)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert end(done.stdout)["status"] == "success"
+    st = state(driver.workdir, "mx")
+    instances = {step for step in st["steps"] if step.startswith("convert[")}
+    assert instances == {"convert[eu-csv]", "convert[eu-json]", "convert[us-csv]", "convert[us-json]"}
+    run = driver.workdir / "mx" / "runs" / st["steps"]["merge"]["last"]["runId"]
+    assert (run / "artifacts" / "all").read_text().split() == ["eu-csv", "eu-json", "us-csv", "us-json"]
+    again = driver.cli(["run", "--json"], cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert end(again.stdout)["counts"]["ran"] == 0
+
+
 FLAKY = """
 id: flaky
 steps:
