@@ -162,6 +162,14 @@ class StatCache:
                 self._db = None
             self._opened = self._writing = self._written = False
 
+    def __del__(self) -> None:
+        # A cache dropped without save() or close() (an error path) closes its connection itself rather than
+        # leave it to the garbage collector (Python 3.13 warns of an unclosed database).
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with contextlib.suppress(Exception):
+                db.close()
+
     def close(self) -> None:
         """Let go of the database without writing what was stored (a dry run; a workspace that is gone)."""
         with self._lock:
