@@ -27,9 +27,12 @@ STATUS_SYMBOL = {
 
 def duration(ms: int | None) -> str:
     """``0.4s``, ``12.3s``, ``2m03s``, ``1h02m`` (as the terminal shows them); ``-`` when unknown."""
-    if ms is None:
-        return "-"
-    seconds = max(ms, 0) / 1000
+    return "-" if ms is None else duration_seconds(ms / 1000)
+
+
+def duration_seconds(seconds: float) -> str:
+    """The same from seconds (the terminal's reporters)."""
+    seconds = max(seconds, 0.0)
     if round(seconds, 1) < 60:
         return f"{seconds:.1f}s"
     total = round(seconds)

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Protocol
 
 from pipex.engine.events import Event
+from pipex.report import fmt
 
 Piece = tuple[str, str]  # (text, style); style "" is unstyled, else space-separated SGR names below
 Line = tuple[Piece, ...]
@@ -64,15 +65,8 @@ def human_size(size: int) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """``0.4s``, ``12.3s``, ``2m03s``, ``1h02m``."""
-    seconds = max(seconds, 0.0)
-    if round(seconds, 1) < 60:
-        return f"{seconds:.1f}s"
-    total = round(seconds)
-    if total < 3600:
-        return f"{total // 60}m{total % 60:02d}s"
-    total = round(seconds / 60)
-    return f"{total // 60}h{total % 60:02d}m"
+    """``0.4s``, ``12.3s``, ``2m03s``, ``1h02m`` — the report's wording (one formatter for both)."""
+    return fmt.duration_seconds(seconds)
 
 
 def count(n: int) -> str:
