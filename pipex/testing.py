@@ -163,7 +163,7 @@ class TestResult:
         # start-up: `import pipex.testing` does not load the engine
         from pipex.engine.events import StepRetry, StepStart
 
-        inside = (step + ".", step + "[") if "[" not in step else (step + ".",)
+        inside = (step + ".", step + "[") if not step.endswith("]") else (step + ".",)
         if not any(o.id.startswith(inside) for o in self.result.steps):
             self.outcome(step)  # an unknown step is a KeyError naming the steps
         return sum(
@@ -298,7 +298,8 @@ def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
 
     known = set(step_ids)
     for m in mocks:
-        if m.step.partition("[")[0] not in known:  # ``convert[eu]``: one instance of a fan-out step
+        # ``convert[eu]``: one instance of a fan-out step (``etl[eu].extract``: a step of a fanned sub-pipeline)
+        if m.step not in known and (not m.step.endswith("]") or m.step.rpartition("[")[0] not in known):
             guess = did_you_mean(m.step, step_ids)
             hint = f'; did you mean "{guess}"?' if guess else f" (its steps: {', '.join(step_ids[:20])})"
             raise ValueError(f'mock("{m.step}"): the pipeline has no step "{m.step}"{hint}')

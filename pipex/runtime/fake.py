@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -159,8 +160,9 @@ class FakeRuntime:
         with self._lock:
             candidates = (
                 self._by_step.get(step) if step is not None else None,
-                # an instance of a fan-out step (``convert[eu]``) plays its step's script unless it has its own
-                self._by_step.get(step.partition("[")[0]) if step is not None and "[" in step else None,
+                # an instance (``convert[eu]``, ``etl[eu].extract``) plays its step's script (``convert``,
+                # ``etl.extract``) unless it has its own
+                self._by_step.get(_KEYS.sub("", step)) if step is not None and "[" in step else None,
                 self._by_cmd.get(tuple(spec.cmd or ())),
                 self._by_image.get(spec.image),
             )
@@ -412,5 +414,7 @@ class FakeRuntime:
         self.closed = True
         self._owned.close()
 
+
+_KEYS = re.compile(r"\[[^\[\]]*\]")  # an instance key in a step id (keys never hold brackets)
 
 __all__ = ["Behaviour", "FakeContainer", "FakeRuntime"]

@@ -106,7 +106,7 @@ def _fresh_state(ws: Workspace) -> Any:
 
 
 def _instances(state: Any, step: str) -> list[str]:
-    if step in state.steps or "[" in step:
+    if step in state.steps or step.endswith("]"):
         return []
     return sorted(s for s in state.steps if s.startswith(step + "[") and s.endswith("]"))
 
