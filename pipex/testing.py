@@ -38,6 +38,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -296,11 +297,13 @@ def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
     # start-up: `import pipex.testing` does not load the model
     from pipex.model.suggest import did_you_mean
 
-    known = set(step_ids)
+    # a fanned sub-pipeline's step without its key (``etl.extract``) scripts it in every instance (the fake's rule)
+    keyless = dict.fromkeys(re.sub(r"\[[^\[\]]*\]", "", s) for s in step_ids if "[" in s)
+    known = {*step_ids, *keyless}
     for m in mocks:
         # ``convert[eu]``: one instance of a fan-out step (``etl[eu].extract``: a step of a fanned sub-pipeline)
         if m.step not in known and (not m.step.endswith("]") or m.step.rpartition("[")[0] not in known):
-            guess = did_you_mean(m.step, step_ids)
+            guess = did_you_mean(m.step, [*step_ids, *keyless])
             hint = f'; did you mean "{guess}"?' if guess else f" (its steps: {', '.join(step_ids[:20])})"
             raise ValueError(f'mock("{m.step}"): the pipeline has no step "{m.step}"{hint}')
 

@@ -313,3 +313,67 @@ def test_the_graph_draws_a_fanned_sub_pipeline_once_with_its_count(project: Path
     graph = json.loads(p.graph("json"))
     assert [n["id"] for n in graph["nodes"]] == ["download", "etl.extract", "etl.load", "report"]
     assert graph["instances"] == {"etl": 2}
+
+
+def test_a_mock_without_the_key_scripts_the_step_in_every_instance(project: Path, tmp_path: Path) -> None:
+    done = run(project, mocks=[mock("etl.extract", exit_code=3)], workdir=tmp_path / "wd")
+    assert done.status == "failed"
+    assert done.outcome("etl[eu].extract").state == "failure" and done.outcome("etl[us].extract").state == "failure"
+    with pytest.raises(ValueError) as info:
+        run(project, mocks=[mock("etl.extrct")], workdir=tmp_path / "wd")
+    assert str(info.value) == 'mock("etl.extrct"): the pipeline has no step "etl.extrct"; did you mean "etl.extract"?'
+
+
+def test_kit_parameters_of_child_steps_are_substituted(project: Path, tmp_path: Path) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        CHILD + '  - id: say\n    uses: shell\n    with: {run: "echo ${{ matrix.region }}"}\n', encoding="utf-8"
+    )
+    p = pipex.load()
+    assert p.step("etl[us].say").with_ == {"run": "echo us"}
+    done = run(p, workdir=tmp_path / "wd")
+    assert created(done.runtime, "etl[eu].say")[0].cmd == ("sh", "-c", "echo eu")  # type: ignore[attr-defined]
+
+
+def test_a_gate_in_a_fanned_child_is_one_per_instance(project: Path, tmp_path: Path) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n", encoding="utf-8"
+    )
+    held = run(project, workdir=tmp_path / "wd")
+    assert (held.status, held.result.waiting) == ("suspended", ("etl[eu].ok", "etl[us].ok"))
+    half = run(project, approve=["etl[eu].ok"], workdir=tmp_path / "wd")
+    assert (half.status, half.result.waiting) == ("suspended", ("etl[us].ok",))
+    assert half.outcome("report").state == "pending" and half.cached("etl[eu].load")
+    done = run(project, approve=["etl[us].ok"], workdir=tmp_path / "wd")
+    assert done.status == "success" and done.ran("report")
+
+
+def test_a_dry_run_lists_every_instances_steps(project: Path, tmp_path: Path) -> None:
+    dry = run(project, dry_run=True, workdir=tmp_path / "wd")
+    assert {o.id: o.state for o in dry.result.steps} == {
+        "download": "would_run",
+        "etl[eu].extract": "would_run",
+        "etl[eu].load": "would_run",
+        "etl[us].extract": "would_run",
+        "etl[us].load": "would_run",
+        "report": "would_run",
+    }
+
+
+def test_rm_step_and_logs_of_a_plain_id_never_take_a_fanned_sub_pipelines_steps_for_instances(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        CHILD + "  - id: convert\n    image: alpine:3.20\n    cmd: [c]\n    matrix: {f: [csv]}\n", encoding="utf-8"
+    )
+    wd = str(tmp_path / "wd")
+    assert run(project, mocks=[mock("etl.convert", stdout=["c"])], workdir=wd).status == "success"
+    # a fan-out step in the child: its instances' logs, prefixed
+    assert cli(["logs", "parent", "etl[eu].convert", "--workdir", wd]) == (0, "[etl[eu].convert[csv]] c\n", "")
+    code, _, err = cli(["logs", "parent", "etl", "--workdir", wd])
+    assert (code, err.splitlines()[0]) == (1, 'error: step "etl" has no runs in workspace "parent"')
+    code, _, err = cli(["--json", "rm-step", "parent", "etl[eu].extract", "--workdir", wd])
+    assert code == 0, err
+    steps = {row["step"] for row in json.loads(cli(["--json", "show", "parent", "--workdir", wd])[1])["steps"]}
+    assert "etl[eu].extract" not in steps and {"etl[us].extract", "etl[eu].convert[csv]"} <= steps
+    again = run(project, workdir=wd)
+    assert ran(again) == ["etl[eu].extract"]  # the same artifacts: nothing after it re-runs
