@@ -291,6 +291,7 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline], runs: Mappin
             continue
         passed = expanded(step.inputs)
         ids = frozenset(child.ids)
+        last = _finals(child)
         file = child.source or child.root
         made: list[str] = []
         for inst in runs[step.id]:
@@ -319,7 +320,7 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline], runs: Mappin
                     tuple(prefix + f for f in nested.finals),
                 )
             mine = tuple(prefix + s.id for s in child.steps)
-            scopes[scope] = Scope(scope, file, mine, tuple(f for f in finals[step.id] if f.startswith(prefix)))
+            scopes[scope] = Scope(scope, file, mine, tuple(prefix + f for f in last))
             made += mine
         if runs[step.id][0].key is not None:  # a fanned sub-pipeline: its id names every instance
             scopes[step.id] = Scope(step.id, file, tuple(made), tuple(finals[step.id]))
