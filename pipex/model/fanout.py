@@ -275,6 +275,8 @@ def placeholder_problems(step: Step, base: str, outer: Outer = NO_OUTER) -> list
             inner = match.group(1)
             found = _NAME.match(inner)
             shown = "${{ " + inner + " }}"
+            if outer:  # in a sub-pipeline's file, reported at the parent's step: say which step of the file
+                shown = f'step "{step.id}": {shown}'
             if found is None:
                 problems.append(Problem(where, f"{shown}: only matrix.NAME, item and item.FIELD are substituted"))
                 continue

@@ -227,10 +227,10 @@ def test_unknown_names_inside_the_child_name_the_child_file_and_step(project: Pa
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
-        "steps[1].pipeline: etl/pipeline.yml: steps[0].cmd[2]: ${{ matrix.zone }}: unknown matrix name "
-        "(its names: region)",
-        'steps[1].pipeline: etl/pipeline.yml: steps[0].cmd[2]: ${{ item }}: the step has no "foreach" (nor has the '
-        'sub-pipeline step "etl")',
+        'steps[1].pipeline: etl/pipeline.yml: steps[0].cmd[2]: step "extract": ${{ matrix.zone }}: unknown matrix '
+        "name (its names: region)",
+        'steps[1].pipeline: etl/pipeline.yml: steps[0].cmd[2]: step "extract": ${{ item }}: the step has no '
+        '"foreach" (nor has the sub-pipeline step "etl")',
     ]
 
 
@@ -263,7 +263,7 @@ def test_nested_fanned_sub_pipelines_see_every_enclosing_name(project: Path) -> 
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
-        "steps[1].pipeline: etl/pipeline.yml: steps[2].pipeline: inner: steps[0].cmd[1]: "
+        'steps[1].pipeline: etl/pipeline.yml: steps[2].pipeline: inner: steps[0].cmd[1]: step "leaf": '
         "${{ matrix.nope }}: unknown matrix name (its names: part, region)"
     ]
 
