@@ -146,6 +146,15 @@ def test_a_child_steps_own_fan_out_wins_for_its_own_names(project: Path, tmp_pat
         "/input/etl/us/convert/csv-mine",
     ]
     assert done.calls("etl[us].convert") == 1 and done.calls("etl") == 6
+    one = run(p, target=["etl[us].convert[csv-mine]"], force=["etl[us].convert[csv-mine]"], workdir=tmp_path / "wd")
+    assert [o.id for o in one.result.steps] == [
+        "download",
+        "etl[us].extract",
+        "etl[us].load",
+        "etl[us].convert",
+        "etl[us].convert[csv-mine]",
+    ]
+    assert ran(one) == ["etl[us].convert[csv-mine]"]
 
 
 def test_dependents_fan_in_every_instances_final_steps_and_events_carry_the_instance_scope(
