@@ -154,7 +154,7 @@ def test_a_child_steps_own_fan_out_wins_for_its_own_names(project: Path, tmp_pat
         "etl[us].convert",
         "etl[us].convert[csv-mine]",
     ]
-    assert ran(one) == ["etl[us].convert[csv-mine]"]
+    assert ran(one) == ["etl[us].convert", "etl[us].convert[csv-mine]"]  # the step, and its one instance
 
 
 def test_dependents_fan_in_every_instances_final_steps_and_events_carry_the_instance_scope(
