@@ -8,6 +8,10 @@ step (``if``, whatever its kind). Optional inputs are dashed edges; ``copyToOutp
 
 ``overlay`` maps step ids to a state (``cached``, ``changed``, ``failed``…), drawn as a colour: a Mermaid
 ``classDef``/``class`` per state, a dot fill colour, a ``state`` key in JSON.
+
+A sub-pipeline is a subgraph; a fanned one (``etl[eu].extract``, ``etl[us].extract``, …) is drawn once, its
+steps by their ids without the keys (``etl.extract``), its label saying how many instances (``etl ×2``), as a
+fan-out step is one node with its count.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 FORMATS = ("mermaid", "dot", "json")
 
@@ -77,8 +81,82 @@ STATE_COLORS: Mapping[str, tuple[str, str]] = {
 _NEUTRAL = ("#ffffff", "#616161")
 
 
+@dataclass(frozen=True, slots=True)
+class _FoldedInput:
+    step: str
+    copy_to_output: bool
+    optional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _FoldedStep:
+    """A step of a fanned sub-pipeline, once for all its instances."""
+
+    id: str
+    name: str | None
+    image: str | None
+    uses: str | None
+    if_: str | None
+    inputs: tuple[_FoldedInput, ...]
+    matrix: Any = None
+    foreach: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    id: str
+    name: str | None
+    steps: tuple[_Step, ...]
+    instances: Mapping[str, int] = field(default_factory=dict)  # a fanned sub-pipeline → its instances
+
+
+_KEY = re.compile(r"\[[^\[\]]*\]")  # an instance key (keys never hold brackets)
+_PART = re.compile(r"[^.\[\]]+(?:\[[^\[\]]*\])?")  # a part of an id, with its key (which may hold a dot)
+
+
+def _fold(pipeline: GraphSource) -> GraphSource:
+    """The pipeline with each fanned sub-pipeline's instances drawn once (see the module doc)."""
+    if not any("[" in step.id for step in pipeline.steps):
+        return pipeline
+    keys: dict[str, set[str]] = {}
+    order: dict[str, _Step] = {}
+    names: dict[str, set[str | None]] = {}
+    for step in pipeline.steps:
+        parts = _PART.findall(step.id)
+        for n, part in enumerate(parts[:-1]):
+            if part.endswith("]"):
+                scope = _KEY.sub("", ".".join(parts[: n + 1]))
+                keys.setdefault(scope, set()).add(part[part.rfind("[") + 1 : -1])
+        folded = _KEY.sub("", step.id)
+        order.setdefault(folded, step)
+        names.setdefault(folded, set()).add(step.name)
+    steps: list[_Step] = []
+    for folded, step in order.items():
+        inputs = {_FoldedInput(_KEY.sub("", i.step), i.copy_to_output, i.optional): None for i in step.inputs}
+        named = names[folded]
+        steps.append(
+            _FoldedStep(
+                folded,
+                next(iter(named)) if len(named) == 1 else None,  # an instance's own name would mislead
+                step.image,
+                step.uses,
+                step.if_,
+                tuple(inputs),
+                getattr(step, "matrix", None),
+                getattr(step, "foreach", None),
+            )
+        )
+    return _Folded(pipeline.id, pipeline.name, tuple(steps), {scope: len(found) for scope, found in keys.items()})
+
+
+def _scope_label(pipeline: GraphSource, scope: str) -> str:
+    count = getattr(pipeline, "instances", {}).get(scope)
+    return scope if count is None else f"{scope} ×{count}"
+
+
 def render_graph(pipeline: GraphSource, fmt: str = "mermaid", overlay: Mapping[str, str] | None = None) -> str:
     """The pipeline's DAG as ``fmt`` (``mermaid``, ``dot`` or ``json``) text ending with a newline."""
+    pipeline = _fold(pipeline)
     if fmt == "mermaid":
         return _mermaid(pipeline, overlay)
     if fmt == "dot":
@@ -187,7 +265,7 @@ def _mermaid(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
     for what, name, step in _nested(pipeline.steps):
         if what == "open":
             sub = "scope_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
-            lines.append(f'{"    " * depth}subgraph {sub}["{_mermaid_text(name)}"]')
+            lines.append(f'{"    " * depth}subgraph {sub}["{_mermaid_text(_scope_label(pipeline, name))}"]')
             depth += 1
             continue
         if what == "close":
@@ -248,7 +326,7 @@ def _dot(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
     for what, name, item in _nested(pipeline.steps):
         if what == "open":
             lines.append(f"{'    ' * depth}subgraph {_dot_string('cluster_' + name)} {{")
-            lines.append(f"{'    ' * (depth + 1)}label={_dot_string(name)};")
+            lines.append(f"{'    ' * (depth + 1)}label={_dot_string(_scope_label(pipeline, name))};")
             depth += 1
             continue
         if what == "close":
@@ -301,6 +379,7 @@ def _json(pipeline: GraphSource, overlay: Mapping[str, str] | None) -> str:
         "id": pipeline.id,
         "name": pipeline.name or pipeline.id,
         "nodes": nodes,
+        **({"instances": dict(instances)} if (instances := getattr(pipeline, "instances", None)) else {}),
         "edges": [
             {"from": e.source, "to": e.target, "optional": e.optional, "copyToOutput": e.copy_to_output}
             for e in edges(pipeline)

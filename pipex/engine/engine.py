@@ -52,7 +52,7 @@ def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[Step
         return list(specs)
     by_id = {s.id: s for s in specs}
     keep: set[str] = set()
-    stack = [t.partition("[")[0] if t.endswith("]") else t for t in targets]
+    stack = [t.rpartition("[")[0] if t.endswith("]") else t for t in targets]
     while stack:
         sid = stack.pop()
         if sid in keep or sid not in by_id:
@@ -60,6 +60,29 @@ def select_steps(specs: Sequence[StepSpec], targets: Sequence[str]) -> list[Step
         keep.add(sid)
         stack.extend(i.step for i in by_id[sid].inputs)
     return [s for s in specs if s.id in keep]
+
+
+def _check_scope_instances(pipeline: Pipeline, options: RunOptions) -> None:
+    """``--target/--force 'etl[xx]'`` naming no instance of a fanned sub-pipeline ``etl``: said with its
+    instances (its steps' ids would suggest nothing useful)."""
+    named = [("--target", t) for t in options.target]
+    if isinstance(options.force, tuple):
+        named += [("--force", f) for f in options.force]
+    for option, name in named:
+        group = name.rpartition("[")[0]
+        if not name.endswith("]") or name in pipeline.scopes or group not in pipeline.scopes:
+            continue
+        keys = [s[len(group) + 1 : -1] for s in pipeline.scopes if s.endswith("]") and s.rpartition("[")[0] == group]
+        if not keys:
+            raise UsageError(
+                f'{option}: sub-pipeline "{group}" has no instances (no matrix or foreach): "{name}" names none',
+                hint=f"name the sub-pipeline: {option} {group}",
+            )
+        shown = ", ".join(keys[:10]) + (" …" if len(keys) > 10 else "")
+        raise UsageError(
+            f'{option}: sub-pipeline "{group}" has no instance "{name[len(group) + 1 : -1]}"',
+            hint=f"its instances: {shown}",
+        )
 
 
 class Engine:
@@ -305,6 +328,7 @@ class Engine:
         cli_env = load_dotenv(options.env_file) if options.env_file else {}
         specs = resolve_steps(pipeline, cli_env=cli_env)
         if pipeline.scopes:  # --target etl / --force etl: every step of the sub-pipeline
+            _check_scope_instances(pipeline, options)
             force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
             options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
         options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None})

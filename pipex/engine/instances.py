@@ -42,9 +42,10 @@ def instance_id(step: str, key: str) -> str:
 
 
 def split_id(sid: str) -> tuple[str, str | None]:
-    """``convert[eu]`` → (``convert``, ``eu``); a plain step id → (it, ``None``)."""
+    """``convert[eu]`` → (``convert``, ``eu``); a plain step id → (it, ``None``). Keys never hold ``[``: the last
+    one opens the key (``etl[eu].convert[csv]`` → (``etl[eu].convert``, ``csv``))."""
     if sid.endswith("]") and "[" in sid:
-        step, _, key = sid[:-1].partition("[")
+        step, _, key = sid[:-1].rpartition("[")
         return step, key
     return sid, None
 

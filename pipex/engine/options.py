@@ -151,7 +151,7 @@ class RunOptions:
             return True
         if not isinstance(self.force, tuple):
             return False
-        return step in self.force or ("[" in step and step.partition("[")[0] in self.force)
+        return step in self.force or (step.endswith("]") and step.rpartition("[")[0] in self.force)
 
     def check(self, step_ids: Sequence[str], fan_out: Collection[str] = ()) -> None:
         """Unknown ids in --target/--force are errors with a suggestion (improved: silently ignored before);
@@ -175,16 +175,16 @@ class RunOptions:
             # an instance (`--target/--force 'convert[eu]'`): its step must exist; its keys are known only when
             # it runs
             if step not in known and not (
-                option != "--approve" and step.endswith("]") and step.partition("[")[0] in known
+                option != "--approve" and step.endswith("]") and step.rpartition("[")[0] in known
             ):
-                group, bracket, key = step.partition("[")
+                group, bracket, key = step.rpartition("[") if step.endswith("]") else (step, "", "")
                 guess = did_you_mean(group, step_ids) if bracket else did_you_mean(step, step_ids)
                 guess = f"{guess}[{key}" if guess and bracket else guess
                 raise UsageError(
                     f'{option}: unknown step "{step}"' + (f'; did you mean "{guess}"?' if guess else ""),
                     hint="the step ids are: " + ", ".join(step_ids[:20]) + (" …" if len(step_ids) > 20 else ""),
                 )
-            group = step.partition("[")[0]
+            group = step.rpartition("[")[0]
             if step not in known and group not in fan_out:
                 raise UsageError(
                     f'{option}: "{group}" has no instances (no matrix or foreach): "{step}" names none',

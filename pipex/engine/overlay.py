@@ -9,6 +9,7 @@ cannot resolve a step's image (no engine reachable), the states come from ``stat
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING
 
 from pipex.engine.events import StepCached, StepSkipped, StepWouldRun
@@ -40,16 +41,18 @@ def overlay_states(engine: Engine, pipeline: Pipeline, workspace: Workspace) -> 
 
 
 # The state a fan-out step's node shows: the worst of its instances'.
+_KEYS = re.compile(r"\[[^\[\]]*\]")  # an instance key (keys never hold brackets)
 _RANK = {"skipped": 0, "cached": 1, "succeeded": 2, "changed": 3, "running": 4, "failed": 5}
 
 
 def _fold_instances(states: dict[str, str]) -> dict[str, str]:
-    """Instances (``convert[eu]``) folded into their step's node (``convert``): the graph draws one node."""
-    folded = {sid: st for sid, st in states.items() if not sid.endswith("]")}
+    """Instances (``convert[eu]``, ``etl[eu].extract``) folded into their step's node (``convert``,
+    ``etl.extract``): the graph draws one node per step, and a fanned sub-pipeline once."""
+    folded = {sid: st for sid, st in states.items() if "[" not in sid}
     instances: dict[str, list[str]] = {}
     for sid, st in states.items():
-        if sid.endswith("]"):
-            instances.setdefault(sid.partition("[")[0], []).append(st)
+        if "[" in sid:
+            instances.setdefault(_KEYS.sub("", sid), []).append(st)
     for group, found in instances.items():
         folded[group] = max(found, key=lambda st: _RANK.get(st, 0))
     return folded

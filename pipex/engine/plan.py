@@ -33,7 +33,7 @@ class UpstreamInput:
     @property
     def mounted_as(self) -> str:
         # ``step`` may name one instance (``convert[eu]``, paired fan-out): it is mounted as its step
-        base = self.name or self.step.partition("[")[0]
+        base = self.name or (self.step.rpartition("[")[0] if self.step.endswith("]") else self.step)
         return f"/input/{base}" if self.instance is None else f"/input/{base}/{self.instance}"
 
 

@@ -168,9 +168,9 @@ class Recorder:
         """The record of a step, or of an instance of a fan-out step (made on its first event, in its group)."""
         step = self.steps.get(ref.id)
         if step is None and ref.id.endswith("]"):
-            group = self.steps.get(ref.id.partition("[")[0])
+            group = self.steps.get(ref.id.rpartition("[")[0])
             if group is not None:
-                key = ref.id.partition("[")[2][:-1]
+                key = ref.id.rpartition("[")[2][:-1]
                 spec = replace(group.spec, id=ref.id, name=ref.name, instance=key, group=group.spec.id, fan_out=None)
                 step = self.steps[ref.id] = _Step(spec)
                 self._groups.add(group.spec.id)

@@ -456,7 +456,7 @@ class Scheduler:
 
     async def _execute(self, plan: StepPlan, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
         assert self.ctx is not None
-        await self.slots.acquire(self.order.get(ref.id) or self.order.get(ref.id.partition("[")[0], 0))
+        await self.slots.acquire(self.order.get(ref.id) or self.order.get(ref.id.rpartition("[")[0], 0))
         try:
             if self.stop_status is not None:
                 return StepOutcome(ref.id, ref.name, "pending")

@@ -13,10 +13,18 @@ fingerprint, cache entry, logs and address (``--force etl.extract``, ``pipex log
   ``Pipeline.root_of(step_id)``.
 - The child file is found relative to the parent's root and must stay inside the project boundary; a file that
   includes itself, directly or through others, is a validation error naming the chain of files.
+- A ``pipeline:`` step with ``matrix`` or a literal ``foreach`` list is inlined once per instance, with ids
+  ``etl[<key>].<child-id>`` (the key as for a fan-out step's instances, ``model/fanout.py``): the instance's
+  values reach every child step as ``MATRIX_*``/``ITEM`` (below the child's own env) and by substitution of
+  ``${{ matrix.X }}``/``${{ item }}`` in its ``cmd``, ``env``, ``with`` and ``name``, where the child step's own
+  ``matrix``/``foreach`` does not name them (the innermost fan-out wins). A dependent of ``etl`` reads every
+  instance's final steps, at ``/input/etl/<key>/<child-id>/``. The instances are known when the file loads, so
+  each is a set of ordinary steps: per-instance caching, addressing and events need nothing more.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipex.errors import PipelineError, Problem
 from pipex.model.bounds import path_problem
+from pipex.model.fanout import NO_OUTER, Outer, env_name, item_key, item_text, matrix_instances, matrix_key, substitute
 from pipex.model.step import ForeachStep, Input, Step
 
 if TYPE_CHECKING:
@@ -31,9 +40,12 @@ if TYPE_CHECKING:
 
 SEP = "."
 # Fields a ``pipeline:`` step may set; the others describe a container, which it has not.
-PIPELINE_STEP_FIELDS = frozenset({"id", "name", "pipeline", "inputs", "env", "if_"})
-# Fan-out over a whole sub-pipeline (dynamic.md) is not built yet: said plainly, with the way to do it today.
-FANOUT_FIELDS = frozenset({"matrix", "foreach", "max_parallel", "fail_fast"})
+PIPELINE_STEP_FIELDS = frozenset({"id", "name", "pipeline", "inputs", "env", "if_", "matrix", "foreach"})
+# What a fan-out over a whole sub-pipeline cannot do (yet): said plainly, with the way to do it today.
+FANOUT_FIELDS = frozenset({"max_parallel", "fail_fast"})
+# A part of an inlined id: a name, with an instance key when its sub-pipeline fans out (``etl[a.csv]``); the
+# dots between parts are the ones outside brackets (a key may hold a dot, never a bracket).
+_PART = re.compile(r"[^.\[\]]+(?:\[[^\[\]]*\])?")
 MAX_NESTING = 16  # include depth: well beyond any real use, well below a recursion limit
 
 
@@ -47,27 +59,38 @@ class Scope:
     finals: tuple[str, ...]
 
 
-# Loads a child file: (file, the chain of files including it) → the child pipeline, already inlined itself.
-ChildLoader = Callable[[Path, tuple[Path, ...]], "Pipeline"]
+# Loads a child file: (file, the chain of files including it, the names its fan-out parents give it) → the
+# child pipeline, already inlined itself.
+ChildLoader = Callable[[Path, tuple[Path, ...], Outer], "Pipeline"]
+
+
+def parts_of(step_id: str) -> list[str]:
+    """An inlined id's parts: ``etl[a.csv].extract`` → ``["etl[a.csv]", "extract"]``."""
+    return _PART.findall(step_id) if "[" in step_id else step_id.split(SEP)
 
 
 def scope_of(step_id: str) -> str:
-    """The sub-pipeline a step belongs to (``"etl"`` for ``etl.extract``; ``""`` at the top)."""
-    return step_id.rpartition(SEP)[0]
+    """The sub-pipeline (instance) a step belongs to (``"etl"`` for ``etl.extract``, ``"etl[eu]"`` for
+    ``etl[eu].extract``, ``""`` at the top and for ``process[a.csv]``)."""
+    return SEP.join(parts_of(step_id)[:-1])
 
 
 def mount_name(reader: str, upstream: str) -> str:
     """Where ``reader`` finds ``upstream``'s artifacts under ``/input/``: ``upstream``'s id relative to the deepest
     scope both share, ``.`` as ``/`` (``report`` reads ``etl.load`` at ``etl/load``; ``etl.transform`` reads
-    ``etl.extract`` at ``extract`` and the passed-down ``download`` at ``download``)."""
+    ``etl.extract`` at ``extract`` and the passed-down ``download`` at ``download``). An instance of a fanned
+    sub-pipeline is a folder of its own (``report`` reads ``etl[eu].load`` at ``etl/eu/load``); one instance of
+    a fan-out step (paired fan-out) is mounted as its step (``each[a]`` at ``each``)."""
     if SEP not in upstream:
-        return upstream
-    scope = reader.split(SEP)[:-1]
-    parts = upstream.split(SEP)
+        return upstream  # as before (top-level ids are their own name; it is in fingerprints)
+    scope = parts_of(reader)[:-1]
+    parts = parts_of(upstream)
     shared = 0
     while shared < len(scope) and shared < len(parts) - 1 and parts[shared] == scope[shared]:
         shared += 1
-    return "/".join(parts[shared:])
+    *outer, last = parts[shared:]
+    folders = [part[:-1].replace("[", "/", 1) if part.endswith("]") else part for part in outer]
+    return "/".join([*folders, last.partition("[")[0]])
 
 
 def field_problems(step: Step, base: str) -> list[Problem]:
@@ -80,8 +103,8 @@ def field_problems(step: Step, base: str) -> list[Problem]:
                 Problem(
                     f"{base}.{alias}",
                     f'"{alias}" on a sub-pipeline step ("pipeline") is not supported yet',
-                    'put "matrix" or "foreach" on the steps of the sub-pipeline\'s file, '
-                    'or write one "pipeline" step per value',
+                    "every instance of the child runs, within --concurrency; "
+                    f'set "{alias}" on the fan-out steps of the sub-pipeline\'s file',
                 )
             )
             continue
@@ -90,6 +113,22 @@ def field_problems(step: Step, base: str) -> list[Problem]:
                 f"{base}.{alias}",
                 f'a sub-pipeline step ("pipeline") cannot set "{alias}"',
                 "set it on the steps of the sub-pipeline's file",
+            )
+        )
+    if isinstance(step.foreach, str):  # instances known only at run time: see the module doc
+        problems.append(
+            Problem(
+                f"{base}.foreach",
+                '"foreach" from an upstream output on a sub-pipeline step ("pipeline") is not supported yet',
+                'give it a literal list or a "matrix", or put the "foreach" on the steps of the sub-pipeline\'s file',
+            )
+        )
+    elif isinstance(step.foreach, ForeachStep):
+        problems.append(
+            Problem(
+                f"{base}.foreach",
+                '"foreach: {step: …}" on a sub-pipeline step ("pipeline") is not supported yet',
+                'give it the same "matrix" as that step, or pair the steps of the sub-pipeline\'s file',
             )
         )
     if step.pipeline == "":
@@ -111,11 +150,13 @@ def child_file(value: str, *, root: Path, boundary: Path) -> Path:
 
 
 def inline(
-    pipeline: Pipeline, *, load_child: ChildLoader, chain: tuple[Path, ...]
+    pipeline: Pipeline, *, load_child: ChildLoader, chain: tuple[Path, ...], outer: Outer = NO_OUTER
 ) -> tuple[Pipeline | None, list[Problem]]:
-    """``pipeline`` with its ``pipeline:`` steps replaced by their children's steps (see the module doc)."""
+    """``pipeline`` with its ``pipeline:`` steps replaced by their children's steps (see the module doc);
+    ``outer``: the ``${{ }}`` names fanned sub-pipelines around this file give its steps."""
     problems: list[Problem] = []
     children: dict[str, Pipeline] = {}
+    runs: dict[str, list[Instance]] = {}
     for index, step in enumerate(pipeline.steps):
         if step.pipeline is None:
             continue
@@ -126,12 +167,53 @@ def inline(
             problems.append(Problem(where, str(exc), "sub-pipelines must stay inside the project"))
             continue
         try:
-            children[step.id] = load_child(file, chain)
+            children[step.id] = load_child(file, chain, outer.around(step))
         except PipelineError as exc:
-            problems += _child_problems(exc, where)
+            problems += _child_problems(exc, where, _shown(file, pipeline.root))
+        found = instances(step)
+        if isinstance(found, Problem):
+            problems.append(Problem(f"steps[{index}].{found.location}", found.message, found.hint))
+        else:
+            runs[step.id] = found
+    problems += _pairing_problems(pipeline)
     if problems:
         return None, problems
-    return _assemble(pipeline, children), _clashes(pipeline, children)
+    return _assemble(pipeline, children, runs), _clashes(pipeline, children)
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One run of a sub-pipeline's child: its key (``None``: the ``pipeline:`` step does not fan out, the child
+    runs once) and the values it gives the child's steps."""
+
+    key: str | None = None
+    matrix: Mapping[str, Any] | None = None
+    item: Any = None
+    has_item: bool = False
+
+    @property
+    def env(self) -> dict[str, str]:
+        """``MATRIX_<NAME>``/``ITEM``, as a fan-out step's instances get them."""
+        env = {env_name(name): item_text(value) for name, value in (self.matrix or {}).items()}
+        if self.has_item:
+            env["ITEM"] = item_text(self.item)
+        return env
+
+
+def instances(step: Step) -> list[Instance] | Problem:
+    """The runs of a ``pipeline:`` step's child: one per matrix combination or ``foreach`` item (keys as for a
+    fan-out step's instances), else one; a ``Problem`` (located in the step) when two items make one key."""
+    if step.matrix is not None:
+        return [Instance(matrix_key(values), values) for values in matrix_instances(step.matrix)]
+    if not isinstance(step.foreach, list):
+        return [Instance()]
+    found: dict[str, Instance] = {}
+    for item in step.foreach:
+        key = item_key(item)
+        if key in found:  # an item listed twice is its own problem (fanout.py); two items, one key, is this one
+            return Problem("foreach", f"two items make the instance key {key!r}", "make the items differ in text")
+        found[key] = Instance(key, None, item, True)
+    return list(found.values())
 
 
 def include_cycle(file: Path, chain: Sequence[Path]) -> str | None:
@@ -144,10 +226,35 @@ def include_cycle(file: Path, chain: Sequence[Path]) -> str | None:
     return "include cycle: " + " → ".join(names)
 
 
-def _child_problems(exc: PipelineError, where: str) -> list[Problem]:
+def _child_problems(exc: PipelineError, where: str, file: str) -> list[Problem]:
+    """The child file's problems, at the ``pipeline:`` step, each naming the file and where in it."""
     if not exc.problems:
         return [Problem(where, exc.message, exc.hint)]
-    return [Problem(where, f"{p.location}: {p.message}" if p.location else p.message, p.hint) for p in exc.problems]
+    return [
+        Problem(where, f"{file}: {p.location}: {p.message}" if p.location else f"{file}: {p.message}", p.hint)
+        for p in exc.problems
+    ]
+
+
+def _shown(file: Path, root: Path) -> str:
+    return str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
+
+
+def _pairing_problems(pipeline: Pipeline) -> list[Problem]:
+    """``foreach: {step: etl}`` pairs with a fan-out step's instances; a fanned sub-pipeline has none of its own
+    (it is many steps per instance), so the pairing would mean nothing: said at load, not found missing later."""
+    fanned = {s.id for s in pipeline.steps if s.pipeline is not None and (s.matrix or s.foreach)}
+    problems = []
+    for index, step in enumerate(pipeline.steps):
+        if isinstance(step.foreach, ForeachStep) and step.foreach.step in fanned:
+            problems.append(
+                Problem(
+                    f"steps[{index}].foreach.step",
+                    f'"{step.foreach.step}" is a sub-pipeline: a step cannot pair with its instances',
+                    f'read it whole (inputs: [{{step: {step.foreach.step}}}]) or give this step the same "matrix"',
+                )
+            )
+    return problems
 
 
 def _finals(child: Pipeline) -> list[str]:
@@ -155,11 +262,15 @@ def _finals(child: Pipeline) -> list[str]:
     return [s.id for s in child.steps if s.id not in read]
 
 
-def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline]) -> Pipeline:
+def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline], runs: Mapping[str, Sequence[Instance]]) -> Pipeline:
     # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
-    finals = {sid: [f"{sid}{SEP}{f}" for f in _finals(child)] for sid, child in children.items()}
+    # by instance key: a dependent's inputs (and so its fingerprint) stay the same when the items are reordered
+    finals = {
+        sid: [f"{_scope_id(sid, inst)}{SEP}{f}" for inst in _by_key(runs[sid]) for f in _finals(child)]
+        for sid, child in children.items()
+    }
 
     def expanded(inputs: Sequence[Input]) -> list[Input]:
         out: list[Input] = []
@@ -178,31 +289,41 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline]) -> Pipeline:
         if child is None:
             steps.append(step.model_copy(update={"inputs": expanded(step.inputs)}) if step.inputs else step)
             continue
-        prefix = step.id + SEP
         passed = expanded(step.inputs)
-        for inner in child.steps:
-            own = [i.model_copy(update={"step": prefix + i.step}) for i in inner.inputs]
-            taken = {i.step for i in own}
-            ids = frozenset(child.ids)
-            update: dict[str, object] = {
-                "id": prefix + inner.id,
-                "inputs": own + [i for i in passed if i.step not in taken],
-                "env": {**step.env, **inner.env},
-                "if_": _both(step.if_, rescoped(inner.if_, prefix, ids) if inner.if_ else None),
-            }
-            if inner.foreach is not None:
-                update["foreach"] = _foreach(inner.foreach, prefix, ids)
-            steps.append(inner.model_copy(update=update))
-            roots[prefix + inner.id] = child.root_of(inner.id)
-        for sid, scope in child.scopes.items():
-            scopes[prefix + sid] = Scope(
-                prefix + sid,
-                scope.file,
-                tuple(prefix + s for s in scope.steps),
-                tuple(prefix + f for f in scope.finals),
-            )
+        ids = frozenset(child.ids)
+        last = _finals(child)
         file = child.source or child.root
-        scopes[step.id] = Scope(step.id, file, tuple(prefix + s.id for s in child.steps), tuple(finals[step.id]))
+        made: list[str] = []
+        for inst in runs[step.id]:
+            scope = _scope_id(step.id, inst)
+            prefix = scope + SEP
+            for inner in child.steps:
+                own = [i.model_copy(update={"step": prefix + i.step}) for i in inner.inputs]
+                taken = {i.step for i in own}
+                update: dict[str, object] = {
+                    "id": prefix + inner.id,
+                    "inputs": own + [i for i in passed if i.step not in taken],
+                    "env": {**step.env, **inner.env},
+                    "if_": _both(step.if_, rescoped(inner.if_, prefix, ids) if inner.if_ else None),
+                }
+                if inst.key is not None:
+                    update.update(_filled(step, inner, inst))
+                if inner.foreach is not None:
+                    update["foreach"] = _foreach(inner.foreach, prefix, ids)
+                steps.append(inner.model_copy(update=update))
+                roots[prefix + inner.id] = child.root_of(inner.id)
+            for sid, nested in child.scopes.items():
+                scopes[prefix + sid] = Scope(
+                    prefix + sid,
+                    nested.file,
+                    tuple(prefix + s for s in nested.steps),
+                    tuple(prefix + f for f in nested.finals),
+                )
+            mine = tuple(prefix + s.id for s in child.steps)
+            scopes[scope] = Scope(scope, file, mine, tuple(prefix + f for f in last))
+            made += mine
+        if runs[step.id][0].key is not None:  # a fanned sub-pipeline: its id names every instance
+            scopes[step.id] = Scope(step.id, file, tuple(made), tuple(finals[step.id]))
     composed = Pipeline.create(
         id=pipeline.id,
         name=pipeline.name,
@@ -217,6 +338,35 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline]) -> Pipeline:
     composed.model_post_init(None)
     composed.set_composition(authored=pipeline.authored_steps, roots=roots, scopes=scopes)
     return composed
+
+
+def _by_key(found: Sequence[Instance]) -> list[Instance]:
+    return sorted(found, key=lambda inst: inst.key or "")
+
+
+def _scope_id(step_id: str, inst: Instance) -> str:
+    return step_id if inst.key is None else f"{step_id}[{inst.key}]"
+
+
+def _filled(step: Step, inner: Step, inst: Instance) -> dict[str, object]:
+    """A child step's fields with one instance's values: ``MATRIX_*``/``ITEM`` between the ``pipeline:`` step's
+    env and the child step's own; ``${{ }}`` substituted where the child step's own fan-out does not name them
+    (its own ``matrix.X``/``item`` are its instances', filled in by the engine)."""
+    matrix = {k: v for k, v in (inst.matrix or {}).items() if k not in (inner.matrix or {})} or None
+    has_item = inst.has_item and inner.foreach is None
+
+    def fill(text: str) -> str:
+        return substitute(text, matrix, inst.item, has_item)
+
+    outer_env = {k: substitute(v, inst.matrix, inst.item, inst.has_item) for k, v in step.env.items()}
+    update: dict[str, object] = {"env": {**outer_env, **inst.env, **{k: fill(v) for k, v in inner.env.items()}}}
+    if inner.with_:
+        update["with_"] = {k: fill(v) if isinstance(v, str) else v for k, v in inner.with_.items()}
+    if inner.cmd is not None:
+        update["cmd"] = [fill(arg) for arg in inner.cmd]
+    if inner.name is not None:
+        update["name"] = fill(inner.name)
+    return update
 
 
 def rescoped(text: str, prefix: str, ids: frozenset[str]) -> str:

@@ -30,6 +30,29 @@ _NAME: Final = re.compile(r"^(matrix|item)(?:\.([A-Za-z0-9_-]+))?$")
 
 
 @dataclass(frozen=True, slots=True)
+class Outer:
+    """The names a fanned sub-pipeline gives the steps of its child file: its ``matrix`` names and whether it has
+    an ``item`` (literal ``foreach``), gathered over every enclosing ``pipeline:`` step; ``by``: whose, for
+    messages (``etl``)."""
+
+    matrix: frozenset[str] = frozenset()
+    item: bool = False
+    by: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.matrix) or self.item
+
+    def around(self, step: Step) -> Outer:
+        """These names and those ``step`` (a ``pipeline:`` step) gives its child."""
+        if step.matrix is None and step.foreach is None:
+            return self
+        return Outer(self.matrix | set(step.matrix or ()), self.item or step.foreach is not None, (*self.by, step.id))
+
+
+NO_OUTER: Final = Outer()
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a ``foreach`` gets its items at run time: ``steps.<step>.outputs.<key>``."""
 
@@ -163,9 +186,10 @@ def source_of(text: str) -> Source | None:
 
 
 # -- load-time checks ------------------------------------------------------------------------------------------
-def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool]) -> list[Problem]:
+def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool], outer: Outer = NO_OUTER) -> list[Problem]:
     """Problems of the step's ``matrix``/``foreach``/``maxParallel``/``failFast`` and of the names it
-    substitutes. ``fanned``: step id → whether that step fans out (for ``foreach: {step: X}``)."""
+    substitutes. ``fanned``: step id → whether that step fans out (for ``foreach: {step: X}``); ``outer``: the
+    names a fanned sub-pipeline gives this file's steps."""
     problems: list[Problem] = []
     matrix, foreach = step.matrix, step.foreach
     if matrix is None and foreach is None and step.max_parallel is None:
@@ -224,7 +248,7 @@ def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool]) -> list[P
             problems.append(Problem(f"{base}.maxParallel", "must be at least 1"))
         if matrix is None and foreach is None:
             problems.append(Problem(f"{base}.maxParallel", 'only means something with "matrix" or "foreach"'))
-    problems += _placeholder_problems(step, base)
+    problems += placeholder_problems(step, base, outer)
     return problems
 
 
@@ -237,8 +261,13 @@ def _texts(step: Step, base: str) -> list[tuple[str, str]]:
     return found
 
 
-def _placeholder_problems(step: Step, base: str) -> list[Problem]:
+def placeholder_problems(step: Step, base: str, outer: Outer = NO_OUTER) -> list[Problem]:
+    """Every ``${{ … }}`` of the step names something it has: its own matrix names or item, or those of the
+    fanned sub-pipeline(s) around its file (``outer``)."""
     problems: list[Problem] = []
+    own = set(step.matrix or ())
+    names = list(step.matrix or ()) + sorted(outer.matrix - own)
+    around = " or ".join(f'"{by}"' for by in outer.by)
     for where, text in _texts(step, base):
         if "${{" not in text:
             continue
@@ -246,16 +275,21 @@ def _placeholder_problems(step: Step, base: str) -> list[Problem]:
             inner = match.group(1)
             found = _NAME.match(inner)
             shown = "${{ " + inner + " }}"
+            if outer:  # in a sub-pipeline's file, reported at the parent's step: say which step of the file
+                shown = f'step "{step.id}": {shown}'
             if found is None:
                 problems.append(Problem(where, f"{shown}: only matrix.NAME, item and item.FIELD are substituted"))
                 continue
             kind, field = found.groups()
             if kind == "matrix":
-                if step.matrix is None:
-                    problems.append(Problem(where, f'{shown}: the step has no "matrix"'))
-                elif field is None or field not in step.matrix:
-                    names = ", ".join(step.matrix)
-                    problems.append(Problem(where, f"{shown}: unknown matrix name", f"its names: {names}"))
-            elif step.foreach is None:
-                problems.append(Problem(where, f'{shown}: the step has no "foreach"'))
+                if field is not None and (field in own or field in outer.matrix):
+                    continue
+                if not names:
+                    whose = f" (nor has the sub-pipeline step {around})" if outer else ""
+                    problems.append(Problem(where, f'{shown}: the step has no "matrix"{whose}'))
+                else:
+                    problems.append(Problem(where, f"{shown}: unknown matrix name", f"its names: {', '.join(names)}"))
+            elif step.foreach is None and not outer.item:
+                whose = f" (nor has the sub-pipeline step {around})" if outer else ""
+                problems.append(Problem(where, f'{shown}: the step has no "foreach"{whose}'))
     return problems

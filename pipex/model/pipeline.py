@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from pipex.model.builder import PipelineBuilder
     from pipex.model.compose import Scope
     from pipex.model.validate import PipelineCheck
+
+
+_KEYS = re.compile(r"\[[^\[\]]*\]")  # an instance key in an inlined id (keys never hold brackets)
 
 
 class Pipeline(BaseModel):
@@ -199,11 +203,19 @@ class Pipeline(BaseModel):
         self._authored, self._roots, self._scopes = authored, roots, scopes
 
     def expand_ids(self, ids: Sequence[str]) -> tuple[str, ...]:
-        """Step ids with each sub-pipeline's id replaced by its steps' (``--target etl``: all of etl)."""
+        """Step ids with each sub-pipeline's id replaced by its steps' (``--target etl``: all of etl; ``etl[eu]``:
+        that instance's), and a fanned sub-pipeline's step without the key by every instance's (``etl.extract``:
+        ``etl[eu].extract``, ``etl[us].extract``)."""
         out: list[str] = []
         for sid in ids:
             scope = self._scopes.get(sid)
-            out.extend(scope.steps if scope is not None and sid not in self._index else (sid,))
+            if scope is not None and sid not in self._index:
+                out.extend(scope.steps)
+            elif sid not in self._index and "." in sid and "[" not in sid:
+                same = [s for s in self._index if "[" in s and _KEYS.sub("", s) == sid]
+                out.extend(same or (sid,))
+            else:
+                out.append(sid)
         return tuple(dict.fromkeys(out))
 
     @property

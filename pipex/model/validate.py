@@ -19,7 +19,7 @@ from pipex.model.checks import Context, step_problems
 from pipex.model.compose import include_cycle, inline
 from pipex.model.dag import find_cycles
 from pipex.model.draft import PIPELINE_ID, Draft, read_document
-from pipex.model.fanout import fanout_problems
+from pipex.model.fanout import NO_OUTER, Outer, fanout_problems, placeholder_problems
 from pipex.model.reads import declared_problems, read_problems
 from pipex.model.schema import aliases, quote
 from pipex.model.step import Step
@@ -48,9 +48,11 @@ def check(
     environ: Mapping[str, str] | None,
     extra: PipelineCheck | None = None,
     chain: tuple[Path, ...] = (),
+    outer: Outer = NO_OUTER,
 ) -> tuple[Pipeline | None, list[Problem]]:
     """Validate raw data; the pipeline when there is no problem, else ``None`` and every problem (``extra``'s
-    included). Sub-pipelines are inlined (``compose.py``); ``chain``: the files including this one."""
+    included). Sub-pipelines are inlined (``compose.py``); ``chain``: the files including this one; ``outer``:
+    the ``${{ }}`` names a fanned sub-pipeline gives this file's steps."""
     # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
@@ -63,7 +65,7 @@ def check(
         where = "id" if isinstance(data, dict) and "id" in data else "name"
         problems.append(Problem(where, f"the pipeline id {too_long}", "it names the workspace folder"))
         doc.id = None
-    problems += drafts_problems(doc.drafts, Context(root, boundary))
+    problems += drafts_problems(doc.drafts, Context(root, boundary), outer)
     pipeline = None
     if doc.drafts and all(draft.step is not None and not draft.bad for draft in doc.drafts):
         steps = [draft.step for draft in doc.drafts if draft.step is not None]
@@ -85,7 +87,7 @@ def check(
             loader = functools.partial(
                 _load_child, boundary=boundary, config=config, config_path=config_path, environ=environ, extra=extra
             )
-            pipeline, more = inline(pipeline, load_child=loader, chain=here)
+            pipeline, more = inline(pipeline, load_child=loader, chain=here, outer=outer)
             problems += more
     problems = sort_problems(problems, doc.keys, doc.drafts)
     return (None if problems or doc.id is None else pipeline), problems
@@ -94,6 +96,7 @@ def check(
 def _load_child(
     file: Path,
     chain: tuple[Path, ...],
+    outer: Outer,
     *,
     boundary: Path,
     config: ProjectConfig,
@@ -120,6 +123,7 @@ def _load_child(
         environ=environ,
         extra=extra,
         chain=chain,
+        outer=outer,
     )
     if problems or child is None:
         raise PipelineError.from_problems(problems, source=str(file))
@@ -147,7 +151,7 @@ def model_problems(pipeline: Pipeline, extra: PipelineCheck | None = None) -> li
     return sort_problems(problems, ["id", "name", "steps"], drafts)
 
 
-def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
+def drafts_problems(drafts: Sequence[Draft], ctx: Context, outer: Outer = NO_OUTER) -> list[Problem]:
     problems: list[Problem] = []
     for draft in drafts:
         problems += step_problems(draft, ctx)
@@ -174,7 +178,9 @@ def drafts_problems(drafts: Sequence[Draft], ctx: Context) -> list[Problem]:
             if draft.step.outputs is not None:
                 problems += declared_problems(draft.step, base)
             if draft.step.matrix is not None or draft.step.foreach is not None or draft.step.max_parallel is not None:
-                problems += fanout_problems(draft.step, base, fanned)
+                problems += fanout_problems(draft.step, base, fanned, outer)
+            elif outer:  # in a fanned sub-pipeline's file every step may read its values
+                problems += placeholder_problems(draft.step, base, outer)
             if draft.step.if_ is not None and not {"if", "inputs"} & draft.bad:
                 problems += read_problems(draft.step, base, declared, names.suggest)
         if draft.step is not None and draft.id is not None and "inputs" not in draft.bad:

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -138,7 +139,9 @@ class FakeRuntime:
         cmd: Sequence[str] | None = None,
         step: str | None = None,
     ) -> None:
-        """Script the containers of a step (by its ``pipex.step`` label), a command, or an image.
+        """Script the containers of a step (by its ``pipex.step`` label), a command, or an image. An instance
+        (``convert[eu]``, ``etl[eu].convert[csv]``) without a script of its own plays its step's
+        (``etl[eu].convert``), else that of its id without keys (``etl.convert``: every instance's).
 
         A sequence is played one behaviour per container, in creation order; the last one repeats.
         """
@@ -159,8 +162,8 @@ class FakeRuntime:
         with self._lock:
             candidates = (
                 self._by_step.get(step) if step is not None else None,
-                # an instance of a fan-out step (``convert[eu]``) plays its step's script unless it has its own
-                self._by_step.get(step.partition("[")[0]) if step is not None and "[" in step else None,
+                self._by_step.get(step.rpartition("[")[0]) if step is not None and step.endswith("]") else None,
+                self._by_step.get(_KEYS.sub("", step)) if step is not None and "[" in step else None,
                 self._by_cmd.get(tuple(spec.cmd or ())),
                 self._by_image.get(spec.image),
             )
@@ -412,5 +415,7 @@ class FakeRuntime:
         self.closed = True
         self._owned.close()
 
+
+_KEYS = re.compile(r"\[[^\[\]]*\]")  # an instance key in a step id (keys never hold brackets)
 
 __all__ = ["Behaviour", "FakeContainer", "FakeRuntime"]

@@ -10,8 +10,10 @@ from pipex.errors import UsageError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Dotted: the steps of a sub-pipeline are ``<step>.<child-id>`` (never empty parts, so never "." or "..");
-# an instance of a fan-out step: ``convert[eu-csv]`` (the key is a safe file name).
-_STEP = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*(?:\[[A-Za-z0-9_][A-Za-z0-9_.-]*\])?$")
+# an instance of a fan-out step: ``convert[eu-csv]`` (the key is a safe file name); the steps of one instance of
+# a fanned sub-pipeline: ``etl[eu].extract``.
+_PART = r"[A-Za-z0-9_-]+(?:\[[A-Za-z0-9_][A-Za-z0-9_.-]*\])?"
+_STEP = re.compile(rf"^{_PART}(?:\.{_PART})*$")
 _RUN = re.compile(r"^\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{8}$")
 # Names become folder names (at most 255 bytes) and parts of container names: the pipeline format's limit on
 # ids (pipex.model.bounds.MAX_ID), so a workspace named after a pipeline id always fits.

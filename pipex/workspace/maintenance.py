@@ -131,7 +131,7 @@ def remove_step(ws: Workspace, step: str, remove_tree: RemoveTree | None = None)
     with ws.lock("pipex rm-step"):
         state = load_state(ws.state_path)
         # a fan-out step is all its instances (`convert` → `convert[eu]`, …); `convert[eu]` is one of them
-        instances = [] if "[" in step else [s for s in state.steps if s.startswith(step + "[")]
+        instances = [] if step.endswith("]") else [s for s in state.steps if _instance_of(s, step)]
         owners = {step, *instances}
         runs = [r for r in ws.run_ids() if _belongs(_step_of(ws, r), step, owners)]
         if step not in state.steps and not runs and not instances:
@@ -151,7 +151,13 @@ def _belongs(owner: str | None, step: str, owners: set[str]) -> bool:
     longer in the state, its item removed since)."""
     if owner is None:
         return False
-    return owner in owners or ("[" not in step and owner.startswith(step + "["))
+    return owner in owners or (not step.endswith("]") and _instance_of(owner, step))
+
+
+def _instance_of(sid: str, step: str) -> bool:
+    """``sid`` is an instance of the fan-out step ``step`` (``convert[eu]``; not ``etl[eu].convert[csv]`` of
+    ``etl``, a fanned sub-pipeline's step)."""
+    return sid.endswith("]") and sid.rpartition("[")[0] == step
 
 
 def _step_of(ws: Workspace, run_id: str) -> str | None:

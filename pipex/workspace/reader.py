@@ -106,9 +106,10 @@ def _fresh_state(ws: Workspace) -> Any:
 
 
 def _instances(state: Any, step: str) -> list[str]:
-    if step in state.steps or "[" in step:
+    if step in state.steps or step.endswith("]"):
         return []
-    return sorted(s for s in state.steps if s.startswith(step + "[") and s.endswith("]"))
+    # its own instances only: not the steps of a fanned sub-pipeline of that id (``etl[eu].convert[csv]``)
+    return sorted(s for s in state.steps if s.endswith("]") and s.rpartition("[")[0] == step)
 
 
 def instances_of(ws: Workspace, step: str) -> list[str]:

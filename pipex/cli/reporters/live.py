@@ -92,7 +92,7 @@ class _Group:
 
 def _group_of(step_id: str) -> str | None:
     """The fan-out step of an instance id (``convert[eu-csv]`` → ``convert``), else ``None``."""
-    return step_id.partition("[")[0] if step_id.endswith("]") else None
+    return step_id.rpartition("[")[0] if step_id.endswith("]") else None
 
 
 @dataclass(slots=True)

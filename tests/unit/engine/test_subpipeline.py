@@ -117,7 +117,7 @@ def test_an_include_cycle_names_the_chain_of_files(project: Path) -> None:
         pipex.load()
     parent, child = project / "pipeline.yml", project / "etl" / "pipeline.yml"
     assert [str(p) for p in info.value.problems] == [
-        f"steps[1].pipeline: steps[0].pipeline: include cycle: {parent} → {child} → {parent} "
+        f"steps[1].pipeline: etl/pipeline.yml: steps[0].pipeline: include cycle: {parent} → {child} → {parent} "
         "(a pipeline cannot include itself)"
     ]
 
@@ -150,24 +150,29 @@ def test_a_sub_pipeline_step_has_no_container_fields_and_its_childs_problems_are
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
-        'steps[1].pipeline: steps[1].inputs[0].step: unknown step "extrct"; did you mean "extract"?'
+        'steps[1].pipeline: etl/pipeline.yml: steps[1].inputs[0].step: unknown step "extrct"; did you mean "extract"?'
     ]
 
 
-def test_fan_out_over_a_sub_pipeline_is_a_validation_error_naming_what_is_not_supported(project: Path) -> None:
+def test_what_a_fan_out_over_a_sub_pipeline_cannot_do_is_a_validation_error_naming_it(project: Path) -> None:
     fanned = PARENT.replace(
         "    env: {REGION: eu}\n",
         "    env: {REGION: eu}\n    matrix: {region: [eu, us]}\n    maxParallel: 1\n"
-        "  - id: etl2\n    pipeline: ./etl/pipeline.yml\n    foreach: [a, b]\n",
+        "  - id: etl2\n    pipeline: ./etl/pipeline.yml\n    foreach: steps.download.outputs.regions\n"
+        "    inputs: [{step: download}]\n"
+        "  - id: etl3\n    pipeline: ./etl/pipeline.yml\n    foreach: {step: etl}\n    inputs: [{step: etl}]\n",
     )
     (project / "pipeline.yml").write_text(fanned, encoding="utf-8")
     with pytest.raises(PipelineError) as info:
         pipex.load()
-    fix = '(put "matrix" or "foreach" on the steps of the sub-pipeline\'s file, or write one "pipeline" step per value)'
     assert [str(p) for p in info.value.problems] == [
-        f'steps[1].matrix: "matrix" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
-        f'steps[1].maxParallel: "maxParallel" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
-        f'steps[2].foreach: "foreach" on a sub-pipeline step ("pipeline") is not supported yet {fix}',
+        'steps[1].maxParallel: "maxParallel" on a sub-pipeline step ("pipeline") is not supported yet (every '
+        'instance of the child runs, within --concurrency; set "maxParallel" on the fan-out steps of the '
+        "sub-pipeline's file)",
+        'steps[2].foreach: "foreach" from an upstream output on a sub-pipeline step ("pipeline") is not supported '
+        'yet (give it a literal list or a "matrix", or put the "foreach" on the steps of the sub-pipeline\'s file)',
+        'steps[3].foreach: "foreach: {step: …}" on a sub-pipeline step ("pipeline") is not supported yet (give it '
+        'the same "matrix" as that step, or pair the steps of the sub-pipeline\'s file)',
     ]
 
 

@@ -1,0 +1,83 @@
+"""A fan-out over a sub-pipeline on rootless Podman, through the CLI: every instance runs the whole child with its
+values, a dependent fans in every instance's final steps, addressing an instance's step works, and adding an
+instance runs only its steps (and the fan-in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.engines.test_engine_harness import Driver, artifacts, engine_params, json_lines, make_driver, state
+
+PARENT = """
+id: regions
+steps:
+  - id: download
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo raw > /output/d.txt']
+  - id: etl
+    pipeline: ./etl
+    inputs: [{step: download}]
+    matrix: {region: [eu, us]}
+    env: {LABEL: "r-${{ matrix.region }}"}
+  - id: report
+    image: alpine:3.20
+    inputs: [{step: etl}]
+    cmd: [sh, -c, 'cd /input/etl && cat */load/loaded.txt > /output/report.txt && ls > /output/keys.txt']
+"""
+
+CHILD = """
+id: etl
+steps:
+  - id: extract
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "${{ matrix.region }} $MATRIX_REGION $LABEL" > /output/x.txt']
+  - id: load
+    image: alpine:3.20
+    inputs: [{step: extract}]
+    cmd: [sh, -c, 'cat /input/extract/x.txt /input/download/d.txt > /output/loaded.txt']
+"""
+
+
+@pytest.fixture(scope="module", params=engine_params(("rootless_podman",)))
+def driver(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    with make_driver(request, request.param, tmp_path_factory.mktemp("subfan")) as d:
+        yield d
+
+
+def last_success(driver: Driver, step: str) -> str:
+    return str(state(driver.ws("regions"))["steps"][step]["lastSuccess"]["runId"])
+
+
+def test_each_instance_runs_the_whole_child_and_the_dependent_fans_in(driver: Driver) -> None:
+    project = driver.project(PARENT, {"etl/pipeline.yml": CHILD})
+    done = driver.cli(["run", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    ends = {e["step"]["id"]: e.get("scope") for e in json_lines(done.stdout) if e["event"] == "step_end"}
+    assert ends == {
+        "download": None,
+        "etl[eu].extract": "etl[eu]",
+        "etl[eu].load": "etl[eu]",
+        "etl[us].extract": "etl[us]",
+        "etl[us].load": "etl[us]",
+        "report": None,
+    }
+    out = artifacts(driver.ws("regions"), last_success(driver, "report"))
+    assert (out / "report.txt").read_text() == "eu eu r-eu\nraw\nus us r-us\nraw\n"
+    assert (out / "keys.txt").read_text() == "eu\nus\n"
+
+    logs = driver.cli(["logs", "regions", "etl[us].extract"], cwd=project)
+    assert logs.returncode == 0, logs.stderr
+    forced = driver.cli(["run", "--json", "--force", "etl[eu].extract"], cwd=project)
+    assert forced.returncode == 0, forced.stderr
+    started = [e["step"]["id"] for e in json_lines(forced.stdout) if e["event"] == "step_start"]
+    assert started == ["etl[eu].extract"]  # the same artifacts: nothing downstream re-runs
+
+    (project / "pipeline.yml").write_text(PARENT.replace("[eu, us]", "[eu, us, asia]"), encoding="utf-8")
+    added = driver.cli(["run", "--json"], cwd=project)
+    assert added.returncode == 0, added.stderr
+    started = [e["step"]["id"] for e in json_lines(added.stdout) if e["event"] == "step_start"]
+    assert started == ["etl[asia].extract", "etl[asia].load", "report"]
+    out = artifacts(driver.ws("regions"), last_success(driver, "report"))
+    assert (out / "keys.txt").read_text() == "asia\neu\nus\n"
