@@ -136,6 +136,29 @@ def substitute(text: str, matrix: Mapping[str, Any] | None, item: Any, has_item:
     return _PLACEHOLDER.sub(one, text)
 
 
+def has_placeholder(value: Any) -> bool:
+    """Whether ``value`` (a ``with`` value: text, or lists and mappings of them) holds a ``${{ … }}``."""
+    if isinstance(value, str):
+        return "${{" in value
+    if isinstance(value, list):
+        return any(has_placeholder(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_placeholder(v) for v in value.values())
+    return False
+
+
+def substitute_value(value: Any, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> Any:
+    """``substitute`` in every text of a ``with`` value (inside lists and mappings too, keys left alone); a
+    value is substituted as text, so ``"${{ matrix.n }}"`` gives ``"3"``, never ``3``."""
+    if isinstance(value, str):
+        return substitute(value, matrix, item, has_item)
+    if isinstance(value, list):
+        return [substitute_value(v, matrix, item, has_item) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute_value(v, matrix, item, has_item) for k, v in value.items()}
+    return value
+
+
 def source_of(text: str) -> Source | None:
     """``steps.X.outputs.K`` (the whole expression) as a source; ``None`` for anything else."""
     # start-up: the condition language only for steps with a foreach expression
@@ -224,20 +247,33 @@ def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool]) -> list[P
             problems.append(Problem(f"{base}.maxParallel", "must be at least 1"))
         if matrix is None and foreach is None:
             problems.append(Problem(f"{base}.maxParallel", 'only means something with "matrix" or "foreach"'))
-    problems += _placeholder_problems(step, base)
+    problems += placeholder_problems(step, base)
     return problems
 
 
 def _texts(step: Step, base: str) -> list[tuple[str, str]]:
     found = [(f"{base}.cmd[{n}]", arg) for n, arg in enumerate(step.cmd or [])]
     found += [(f"{base}.env.{k}", v) for k, v in step.env.items()]
-    found += [(f"{base}.with.{k}", v) for k, v in step.with_.items() if isinstance(v, str)]
+    for key, value in step.with_.items():
+        found += _with_texts(f"{base}.with.{key}", value)
     if step.name is not None:
         found.append((f"{base}.name", step.name))
     return found
 
 
-def _placeholder_problems(step: Step, base: str) -> list[Problem]:
+def _with_texts(where: str, value: Any) -> list[tuple[str, str]]:
+    """The texts of one ``with`` value, each with its location (``with.args[1]``, ``with.opts.region``)."""
+    if isinstance(value, str):
+        return [(where, value)]
+    if isinstance(value, list):
+        return [found for n, v in enumerate(value) for found in _with_texts(f"{where}[{n}]", v)]
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in _with_texts(f"{where}.{k}", v)]
+    return []
+
+
+def placeholder_problems(step: Step, base: str) -> list[Problem]:
+    """The ``${{ … }}`` of the step that name nothing it has (the step is a fan-out step)."""
     problems: list[Problem] = []
     for where, text in _texts(step, base):
         if "${{" not in text:
