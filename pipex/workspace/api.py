@@ -86,6 +86,10 @@ class WorkspaceHandle:
         """What ``path`` is (file, dir, link…); ``UnsafePath`` if reaching it would leave the artifacts."""
         return artifacts.locate(self._root(step, run), path, hint=self._hint(step))[1]
 
+    def check_path(self, path: str, step: str = "") -> None:
+        """``UnsafePath`` for a path no run's artifacts can be read at (absolute, or holding ``..``)."""
+        artifacts.checked(path, hint=self._hint(step) if step else None)
+
     def open(self, step: str, path: str, *, run: str | None = None) -> BinaryIO:
         """A regular artifact, open for reading in binary mode (the caller closes it)."""
         return artifacts.open_file(self._root(step, run), path, hint=self._hint(step))
