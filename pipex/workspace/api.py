@@ -58,8 +58,9 @@ class WorkspaceHandle:
         return self._ws.exists()
 
     # -- readers -----------------------------------------------------------------------------------------
-    def show(self) -> Summary:
-        return reader.summarize(self._ws)
+    def show(self, step: str | None = None) -> Summary:
+        """Each step's last run; ``step``: only its own, or for a fan-out step each instance's."""
+        return reader.summarize(self._ws, step)
 
     def logs(self, step: str, stream: Stream = "both", attempt: int | None = None, *, run: str | None = None) -> str:
         """The step's log text (stdout then stderr for ``both``; undecodable bytes replaced)."""

@@ -128,3 +128,30 @@ def test_an_instance_without_a_successful_run_is_named(invoke: Invoke, tmp_path:
     assert res.stderr == 'warning: no successful run in 1 of 2 instances of "convert": convert[us]\n'
     statuses = [r["status"] for r in json.loads(invoke(["inspect", "fo", "convert", "--json", *args]).stdout)]
     assert statuses == ["success", "failure"]  # inspect reads the last run, failed or not
+
+
+def test_show_of_one_step_lists_a_fan_out_step_s_instances(invoke: Invoke, fan_out: list[str], tmp_path: Path) -> None:
+    (tmp_path / "plain.yml").write_text("id: fo\nsteps:\n  - {id: other, image: alpine:3.20, cmd: [x]}\n")
+    from pipex.testing import run
+
+    run(tmp_path / "plain.yml", workdir=tmp_path / "w")
+    everything = [r["step"] for r in json.loads(invoke(["show", "fo", "--json", *fan_out]).stdout)["steps"]]
+    assert sorted(everything) == ["convert[eu]", "convert[us]", "other"]
+    res = invoke(["show", "fo", "convert", *fan_out])
+    assert res.exit_code == 0, res.stderr
+    assert [line.split()[:2] for line in res.stdout.splitlines()] == [
+        ["STEP", "STATUS"],
+        ["convert[eu]", "success"],
+        ["convert[us]", "success"],
+    ]
+    records = json.loads(invoke(["show", "fo", "convert", "--json", *fan_out]).stdout)["steps"]
+    assert [(r["step"], r["status"]) for r in records] == [("convert[eu]", "success"), ("convert[us]", "success")]
+    assert [r["step"] for r in json.loads(invoke(["show", "fo", "other", "--json", *fan_out]).stdout)["steps"]] == [
+        "other"
+    ]
+    res = invoke(["show", "fo", "convrt", *fan_out])
+    assert res.exit_code == 1
+    assert res.stderr == (
+        'error: step "convrt" has no runs in workspace "fo"; did you mean "convert"?\n'
+        "hint: steps with runs: convert[eu], convert[us], other (`pipex show fo`)\n"
+    )
