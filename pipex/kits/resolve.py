@@ -142,7 +142,9 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
         seen = _seen_from(pipeline, step)
         try:
             if _templated(step):
-                problems += _instance_problems(step, index, seen, finder, None)
+                checked = _InstanceKit(step, index, seen, finder, None)
+                problems += _instance_problems(step, index, seen, finder, checked)
+                _keep(checked)
             else:
                 _apply_kit(step, index, seen, finder)
         except _Failed as failed:
@@ -203,7 +205,7 @@ def _resolve(
     base = f"steps[{index}]"
     resolver: InstanceResolver | None = None
     if _templated(step):  # the kit answers each instance's own values: nothing to apply it to yet
-        resolver = _InstanceKit(step, index, pipeline, finder, cli_env)
+        resolver = _kept(step, pipeline, cli_env) or _InstanceKit(step, index, pipeline, finder, cli_env)
         problems = _instance_problems(step, index, pipeline, finder, resolver)
         if problems:
             raise _Failed(problems, kit=True)
@@ -343,6 +345,29 @@ class _InstanceKit:
         return found
 
 
+# What the load's check resolved, for the run that follows it (`pipex run`, `pipex.load` then `Engine.run`): the
+# same Step objects, so the instances are not resolved twice. Taken once (a later run of the same pipeline
+# resolves afresh: the kit may look at files that changed); a few kept at most. A kept resolver holds its step,
+# so that step's id cannot be reused by another object while it is here.
+_KEPT: dict[int, _InstanceKit] = {}
+_KEPT_MAX = 16
+
+
+def _keep(resolver: _InstanceKit) -> None:
+    while len(_KEPT) >= _KEPT_MAX:
+        del _KEPT[next(iter(_KEPT))]
+    _KEPT[id(resolver.step)] = resolver
+
+
+def _kept(step: Step, pipeline: PipelineLike, cli_env: Mapping[str, str] | None) -> _InstanceKit | None:
+    found = _KEPT.pop(id(step), None)
+    if found is None or found.step is not step or found.pipeline.root != pipeline.root:
+        return None
+    if found.pipeline.boundary != pipeline.boundary or dict(cli_env or {}):  # (the check resolved without one)
+        return None
+    return found
+
+
 def _values_key(matrix: Mapping[str, Any] | None, item: Any) -> Any:
     """A cheap dictionary key of an instance's values (scalars by type and value: ``1``, ``1.0`` and ``true``
     substitute differently)."""
@@ -364,7 +389,7 @@ def _static_values(step: Step) -> list[tuple[str, dict[str, Any] | None, Any, bo
 
 
 def _instance_problems(
-    step: Step, index: int, pipeline: PipelineLike, finder: KitFinder, resolver: _InstanceKit | None
+    step: Step, index: int, pipeline: PipelineLike, finder: KitFinder, resolver: _InstanceKit
 ) -> list[Problem]:
     """The kit's problems with every instance known now (each message names the instance); for instances known
     only at run time, those of the parameters that hold no ``${{ … }}`` (the kit sees the rest per instance)."""
@@ -374,7 +399,6 @@ def _instance_problems(
     problems = _untemplated_problems(step, index, finder)
     if problems:  # an unknown kit or a wrong parameter: said once, not once per instance
         return problems
-    resolver = resolver or _InstanceKit(step, index, pipeline, finder, None)
     failing = 0
     for key, matrix, item, has_item in values:
         found = resolver.attempt(matrix, item, has_item)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipex.errors import PipelineError
+from pipex.errors import KitError, PipelineError
 from pipex.kits.check import load
 from pipex.runtime.base import ContainerSpec
 from pipex.runtime.fake import FakeRuntime
@@ -300,3 +300,29 @@ def test_parameters_without_placeholders_are_still_checked_when_items_come_later
         'steps[1].with.vesion: "vesion" is not a parameter of kit "python"; did you mean "version"?'
     ]
     assert json.loads(json.dumps([p.location for p in caught.value.problems])) == ["steps[1].with.vesion"]
+
+
+def test_each_run_of_a_loaded_pipeline_asks_the_kit_again(tmp_path: Path) -> None:
+    """The load's check is reused by the run that follows it, never by a later one: files the kit looks at
+    may have changed in between."""
+    root = _project(tmp_path / "p", files={"app/a.py": ""})
+    path = write(
+        root,
+        """
+        id: again
+        steps:
+          - id: each
+            foreach: [a.py]
+            uses: python
+            with: {script: "${{ item }}", src: app, install: false}
+        """,
+    )
+    pipeline = load(path)
+    images = ["python:3.12-slim"]
+    assert run(pipeline, workdir=tmp_path / "wd", runtime=FakeRuntime(images=images)).status == "success"
+    (root / "app" / "a.py").unlink()
+    with pytest.raises(KitError) as caught:  # as for any kit step: the run checks its pipeline again
+        run(pipeline, workdir=tmp_path / "wd", runtime=FakeRuntime(images=images))
+    assert [str(p) for p in caught.value.problems] == [
+        'steps[0].with.script: instance each[a.py]: script "a.py" is not a file in src "app"'
+    ]
