@@ -10,6 +10,7 @@ the user's when set. Environment, lowest to highest: kit < ``--env-file`` < step
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,7 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
         try:
             if _templated(step):
                 checked = _InstanceKit(step, index, seen, finder, None)
-                problems += _instance_problems(step, index, seen, finder, checked)
+                problems += _instance_problems(step, index, finder, checked)
                 _keep(checked)
             else:
                 _apply_kit(step, index, seen, finder)
@@ -206,7 +207,7 @@ def _resolve(
     resolver: InstanceResolver | None = None
     if _templated(step):  # the kit answers each instance's own values: nothing to apply it to yet
         resolver = _kept(step, pipeline, cli_env) or _InstanceKit(step, index, pipeline, finder, cli_env)
-        problems = _instance_problems(step, index, pipeline, finder, resolver)
+        problems = _instance_problems(step, index, finder, resolver)
         if problems:
             raise _Failed(problems, kit=True)
         applied = None
@@ -351,16 +352,19 @@ class _InstanceKit:
 # so that step's id cannot be reused by another object while it is here.
 _KEPT: dict[int, _InstanceKit] = {}
 _KEPT_MAX = 16
+_KEPT_LOCK = threading.Lock()  # loads and runs may happen in several threads of one program
 
 
 def _keep(resolver: _InstanceKit) -> None:
-    while len(_KEPT) >= _KEPT_MAX:
-        del _KEPT[next(iter(_KEPT))]
-    _KEPT[id(resolver.step)] = resolver
+    with _KEPT_LOCK:
+        while len(_KEPT) >= _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+        _KEPT[id(resolver.step)] = resolver
 
 
 def _kept(step: Step, pipeline: PipelineLike, cli_env: Mapping[str, str] | None) -> _InstanceKit | None:
-    found = _KEPT.pop(id(step), None)
+    with _KEPT_LOCK:
+        found = _KEPT.pop(id(step), None)
     if found is None or found.step is not step or found.pipeline.root != pipeline.root:
         return None
     if found.pipeline.boundary != pipeline.boundary or dict(cli_env or {}):  # (the check resolved without one)
@@ -388,9 +392,7 @@ def _static_values(step: Step) -> list[tuple[str, dict[str, Any] | None, Any, bo
     return None
 
 
-def _instance_problems(
-    step: Step, index: int, pipeline: PipelineLike, finder: KitFinder, resolver: _InstanceKit
-) -> list[Problem]:
+def _instance_problems(step: Step, index: int, finder: KitFinder, resolver: _InstanceKit) -> list[Problem]:
     """The kit's problems with every instance known now (each message names the instance); for instances known
     only at run time, those of the parameters that hold no ``${{ … }}`` (the kit sees the rest per instance)."""
     values = _static_values(step)
@@ -415,6 +417,7 @@ def _instance_problems(
 
 
 def _untemplated_problems(step: Step, index: int, finder: KitFinder) -> list[Problem]:
+    """The kit is found, and its parameters are right except those holding ``${{ … }}`` (checked per instance)."""
     name = step.uses or ""
     try:
         kit = finder.find(name).kit
@@ -426,13 +429,12 @@ def _untemplated_problems(step: Step, index: int, finder: KitFinder) -> list[Pro
         fields = [info.alias or field for field, info in kit.params.model_fields.items()]
         problems = param_problems(exc, kit=name, prefix=f"steps[{index}].with", fields=fields)
         given = [f"steps[{index}].with.{k}" for k, v in step.with_.items() if has_placeholder(v)]
-        return [
-            p for p in problems if not any(p.location == g or p.location.startswith((g + ".", g + "[")) for g in given)
-        ]
+        return [p for p in problems if not any(_within(p.location, g) for g in given)]
     return []
 
 
 def _within(location: str, where: str) -> bool:
+    """Whether a problem's location is ``where`` or inside it (``with.args`` holds ``with.args[1]``)."""
     return location == where or location.startswith((where + ".", where + "["))
 
 

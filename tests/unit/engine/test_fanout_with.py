@@ -326,3 +326,26 @@ def test_each_run_of_a_loaded_pipeline_asks_the_kit_again(tmp_path: Path) -> Non
     assert [str(p) for p in caught.value.problems] == [
         'steps[0].with.script: instance each[a.py]: script "a.py" is not a file in src "app"'
     ]
+
+
+def test_many_refused_instances_are_counted_not_all_listed(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", "app")
+    path = write(
+        root,
+        """
+        id: many
+        steps:
+          - id: each
+            matrix: {n: [1, 2, 3, 4, 5]}
+            uses: python
+            with: {script: "s${{ matrix.n }}.py", src: app, install: false}
+        """,
+    )
+    with pytest.raises(PipelineError) as caught:
+        load(path)
+    assert [str(p) for p in caught.value.problems] == [
+        'steps[0].with.script: instance each[1]: script "s1.py" is not a file in src "app"',
+        'steps[0].with.script: instance each[2]: script "s2.py" is not a file in src "app"',
+        'steps[0].with.script: instance each[3]: script "s3.py" is not a file in src "app"',
+        "steps[0].with: and 2 more instances with problems",
+    ]
