@@ -13,6 +13,7 @@ Spec: dynamic.md, "Fan-out: `matrix` and `foreach`".
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -60,7 +61,8 @@ class FanOut:
                 message = f"steps.{step}.outputs.{key} was not written (foreach needs a list)"
                 return await s._fail_early(spec, ref, "foreach", message, 1, time.time())
             items = got.outputs[key]
-        instances = expand(spec, items)
+        refused: dict[str, str] = {}  # instances whose values the kit refused: each fails on its own
+        instances = expand(spec, items, refused)
         if isinstance(instances, ExpandError):
             return await s._fail_early(spec, ref, "foreach", instances.message, 1, time.time())
         if not instances:
@@ -73,8 +75,10 @@ class FanOut:
                 message = f"--target: no instance {', '.join(sorted(only))} of {spec.id}; its instances: {known}"
                 return await s._fail_early(spec, ref, "target", message, 1, time.time())
             instances = chosen
-        if spec.image not in s._images:  # resolved once for all the instances
-            image = await s._image(spec, ref)
+        images = {inst.image for inst in instances if inst.id not in refused}
+        if len(images) == 1 and (one := next(iter(images))) not in s._images:  # once for all the instances
+            # (instances of different images resolve their own; a kit step resolved per instance has none itself)
+            image = await s._image(dataclasses.replace(spec, image=one), ref)
             if isinstance(image, StepOutcome):
                 return image
         rank = s.order[spec.id]
@@ -86,7 +90,12 @@ class FanOut:
         waiting: list[asyncio.Task[None]] = []
         for n, inst in enumerate(instances):
             s.order[inst.id] = rank
-            decided = s._decide_now(inst)
+            decided: StepOutcome | Coroutine[Any, Any, StepOutcome]
+            if inst.id in refused:
+                inst_ref = StepRef(inst.id, inst.name)
+                decided = s._fail_early(inst, inst_ref, "kit", refused[inst.id], 1, time.time())
+            else:
+                decided = s._decide_now(inst)
             if isinstance(decided, StepOutcome):
                 outcomes[n] = self._note(decided)
             else:

@@ -2,7 +2,10 @@
 
 Each instance is an ordinary step to the rest of the engine — its own id ``<step>[<key>]``, fingerprint, run,
 logs, cache entry and state — with its values substituted into ``cmd``, ``env`` values and ``name`` and given as
-``MATRIX_<NAME>`` / ``ITEM`` variables (so they enter its fingerprint through ``cmd`` and ``env``).
+``MATRIX_<NAME>`` / ``ITEM`` variables (so they enter its fingerprint through ``cmd`` and ``env``). A kit step
+whose ``with`` holds ``${{ … }}`` is resolved per instance instead (``FanOutSpec.resolve``): its values are
+substituted in ``with`` before the kit sees them, so whatever the kit makes of them (image, command, mounts, the
+kit's parameters in the fingerprint) is the instance's own.
 Kept apart from the scheduler: it decides nothing, it only turns values into specs.
 
 Spec: dynamic.md, "Fan-out: `matrix` and `foreach`".
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipex.engine.plan import UpstreamInput
+from pipex.errors import PipexError
 from pipex.model.fanout import (
     MAX_INSTANCES,
     env_name,
@@ -72,20 +76,32 @@ def targeted_instances(specs: Sequence[StepSpec], targets: Sequence[str]) -> dic
     return {sid: frozenset(found) for sid, found in keys.items() if sid not in whole}
 
 
-def expand(spec: StepSpec, items: Sequence[Any] | None = None) -> list[StepSpec] | ExpandError:
+def expand(
+    spec: StepSpec, items: Sequence[Any] | None = None, refused: dict[str, str] | None = None
+) -> list[StepSpec] | ExpandError:
     """The instances of ``spec``: of its matrix, of its literal ``foreach`` list, or of ``items`` (the upstream
-    output a ``foreach`` names, already read by the caller)."""
+    output a ``foreach`` names, already read by the caller).
+
+    A kit step resolved per instance (``FanOutSpec.resolve``) may have instances whose values its kit refuses
+    (only items known at run time can: the others were checked when the pipeline loaded). With ``refused``,
+    such an instance is still listed (without its kit's image and command) and ``refused`` maps its id to the
+    kit's one-line message, so the caller fails that instance alone; without it, the step fails."""
     fan = spec.fan_out
     assert fan is not None
+    found: list[StepSpec] = []
     if fan.matrix is not None:
         matrix = {name: list(values) for name, values in fan.matrix}
-        return [_instance(spec, matrix_key(values), values, None, False) for values in matrix_instances(matrix)]
+        for combo in matrix_instances(matrix):
+            inst = _instance(spec, matrix_key(combo), combo, None, False, refused)
+            if isinstance(inst, ExpandError):
+                return inst
+            found.append(inst)
+        return found
     values = fan.items if fan.items is not None else items
     if not isinstance(values, list | tuple):
         return ExpandError(f"steps.{fan.source[0]}.outputs.{fan.source[1]} is not a list" if fan.source else "no items")
     if len(values) > MAX_INSTANCES:
         return ExpandError(f"{len(values):,} items, at most {MAX_INSTANCES:,} instances per step")
-    found: list[StepSpec] = []
     seen: dict[str, Any] = {}
     for item in values:
         key = item_key(item)
@@ -94,7 +110,9 @@ def expand(spec: StepSpec, items: Sequence[Any] | None = None) -> list[StepSpec]
                 continue  # the same item twice is one instance
             return ExpandError(f"two items make the instance key {key!r}")
         seen[key] = item
-        inst = _instance(spec, key, None, item, True)
+        inst = _instance(spec, key, None, item, True, refused)
+        if isinstance(inst, ExpandError):
+            return inst
         if fan.paired is not None:  # its own instance of the paired step, at /input/<step>/
             paired = instance_id(fan.paired, key)
             inputs = tuple(dataclasses.replace(i, step=paired) if i.step == fan.paired else i for i in inst.inputs)
@@ -107,18 +125,52 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _instance(spec: StepSpec, key: str, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec:
+def _instance(
+    spec: StepSpec,
+    key: str,
+    matrix: Mapping[str, Any] | None,
+    item: Any,
+    has_item: bool,
+    refused: dict[str, str] | None,
+) -> StepSpec | ExpandError:
+    resolve = spec.fan_out.resolve if spec.fan_out is not None else None
+    if resolve is not None:  # substituted before its kit resolved it: nothing is substituted twice
+        try:
+            own = resolve(matrix, item, has_item)
+        except PipexError as exc:
+            problems = getattr(exc, "problems", None)
+            message = str(problems[0]) if problems else exc.message
+            if refused is None:
+                return ExpandError(f"instance {instance_id(spec.id, key)}: {message}")
+            refused[instance_id(spec.id, key)] = message
+            own = spec
+        return _named(own, spec, key, dict(own.env), matrix, item, has_item, own.cmd)
     env = {name: substitute(value, matrix, item, has_item) for name, value in spec.env.items()}
+    cmd = tuple(substitute(arg, matrix, item, has_item) for arg in spec.cmd)
+    return _named(spec, spec, key, env, matrix, item, has_item, cmd)
+
+
+def _named(
+    own: StepSpec,
+    spec: StepSpec,
+    key: str,
+    env: dict[str, str],
+    matrix: Mapping[str, Any] | None,
+    item: Any,
+    has_item: bool,
+    cmd: tuple[str, ...],
+) -> StepSpec:
+    """``own`` as the instance ``key`` of ``spec``: its id, name, ``MATRIX_*``/``ITEM`` variables."""
     if matrix is not None:
         env.update({env_name(name): item_text(value) for name, value in matrix.items()})
     if has_item:
         env["ITEM"] = item_text(item)
     name = substitute(spec.name, matrix, item, has_item)
     return dataclasses.replace(
-        spec,
+        own,
         id=instance_id(spec.id, key),
         name=name if name != spec.name else f"{spec.name}[{key}]",
-        cmd=tuple(substitute(arg, matrix, item, has_item) for arg in spec.cmd),
+        cmd=cmd,
         env=frozen_map(env),
         fan_out=None,
         instance=key,

@@ -27,9 +27,9 @@ _SOURCE: dict[str, FailureSource] = {
 }
 _FAILED = ("failure", "timeout")
 # A step "ran" when its container ran to an end; a cancelled one did not, nor one that never got a container
-# (its image could not be pulled, its limits could not be enforced).
+# (its image could not be pulled, its limits could not be enforced, its kit refused its values).
 _RAN = ("success", "failure", "timeout")
-_NO_CONTAINER = ("image", "limits")
+_NO_CONTAINER = ("image", "limits", "kit")
 
 
 class Outcomes:

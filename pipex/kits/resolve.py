@@ -10,6 +10,7 @@ the user's when set. Environment, lowest to highest: kit < ``--env-file`` < step
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,24 @@ from pipex.errors import KitError, PipelineError, Problem
 from pipex.kits.base import KitContext, KitParamError, PathPair, StepTemplate
 from pipex.kits.custom import FoundKit, KitFinder
 from pipex.kits.problems import loc_text, param_problems
-from pipex.model.fanout import source_of
+from pipex.model.fanout import (
+    canonical,
+    has_placeholder,
+    item_key,
+    matrix_instances,
+    matrix_key,
+    placeholder_problems,
+    source_of,
+    substitute,
+    substitute_value,
+)
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
 from pipex.model.spec import (
     CacheSpec,
     FanOutSpec,
     InputSpec,
+    InstanceResolver,
     KitRef,
     MountSpec,
     ResourcesSpec,
@@ -128,8 +140,14 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
     for index, step in enumerate(pipeline.steps):
         if step.uses is None:
             continue
+        seen = _seen_from(pipeline, step)
         try:
-            _apply_kit(step, index, _seen_from(pipeline, step), finder)
+            if _templated(step):
+                checked = _InstanceKit(step, index, seen, finder, None)
+                problems += _instance_problems(step, index, finder, checked)
+                _keep(checked)
+            else:
+                _apply_kit(step, index, seen, finder)
         except _Failed as failed:
             problems.extend(failed.problems)
     return problems
@@ -168,7 +186,12 @@ def resolve_step(
 
 
 def _resolve(
-    step: Step, pipeline: PipelineLike, finder: KitFinder, cli_env: Mapping[str, str] | None, index: int
+    step: Step,
+    pipeline: PipelineLike,
+    finder: KitFinder,
+    cli_env: Mapping[str, str] | None,
+    index: int,
+    found: FoundKit | None = None,
 ) -> StepSpec:
     if step.approval is not None:  # a gate: nothing to run, only its inputs and condition matter
         return StepSpec(
@@ -181,8 +204,16 @@ def _resolve(
             gate=step.approval.message or "",
         )
     base = f"steps[{index}]"
-    applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
-    problems: list[Problem] = []
+    resolver: InstanceResolver | None = None
+    if _templated(step):  # the kit answers each instance's own values: nothing to apply it to yet
+        resolver = _kept(step, pipeline, cli_env) or _InstanceKit(step, index, pipeline, finder, cli_env)
+        problems = _instance_problems(step, index, finder, resolver)
+        if problems:
+            raise _Failed(problems, kit=True)
+        applied = None
+    else:
+        applied = _apply_kit(step, index, pipeline, finder, found) if step.uses is not None else None
+    problems = []
     # Most steps have no mounts, sources or envFile: skip the calls (this runs for every step of every run).
     user_mounts = _host_paths(step.mounts, f"{base}.mounts", pipeline, problems) if step.mounts else ()
     user_sources = _host_paths(step.sources, f"{base}.sources", pipeline, problems) if step.sources else ()
@@ -193,9 +224,13 @@ def _resolve(
     secrets = _secrets(step, base, pipeline, problems) if step.secrets else ()
     if problems:
         raise _Failed(problems)
+    cmd: tuple[str, ...]
     if applied is None:
-        assert step.image is not None and step.cmd is not None  # the model checks raw steps
-        image, cmd = step.image, tuple(step.cmd)
+        if resolver is not None:  # each instance's come from its own resolution
+            image, cmd = "", ()
+        else:
+            assert step.image is not None and step.cmd is not None  # the model checks raw steps
+            image, cmd = step.image, tuple(step.cmd)
         mounts, sources = user_mounts, user_sources
         caches = tuple([_cache(c) for c in step.caches]) if step.caches else ()
         setup = _user_setup(step.setup) if step.setup is not None else None
@@ -228,21 +263,21 @@ def _resolve(
         allow_failure=step.allow_failure,
         allow_network=allow_network,
         resources=ResourcesSpec(resources.cpus, resources.memory, resources.pids) if resources else None,
-        kit=applied.ref if applied else None,
+        kit=applied.ref if applied else (KitRef(step.uses, frozen_map(step.with_)) if step.uses else None),
         secrets=secrets,
         when=step.when,
         slurm=SlurmSpec(step.slurm.partition, tuple(step.slurm.extra_args)) if step.slurm else None,
         outputs=tuple(step.outputs) if step.outputs is not None else None,
-        fan_out=fan_out_spec(step),
+        fan_out=fan_out_spec(step, resolver),
         warnings=applied.warnings if applied else (),
     )
 
 
-def fan_out_spec(step: Step) -> FanOutSpec | None:
+def fan_out_spec(step: Step, resolver: InstanceResolver | None = None) -> FanOutSpec | None:
     """The step's matrix/foreach as the engine reads it (validated already)."""
     if step.matrix is None and step.foreach is None:
         return None
-    common: dict[str, Any] = {"max_parallel": step.max_parallel, "fail_fast": step.fail_fast}
+    common: dict[str, Any] = {"max_parallel": step.max_parallel, "fail_fast": step.fail_fast, "resolve": resolver}
     if step.matrix is not None:
         return FanOutSpec(matrix=tuple((k, tuple(v)) for k, v in step.matrix.items()), **common)
     if isinstance(step.foreach, list):
@@ -255,17 +290,169 @@ def fan_out_spec(step: Step) -> FanOutSpec | None:
     return FanOutSpec(source=(source.step, source.key), **common)
 
 
+# ---- a kit step whose `with` holds ${{ … }}: one resolution per instance ----------------------------------
+
+MAX_INSTANCE_PROBLEMS = 3  # instances whose problems are listed; the rest are counted
+
+
+def _templated(step: Step) -> bool:
+    return (
+        step.uses is not None and (step.matrix is not None or step.foreach is not None) and has_placeholder(step.with_)
+    )
+
+
+class _InstanceKit:
+    """``InstanceResolver`` of one step: its ``with`` and ``env`` substituted, then resolved like any step.
+    Instances with the same substituted values share one resolution (a matrix name the kit does not read)."""
+
+    def __init__(
+        self, step: Step, index: int, pipeline: PipelineLike, finder: KitFinder, cli_env: Mapping[str, str] | None
+    ) -> None:
+        self.step, self.index, self.pipeline, self.finder, self.cli_env = step, index, pipeline, finder, cli_env
+        self._done: dict[str, StepSpec | _Failed] = {}  # by the substituted with and env
+        self._by_values: dict[Any, StepSpec | _Failed] = {}  # by the instance's values
+        self._kit: FoundKit | None = None
+
+    def __call__(self, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec:
+        found = self.attempt(matrix, item, has_item)
+        if isinstance(found, _Failed):
+            raise (KitError if found.kit else PipelineError).from_problems(found.problems)
+        return found
+
+    def attempt(self, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec | _Failed:
+        values = _values_key(matrix, item)
+        found = self._by_values.get(values)
+        if found is None:  # (the run asks again for each instance the load already resolved: answered here)
+            found = self._by_values[values] = self._substituted(matrix, item, has_item)
+        return found
+
+    def _substituted(self, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec | _Failed:
+        step = self.step
+        with_ = substitute_value(step.with_, matrix, item, has_item)
+        env = {name: substitute(value, matrix, item, has_item) for name, value in step.env.items()}
+        key = canonical([with_, env])
+        found = self._done.get(key)
+        if found is None:
+            one = step.model_copy(update={"with_": with_, "env": env, "matrix": None, "foreach": None})
+            try:
+                if self._kit is None:
+                    self._kit = self.finder.find(step.uses or "")
+                found = _resolve(one, self.pipeline, self.finder, self.cli_env, self.index, self._kit)
+            except KitError as exc:  # (the step's own check says this once; an instance says it too)
+                found = _Failed([Problem(f"steps[{self.index}].uses", exc.message, exc.hint)], kit=True)
+            except _Failed as failed:
+                found = failed
+            self._done[key] = found
+        return found
+
+
+# What the load's check resolved, for the run that follows it (`pipex run`, `pipex.load` then `Engine.run`): the
+# same Step objects, so the instances are not resolved twice. Taken once (a later run of the same pipeline
+# resolves afresh: the kit may look at files that changed); a few kept at most. A kept resolver holds its step,
+# so that step's id cannot be reused by another object while it is here.
+_KEPT: dict[int, _InstanceKit] = {}
+_KEPT_MAX = 16
+_KEPT_LOCK = threading.Lock()  # loads and runs may happen in several threads of one program
+
+
+def _keep(resolver: _InstanceKit) -> None:
+    with _KEPT_LOCK:
+        while len(_KEPT) >= _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+        _KEPT[id(resolver.step)] = resolver
+
+
+def _kept(step: Step, pipeline: PipelineLike, cli_env: Mapping[str, str] | None) -> _InstanceKit | None:
+    with _KEPT_LOCK:
+        found = _KEPT.pop(id(step), None)
+    if found is None or found.step is not step or found.pipeline.root != pipeline.root:
+        return None
+    if found.pipeline.boundary != pipeline.boundary or dict(cli_env or {}):  # (the check resolved without one)
+        return None
+    return found
+
+
+def _values_key(matrix: Mapping[str, Any] | None, item: Any) -> Any:
+    """A cheap dictionary key of an instance's values (scalars by type and value: ``1``, ``1.0`` and ``true``
+    substitute differently)."""
+    if matrix is not None:
+        return tuple((type(v).__name__, v) for v in matrix.values())
+    if isinstance(item, dict | list):
+        return canonical(item)
+    return (type(item).__name__, item)
+
+
+def _static_values(step: Step) -> list[tuple[str, dict[str, Any] | None, Any, bool]] | None:
+    """(key, matrix values, item, has item) of each instance known when the pipeline loads; ``None`` for a
+    ``foreach`` over an upstream output (its items exist only at run time)."""
+    if step.matrix is not None:
+        return [(matrix_key(values), values, None, False) for values in matrix_instances(step.matrix)]
+    if isinstance(step.foreach, list):
+        return [(item_key(item), None, item, True) for item in step.foreach]
+    return None
+
+
+def _instance_problems(step: Step, index: int, finder: KitFinder, resolver: _InstanceKit) -> list[Problem]:
+    """The kit's problems with every instance known now (each message names the instance); for instances known
+    only at run time, those of the parameters that hold no ``${{ … }}`` (the kit sees the rest per instance)."""
+    values = _static_values(step)
+    if values is None or placeholder_problems(step, f"steps[{index}]"):  # (the model reports those)
+        return _untemplated_problems(step, index, finder)
+    problems = _untemplated_problems(step, index, finder)
+    if problems:  # an unknown kit or a wrong parameter: said once, not once per instance
+        return problems
+    failing = 0
+    for key, matrix, item, has_item in values:
+        found = resolver.attempt(matrix, item, has_item)
+        if not isinstance(found, _Failed) or not found.kit:  # the user's own fields: reported for the step
+            continue
+        failing += 1
+        if failing <= MAX_INSTANCE_PROBLEMS:
+            named = f"instance {step.id}[{key}]"
+            problems += [Problem(p.location, f"{named}: {p.message}", p.hint) for p in found.problems]
+    if failing > MAX_INSTANCE_PROBLEMS:
+        more = failing - MAX_INSTANCE_PROBLEMS
+        problems.append(Problem(f"steps[{index}].with", f"and {more} more instance{'s' * (more > 1)} with problems"))
+    return problems
+
+
+def _untemplated_problems(step: Step, index: int, finder: KitFinder) -> list[Problem]:
+    """The kit is found, and its parameters are right except those holding ``${{ … }}`` (checked per instance)."""
+    name = step.uses or ""
+    try:
+        kit = finder.find(name).kit
+    except KitError as exc:
+        return [Problem(f"steps[{index}].uses", exc.message, exc.hint)]
+    try:
+        kit.params.model_validate(step.with_)
+    except ValidationError as exc:
+        fields = [info.alias or field for field, info in kit.params.model_fields.items()]
+        problems = param_problems(exc, kit=name, prefix=f"steps[{index}].with", fields=fields)
+        given = [f"steps[{index}].with.{k}" for k, v in step.with_.items() if has_placeholder(v)]
+        return [p for p in problems if not any(_within(p.location, g) for g in given)]
+    return []
+
+
+def _within(location: str, where: str) -> bool:
+    """Whether a problem's location is ``where`` or inside it (``with.args`` holds ``with.args[1]``)."""
+    return location == where or location.startswith((where + ".", where + "["))
+
+
 # ---- applying a kit ---------------------------------------------------------------------------------------
 
 
-def _apply_kit(step: Step, index: int, pipeline: PipelineLike, finder: KitFinder) -> _Applied:
+def _apply_kit(
+    step: Step, index: int, pipeline: PipelineLike, finder: KitFinder, found: FoundKit | None = None
+) -> _Applied:
+    """``found``: the step's kit when the caller has it (found once for all the instances of a step)."""
     name = step.uses or ""
     uses = f"steps[{index}].uses"
     prefix = f"steps[{index}].with"
-    try:
-        found = finder.find(name)
-    except KitError as exc:
-        raise _Failed([Problem(uses, exc.message, exc.hint)], kit=True) from exc
+    if found is None:
+        try:
+            found = finder.find(name)
+        except KitError as exc:
+            raise _Failed([Problem(uses, exc.message, exc.hint)], kit=True) from exc
     kit = found.kit
     try:
         params = kit.params.model_validate(step.with_)

@@ -159,6 +159,29 @@ def substitute(text: str, matrix: Mapping[str, Any] | None, item: Any, has_item:
     return _PLACEHOLDER.sub(one, text)
 
 
+def has_placeholder(value: Any) -> bool:
+    """Whether ``value`` (a ``with`` value: text, or lists and mappings of them) holds a ``${{ … }}``."""
+    if isinstance(value, str):
+        return "${{" in value
+    if isinstance(value, list):
+        return any(has_placeholder(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_placeholder(v) for v in value.values())
+    return False
+
+
+def substitute_value(value: Any, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> Any:
+    """``substitute`` in every text of a ``with`` value (inside lists and mappings too, keys left alone); a
+    value is substituted as text, so ``"${{ matrix.n }}"`` gives ``"3"``, never ``3``."""
+    if isinstance(value, str):
+        return substitute(value, matrix, item, has_item)
+    if isinstance(value, list):
+        return [substitute_value(v, matrix, item, has_item) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute_value(v, matrix, item, has_item) for k, v in value.items()}
+    return value
+
+
 def source_of(text: str) -> Source | None:
     """``steps.X.outputs.K`` (the whole expression) as a source; ``None`` for anything else."""
     # start-up: the condition language only for steps with a foreach expression
@@ -255,10 +278,22 @@ def fanout_problems(step: Step, base: str, fanned: Mapping[str, bool], outer: Ou
 def _texts(step: Step, base: str) -> list[tuple[str, str]]:
     found = [(f"{base}.cmd[{n}]", arg) for n, arg in enumerate(step.cmd or [])]
     found += [(f"{base}.env.{k}", v) for k, v in step.env.items()]
-    found += [(f"{base}.with.{k}", v) for k, v in step.with_.items() if isinstance(v, str)]
+    for key, value in step.with_.items():
+        found += _with_texts(f"{base}.with.{key}", value)
     if step.name is not None:
         found.append((f"{base}.name", step.name))
     return found
+
+
+def _with_texts(where: str, value: Any) -> list[tuple[str, str]]:
+    """The texts of one ``with`` value, each with its location (``with.args[1]``, ``with.opts.region``)."""
+    if isinstance(value, str):
+        return [(where, value)]
+    if isinstance(value, list):
+        return [found for n, v in enumerate(value) for found in _with_texts(f"{where}[{n}]", v)]
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in _with_texts(f"{where}.{k}", v)]
+    return []
 
 
 def placeholder_problems(step: Step, base: str, outer: Outer = NO_OUTER) -> list[Problem]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 
 def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -87,9 +87,20 @@ class KitRef:
     params: Mapping[str, Any] = field(default_factory=frozen_map)
 
 
+class InstanceResolver(Protocol):
+    """Resolves one instance of a kit step whose ``with`` holds ``${{ … }}``: the step with its values
+    substituted in ``with`` and ``env``, then through its kit (an instance's image, command, mounts … are the
+    kit's answer to its own values). Raises ``PipelineError``/``KitError`` when the kit refuses them."""
+
+    def __call__(self, matrix: Mapping[str, Any] | None, item: Any, has_item: bool) -> StepSpec: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FanOutSpec:
-    """A step's ``matrix`` or ``foreach`` (exactly one of ``matrix``, ``items``, ``source``, ``paired``)."""
+    """A step's ``matrix`` or ``foreach`` (exactly one of ``matrix``, ``items``, ``source``, ``paired``).
+
+    ``resolve``: set for a kit step whose ``with`` holds ``${{ … }}`` (see ``InstanceResolver``); the step's
+    own spec then has no image or command, each instance gets its own."""
 
     matrix: tuple[tuple[str, tuple[Any, ...]], ...] | None = None  # name → values, in file order
     items: tuple[Any, ...] | None = None  # a literal foreach list
@@ -97,6 +108,7 @@ class FanOutSpec:
     paired: str | None = None  # foreach: {step: X}
     max_parallel: int | None = None
     fail_fast: bool = False
+    resolve: InstanceResolver | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,8 +58,9 @@ class WorkspaceHandle:
         return self._ws.exists()
 
     # -- readers -----------------------------------------------------------------------------------------
-    def show(self) -> Summary:
-        return reader.summarize(self._ws)
+    def show(self, step: str | None = None) -> Summary:
+        """Each step's last run; ``step``: only its own, or for a fan-out step each instance's."""
+        return reader.summarize(self._ws, step)
 
     def logs(self, step: str, stream: Stream = "both", attempt: int | None = None, *, run: str | None = None) -> str:
         """The step's log text (stdout then stderr for ``both``; undecodable bytes replaced)."""
@@ -85,6 +86,10 @@ class WorkspaceHandle:
     def entry(self, step: str, path: str, *, run: str | None = None) -> Entry:
         """What ``path`` is (file, dir, link…); ``UnsafePath`` if reaching it would leave the artifacts."""
         return artifacts.locate(self._root(step, run), path, hint=self._hint(step))[1]
+
+    def check_path(self, path: str, step: str = "") -> None:
+        """``UnsafePath`` for a path no run's artifacts can be read at (absolute, or holding ``..``)."""
+        artifacts.checked(path, hint=self._hint(step) if step else None)
 
     def open(self, step: str, path: str, *, run: str | None = None) -> BinaryIO:
         """A regular artifact, open for reading in binary mode (the caller closes it)."""

@@ -103,6 +103,12 @@ def _reach(root: Path, rel: str, hint: str | None) -> Iterator[tuple[int, str, o
         os.close(fd)
 
 
+def checked(rel: str, *, hint: str | None = None) -> str:
+    """``rel`` in its normal form (``a/b``), or ``UnsafePath`` when it is absolute or holds ``..``: what is
+    refused before any tree is looked at."""
+    return "/".join(_parts(rel, hint))
+
+
 def locate(root: Path, rel: str, *, hint: str | None = None) -> tuple[Path, Entry]:
     """The host path of ``rel`` inside ``root`` and what it is; refuses anything that could leave ``root``."""
     parts = _parts(rel, hint)

@@ -66,8 +66,23 @@ class Summary:
         }
 
 
-def summarize(ws: Workspace) -> Summary:
-    """Every step the workspace remembers, in the order they last finished; live steps last, ``running``."""
+def summarize(ws: Workspace, step: str | None = None) -> Summary:
+    """Every step the workspace remembers, in the order they last finished; live steps last, ``running``.
+    ``step``: only its row, or a fan-out step's instances' (``WorkspaceNotFound`` when it has none)."""
+    summary = _summarize(ws)
+    if step is None:
+        return summary
+    rows = tuple(r for r in summary.steps if r.step == step or _instance_of(r.step, step))
+    if not rows:
+        step_entry(ws, step)  # says why, with the steps that have runs
+    return Summary(summary.workspace, rows, summary.live)
+
+
+def _instance_of(sid: str, step: str) -> bool:
+    return sid.startswith(step + "[") and sid.endswith("]")
+
+
+def _summarize(ws: Workspace) -> Summary:
     ws.require()
     state = _fresh_state(ws)
     current = live(ws)
@@ -132,7 +147,8 @@ def step_entry(ws: Workspace, step: str, *, success: bool = False) -> RunEntry:
         )
     if st is None or st.last is None:
         known = sorted(state.steps)
-        close = did_you_mean(step, known)
+        groups = {s.rpartition("[")[0] for s in known if s.endswith("]") and "[" in s}  # a fan-out step's own id
+        close = did_you_mean(step, sorted(groups | set(known)))
         listing = ", ".join(known) if known else "none"
         raise WorkspaceNotFound(
             f'step "{step}" has no runs in workspace "{ws.name}"' + (f'; did you mean "{close}"?' if close else ""),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -19,6 +19,8 @@ from pipex.cli.options import GlobalOptions
 if TYPE_CHECKING:
     from pipex.engine.wsclean import ContainerSweeper
     from pipex.workspace.api import WorkspaceHandle
+
+T = TypeVar("T")
 
 WorkspaceArg = Annotated[
     str,
@@ -84,3 +86,37 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def each_instance(
+    instances: Sequence[str], step: str, read: Callable[[str], T], lacking: str, hint: str, *, shown: int = 5
+) -> list[tuple[str, T]]:
+    """``read`` of every instance of the fan-out ``step`` that has what it reads: instances that lack it (it
+    raises ``WorkspaceNotFound``) are named in a warning, or in the error when none has it (``lacking``: what
+    they lack, ``no artifact "x.csv"``). A path that is unsafe in one instance stops everything, naming it."""
+    # start-up: `pipex wscommon` loads this only when it runs
+    from pipex.errors import UnsafePath, WorkspaceNotFound
+
+    found: list[tuple[str, T]] = []
+    missing: list[str] = []
+    for one in instances:
+        try:
+            found.append((one, read(one)))
+        except UnsafePath as exc:
+            raise UnsafePath(f"{one}: {exc.message}", hint=exc.hint) from None
+        except WorkspaceNotFound:
+            missing.append(one)
+    names = ", ".join(missing[:shown]) + (f" and {len(missing) - shown} more" if len(missing) > shown else "")
+    if not found:
+        raise WorkspaceNotFound(
+            f'{lacking} in any of the {len(instances)} instances of "{step}": {names}',
+            hint=hint,
+        )
+    if missing:
+        typer.echo(f'warning: {lacking} in {len(missing)} of {len(instances)} instances of "{step}": {names}', err=True)
+    return found
+
+
+def header(name: str, first: bool) -> str:
+    """``==> convert[eu] <==``, as ``head``/``tail`` head each of several files (a blank line before the next)."""
+    return f"==> {name} <==" if first else f"\n==> {name} <=="
