@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 MODES = ("plain", "verbose", "json", "live", "events")
@@ -63,8 +63,10 @@ def one(mode: str, lines: int) -> tuple[float, float, int]:
     from pipex.runtime.fake import FakeRuntime
 
     class Talking(FakeRuntime):
-        def start_attached(self, container: str) -> Iterator[LogChunk]:
+        def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
             self.start(container)
+            if started is not None:
+                started()
             for data in chunks(lines):
                 yield LogChunk(Stream.STDOUT, data)
 
