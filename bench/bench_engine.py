@@ -63,6 +63,7 @@ class Measured:
     rss_mb: float
     returncode: int
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the process and its children: moves less with the load than wall
 
 
 @dataclass
@@ -163,14 +164,14 @@ class Bench:
         """
         full, env = self.argv_env(engine, argv, src)
         with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
-            timed = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *full]
+            timed = ["/usr/bin/time", "-q", "-f", "%M %U %S", "-o", rss.name, *full]
             began = time.perf_counter()
             done = subprocess.run(timed, env=env, cwd=cwd or "/", stdout=subprocess.DEVNULL, stderr=err, check=False)
             seconds = time.perf_counter() - began
             err.seek(0)
             text = err.read().decode(errors="replace")
-            kib = int(rss.read().strip().splitlines()[-1])
-        return Measured(seconds, kib / 1024, done.returncode, text)
+            kib, user, system = rss.read().strip().splitlines()[-1].split()
+        return Measured(seconds, int(kib) / 1024, done.returncode, text, float(user) + float(system))
 
     def pipex(
         self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True, src: Path | None = None
@@ -386,8 +387,12 @@ def logs_of(b: Bench, name: str, lines: int) -> None:
         seconds = statistics.median(m.seconds for m in runs[key])
         pairwise = statistics.median(ratios[key])
         rss = max(m.rss_mb for m in runs[key])
+        cpu = statistics.median(m.cpu for m in runs[key])
         b.row(f"(e) {lines:,} lines ({size:.0f} MB), {label}, {key}", seconds, bare_s, 1.2)
-        print(f"    pairwise median ratio {pairwise:.2f}x, peak RSS {rss:.0f} MB ({load})", flush=True)
+        print(
+            f"    pairwise median ratio {pairwise:.2f}x, pipex CPU {cpu:.2f} s, peak RSS {rss:.0f} MB ({load})",
+            flush=True,
+        )
         b.row(f"(e) {lines:,} lines, {label}, {key}: pipex peak RSS", rss, 0, 60, unit="MB", ratio=False)
 
 

@@ -41,15 +41,15 @@ class Emitter:
         self.workspace = workspace
         self.loop = loop
         self.maxsize = maxsize  # events buffered before producers wait (a chunk's lines may overshoot it once)
-        # Sees every event but StepLog synchronously, in seq order (the run's record, which keeps no log lines:
-        # making a StepLog per line for it cost as much as making them for the consumer).
+        # Sees every event synchronously, in seq order, but the lines of emit_lines: it is the run's record, which
+        # keeps no log lines, and making a StepLog per line for it cost as much as making them for the consumer.
         self.observer = observer
         self.batches = batches  # the consumer takes a chunk's lines as one LogLines, not a StepLog per line
         self._seq = 0
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # producers waiting for the consumer to take events
         self._buffer: deque[Event | LogLines] = deque()
-        self._size = 0  # events in the buffer, each line of a _Lines counted
+        self._size = 0  # events in the buffer, each line of a LogLines counted
         self._blocked = 0  # producers waiting in _room
         self._lines: Iterator[StepLog] | None = None  # consumer side: the rest of the batch being handed out
         self._waiter: asyncio.Future[None] | None = None

@@ -29,6 +29,9 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 __all__ = ["FLUSH_AFTER", "JsonReporter", "dumps"]
 
+# How an event's ``ts`` goes to JSON (its json_fields say), for the cached head of step_log lines.
+_TS_TO_JSON = next(f.dump for f in Event.json_fields if f.key == "ts")
+
 
 def dumps(event: Event) -> str:
     return _ENCODER.encode(event.to_json())
@@ -64,9 +67,12 @@ class _LogLines:
         return "".join([f"{head}{seq}{middle}{encode(line)}}}\n" for seq, line in enumerate(batch.lines, batch.first)])
 
     def _check(self, event: StepLog | LogLines) -> None:
+        # Every chunk is read at its own time: the head (the timestamp) changes per chunk, the rest seldom.
+        if event.ts is not self._ts:
+            self._ts = event.ts
+            self._head = '{"event":"step_log","ts":' + encode_basestring(_TS_TO_JSON(event.ts)) + ',"seq":'
         if (
-            event.ts is not self._ts
-            or event.step is not self._step
+            event.step is not self._step
             or event.stream is not self._stream
             or event.attempt is not self._attempt
             or event.run_id is not self._run_id
@@ -75,10 +81,9 @@ class _LogLines:
             self._render(event if isinstance(event, StepLog) else next(event.events()))
 
     def _render(self, event: StepLog) -> None:
-        self._ts, self._step, self._stream = event.ts, event.step, event.stream
+        self._step, self._stream = event.step, event.stream
         self._attempt, self._run_id, self._workspace = event.attempt, event.run_id, event.workspace
         data = event.to_json()
-        self._head = '{"event":"step_log","ts":' + _ENCODER.encode(data["ts"]) + ',"seq":'
         names = ("runId", "workspace", "step", "attempt", "scope", "group", "instance")
         parts = [f'"{name}":{_ENCODER.encode(data[name])}' for name in names if name in data]
         self._middle = "," + ",".join(parts) + ',"stream":' + _ENCODER.encode(event.stream) + ',"line":'
