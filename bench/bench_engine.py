@@ -4,16 +4,18 @@ Sections (pick any; default: all): ``chain`` (a) 20-step chain cold, rootless an
 ``podman run --rm``; ``cached`` (b) fully cached re-run of a 100-step chain (whole process) and ``pipex
 --version``; ``dryrun`` (c) ``--dry-run`` of 1k/5k/10k-step layered DAGs, plain and ``--json``, wall and peak
 RSS; ``files`` (d) a step writing 100,000 small files and a consumer reading them vs the same two containers
-bare; ``logs`` (e) a step printing 200,000 lines (21 MB; also 1M) vs bare ``podman run``, with pipex's peak
-RSS. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
+bare; ``logs`` (e) a step printing 200,000 lines (21 MB; also 1M) vs bare ``podman run`` / ``docker run``, plain
+and ``--json``, on rootless Podman and on dockerd (``--engines``), with pipex's peak RSS; with ``--baseline-src``
+another copy of pipex is measured in the same rounds. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
 
 Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
-rootless Podman as the user ``pipex-test``, rootful Podman) and removes them at the end. pipex runs as a
+rootless Podman as the user ``pipex-test``, rootful Podman, dockerd) and removes them at the end. pipex runs as a
 separate process exactly as a user runs it (the code of the ``pipex`` console script pip installs), as
 the engine's user; bare runs use the
 ``podman`` CLI as the same user on the same socket. See bench/README.md.
 
     .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
+        [--engines rootless_podman,docker_engine] [--lines 200000,1000000] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Measured:
     rss_mb: float
     returncode: int
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the process and its children: moves less with the load than wall
 
 
 @dataclass
@@ -76,26 +79,35 @@ class Row:
 class Bench:
     """The engines (started on first use), the test user's pipex, and the rows measured so far."""
 
-    def __init__(self, repeat: int, source: Path = REPO / "pipex") -> None:
+    def __init__(self, repeat: int, source: Path = REPO / "pipex", baseline: Path | None = None) -> None:
         self.repeat = repeat
         self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
         self.base.chmod(0o711)
         self.user = users.get_test_user()
         self.python = users.user_python()
         self.services: dict[str, EngineService] = {}
+        self.engines: list[str] = list(LOG_ENGINES)  # the logs section's
+        self.lines: list[int] = [200_000, 1_000_000]
         self.rows: list[Row] = []
         self._rootfs: bytes | None = None
-        # A readable, byte-compiled copy of pipex: the clone may be closed to the test user, and a copy without
-        # __pycache__ would compile on every start, which is not what an installed pipex pays.
-        self.src = self.base / "src"
-        shutil.copytree(source, self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
-        # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
+        self.src = self._install(source, "src")
         self.script = self.src / "pipex-script"
-        self.script.write_text(
+        # Another pipex measured in the same rounds (``--baseline-src``): pairs taken minutes apart on a shared
+        # machine differ more than the change being measured.
+        self.baseline = None if baseline is None else self._install(baseline, "baseline-src")
+
+    def _install(self, source: Path, name: str) -> Path:
+        """A readable, byte-compiled copy of pipex: the clone may be closed to the test user, and a copy without
+        __pycache__ would compile on every start, which is not what an installed pipex pays."""
+        src = self.base / name
+        shutil.copytree(source, src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
+        # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
+        (src / "pipex-script").write_text(
             "import sys\nfrom pipex.cli.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
         )
-        subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(src)], check=True)
+        return src
 
     # -- engines ----------------------------------------------------------------------------------------------
     def engine(self, name: str) -> Engine:
@@ -103,6 +115,8 @@ class Bench:
         if service is None:
             if name == "rootless_podman":
                 service = services.rootless_podman(self.base, self.user)
+            elif name == "docker_engine":
+                service = services.docker_engine(self.base)
             else:
                 service = services.rootful_podman(self.base)
             self.services[name] = service
@@ -127,9 +141,11 @@ class Bench:
             shutil.rmtree(path)
         return users.make_user_dir(path, self.user)
 
-    def argv_env(self, engine: Engine | None, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    def argv_env(
+        self, engine: Engine | None, argv: Sequence[str], src: Path | None = None
+    ) -> tuple[list[str], dict[str, str]]:
         """``argv`` as the engine's user (the test user for rootless Podman, else root), clean environment."""
-        env = {**users.base_env(self.user), "PYTHONPATH": str(self.src), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**users.base_env(self.user), "PYTHONPATH": str(src or self.src), "PYTHONDONTWRITEBYTECODE": "1"}
         if engine is not None:
             env.update(engine.env())
         if engine is None or engine.rootless:
@@ -138,37 +154,45 @@ class Bench:
         env["USER"] = env["LOGNAME"] = "root"
         return list(argv), env
 
-    def measure(self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None) -> Measured:
+    def measure(
+        self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None, src: Path | None = None
+    ) -> Measured:
         """Wall time and peak RSS of one process, stdout discarded.
 
         The RSS comes from GNU time (a small process that forks the command): a child this big process spawns
         directly (vfork) would report *this* process's peak as its own, since the peak survives exec.
         """
-        full, env = self.argv_env(engine, argv)
+        full, env = self.argv_env(engine, argv, src)
         with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
-            timed = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *full]
+            timed = ["/usr/bin/time", "-q", "-f", "%M %U %S", "-o", rss.name, *full]
             began = time.perf_counter()
             done = subprocess.run(timed, env=env, cwd=cwd or "/", stdout=subprocess.DEVNULL, stderr=err, check=False)
             seconds = time.perf_counter() - began
             err.seek(0)
             text = err.read().decode(errors="replace")
-            kib = int(rss.read().strip().splitlines()[-1])
-        return Measured(seconds, kib / 1024, done.returncode, text)
+            kib, user, system = rss.read().strip().splitlines()[-1].split()
+        return Measured(seconds, int(kib) / 1024, done.returncode, text, float(user) + float(system))
 
-    def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
+    def pipex(
+        self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True, src: Path | None = None
+    ) -> Measured:
+        """``src``: the copy of pipex to run (default: the one measured)."""
+        src = src or self.src
         # The installed `pipex` script (`python -m pipex` would add runpy, which users never pay).
-        argv = [str(self.python), str(self.script)]
+        argv = [str(self.python), str(src / "pipex-script")]
         if engine is not None:
             argv += ["--host", engine.url]
-        done = self.measure(engine, [*argv, *args], cwd)
+        done = self.measure(engine, [*argv, *args], cwd, src)
         if check and done.returncode != 0:
             raise SystemExit(f"pipex {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done
 
     def podman(self, engine: Engine, args: Sequence[str]) -> Measured:
-        done = self.measure(engine, ["podman", "--url", engine.url, *args])
+        """The engine's own CLI (``podman``, or ``docker`` for dockerd) on the engine's socket."""
+        cli = ["podman", "--url", engine.url] if engine.kind == "podman" else ["docker", "--host", engine.url]
+        done = self.measure(engine, [*cli, *args])
         if done.returncode != 0:
-            raise SystemExit(f"podman {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+            raise SystemExit(f"{cli[0]} {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done
 
     def project(self, name: str, pipeline: Mapping[str, object]) -> Path:
@@ -313,38 +337,79 @@ def bench_files(b: Bench) -> None:
 
 
 # -- (e) --------------------------------------------------------------------------------------------------------
+LOG_ENGINES = ("rootless_podman", "docker_engine")
+
+
 def bench_logs(b: Bench) -> None:
-    for lines in (200_000, 1_000_000):
-        logs_of(b, lines)
+    for name in b.engines:
+        for lines in b.lines:
+            logs_of(b, name, lines)
 
 
-def logs_of(b: Bench, lines: int) -> None:
-    engine = b.engine("rootless_podman")
+def logs_of(b: Bench, name: str, lines: int) -> None:
+    """Rounds of: the bare run, then pipex plain and ``--json`` (and the baseline copy's), the order rotated each
+    round; a figure is the median of its runs and of its ratios to the same round's bare run (pairwise: the
+    machine's load moves between rounds more than within one)."""
+    engine = b.engine(name)
+    label = "rootless Podman" if engine.rootless else "dockerd" if engine.kind == "docker" else "rootful Podman"
     command = PRINT_LINES.format(n=lines)
     pipeline = {"id": "logs", "steps": [{"id": "talk", "image": IMAGE, "cmd": ["sh", "-c", command]}]}
-    runs: list[Measured] = []
+    bare_argv = ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", command]
+    b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
 
-    def ours(*flags: str) -> float:
-        root = b.project("logs", pipeline)
-        runs.append(b.pipex(engine, ["--workdir", str(root / "wd"), "run", *flags], root))
-        return runs[-1].seconds
+    def ours(src: Path, *flags: str) -> Callable[[], Measured]:
+        def run() -> Measured:
+            root = b.project("logs", pipeline)
+            return b.pipex(engine, ["--workdir", str(root / "wd"), "run", *flags], root, src=src)
 
-    def bare() -> float:
-        return b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", command]).seconds
+        return run
 
+    variants: dict[str, Callable[[], Measured]] = {"bare": lambda: b.podman(engine, bare_argv)}
+    for tag, src in (("", b.src), ("before: ", b.baseline)):
+        if src is not None:
+            variants[f"{tag}plain"] = ours(src)
+            variants[f"{tag}--json"] = ours(src, "--json")
+    runs: dict[str, list[Measured]] = {key: [] for key in variants}
+    ratios: dict[str, list[float]] = {key: [] for key in variants}
+    loads = []
+    keys = list(variants)
+    for r in range(b.repeat):
+        order = keys[r % len(keys) :] + keys[: r % len(keys)]
+        for key in order:
+            runs[key].append(variants[key]())
+        for key in keys:
+            ratios[key].append(runs[key][-1].seconds / runs["bare"][-1].seconds)
+        loads.append(os.getloadavg()[0])
+    bare_s = statistics.median(m.seconds for m in runs["bare"])
     size = lines * 105 / 1e6
-    plain, bare_s = median(ours, b.repeat), median(bare, b.repeat)
-    b.row(f"(e) {lines:,} log lines ({size:.0f} MB), rootless, plain", plain, bare_s, 1.2)
-    json_s = median(lambda: ours("--json"), b.repeat)
-    b.row(f"(e) {lines:,} log lines ({size:.0f} MB), rootless, --json", json_s, bare_s, 1.2)
-    rss = max(r.rss_mb for r in runs)
-    b.row(f"(e) {lines:,} log lines: pipex peak RSS (both)", rss, 0, 100, unit="MB", ratio=False)
+    load = f"load {min(loads):.1f}-{max(loads):.1f}"
+    for key in keys[1:]:
+        seconds = statistics.median(m.seconds for m in runs[key])
+        pairwise = statistics.median(ratios[key])
+        rss = max(m.rss_mb for m in runs[key])
+        cpu = statistics.median(m.cpu for m in runs[key])
+        b.row(f"(e) {lines:,} lines ({size:.0f} MB), {label}, {key}", seconds, bare_s, 1.2)
+        print(
+            f"    pairwise median ratio {pairwise:.2f}x, pipex CPU {cpu:.2f} s, peak RSS {rss:.0f} MB ({load})",
+            flush=True,
+        )
+        b.row(f"(e) {lines:,} lines, {label}, {key}: pipex peak RSS", rss, 0, 60, unit="MB", ratio=False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is printed")
+    parser.add_argument(
+        "--engines", default=",".join(LOG_ENGINES), help="logs: the engines, of rootless_podman, docker_engine"
+    )
+    parser.add_argument("--lines", default="200000,1000000", help="logs: the line counts, comma-separated")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="logs: another pipex package measured in the same rounds (e.g. main's: git archive main pipex | tar -x)",
+    )
     parser.add_argument(
         "--pipex-src",
         type=Path,
@@ -360,7 +425,9 @@ def main() -> None:
     # `timeout` and service managers stop with SIGTERM: exit through the `finally` below so the private engines
     # are stopped and their storage removed (a killed bench left a rootless Podman service running once).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bench = Bench(args.repeat, args.pipex_src.resolve())
+    bench = Bench(args.repeat, args.pipex_src.resolve(), args.baseline_src and args.baseline_src.resolve())
+    bench.engines = [name for name in args.engines.split(",") if name]
+    bench.lines = [int(n) for n in args.lines.split(",") if n]
     print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
     table["logs"] = bench_logs

@@ -9,7 +9,8 @@ the runtime holds no copy of the output. Each mode runs in a fresh interpreter, 
 * ``verbose``: the plain reporter with ``--verbose`` (``[step] line`` per line);
 * ``json``: ``--json`` (a ``step_log`` JSON line per line);
 * ``live``: the live view without ``--verbose`` on a fake terminal (it shows each running step's last line);
-* ``events``: the events iterated and dropped (the engine's share alone).
+* ``events``: the events iterated and dropped (the engine's share alone), one ``StepLog`` per line as the Python
+  API hands them out (the reporters take each chunk's lines whole, as the CLI asks: ``on_log_lines``).
 
 Reporters write to ``/dev/null`` through text files buffered as the CLI's stdout (by blocks) and stderr (by
 lines) are when redirected. Prints
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 MODES = ("plain", "verbose", "json", "live", "events")
@@ -55,14 +56,17 @@ def one(mode: str, lines: int) -> tuple[float, float, int]:
     """Run the pipeline once in this process → (seconds, CPU seconds of all threads, lines the consumer saw)."""
     from pipex.cli.reporters import make_reporter
     from pipex.engine.engine import Engine
-    from pipex.engine.events import StepLog
+    from pipex.engine.events import LogLines, StepLog
+    from pipex.engine.options import RunOptions
     from pipex.model import load
     from pipex.runtime.base import LogChunk, Stream
     from pipex.runtime.fake import FakeRuntime
 
     class Talking(FakeRuntime):
-        def start_attached(self, container: str) -> Iterator[LogChunk]:
+        def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
             self.start(container)
+            if started is not None:
+                started()
             for data in chunks(lines):
                 yield LogChunk(Stream.STDOUT, data)
 
@@ -91,9 +95,18 @@ def one(mode: str, lines: int) -> tuple[float, float, int]:
         wants = True if reporter is None else reporter.wants_logs
         seen = 0
 
+        def on_lines(lines: LogLines) -> None:
+            nonlocal seen
+            seen += len(lines.lines)
+            assert reporter is not None
+            reporter.handle_lines(lines)
+
+        # As the CLI runs it (pipex.cli.commands.run.run_in_foreground).
+        options = RunOptions(force=True, logs=wants, on_log_lines=None if reporter is None else on_lines)
+
         async def consume() -> None:
             nonlocal seen
-            async for event in engine.run(pipeline, force=True, logs=wants):
+            async for event in engine.run(pipeline, options):
                 if isinstance(event, StepLog):
                     seen += 1
                 if reporter is not None:

@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 CHUNK = 1 << 16
@@ -47,8 +47,10 @@ def one(lines: int, secrets: list[str]) -> tuple[float, float]:
     from pipex.runtime.fake import FakeRuntime
 
     class Talking(FakeRuntime):
-        def start_attached(self, container: str) -> Iterator[LogChunk]:
+        def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
             self.start(container)
+            if started is not None:
+                started()
             for data in chunks(lines, secrets):
                 yield LogChunk(Stream.STDOUT, data)
 

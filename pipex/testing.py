@@ -45,12 +45,13 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from pipex.runtime.fake import Behaviour, FakeRuntime
 
 if TYPE_CHECKING:
     from pipex.engine.events import Event, RunResult, StepOutcome
+    from pipex.engine.options import RunKeywords
     from pipex.model.pipeline import Pipeline
     from pipex.model.spec import StepSpec
 
@@ -239,9 +240,10 @@ def run(
     workdir: str | os.PathLike[str] | None = None,
     runtime: FakeRuntime | None = None,
     environ: Mapping[str, str] | None = None,
-    **run_kwargs: Any,
+    **run_kwargs: Unpack[RunKeywords],
 ) -> TestResult:
-    """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc)."""
+    """Run a pipeline against a ``FakeRuntime`` with ``mocks`` and collect everything (see the module doc); the
+    keywords are ``Engine.run``'s (``force=``, ``approve=``, ``env_file=``…)."""
     return asyncio.run(arun(pipeline_or_path, mocks=mocks, workdir=workdir, runtime=runtime, environ=environ,
                             **run_kwargs))  # fmt: skip
 
@@ -253,7 +255,7 @@ async def arun(
     workdir: str | os.PathLike[str] | None = None,
     runtime: FakeRuntime | None = None,
     environ: Mapping[str, str] | None = None,
-    **run_kwargs: Any,
+    **run_kwargs: Unpack[RunKeywords],
 ) -> TestResult:
     """``run`` for async tests: ``result = await arun(...)`` inside a running event loop."""
     # start-up: `import pipex.testing` does not load the engine
@@ -332,9 +334,18 @@ class Harness:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, *, mocks: Sequence[Mock] = (), runtime: FakeRuntime | None = None, **defaults: Any) -> None:
+    def __init__(
+        self,
+        *,
+        mocks: Sequence[Mock] = (),
+        runtime: FakeRuntime | None = None,
+        environ: Mapping[str, str] | None = None,
+        **defaults: Unpack[RunKeywords],
+    ) -> None:
+        """``defaults``: ``Engine.run``'s keywords for every run (a run's own keywords win)."""
         self.mocks = list(mocks)
         self.runtime = runtime
+        self.environ = environ
         self.defaults = defaults
         self.workdir = Path()
 
@@ -345,16 +356,42 @@ class Harness:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def run(self, pipeline_or_path: Pipeline | str | os.PathLike[str], **kwargs: Any) -> TestResult:
+    def run(
+        self,
+        pipeline_or_path: Pipeline | str | os.PathLike[str],
+        *,
+        mocks: Sequence[Mock] = (),
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Unpack[RunKeywords],
+    ) -> TestResult:
         """``run`` in this harness's workdir (``mocks`` added to the harness's own)."""
-        mocks = [*self.mocks, *kwargs.pop("mocks", ())]
-        options = {**self.defaults, **kwargs}
-        return run(pipeline_or_path, mocks=mocks, workdir=self.workdir, runtime=self.runtime, **options)
+        options: RunKeywords = {**self.defaults, **kwargs}
+        return run(
+            pipeline_or_path,
+            mocks=[*self.mocks, *mocks],
+            workdir=self.workdir,
+            runtime=self.runtime,
+            environ=self.environ if environ is None else environ,
+            **options,
+        )
 
-    async def arun(self, pipeline_or_path: Pipeline | str | os.PathLike[str], **kwargs: Any) -> TestResult:
-        mocks = [*self.mocks, *kwargs.pop("mocks", ())]
-        options = {**self.defaults, **kwargs}
-        return await arun(pipeline_or_path, mocks=mocks, workdir=self.workdir, runtime=self.runtime, **options)
+    async def arun(
+        self,
+        pipeline_or_path: Pipeline | str | os.PathLike[str],
+        *,
+        mocks: Sequence[Mock] = (),
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Unpack[RunKeywords],
+    ) -> TestResult:
+        options: RunKeywords = {**self.defaults, **kwargs}
+        return await arun(
+            pipeline_or_path,
+            mocks=[*self.mocks, *mocks],
+            workdir=self.workdir,
+            runtime=self.runtime,
+            environ=self.environ if environ is None else environ,
+            **options,
+        )
 
 
 def _load(path: str | os.PathLike[str]) -> Pipeline:

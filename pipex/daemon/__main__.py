@@ -1,7 +1,7 @@
-"""``python -m pipex.daemon``: the background process of a detached run (``child.main``)."""
-
-import sys
+"""``python -m pipex.daemon``: the background process of a detached run (``child.main``, whose return value is
+the process's exit code)."""
 
 from pipex.daemon.child import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,9 +4,10 @@ The buffer is bounded: a slow consumer slows the producers (log reading blocks i
 never grows without bound. Events cross threads through a deque under a plain lock; the event loop is woken only
 when the consumer is actually waiting, and a producer only when it is actually waiting for room — not once per
 event. Log lines cross a whole chunk at a time (``emit_lines``: one lock round trip for all the lines of a
-chunk); the consumer still gets one ``StepLog`` per line, in order, made as it takes them. A step printing
-200,000 lines therefore costs a few microseconds per line, not a cross-thread round trip each. Once the consumer
-has gone (``close``), events are dropped instead of blocking.
+chunk); the consumer still gets one ``StepLog`` per line, in order, made as it takes them — or, if it asked
+for whole chunks (``batches``), the chunk's ``LogLines`` as one item, so no object is made per line at all. A
+step printing 200,000 lines therefore costs a few microseconds per line at most, not a cross-thread round trip
+each. Once the consumer has gone (``close``), events are dropped instead of blocking.
 
 Every event is numbered (``seq``) and buffered under the same lock, so buffer order is ``seq`` order.
 """
@@ -17,25 +18,12 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pipex.engine.events import Event, StepLog, StepRef, step_logs
+from pipex.engine.events import Event, LogLines, StepLog, StepRef
 
 QUEUE_SIZE = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class _Lines:
-    """The lines of one chunk, numbered ``first``, ``first + 1``…: one buffer entry for them all."""
-
-    first: int
-    ts: datetime  # when the chunk was read: its lines arrived together
-    step: StepRef
-    attempt: int
-    stream: Literal["stdout", "stderr"]
-    lines: list[str]
 
 
 class Emitter:
@@ -47,17 +35,21 @@ class Emitter:
         *,
         maxsize: int = QUEUE_SIZE,
         observer: Callable[[Event], None] | None = None,
+        batches: bool = False,
     ) -> None:
         self.run_id = run_id
         self.workspace = workspace
         self.loop = loop
         self.maxsize = maxsize  # events buffered before producers wait (a chunk's lines may overshoot it once)
-        self.observer = observer  # sees every event synchronously, in seq order (e.g. a detached run's event log)
+        # Sees every event synchronously, in seq order, but the lines of emit_lines: it is the run's record, which
+        # keeps no log lines, and making a StepLog per line for it cost as much as making them for the consumer.
+        self.observer = observer
+        self.batches = batches  # the consumer takes a chunk's lines as one LogLines, not a StepLog per line
         self._seq = 0
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # producers waiting for the consumer to take events
-        self._buffer: deque[Event | _Lines] = deque()
-        self._size = 0  # events in the buffer, each line of a _Lines counted
+        self._buffer: deque[Event | LogLines] = deque()
+        self._size = 0  # events in the buffer, each line of a LogLines counted
         self._blocked = 0  # producers waiting in _room
         self._lines: Iterator[StepLog] | None = None  # consumer side: the rest of the batch being handed out
         self._waiter: asyncio.Future[None] | None = None
@@ -93,11 +85,10 @@ class Emitter:
         waiter = None
         with self._lock:
             self._wait_for_room()
-            batch = _Lines(self._seq + 1, datetime.now(UTC), step, attempt, stream, lines)
+            batch = LogLines(
+                self.run_id, self.workspace, self._seq + 1, datetime.now(UTC), step, attempt, stream, lines
+            )
             self._seq += len(lines)
-            if self.observer is not None:
-                for event in self._events(batch):
-                    self.observer(event)
             if not self._closed:
                 self._buffer.append(batch)
                 self._size += len(lines)
@@ -133,8 +124,9 @@ class Emitter:
 
     # -- the consumer ---------------------------------------------------------------------------------------
 
-    def get_nowait(self) -> Event | None:
-        """The next buffered event, or ``None`` when there is none yet (then await ``get``)."""
+    def get_nowait(self) -> Event | LogLines | None:
+        """The next buffered event (with ``batches``, a chunk's lines whole), or ``None`` when there is none yet
+        (then await ``get``)."""
         if self._lines is not None:
             event = next(self._lines, None)
             if event is not None:
@@ -142,9 +134,9 @@ class Emitter:
             self._lines = None
         with self._lock:
             item = self._take()
-        return item if item is None or isinstance(item, Event) else self._start(item)
+        return item if item is None or self.batches or isinstance(item, Event) else self._start(item)
 
-    async def get(self) -> Event:
+    async def get(self) -> Event | LogLines:
         """The next event, in the order they were buffered."""
         while True:
             event = self.get_nowait()
@@ -155,10 +147,10 @@ class Emitter:
                 if item is None:
                     waiter = self._waiter = self.loop.create_future()
             if item is not None:
-                return item if isinstance(item, Event) else self._start(item)
+                return item if self.batches or isinstance(item, Event) else self._start(item)
             await waiter
 
-    def _take(self) -> Event | _Lines | None:
+    def _take(self) -> Event | LogLines | None:
         """Under the lock: the oldest buffer entry, waking a producer waiting for room."""
         if not self._buffer:
             return None
@@ -168,12 +160,9 @@ class Emitter:
             self._room.notify()
         return item
 
-    def _start(self, batch: _Lines) -> StepLog:
-        self._lines = self._events(batch)
+    def _start(self, batch: LogLines) -> StepLog:
+        self._lines = batch.events()
         return next(self._lines)  # a batch is never empty
-
-    def _events(self, b: _Lines) -> Iterator[StepLog]:
-        return step_logs(self.run_id, self.workspace, b.ts, b.step, b.attempt, b.stream, b.first, b.lines)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
 
 from pipex.config import RuntimeKind
 from pipex.engine.emitter import Emitter
-from pipex.engine.events import Event, Metrics, PipelineEnd, PipelineStart, RunError, RunResult, RunWarning, StepRef
+from pipex.engine.events import (
+    Event,
+    LogLines,
+    Metrics,
+    PipelineEnd,
+    PipelineStart,
+    RunError,
+    RunResult,
+    RunWarning,
+    StepRef,
+)
 from pipex.engine.options import ExecutorKind, LogEvents, PullPolicy, RunKeywords, RunOptions, SlurmOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.engine.secrets import RunSecrets, resolve
@@ -210,7 +220,14 @@ class Engine:
         except OSError as exc:  # the workdir cannot be written: full disk, a name too long, …
             raise from_os_error(exc, "preparing the workspace") from exc
         options = prepared.options
-        emitter = Emitter(prepared.run_id, prepared.ws.name, loop, observer=_recorder(prepared, options))
+        on_lines = options.on_log_lines
+        emitter = Emitter(
+            prepared.run_id,
+            prepared.ws.name,
+            loop,
+            observer=_recorder(prepared, options),
+            batches=on_lines is not None,
+        )
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
         cancelled = False
         direct = 0
@@ -233,6 +250,12 @@ class Engine:
                         cancelled = True
                         self._stop_active("cancelled")
                         continue
+                if isinstance(event, LogLines):
+                    # Only with on_log_lines (the emitter hands chunks whole then). Called here, when the
+                    # consumer asks for its next event, so every event before these lines has been handled.
+                    assert on_lines is not None
+                    on_lines(event)
+                    continue
                 yield event
                 if isinstance(event, PipelineEnd):
                     break

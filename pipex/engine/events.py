@@ -255,6 +255,28 @@ def step_logs(
         yield event
 
 
+@dataclass(frozen=True, slots=True)
+class LogLines:
+    """The complete lines of one chunk a step wrote, as one object: the ``StepLog`` events they stand for share
+    everything but ``seq`` (``first``, ``first + 1``…) and ``line``. Not an event: a consumer that asked for
+    whole chunks (``RunOptions.on_log_lines``) gets these instead of one ``StepLog`` per line; ``events()`` gives
+    the events themselves."""
+
+    run_id: str
+    workspace: str
+    first: int
+    ts: datetime  # when the chunk was read: its lines arrived together
+    step: StepRef
+    attempt: int
+    stream: Literal["stdout", "stderr"]
+    lines: list[str]
+
+    def events(self) -> Iterator[StepLog]:
+        return step_logs(
+            self.run_id, self.workspace, self.ts, self.step, self.attempt, self.stream, self.first, self.lines
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepRetry(StepEvent):
     max: int

@@ -4,11 +4,12 @@ and to a detached run's background process (as JSON: ``to_json``/``from_json``).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from pipex.engine.events import LogLines
 from pipex.errors import UsageError
 from pipex.executors.slurmconf import SlurmOptions
 from pipex.model.secret import VARIABLE, Secret
@@ -68,6 +69,11 @@ class RunOptions:
     # Secret values given for this run by name (--secret-file, --secret, secrets=): never in to_json (a detached
     # run gets them through a pipe, see pipex.daemon.spawn), never in a repr.
     secrets: Mapping[str, Secret] = field(default_factory=dict, compare=False, repr=False)
+    # A consumer that renders whole chunks (the CLI's reporters): the lines of each chunk a step wrote go to this
+    # callable as one LogLines, in their place in the event order (called between the events before and after
+    # them), instead of one StepLog event per line — no object per line (a step printing 200,000 lines). Not in
+    # to_json: a process of its own has its own consumer.
+    on_log_lines: Callable[[LogLines], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(cls, environ: Mapping[str, str] | None = None, **keywords: Any) -> RunOptions:

@@ -1,7 +1,8 @@
 """The pipeline-run record of one ``pipex run``, built from the run's events (``pipex.workspace.records``).
 
-The recorder is the emitter's observer: it sees every event synchronously, in ``seq`` order, even after the
-consumer has gone, so the record is completed in every case that ends with a ``PipelineEnd``. It only updates
+The recorder is the emitter's observer: it sees every event synchronously (but the output lines, which it does
+not record), in ``seq`` order, even after the consumer has gone, so the record is completed in every case that
+ends with a ``PipelineEnd``. It only updates
 memory there; a writer thread replaces the record on disk after each settled step (at most every
 ``interval`` seconds, so 1,000 cached steps do not mean 1,000 fsyncs), and the ``PipelineEnd`` writes the
 final record before the event reaches the consumer. If pipex dies, the last record written stays ``running``

@@ -41,14 +41,13 @@ class LocalExecutor:
         if cancelled():
             return Outcome(None, "start")
         if task.setup is None:
-            for chunk in rt.start_attached(handle):
+            for chunk in rt.start_attached(handle, started=lambda: self._stop_if(interrupted, handle)):
                 output(chunk)
             output.flush_lines()
             return Outcome(rt.wait(handle, timeout=None))
         setup_started = time.monotonic()
         rt.start(handle)
-        if interrupted():  # the stop raced the start: end it here (a stop before start is a no-op)
-            halt(rt, handle, STOP_GRACE)
+        self._stop_if(interrupted, handle)
         setup_code = self._setup(handle, task.setup, output)
         setup_seconds = time.monotonic() - setup_started
         if setup_code != 0 and not interrupted():
@@ -58,6 +57,12 @@ class LocalExecutor:
         code = rt.exec(handle, list(task.setup.run), on_output=output)
         output.flush_lines()
         return Outcome(code, setup_seconds=setup_seconds)
+
+    def _stop_if(self, interrupted: Callable[[], bool], handle: str) -> None:
+        """Right after the start: a cancel (or timeout) that came between the check above and the start stopped a
+        container that was not running yet, which does nothing — so stop it here, as that stop would have."""
+        if interrupted():
+            halt(self.runtime, handle, STOP_GRACE)
 
     def _setup(self, handle: str, setup: SetupPhase, output: Output) -> int:
         with setup.exclusive() as held:

@@ -14,6 +14,7 @@ from typing import Any
 from pipex.errors import Problem
 from pipex.model.loader import load as load_model
 from pipex.model.pipeline import Pipeline
+from pipex.model.project import ProjectConfig
 
 
 def load(
@@ -26,9 +27,27 @@ def load(
     return load_model(path, cwd=cwd, environ=environ, extra=kit_check)
 
 
-def from_dict(data: Any, *, root: Path, **kwargs: Any) -> Pipeline:
+def from_dict(
+    data: Any,
+    *,
+    root: Path,
+    source: Path | None = None,
+    boundary: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    config: ProjectConfig | None = None,
+    config_path: Path | None = None,
+) -> Pipeline:
     """``Pipeline.from_dict`` with the kits' checks."""
-    return Pipeline.from_dict(data, root=root, extra=kit_check, **kwargs)
+    return Pipeline.from_dict(
+        data,
+        root=root,
+        source=source,
+        boundary=boundary,
+        environ=environ,
+        config=config,
+        config_path=config_path,
+        extra=kit_check,
+    )
 
 
 def problems(pipeline: Pipeline) -> list[Problem]:

@@ -187,12 +187,14 @@ class Runtime(Protocol):
 
     def start(self, container: str) -> None: ...
 
-    def start_attached(self, container: str) -> Iterator[LogChunk]:
+    def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
         """Attach to a created container, start it, and yield its output until its streams close.
 
         The way ``podman run``/``docker run`` get their output: exact bytes as they are written, with no log
         driver in between and no poll delay at the end. The generator ends when the container exits (or is
-        stopped); ``wait`` then gives its exit code.
+        stopped); ``wait`` then gives its exit code. ``started`` is called once the start has returned, before
+        any output is read: the caller's moment to stop a container whose run was cancelled while it started
+        (a stop before the start does nothing).
         """
 
     def exec(

@@ -285,8 +285,10 @@ class FakeRuntime:
             raise ContainerFailed(f"copy_in: {source} is not a directory")
         self._get(container).copied.append((source, target))
 
-    def start_attached(self, container: str) -> Iterator[LogChunk]:
+    def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
         self.start(container)
+        if started is not None:
+            started()
         yield from self.logs(container)
 
     def start(self, container: str) -> None:

@@ -132,7 +132,7 @@ class HttpRuntime:
             raise ImagePullFailed(reference, f"cannot pull image {reference!r}: not present after the pull")
         return found
 
-    def start_attached(self, container: str) -> Iterator[LogChunk]:
+    def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
         # Attach before start, as the engines' own `run` does: the output then flows straight from the
         # container, exact and complete (a log follow goes through the log driver, which Podman 4.3 serves
         # slowly and may end early or with gaps on large outputs).
@@ -148,6 +148,8 @@ class HttpRuntime:
         )
         with response:
             self.start(container)
+            if started is not None:
+                started()
             # A 101 answer carries no HTTP body: ``raw`` is the connection itself, read through the response's
             # buffered reader so nothing it already holds is lost.
             yield from self._frames(response.raw, "attach to container")

@@ -18,6 +18,7 @@ from pipex.cli.reporters.live import MAX_PENDING, LiveReporter
 from pipex.engine.events import (
     Event,
     ImagePull,
+    LogLines,
     Metrics,
     PipelineEnd,
     PipelineStart,
@@ -594,6 +595,42 @@ def test_json_step_log_lines_are_exactly_the_events_json() -> None:
     assert (last["scope"], last["group"], last["instance"]) == ("etl", "etl.process", "a.csv")
 
 
+def test_a_chunk_handled_whole_writes_what_its_lines_one_by_one_write() -> None:
+    # The CLI hands reporters each chunk's lines whole (handle_lines): the output must be the per-event one.
+    tricky = ['say "hi"', "back\\slash\\", "tab\tcr\rnul\x00esc\x1b", "größe ✓ 日本", "\u2028\u2029", "", "}{"]
+    ts2 = T0 + timedelta(seconds=1)
+    batches = [
+        LogLines("r1", "geo", 1, T0, BUILD, 1, "stdout", tricky),
+        LogLines("r1", "geo", 8, T0, BUILD, 1, "stderr", ["one"]),  # same ts object, other stream
+        LogLines("r1", "geo", 9, ts2, StepRef("build", "Build"), 2, "stderr", ["a", "b"]),  # an equal step
+        LogLines("r1", 'w"s', 11, ts2, StepRef("etl.process[a.csv]", "process a"), 1, "stdout", ["x", "y"]),
+    ]
+
+    def both(make: Any) -> tuple[str, str]:
+        outputs = []
+        for whole in (False, True):
+            out = io.StringIO()
+            reporter = make(out)
+            for batch in batches:
+                if whole:
+                    reporter.handle_lines(batch)
+                else:
+                    for event in batch.events():
+                        reporter.handle(event)
+            reporter.close()
+            outputs.append(out.getvalue())
+        return outputs[0], outputs[1]
+
+    one_by_one, whole = both(JsonReporter)
+    assert whole == one_by_one
+    assert [json.loads(line)["seq"] for line in whole.split("\n")[:-1]] == list(range(1, 13))  # not splitlines: \u2028
+    one_by_one, whole = both(lambda out: PlainReporter(out, verbose=True, workspace="geo"))
+    assert whole == one_by_one
+    assert whole.splitlines()[-2:] == ["[etl.process[a.csv]] x", "[etl.process[a.csv]] y"]
+    assert both(lambda out: PlainReporter(out, verbose=False, workspace="geo")) == ("", "")
+    assert both(lambda out: QuietReporter(out, workspace="geo")) == ("", "")
+
+
 # -- quiet and the factory ------------------------------------------------------------------------------------
 
 
@@ -752,6 +789,27 @@ def test_live_verbose_log_lines_scroll_above_sanitized() -> None:
     reporter.refresh()
     assert screen_lines(out.getvalue()) == ["[build] warn: disk", "⠋ build  3.0s  warn: disk", "0 done · 1 running"]
     reporter.close()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_live_shows_a_chunk_handled_whole_as_its_lines_one_by_one(verbose: bool) -> None:
+    screens = []
+    for whole in (False, True):
+        console, out = terminal()
+        reporter = live(console, verbose=verbose)
+        reporter.handle(Feed()(StepStart, step=BUILD, image="alpine"))
+        batch = LogLines("r1", "geo", 2, T0, BUILD, 1, "stderr", ["first", "\x1b[2Jwarn\x1b[0m: disk"])
+        if whole:
+            reporter.handle_lines(batch)
+        else:
+            for event in batch.events():
+                reporter.handle(event)
+        reporter.refresh()
+        screens.append(screen_lines(out.getvalue()))
+        reporter.close()
+    assert screens[1] == screens[0]
+    assert screens[1][-2:] == ["⠋ build  3.0s  warn: disk", "0 done · 1 running"]
+    assert ("[build] first" in screens[1]) is verbose
 
 
 def test_live_failure_summary() -> None:

@@ -203,7 +203,8 @@ def run_in_foreground(
     engine: "Engine", pipeline: "Pipeline", run_options: "RunOptions", reporter: "Reporter"
 ) -> "RunResult":
     """The run, its events to ``reporter`` (``run`` and ``resume``)."""
-    run_options = replace(run_options, logs=reporter.wants_logs)
+    # The lines of each chunk whole: no StepLog object per output line on the CLI's path.
+    run_options = replace(run_options, logs=reporter.wants_logs, on_log_lines=reporter.handle_lines)
     return asyncio.run(consume(engine, lambda: engine.run(pipeline, run_options), reporter))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Protocol
 
-from pipex.engine.events import Event
+from pipex.engine.events import Event, LogLines
 from pipex.report import fmt
 
 Piece = tuple[str, str]  # (text, style); style "" is unstyled, else space-separated SGR names below
@@ -48,6 +48,11 @@ class Reporter(Protocol):
         ...
 
     def handle(self, event: Event) -> None: ...
+
+    def handle_lines(self, lines: LogLines) -> None:
+        """The ``StepLog`` events of one chunk, whole (the CLI asks the engine for them so: no object per line);
+        the same output as ``handle`` of each of ``lines.events()``."""
+        ...
 
     def close(self) -> None: ...
 

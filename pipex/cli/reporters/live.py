@@ -35,6 +35,7 @@ from pipex.cli.reporters.summary import summary_lines
 from pipex.engine.events import (
     Event,
     ImagePull,
+    LogLines,
     PipelineEnd,
     PipelineStart,
     RunWarning,
@@ -167,6 +168,15 @@ class LiveReporter:
             backlog = len(self._pending)
         if backlog >= MAX_PENDING:
             self.refresh()
+
+    def handle_lines(self, lines: LogLines) -> None:
+        if not self.verbose and self._live is not None:
+            running = self._running.get(lines.step.id)  # as handle: only the latest line shows
+            if running is not None:
+                running.last = lines.lines[-1]
+            return
+        for event in lines.events():
+            self.handle(event)
 
     def _apply(self, event: Event) -> Line | None:
         """Update the model (under ``_lock``); → the line to print above the live area, if any."""

@@ -17,6 +17,7 @@ from pipex.cli.reporters.summary import summary_lines
 from pipex.engine.events import (
     Event,
     ImagePull,
+    LogLines,
     PipelineEnd,
     PipelineStart,
     RunWarning,
@@ -60,6 +61,14 @@ class PlainReporter:
         line = self._line(event)
         if line is not None:
             self._write([line])
+
+    def handle_lines(self, lines: LogLines) -> None:
+        if self.verbose:
+            prefix = f"[{lines.step.id}] "
+            text = "".join([f"{prefix}{line}\n" for line in lines.lines])
+            with self._flush.lock:
+                self.stream.write(text)
+                self._flush.soon()
 
     def _line(self, event: Event) -> Line | None:
         if isinstance(event, (StepEnd, StepCached, StepSkipped, StepWouldRun, StepWaiting)):

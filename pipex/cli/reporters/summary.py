@@ -25,7 +25,7 @@ from typing import TextIO
 
 from pipex.cli.reporters.base import Line, count, human_duration, render, sanitize
 from pipex.cli.reporters.lines import failure_detail, failure_message
-from pipex.engine.events import Event, PipelineEnd, RunResult, StepOutcome
+from pipex.engine.events import Event, LogLines, PipelineEnd, RunResult, StepOutcome
 
 _WORDS = {
     "success": "succeeded",
@@ -159,6 +159,9 @@ class QuietReporter:
             )
             self.stream.write(text)
             self.stream.flush()
+
+    def handle_lines(self, lines: LogLines) -> None:
+        """Shows no output lines (it asks for none: ``wants_logs`` is False)."""
 
     def close(self) -> None:
         self.stream.flush()

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pipex
 from pipex.engine.emitter import QUEUE_SIZE
-from pipex.engine.events import Event, StepLog, StepRef, StepStart, step_logs
+from pipex.engine.events import Event, LogLines, StepEnd, StepLog, StepRef, StepStart, step_logs
+from pipex.engine.options import RunOptions
 from pipex.runtime.base import LogChunk, Stream
 from pipex.runtime.fake import Behaviour, FakeRuntime
-from tests.unit.engine.test_engine_support import collect, end, of, write
+from tests.unit.engine.test_engine_support import collect, end, index, of, write
 
 ONE = """
     id: talk
@@ -141,3 +142,39 @@ def test_logs_last_gives_the_last_line_of_each_chunk_and_keeps_the_files_whole(t
     ]
     run = tmp_path / "wd" / "talk" / "runs" / str(result.outcome("talk").run_id)
     assert (run / "stdout.log").read_bytes() == b"a\nb\ncd\ne\nf"
+
+
+def test_a_consumer_of_whole_chunks_gets_every_line_in_its_place_and_no_step_log(tmp_path: Path) -> None:
+    # on_log_lines (what the CLI asks for): each chunk's lines as one LogLines, called between the events before
+    # and after them in seq order, and no StepLog in the stream.
+    out = b"".join(b"out %d\n" % n for n in range(5000))
+    cut = 20_001
+    output = [(Stream.STDOUT, out[:cut]), (Stream.STDERR, b"err 1\nerr 2"), (Stream.STDOUT, out[cut:])]
+    rt = FakeRuntime()
+    rt.script(step="talk", behaviour=Behaviour(output=output))
+    rt.script(step="other", behaviour=Behaviour(stdout="other says\n"))
+    engine, pipeline = engine_for(tmp_path, rt, TWO)
+    seen: list[Event | LogLines] = []
+    options = RunOptions(concurrency=2, on_log_lines=seen.append)
+
+    async def go() -> None:
+        async for event in engine.run(pipeline, options):
+            seen.append(event)
+
+    asyncio.run(go())
+    assert not any(isinstance(item, StepLog) for item in seen)
+    flat = [e for item in seen for e in (item.events() if isinstance(item, LogLines) else [item])]
+    assert [e.seq for e in flat] == list(range(1, len(flat) + 1))  # in their place: the order is seq order
+    talk = [(e.stream, e.line) for e in of(flat, StepLog, "talk")]
+    done = out[:cut].count(b"\n")
+    assert talk == [
+        *[("stdout", f"out {n}") for n in range(done)],
+        ("stderr", "err 1"),
+        *[("stdout", f"out {n}") for n in range(done, 5000)],
+        ("stderr", "err 2"),
+    ]
+    assert index(flat, StepStart, "talk") < flat.index(of(flat, StepLog, "talk")[0])
+    assert flat.index(of(flat, StepLog, "talk")[-1]) < index(flat, StepEnd, "talk")
+    assert [e.line for e in of(flat, StepLog, "other")] == ["other says"]
+    batches = [item for item in seen if isinstance(item, LogLines)]
+    assert len(batches) < len(talk) / 100  # whole chunks, not lines

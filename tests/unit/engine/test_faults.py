@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -133,10 +133,10 @@ class CancelOn(FakeRuntime):
             self._cancel_and_fail()
         return cid
 
-    def start_attached(self, container: str) -> Iterator[LogChunk]:
+    def start_attached(self, container: str, *, started: Callable[[], None] | None = None) -> Iterator[LogChunk]:
         if self.where == "start":
             self._cancel_and_fail()
-        yield from super().start_attached(container)
+        yield from super().start_attached(container, started=started)
 
 
 @pytest.mark.parametrize("where", ["create", "start"])
@@ -147,6 +147,56 @@ def test_a_cancel_during_create_or_start_is_recorded_cancelled(tmp_path: Path, w
     assert (result.status, result.exit_code) == ("cancelled", 130)
     assert (result.outcome("a").state, result.outcome("a").reason) == ("cancelled", "cancelled")
     assert result.outcome("b").state == "cancelled"
+    assert rt.containers == {}
+
+
+class CancelWhileStarting(FakeRuntime):
+    """A cancel that lands after the executor's last "cancelled?" check, before the container runs: ``start``
+    cancels the run and goes on only once the run's stop has reached the container — while it was created, not
+    running, so that stop did nothing (as on an engine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: pipex.Engine | None = None
+        self.stopped_early = threading.Event()
+        self.started: set[str] = set()
+
+    def start(self, container: str) -> None:
+        assert self.engine is not None
+        self.engine.cancel()
+        assert self.stopped_early.wait(10), "the run's stop never reached the container"
+        super().start(container)
+        self.started.add(container)
+
+    def stop(self, container: str, grace: float = 10.0) -> None:
+        super().stop(container, grace)
+        if container not in self.started:
+            self.stopped_early.set()
+
+
+def test_a_cancel_while_a_container_starts_stops_it_at_once_and_removes_it(tmp_path: Path) -> None:
+    rt = CancelWhileStarting()
+    rt.script(step="a", behaviour=Behaviour(delay=3600))  # would run for an hour once started
+    engine = rt.engine = pipex.Engine(workdir=tmp_path / "wd", runtime=rt)
+    events: list[pipex.Event] = []
+    runner = threading.Thread(
+        target=lambda: events.extend(collect(engine, pipex.load(write(tmp_path / "p", TWO)), concurrency=1)),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(30)  # bounded: left running, the container would hold the run for an hour
+    left_running = runner.is_alive()
+    if left_running:  # end it, or the test process waits for the run's threads
+        for cid in rt.started:
+            rt.kill(cid)
+        runner.join(30)
+    assert not left_running, "the started container was not stopped"
+    result = end(events).result
+    assert (result.status, result.outcome("a").state, result.outcome("b").state) == ("cancelled",) * 3
+    (cid,) = rt.started
+    ops = [name for name, args in rt.calls if args[:1] == (cid,)]
+    assert ops[ops.index("start") :][:2] == ["start", "stop"]  # stopped right after its start, not left to run
+    assert ops[-1] == "remove"
     assert rt.containers == {}
 
 

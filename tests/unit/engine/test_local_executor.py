@@ -54,6 +54,40 @@ def test_a_cancel_before_the_start_starts_nothing(tmp_path: Path) -> None:
     assert [name for name, _ in rt.calls] == ["create"]
 
 
+def test_a_cancel_that_lands_while_the_container_starts_stops_it_right_after_the_start(tmp_path: Path) -> None:
+    cancel = threading.Event()
+
+    class Racing(FakeRuntime):
+        def start(self, container: str) -> None:
+            # The cancel lands here, after the executor's check: its stop reaches a container not yet running.
+            cancel.set()
+            self.stop(container)
+            super().start(container)
+
+    rt = Racing(images=["alpine"])
+    rt.script(cmd=["work"], behaviour=Behaviour(delay=3600))
+    executor = LocalExecutor(rt)
+    task = Task("s", ContainerSpec(image="alpine", cmd=("work",)), tmp_path)
+    handle = executor.submit(task)
+    outcomes: list[Outcome] = []
+    running = threading.Thread(
+        target=lambda: outcomes.append(
+            executor.run(handle, task, Output(), cancelled=cancel.is_set, interrupted=cancel.is_set)
+        ),
+        daemon=True,
+    )
+    running.start()
+    running.join(30)  # bounded: unstopped, the container would run for an hour
+    if running.is_alive():  # end it, or the test process waits for its thread
+        rt.kill(handle)
+        running.join(30)
+    assert outcomes == [Outcome(143, "run")]
+    assert [name for name, _ in rt.calls] == ["create", "stop", "start", "stop", "logs", "wait"]
+    executor.cleanup(handle)
+    assert rt.calls[-1] == ("remove", (handle,))
+    assert handle not in rt.containers
+
+
 def test_a_failed_setup_is_its_own_outcome_and_the_run_phase_never_starts(tmp_path: Path) -> None:
     rt = FakeRuntime(images=["alpine"])
     rt.script_exec(["prepare"], Behaviour(exit_code=5))
