@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import (
@@ -36,6 +36,7 @@ from pipex.engine.events import (
     StepStart,
     StepStatus,
     StepWaiting,
+    StepWarning,
     StepWouldRun,
 )
 from pipex.engine.fanout import FanOut
@@ -49,12 +50,16 @@ from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
+from pipex.engine.storerules import ignored_entry, shareable
 from pipex.engine.when import Upstream
-from pipex.errors import PipexError
+from pipex.errors import PipexError, StoreCorrupt
 from pipex.model.compose import mount_name
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
+
+if TYPE_CHECKING:
+    from pipex.store import Store
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
@@ -75,6 +80,7 @@ class Scheduler:
         images: ImageResolver,
         fingerprinter: Fingerprinter,
         condition_env: Mapping[str, str],
+        store: Store | None = None,
     ) -> None:
         self.specs = specs
         self.by_id = {s.id: s for s in specs}
@@ -85,6 +91,7 @@ class Scheduler:
         self.images = images
         self.fp = fingerprinter
         self.condition_env = condition_env
+        self.store = store  # the shared cache (a dry run only looks entries up in it)
         self.record = Outcomes(specs)
         self.outcomes = self.record.by_step  # step id → its outcome, as decided
         self.upstream = Upstream(specs, self.outcomes)
@@ -384,11 +391,38 @@ class Scheduler:
             reasons = tuple(
                 self.fp.reasons(spec, fingerprint, last_ok, forced=forced, image=image, unknown_inputs=unknown_inputs)
             )
-        if self.options.dry_run:
-            self.pending_digest.add(spec.id)
-            self._emit(StepWouldRun, step=ref, reasons=reasons)
-            return StepOutcome(spec.id, spec.name, "would_run", reason="; ".join(reasons))
-        return reasons
+        if self.options.dry_run and not self._in_store(spec, fingerprint):
+            return self._would_run(spec, ref, reasons)
+        return reasons  # run it (or, in a dry run, look it up in the shared cache first: _start)
+
+    def _in_store(self, spec: StepSpec, fingerprint: FingerprintResult | None) -> bool:
+        """Whether the shared cache is to be asked for the step (the same rule for a run and a dry run)."""
+        if self.store is None or fingerprint is None or self.options.forced(spec.id):
+            return False
+        return shareable(spec)
+
+    def _would_run(self, spec: StepSpec, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
+        self.pending_digest.add(spec.id)
+        self._emit(StepWouldRun, step=ref, reasons=reasons)
+        return StepOutcome(spec.id, spec.name, "would_run", reason="; ".join(reasons))
+
+    async def _peek_store(
+        self, spec: StepSpec, ref: StepRef, fingerprint: str, reasons: tuple[str, ...]
+    ) -> StepOutcome:
+        """A dry run's look into the shared cache: ``cached (store)`` when a real run would materialise the step
+        from it (the entry is only checked, never fetched: see ``Store.peek``), else would run."""
+        assert self.store is not None
+        try:
+            peeked = await asyncio.to_thread(self.store.peek, fingerprint)
+        except (StoreCorrupt, OSError) as exc:  # said as a real run says it; the real run would run the step
+            await self.emitter.emit_async(StepWarning, step=ref, message=ignored_entry(fingerprint, exc))
+            peeked = None
+        if peeked is None:
+            return self._would_run(spec, ref, reasons)
+        # Its artifacts digest is the record's: dependents get the fingerprints a real run would give them.
+        self.provided[spec.id] = Provided("", peeked.artifacts_digest)
+        await self.emitter.emit_async(StepCached, step=ref, cached_run_id="", source="store")
+        return StepOutcome(spec.id, spec.name, "cached", artifacts_size=peeked.artifacts_size)
 
     async def _start(
         self,
@@ -399,7 +433,10 @@ class Scheduler:
         inputs: list[UpstreamInput],
         reasons: tuple[str, ...],
     ) -> StepOutcome:
-        assert fingerprint is not None and image is not None and self.ctx is not None
+        assert fingerprint is not None and image is not None
+        if self.options.dry_run:
+            return await self._peek_store(spec, ref, fingerprint.value, reasons)
+        assert self.ctx is not None
         try:
             limits, record = self.fp.limits(spec, strict=self.options.strict_limits)
         except PipexError as exc:
@@ -408,7 +445,7 @@ class Scheduler:
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
-        if self.ctx.store is not None and not self.options.forced(spec.id):
+        if self._in_store(spec, fingerprint):
             hit = await self._from_store(plan, ref)
             if hit is not None:
                 return hit

@@ -19,6 +19,7 @@ from typing import Any
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runner import run_meta
+from pipex.engine.storerules import ignored_entry, shareable
 from pipex.errors import PipexError, StoreCorrupt
 from pipex.store.store import NotShareable
 from pipex.workspace.atomic import write_json
@@ -44,8 +45,7 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
     except (StoreCorrupt, PipexError, OSError) as exc:
-        why = exc.message if isinstance(exc, PipexError) else (exc.strerror or str(exc))
-        _warn(ctx, plan, f"ignored the cache store's entry {plan.fingerprint[7:19]}: {why}")
+        _warn(ctx, plan, ignored_entry(plan.fingerprint, exc))
         fetched = None
     if fetched is None:
         with contextlib.suppress(PipexError, OSError):
@@ -76,8 +76,7 @@ def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:
 def push(plan: StepPlan, ctx: StepContext, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> None:
     """Write a committed success through to the store; a failure there is a warning, never the step's."""
     assert ctx.store is not None
-    if plan.spec.secrets:
-        # Never shared: its artifacts may hold what a secret gave it, and a store is read by other users.
+    if not shareable(plan.spec):
         return
     try:
         ctx.store.put(plan.fingerprint, run_dir, meta, digest, size)

@@ -17,6 +17,6 @@ writers of one entry write the same bytes and the later rename wins harmlessly.
 The store imports the workspace's safe tree walker and nothing above it (the engine drives it).
 """
 
-from pipex.store.store import Fetched, Store
+from pipex.store.store import Fetched, Peeked, Store
 
-__all__ = ["Fetched", "Store"]
+__all__ = ["Fetched", "Peeked", "Store"]

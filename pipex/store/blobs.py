@@ -71,6 +71,25 @@ def write_blob(root: Path, src: int) -> tuple[str, int]:
             tmp.unlink()
 
 
+def _check_stat(hexdigest: str, st: os.stat_result, size: int) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreCorrupt(f"blob {hexdigest[:12]} is not a regular file")
+    if st.st_size != size:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} has {st.st_size} bytes, the record says {size} (truncated?)")
+
+
+def stat_blob(root: Path, hexdigest: str, size: int) -> None:
+    """``StoreCorrupt`` unless the blob is there as a regular file of ``size`` bytes: one ``lstat``, no byte read
+    (what a dry run may claim; the bytes are hashed when the entry is fetched)."""
+    try:
+        st = os.lstat(blob_path(root, hexdigest))
+    except FileNotFoundError as exc:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} is missing") from exc
+    except OSError as exc:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} cannot be opened: {exc.strerror}") from exc
+    _check_stat(hexdigest, st, size)
+
+
 def open_blob(root: Path, hexdigest: str, size: int) -> int:
     """A read descriptor of the blob, which must be a regular file of ``size`` bytes (else ``StoreCorrupt``);
     ``FileNotFoundError`` when it is missing."""
@@ -82,11 +101,7 @@ def open_blob(root: Path, hexdigest: str, size: int) -> int:
             raise
         raise StoreCorrupt(f"blob {hexdigest[:12]} cannot be opened: {exc.strerror}") from exc
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise StoreCorrupt(f"blob {hexdigest[:12]} is not a regular file")
-        if st.st_size != size:
-            raise StoreCorrupt(f"blob {hexdigest[:12]} has {st.st_size} bytes, the record says {size} (truncated?)")
+        _check_stat(hexdigest, os.fstat(fd), size)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)

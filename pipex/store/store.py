@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.errors import StoreCorrupt, StoreError
-from pipex.store.blobs import copy_blob, shared_dir, temp_path, write_blob
+from pipex.store.blobs import copy_blob, shared_dir, stat_blob, temp_path, write_blob
 from pipex.store.record import LOG_NAMES, MAX_RECORD_BYTES, Entry, EntryKind, Record, fingerprint_key, parse
 from pipex.workspace.atomic import fsync_dir
 from pipex.workspace.safetree import Skipped, create_file, make_dir, name_problem, open_at, open_file, open_root, walk
@@ -33,6 +33,14 @@ class Fetched:
     artifacts_digest: str
     artifacts_size: int
     stored_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Peeked:
+    """What ``fetch`` would materialise, as its record says (nothing was fetched)."""
+
+    artifacts_digest: str
+    artifacts_size: int
 
 
 class Store:
@@ -86,6 +94,18 @@ class Store:
         finally:
             os.close(fd)
         return parse(b"".join(chunks), fingerprint)
+
+    def peek(self, fingerprint: str) -> Peeked | None:
+        """Whether ``fetch`` would find a whole entry, for a dry run: the record is read and checked and every blob
+        it names must be a regular file of its recorded size; no blob is read and nothing is written (not even the
+        record's last-use time). ``None`` on a miss; ``StoreCorrupt`` when the entry is bad. Bytes changed in place
+        at the same size are only found by ``fetch`` (which hashes them) or ``pipex cache verify``."""
+        rec = self.record(fingerprint)
+        if rec is None:
+            return None
+        for blob, size in sorted(rec.blobs().items()):
+            stat_blob(self.root, blob, size)
+        return Peeked(rec.artifacts_digest, rec.artifacts_size)
 
     def fetch(self, fingerprint: str, dest: Path) -> Fetched | None:
         """Materialise the entry of ``fingerprint`` into the staged run ``dest`` (``artifacts/`` exists and is
