@@ -136,6 +136,8 @@ class Scheduler:
                         break
             if cancelled:
                 raise asyncio.CancelledError
+            if self._store_pool is not None:  # shared-cache hits are recorded without waiting (sharing.restore)
+                await asyncio.to_thread(self.ws.flush)
         except Exception:
             # A fault that ends the run (a full disk): the other steps are stopped, not waited for to the end.
             self.stop(self.stop_status or "failed")
@@ -148,6 +150,8 @@ class Scheduler:
                 thread.join()
             if self._store_pool is not None:
                 self._store_pool.shutdown(wait=True, cancel_futures=True)
+                with contextlib.suppress(OSError, PipexError):  # a run ended by an error: its hits, if it can
+                    self.ws.flush()
         return self.status(), self.metrics()
 
     def stop(self, status: RunStatus, *, kill: bool = False) -> None:

@@ -19,6 +19,7 @@ from pipex.errors import StoreCorrupt
 
 CHUNK = 1 << 20
 BLOB_MODE = 0o444  # immutable once named; readable by the group that shares the store (see the README)
+EMPTY = hashlib.sha256(b"").hexdigest()
 _READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
@@ -80,7 +81,10 @@ def _check_stat(hexdigest: str, st: os.stat_result, size: int) -> None:
 
 def stat_blob(root: Path, hexdigest: str, size: int) -> None:
     """``StoreCorrupt`` unless the blob is there as a regular file of ``size`` bytes: one ``lstat``, no byte read
-    (what a dry run may claim; the bytes are hashed when the entry is fetched)."""
+    (what a dry run may claim; the bytes are hashed when the entry is fetched). The empty blob, which ``copy_blob``
+    never reads, need not be there."""
+    if size == 0 and hexdigest == EMPTY:
+        return
     try:
         st = os.lstat(blob_path(root, hexdigest))
     except FileNotFoundError as exc:
@@ -110,23 +114,30 @@ def open_blob(root: Path, hexdigest: str, size: int) -> int:
 
 
 def copy_blob(root: Path, hexdigest: str, size: int, dst: int) -> None:
-    """Copy the blob into ``dst``, hashing it on the way: ``StoreCorrupt`` unless the bytes match its name."""
+    """Copy the blob into ``dst``, hashing it on the way: ``StoreCorrupt`` unless the bytes match its name.
+
+    Exactly ``size`` bytes are read (``open_blob`` checked the file has that many), in reads no larger than what
+    is left; the empty blob is not opened at all (its bytes are known from its name)."""
+    if size == 0:
+        if hexdigest != EMPTY:
+            raise StoreCorrupt(f"blob {hexdigest[:12]} does not match its digest (corrupt or tampered with)")
+        return
     try:
         src = open_blob(root, hexdigest, size)
     except FileNotFoundError as exc:
         raise StoreCorrupt(f"blob {hexdigest[:12]} is missing") from exc
     h = hashlib.sha256()
-    copied = 0
+    left = size
     try:
-        while copied <= size and (chunk := os.read(src, CHUNK)):
+        while left and (chunk := os.read(src, min(left, CHUNK))):
             h.update(chunk)
-            copied += len(chunk)
+            left -= len(chunk)
             view = memoryview(chunk)
             while view:
                 view = view[os.write(dst, view) :]
     finally:
         os.close(src)
-    if copied != size or h.hexdigest() != hexdigest:
+    if left or h.hexdigest() != hexdigest:
         raise StoreCorrupt(f"blob {hexdigest[:12]} does not match its digest (corrupt or tampered with)")
 
 

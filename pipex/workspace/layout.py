@@ -109,18 +109,29 @@ class Workspace:
                 self._state = load_state(self.state_path)
             return self._state
 
-    def record(self, step_id: str, entry: RunEntry) -> None:
+    def record(self, step_id: str, entry: RunEntry, *, wait: bool = True) -> None:
         """Record a finished run of a step and write ``state.json`` atomically (callers hold the workspace lock);
-        returns once a ``state.json`` holding it is on disk."""
+        returns once a ``state.json`` holding it is on disk.
+
+        ``wait=False`` (a run that costs nothing to make again, like a shared-cache hit): the entry is written with
+        the next ``state.json`` another step writes, or by ``flush``. The run itself must already be committed: a
+        crash before then loses the entry, never leaves ``state.json`` naming a run that is not on disk."""
         with self._state_lock:
             if self._state is None:
                 self._state = load_state(self.state_path)
             self._state.record(step_id, entry)
             self._changes += 1
             mine = self._changes
-        self._save_through(mine)
+        if wait:
+            self._save_through(mine)
         if entry.status == "success":
             self._link_step(step_id, entry.run_id)
+
+    def flush(self) -> None:
+        """Write ``state.json`` if it lacks entries recorded with ``wait=False``."""
+        with self._state_lock:
+            mine = self._changes
+        self._save_through(mine)
 
     def forget_step(self, step_id: str) -> None:
         with self._state_lock:
