@@ -161,7 +161,7 @@ class EphemeralWorkspace(Workspace):
     def commit(self, run_id: str, meta: dict[str, Any]) -> Path:
         return self.staging_dir / run_id
 
-    def record(self, step_id: str, entry: Any) -> None:
+    def record(self, step_id: str, entry: Any, *, wait: bool = True) -> None:
         return None
 
     def discard(self, remove_tree: Any = None) -> None:
