@@ -3,24 +3,30 @@
 
 A hit becomes an ordinary committed run of this workspace — new run id, this step's id, name, inputs and mounts, the
 stored artifacts and logs — whose meta says ``"source": "store"`` and names the stored run. Its artifacts digest is
-recomputed here and must equal the record's: together with the store's per-blob hashing, what a step reads
-downstream is exactly what the original run produced. Any problem with the store (corrupt entry, unreadable share,
+recomputed here and must equal the record's: from the listing the store just materialised, each file of which it
+hashed while copying it (so no byte is read twice), which with the exact recreation of that listing (descriptors,
+``O_EXCL``, explicit modes) is what a walk of the tree would give. So what a step reads downstream is exactly what
+the original run produced. Any problem with the store (corrupt entry, unreadable share,
 full disk there) is a warning on the step and the step simply runs (or is not shared): the store is a cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipex.engine.digest import listing_digest
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runner import run_meta
 from pipex.engine.storerules import ignored_entry, shareable
 from pipex.errors import PipexError, StoreCorrupt
+from pipex.store.record import Entry
 from pipex.store.store import NotShareable
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
@@ -41,7 +47,7 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     try:
         fetched = ctx.store.fetch(plan.fingerprint, run_dir)
         if fetched is not None:
-            digest, size = ctx.tree_digest(run_dir / "artifacts")
+            digest, size = listing_digest(_listing(fetched.tree))
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
     except (StoreCorrupt, PipexError, OSError) as exc:
@@ -63,6 +69,15 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     # costs one more fetch; 100 hits do not wait on 100 state.json writes one after the other.
     ctx.workspace.record(plan.spec.id, entry, wait=False)
     return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size)
+
+
+def _listing(tree: tuple[Entry, ...]) -> Iterator[tuple[str, str, int, str]]:
+    for e in tree:
+        if e.kind == "l":
+            target = os.fsencode(e.target)  # the bytes os.symlink wrote
+            yield e.rel, "l", len(target), hashlib.sha256(target).hexdigest()
+        else:
+            yield e.rel, e.kind, e.size, e.blob
 
 
 def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:

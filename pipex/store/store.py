@@ -37,6 +37,7 @@ class Fetched:
     artifacts_digest: str
     artifacts_size: int
     stored_at: str
+    tree: tuple[Entry, ...]  # what was materialised below artifacts/, each file's bytes hashed on the way
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ class Store:
         if time.time() - mtime > TOUCH_AFTER:
             with contextlib.suppress(OSError):  # last use, for `prune --older-than`; another user's record stays
                 os.utime(self.record_path(fingerprint))
-        return Fetched(rec.meta, rec.artifacts_digest, rec.artifacts_size, rec.stored_at)
+        return Fetched(rec.meta, rec.artifacts_digest, rec.artifacts_size, rec.stored_at, rec.tree)
 
     # -- writing -------------------------------------------------------------------------------------------------
     def put(self, fingerprint: str, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> bool:
@@ -238,6 +239,8 @@ def _materialise(root: Path, tree: tuple[Entry, ...], dest: Path) -> None:
             else:
                 fd = create_file(name, pfd, 0o755 if e.kind == "x" else 0o644)
                 try:
+                    if e.kind == "x":  # executable whatever the umask: the artifacts digest counts that bit
+                        os.fchmod(fd, 0o755)
                     copy_blob(root, e.blob, e.size, fd)
                 finally:
                     os.close(fd)

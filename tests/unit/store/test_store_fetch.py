@@ -7,7 +7,10 @@ import os
 import time
 from pathlib import Path
 
-from pipex.testing import run
+from pipex.engine.digest import tree_digest
+from pipex.runtime.fake import Behaviour
+from pipex.testing import Mock, run
+from tests.unit.engine.test_engine_support import meta, write
 from tests.unit.store.test_store import MOCKS, _entry, project, sources, warnings
 
 
@@ -34,3 +37,24 @@ def test_the_empty_blob_need_not_be_there(tmp_path: Path) -> None:
     second = run(project(tmp_path / "p"), workdir=tmp_path / "wd2", cache_store=store)
     assert sources(second) == {"a": "store", "b": "store"} and warnings(second) == []
     assert (second.run_dir("a") / "stderr.log").read_bytes() == b""
+
+
+def test_a_hit_of_a_deep_tree_is_what_a_walk_of_it_gives(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    pipeline = write(tmp_path / "p", "id: ex\nsteps:\n  - {id: a, image: alpine:3.20, cmd: [a]}\n")
+
+    def plant(output: Path) -> None:
+        (output / "d" / "e" / "f").mkdir(parents=True)
+        (output / "empty").mkdir()
+        (output / "d" / "e" / "f" / "run.sh").write_bytes(b"#!/bin/sh\n")
+        (output / "d" / "e" / "f" / "run.sh").chmod(0o755)
+        (output / "d" / "ü☃.txt").write_bytes(b"x" * 5000)
+        (output / "d" / "link").symlink_to("e/f/run.sh")
+
+    first = run(pipeline, mocks=[Mock("a", Behaviour(plant=plant))], workdir=tmp_path / "wd1", cache_store=store)
+    second = run(pipeline, workdir=tmp_path / "wd2", cache_store=store)
+    assert sources(second) == {"a": "store"} and warnings(second) == []
+    walked = tree_digest(second.run_dir("a") / "artifacts", manifest=False)
+    assert meta(second, "a")["artifactsDigest"] == walked.digest == meta(first, "a")["artifactsDigest"]
+    assert meta(second, "a")["artifactsSize"] == walked.size
+    assert os.access(second.run_dir("a") / "artifacts" / "d" / "e" / "f" / "run.sh", os.X_OK)
