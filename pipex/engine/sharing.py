@@ -63,10 +63,11 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size)
     meta["source"] = "store"
     meta["stored"] = _origin(fetched.meta, fetched.stored_at)
-    ctx.workspace.commit(run_id, meta)
+    # Neither the rename into runs/ nor state.json is waited for here: both become durable with the next state.json
+    # write (the workspace orders them), so 100 hits do not wait on 200 fsyncs one after the other. A crash before
+    # then forgets the hit (the store still holds it: one more fetch), never leaves half a run or a state naming one.
+    ctx.workspace.commit(run_id, meta, wait=False)
     entry = RunEntry(run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
-    # Not waited for: the run is committed and the store holds it, so a crash before the next state.json write
-    # costs one more fetch; 100 hits do not wait on 100 state.json writes one after the other.
     ctx.workspace.record(plan.spec.id, entry, wait=False)
     return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size)
 
