@@ -23,7 +23,7 @@ from typing import Any
 from pipex.engine.digest import listing_digest
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.engine.runner import run_meta
+from pipex.engine.runmeta import run_meta
 from pipex.engine.storerules import ignored_entry, shareable
 from pipex.errors import PipexError, StoreCorrupt
 from pipex.store.record import Entry
