@@ -309,7 +309,8 @@ class Scheduler:
             name = mount_name(spec.id, inp.step) if "." in inp.step else None
             if got.instances:  # fan-in: every instance, at /input/<step>/<key>/
                 for key, run_id, digest in got.instances:
-                    artifacts = self.ws.run_dir(run_id) / "artifacts"
+                    # "": a dry run's store hit, which has no run here (only its digest counts in a dry run)
+                    artifacts = self.ws.run_dir(run_id) / "artifacts" if run_id else self.ws.path
                     inputs.append(
                         UpstreamInput(inp.step, run_id, artifacts, digest, inp.copy_to_output, name, instance=key)
                     )

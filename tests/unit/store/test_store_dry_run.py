@@ -133,3 +133,25 @@ def test_a_step_with_secrets_is_never_read_from_the_store(tmp_path: Path) -> Non
     assert verdicts(dry) == {"plain": "workspace", "token": gone}
     real = run(path, mocks=mocks, workdir=tmp_path / "wd", cache_store=store, environ=env)
     assert sources(real) == {"plain": "workspace", "token": "ran"}
+
+
+FAN = """
+    id: fan
+    steps:
+      - {id: conv, image: alpine:3.20, cmd: [c], matrix: {region: [eu, us]}}
+      - {id: join, image: alpine:3.20, cmd: [j], inputs: [{step: conv}]}
+"""
+
+
+def test_a_fan_out_and_its_fan_in_from_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    path = write(tmp_path / "p", FAN)
+    mocks = [mock("conv", files={"out.txt": b"o"}), mock("join", files={"all.txt": b"a"})]
+    first = run(path, mocks=mocks, workdir=tmp_path / "wd1", cache_store=store)
+    assert first.status == "success"
+    dry = run(path, workdir=tmp_path / "wd2", cache_store=store, dry_run=True)
+    assert dry.status == "success"
+    assert verdicts(dry) == {"conv[eu]": "store", "conv[us]": "store", "join": "store"}
+    assert not (tmp_path / "wd2").exists()
+    real = run(path, workdir=tmp_path / "wd2", cache_store=store)
+    assert sources(real) == {"conv[eu]": "store", "conv[us]": "store", "join": "store"}
