@@ -50,7 +50,7 @@ from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
-from pipex.engine.storerules import ignored_entry, shareable
+from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
 from pipex.engine.when import Upstream
 from pipex.errors import PipexError, StoreCorrupt
 from pipex.model.compose import mount_name
@@ -419,15 +419,17 @@ class Scheduler:
         assert self.store is not None
         try:
             peeked = await asyncio.to_thread(self.store.peek, fingerprint)
+            kept = stored_outputs(peeked.meta, spec) if peeked is not None else {}
         except (StoreCorrupt, OSError) as exc:  # said as a real run says it; the real run would run the step
             await self.emitter.emit_async(StepWarning, step=ref, message=ignored_entry(fingerprint, exc))
             peeked = None
         if peeked is None:
             return self._would_run(spec, ref, reasons)
-        # Its artifacts digest is the record's: dependents get the fingerprints a real run would give them.
-        self.provided[spec.id] = Provided("", peeked.artifacts_digest)
-        await self.emitter.emit_async(StepCached, step=ref, cached_run_id="", source="store")
-        return StepOutcome(spec.id, spec.name, "cached", artifacts_size=peeked.artifacts_size)
+        # Its artifacts digest and outputs are the record's: dependents get the fingerprints and the conditions a
+        # real run would give them.
+        self.provided[spec.id] = Provided("", peeked.artifacts_digest, kept)
+        await self.emitter.emit_async(StepCached, step=ref, cached_run_id="", source="store", outputs=kept)
+        return StepOutcome(spec.id, spec.name, "cached", artifacts_size=peeked.artifacts_size, outputs=kept)
 
     async def _start(
         self,
@@ -480,9 +482,13 @@ class Scheduler:
         got = await asyncio.get_running_loop().run_in_executor(self._store_pool, restore, plan, self.ctx)
         if got is None:
             return None
-        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "")
-        await self.emitter.emit_async(StepCached, step=ref, cached_run_id=got.run_id, source="store")
-        return StepOutcome(ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size)
+        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "", got.outputs)
+        await self.emitter.emit_async(
+            StepCached, step=ref, cached_run_id=got.run_id, source="store", outputs=got.outputs
+        )
+        return StepOutcome(
+            ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size, outputs=got.outputs
+        )
 
     def _kept_outputs(self, run_id: str) -> Mapping[str, Any]:
         try:

@@ -24,7 +24,7 @@ from pipex.engine.digest import listing_digest
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runmeta import run_meta
-from pipex.engine.storerules import ignored_entry, shareable
+from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
 from pipex.errors import PipexError, StoreCorrupt
 from pipex.store.record import Entry
 from pipex.store.store import NotShareable
@@ -50,6 +50,7 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
             digest, size = listing_digest(_listing(fetched.tree))
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
+            kept = stored_outputs(fetched.meta, plan.spec)
     except (StoreCorrupt, PipexError, OSError) as exc:
         _warn(ctx, plan, ignored_entry(plan.fingerprint, exc))
         fetched = None
@@ -63,13 +64,17 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size)
     meta["source"] = "store"
     meta["stored"] = _origin(fetched.meta, fetched.stored_at)
+    if kept:
+        meta["outputs"] = kept
     # Neither the rename into runs/ nor state.json is waited for here: both become durable with the next state.json
     # write (the workspace orders them), so 100 hits do not wait on 200 fsyncs one after the other. A crash before
     # then forgets the hit (the store still holds it: one more fetch), never leaves half a run or a state naming one.
     ctx.workspace.commit(run_id, meta, wait=False)
-    entry = RunEntry(run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
+    entry = RunEntry(
+        run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size, bool(kept)
+    )
     ctx.workspace.record(plan.spec.id, entry, wait=False)
-    return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size)
+    return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size, outputs=kept)
 
 
 def _listing(tree: tuple[Entry, ...]) -> Iterator[tuple[str, str, int, str]]:

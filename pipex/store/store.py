@@ -46,6 +46,7 @@ class Peeked:
 
     artifacts_digest: str
     artifacts_size: int
+    meta: Mapping[str, Any]  # the stored run's meta.json, as recorded (hostile: the caller checks what it uses)
 
 
 class Store:
@@ -121,7 +122,7 @@ class Store:
             return None
         for blob, size in sorted(rec.blobs().items()):
             stat_blob(self.root, blob, size)
-        return Peeked(rec.artifacts_digest, rec.artifacts_size)
+        return Peeked(rec.artifacts_digest, rec.artifacts_size, rec.meta)
 
     def fetch(self, fingerprint: str, dest: Path) -> Fetched | None:
         """Materialise the entry of ``fingerprint`` into the staged run ``dest`` (``artifacts/`` exists and is
