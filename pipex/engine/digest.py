@@ -31,7 +31,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -251,6 +251,41 @@ def tree_digest(
     top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
     found = {TRUNCATED: ""} if walker.truncated else walker.manifest or {}
     return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found))
+
+
+def listing_digest(entries: Iterable[tuple[str, str, int, str]]) -> tuple[str, int]:
+    """What ``tree_digest(root, manifest=False)`` gives (digest, bytes of regular files) for a directory ``root``
+    holding exactly ``entries``, computed without reading it: for a tree just written from a listing whose every
+    file was hashed as it was written (a shared-cache hit), so the same bytes are not read and hashed twice.
+
+    An entry is (path relative to the root, ``/``-separated; kind ``d``, ``f``, ``x`` or ``l``; size; SHA-256 hex
+    of the file's bytes), a link's size and digest being those of its target's bytes; every directory is listed
+    before what it holds. The encoding is the walk's (see the module docstring)."""
+    children: dict[str, list[tuple[bytes, str, str, int, str]]] = {"": []}  # dir → (name bytes, name, kind, ...)
+    files = 0
+    for rel, kind, size, digest in entries:
+        parent, _, name = rel.rpartition("/")
+        children[parent].append((name.encode(_FS_ENCODING, _FS_ERRORS), name, kind, size, digest))
+        if kind == "d":
+            children[rel] = []
+        elif kind in ("f", "x"):
+            files += size
+
+    def of(directory: str) -> tuple[str, int]:
+        lines: list[str] = []
+        total = 0
+        for _, name, kind, listed_size, listed_digest in sorted(children[directory], key=lambda item: item[0]):
+            if kind == "d":
+                digest, size = of(f"{directory}/{name}" if directory else name)
+            else:
+                digest, size = listed_digest, listed_size
+            lines.append(f"{kind} {size} {digest} {name}\0")
+            total += size
+        return hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest(), total
+
+    digest, size = of("")
+    top = hashlib.sha256(f"pipex-tree-1\0d {size} {digest} \0".encode()).hexdigest()
+    return f"sha256:{top}", files
 
 
 def diff_manifests(old: Mapping[str, str], new: Mapping[str, str]) -> ManifestDiff:

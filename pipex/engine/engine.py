@@ -34,7 +34,7 @@ from pipex.engine.events import (
 from pipex.engine.options import ExecutorKind, LogEvents, PullPolicy, RunKeywords, RunOptions, SlurmOptions
 from pipex.engine.plan import Running, StepContext
 from pipex.engine.secrets import RunSecrets, resolve
-from pipex.errors import PipexError, RuntimeUnavailable, UsageError, from_os_error
+from pipex.errors import PipexError, RuntimeUnavailable, StoreError, UsageError, from_os_error
 from pipex.model.project import configured_cache_store, configured_workdir, find_configured_workdir
 from pipex.model.secret import Secret
 from pipex.version import __version__
@@ -468,6 +468,7 @@ class Engine:
                 images=ImageResolver(p.runtime, options.pull, dry_run=options.dry_run),
                 fingerprinter=fingerprinter,
                 condition_env=p.condition_env,
+                store=p.store,
             )
             sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
             if p.command == "pipex run" and not options.dry_run:
@@ -617,9 +618,8 @@ class _Prepared:
 
 
 def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:
-    """The run's shared cache store (``None``: none configured, or a dry run, which writes nothing anywhere)."""
-    if options.dry_run:
-        return None
+    """The run's shared cache store (``None``: none configured). A dry run only looks entries up: it creates
+    nothing, and a store that does not exist yet (a real run would create it) holds no entry."""
     root = options.cache_store
     if root is None:
         root = configured_cache_store(pipeline.config, pipeline.config_path)
@@ -627,6 +627,11 @@ def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:
         return None
     from pipex.store import Store  # start-up: only a run with a cache store opens one
 
+    if options.dry_run:
+        try:
+            return Store.open(root, create=False)
+        except StoreError:
+            return None
     return Store.open(root)
 
 

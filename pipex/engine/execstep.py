@@ -158,10 +158,10 @@ class EphemeralWorkspace(Workspace):
         self.staged.append(run_id)
         return super().new_staging(run_id)
 
-    def commit(self, run_id: str, meta: dict[str, Any]) -> Path:
+    def commit(self, run_id: str, meta: dict[str, Any], *, wait: bool = True) -> Path:
         return self.staging_dir / run_id
 
-    def record(self, step_id: str, entry: Any) -> None:
+    def record(self, step_id: str, entry: Any, *, wait: bool = True) -> None:
         return None
 
     def discard(self, remove_tree: Any = None) -> None:

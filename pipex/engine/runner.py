@@ -9,13 +9,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import re
 import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,8 @@ from pipex.engine import imageuser, outputs
 from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
+from pipex.engine.runmeta import iso as _iso
+from pipex.engine.runmeta import run_meta
 from pipex.errors import CommandNotFound, NetworkUnavailable, PipexError, WorkspaceError, from_os_error
 from pipex.executors.base import Copy, SetupPhase, Task
 from pipex.model.secret import redact_env
@@ -62,10 +62,6 @@ def init_exec_failure(stdout_tail: Iterable[bytes], stderr_tail: Iterable[bytes]
         if found:
             return COMMAND_NOT_FOUND_EXIT if found.group(1) == b"No such file or directory" else NOT_EXECUTABLE_EXIT
     return None
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Attempt:
@@ -487,75 +483,3 @@ def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: st
     ws.commit(run_id, meta)
     ws.record(spec.id, RunEntry(run_id, "failure", "", finished_at, duration_ms, None, 0))
     return run_id
-
-
-def run_meta(
-    plan: StepPlan,
-    ctx: StepContext,
-    run_id: str,
-    attempt: int,
-    started: float,
-    finished: float,
-    status: StepStatus,
-    code: int | None,
-    reason: str | None,
-    message: str | None,
-    digest: str,
-    size: int,
-) -> dict[str, Any]:
-    spec = plan.spec
-    info = ctx.info
-    return {
-        "runId": run_id,
-        "stepId": spec.id,
-        "stepName": spec.name,
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "attempt": attempt,
-        "startedAt": _iso(started),
-        "finishedAt": _iso(finished),
-        "durationMs": round((finished - started) * 1000),
-        "exitCode": code,
-        "image": spec.image,
-        "imageId": plan.image.id,
-        "imageDigest": plan.image.digest or plan.image.id,
-        "cmd": list(spec.cmd),
-        "env": redact_env(dict(spec.env)),
-        "secrets": [{"name": s.name, "source": s.origin} for s in spec.secrets],
-        "inputs": [
-            {
-                "step": i.step,
-                "runId": i.run_id,
-                "mountedAs": i.mounted_as,
-                "digest": i.digest,
-                "copyToOutput": i.copy_to_output,
-            }
-            for i in plan.inputs
-        ],
-        "mounts": [{"host": str(m.host), "container": m.container} for m in spec.mounts],
-        "sources": [{"host": str(m.host), "container": m.container} for m in spec.sources],
-        "caches": [{"name": c.name, "path": c.path, "exclusive": c.exclusive} for c in spec.caches],
-        "setup": None
-        if spec.setup is None
-        else {
-            "cmd": list(spec.setup.cmd),
-            "allowNetwork": spec.setup.allow_network,
-            "caches": [{"name": c.name, "path": c.path, "exclusive": c.exclusive} for c in spec.setup.caches],
-        },
-        "allowNetwork": spec.allow_network,
-        "outputPath": spec.output_path,
-        "resources": dict(plan.resources),
-        "fingerprint": plan.fingerprint,
-        "fingerprintParts": dict(plan.fingerprint_parts),
-        "artifactsDigest": digest,
-        "artifactsSize": size,
-        "runtime": {
-            "engine": info.engine,
-            "version": info.version,
-            "rootless": info.rootless,
-            "apiVersion": info.api_version,
-        },
-        "pipexVersion": ctx.pipex_version,
-        "pid": os.getpid(),
-    }

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import (
@@ -36,6 +36,7 @@ from pipex.engine.events import (
     StepStart,
     StepStatus,
     StepWaiting,
+    StepWarning,
     StepWouldRun,
 )
 from pipex.engine.fanout import FanOut
@@ -49,12 +50,16 @@ from pipex.engine.outcomes import Outcomes
 from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
+from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
 from pipex.engine.when import Upstream
-from pipex.errors import PipexError
+from pipex.errors import PipexError, StoreCorrupt
 from pipex.model.compose import mount_name
 from pipex.model.spec import StepSpec
 from pipex.runtime.base import ImageRef
 from pipex.workspace.layout import Workspace
+
+if TYPE_CHECKING:
+    from pipex.store import Store
 
 # Steps decided in one go before the event loop runs again (the consumer prints, signals are handled).
 DRAIN_BATCH = 256
@@ -75,6 +80,7 @@ class Scheduler:
         images: ImageResolver,
         fingerprinter: Fingerprinter,
         condition_env: Mapping[str, str],
+        store: Store | None = None,
     ) -> None:
         self.specs = specs
         self.by_id = {s.id: s for s in specs}
@@ -85,6 +91,7 @@ class Scheduler:
         self.images = images
         self.fp = fingerprinter
         self.condition_env = condition_env
+        self.store = store  # the shared cache (a dry run only looks entries up in it)
         self.record = Outcomes(specs)
         self.outcomes = self.record.by_step  # step id → its outcome, as decided
         self.upstream = Upstream(specs, self.outcomes)
@@ -129,6 +136,8 @@ class Scheduler:
                         break
             if cancelled:
                 raise asyncio.CancelledError
+            if self._store_pool is not None:  # shared-cache hits are recorded without waiting (sharing.restore)
+                await asyncio.to_thread(self.ws.flush)
         except Exception:
             # A fault that ends the run (a full disk): the other steps are stopped, not waited for to the end.
             self.stop(self.stop_status or "failed")
@@ -141,6 +150,8 @@ class Scheduler:
                 thread.join()
             if self._store_pool is not None:
                 self._store_pool.shutdown(wait=True, cancel_futures=True)
+                with contextlib.suppress(OSError, PipexError):  # a run ended by an error: its hits, if it can
+                    self.ws.flush()
         return self.status(), self.metrics()
 
     def stop(self, status: RunStatus, *, kill: bool = False) -> None:
@@ -298,7 +309,8 @@ class Scheduler:
             name = mount_name(spec.id, inp.step) if "." in inp.step else None
             if got.instances:  # fan-in: every instance, at /input/<step>/<key>/
                 for key, run_id, digest in got.instances:
-                    artifacts = self.ws.run_dir(run_id) / "artifacts"
+                    # "": a dry run's store hit, which has no run here (only its digest counts in a dry run)
+                    artifacts = self.ws.run_dir(run_id) / "artifacts" if run_id else self.ws.path
                     inputs.append(
                         UpstreamInput(inp.step, run_id, artifacts, digest, inp.copy_to_output, name, instance=key)
                     )
@@ -384,11 +396,40 @@ class Scheduler:
             reasons = tuple(
                 self.fp.reasons(spec, fingerprint, last_ok, forced=forced, image=image, unknown_inputs=unknown_inputs)
             )
-        if self.options.dry_run:
-            self.pending_digest.add(spec.id)
-            self._emit(StepWouldRun, step=ref, reasons=reasons)
-            return StepOutcome(spec.id, spec.name, "would_run", reason="; ".join(reasons))
-        return reasons
+        if self.options.dry_run and not self._in_store(spec, fingerprint):
+            return self._would_run(spec, ref, reasons)
+        return reasons  # run it (or, in a dry run, look it up in the shared cache first: _start)
+
+    def _in_store(self, spec: StepSpec, fingerprint: FingerprintResult | None) -> bool:
+        """Whether the shared cache is to be asked for the step (the same rule for a run and a dry run)."""
+        if self.store is None or fingerprint is None or self.options.forced(spec.id):
+            return False
+        return shareable(spec)
+
+    def _would_run(self, spec: StepSpec, ref: StepRef, reasons: tuple[str, ...]) -> StepOutcome:
+        self.pending_digest.add(spec.id)
+        self._emit(StepWouldRun, step=ref, reasons=reasons)
+        return StepOutcome(spec.id, spec.name, "would_run", reason="; ".join(reasons))
+
+    async def _peek_store(
+        self, spec: StepSpec, ref: StepRef, fingerprint: str, reasons: tuple[str, ...]
+    ) -> StepOutcome:
+        """A dry run's look into the shared cache: ``cached (store)`` when a real run would materialise the step
+        from it (the entry is only checked, never fetched: see ``Store.peek``), else would run."""
+        assert self.store is not None
+        try:
+            peeked = await asyncio.to_thread(self.store.peek, fingerprint)
+            kept = stored_outputs(peeked.meta, spec) if peeked is not None else {}
+        except (StoreCorrupt, OSError) as exc:  # said as a real run says it; the real run would run the step
+            await self.emitter.emit_async(StepWarning, step=ref, message=ignored_entry(fingerprint, exc))
+            peeked = None
+        if peeked is None:
+            return self._would_run(spec, ref, reasons)
+        # Its artifacts digest and outputs are the record's: dependents get the fingerprints and the conditions a
+        # real run would give them.
+        self.provided[spec.id] = Provided("", peeked.artifacts_digest, kept)
+        await self.emitter.emit_async(StepCached, step=ref, cached_run_id="", source="store", outputs=kept)
+        return StepOutcome(spec.id, spec.name, "cached", artifacts_size=peeked.artifacts_size, outputs=kept)
 
     async def _start(
         self,
@@ -399,7 +440,10 @@ class Scheduler:
         inputs: list[UpstreamInput],
         reasons: tuple[str, ...],
     ) -> StepOutcome:
-        assert fingerprint is not None and image is not None and self.ctx is not None
+        assert fingerprint is not None and image is not None
+        if self.options.dry_run:
+            return await self._peek_store(spec, ref, fingerprint.value, reasons)
+        assert self.ctx is not None
         try:
             limits, record = self.fp.limits(spec, strict=self.options.strict_limits)
         except PipexError as exc:
@@ -408,7 +452,7 @@ class Scheduler:
         plan = StepPlan(
             spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
         )
-        if self.ctx.store is not None and not self.options.forced(spec.id):
+        if self._in_store(spec, fingerprint):
             hit = await self._from_store(plan, ref)
             if hit is not None:
                 return hit
@@ -438,9 +482,13 @@ class Scheduler:
         got = await asyncio.get_running_loop().run_in_executor(self._store_pool, restore, plan, self.ctx)
         if got is None:
             return None
-        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "")
-        await self.emitter.emit_async(StepCached, step=ref, cached_run_id=got.run_id, source="store")
-        return StepOutcome(ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size)
+        self.provided[ref.id] = Provided(got.run_id, got.artifacts_digest or "", got.outputs)
+        await self.emitter.emit_async(
+            StepCached, step=ref, cached_run_id=got.run_id, source="store", outputs=got.outputs
+        )
+        return StepOutcome(
+            ref.id, ref.name, "cached", run_id=got.run_id, artifacts_size=got.artifacts_size, outputs=got.outputs
+        )
 
     def _kept_outputs(self, run_id: str) -> Mapping[str, Any]:
         try:

@@ -3,23 +3,30 @@
 
 A hit becomes an ordinary committed run of this workspace — new run id, this step's id, name, inputs and mounts, the
 stored artifacts and logs — whose meta says ``"source": "store"`` and names the stored run. Its artifacts digest is
-recomputed here and must equal the record's: together with the store's per-blob hashing, what a step reads
-downstream is exactly what the original run produced. Any problem with the store (corrupt entry, unreadable share,
+recomputed here and must equal the record's: from the listing the store just materialised, each file of which it
+hashed while copying it (so no byte is read twice), which with the exact recreation of that listing (descriptors,
+``O_EXCL``, explicit modes) is what a walk of the tree would give. So what a step reads downstream is exactly what
+the original run produced. Any problem with the store (corrupt entry, unreadable share,
 full disk there) is a warning on the step and the step simply runs (or is not shared): the store is a cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipex.engine.digest import listing_digest
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
-from pipex.engine.runner import run_meta
+from pipex.engine.runmeta import run_meta
+from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
 from pipex.errors import PipexError, StoreCorrupt
+from pipex.store.record import Entry
 from pipex.store.store import NotShareable
 from pipex.workspace.atomic import write_json
 from pipex.workspace.ids import new_run_id
@@ -40,12 +47,12 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     try:
         fetched = ctx.store.fetch(plan.fingerprint, run_dir)
         if fetched is not None:
-            digest, size = ctx.tree_digest(run_dir / "artifacts")
+            digest, size = listing_digest(_listing(fetched.tree))
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
+            kept = stored_outputs(fetched.meta, plan.spec)
     except (StoreCorrupt, PipexError, OSError) as exc:
-        why = exc.message if isinstance(exc, PipexError) else (exc.strerror or str(exc))
-        _warn(ctx, plan, f"ignored the cache store's entry {plan.fingerprint[7:19]}: {why}")
+        _warn(ctx, plan, ignored_entry(plan.fingerprint, exc))
         fetched = None
     if fetched is None:
         with contextlib.suppress(PipexError, OSError):
@@ -57,10 +64,26 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size)
     meta["source"] = "store"
     meta["stored"] = _origin(fetched.meta, fetched.stored_at)
-    ctx.workspace.commit(run_id, meta)
-    entry = RunEntry(run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
-    ctx.workspace.record(plan.spec.id, entry)
-    return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size)
+    if kept:
+        meta["outputs"] = kept
+    # Neither the rename into runs/ nor state.json is waited for here: both become durable with the next state.json
+    # write (the workspace orders them), so 100 hits do not wait on 200 fsyncs one after the other. A crash before
+    # then forgets the hit (the store still holds it: one more fetch), never leaves half a run or a state naming one.
+    ctx.workspace.commit(run_id, meta, wait=False)
+    entry = RunEntry(
+        run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size, bool(kept)
+    )
+    ctx.workspace.record(plan.spec.id, entry, wait=False)
+    return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size, outputs=kept)
+
+
+def _listing(tree: tuple[Entry, ...]) -> Iterator[tuple[str, str, int, str]]:
+    for e in tree:
+        if e.kind == "l":
+            target = os.fsencode(e.target)  # the bytes os.symlink wrote
+            yield e.rel, "l", len(target), hashlib.sha256(target).hexdigest()
+        else:
+            yield e.rel, e.kind, e.size, e.blob
 
 
 def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:
@@ -76,8 +99,7 @@ def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:
 def push(plan: StepPlan, ctx: StepContext, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> None:
     """Write a committed success through to the store; a failure there is a warning, never the step's."""
     assert ctx.store is not None
-    if plan.spec.secrets:
-        # Never shared: its artifacts may hold what a secret gave it, and a store is read by other users.
+    if not shareable(plan.spec):
         return
     try:
         ctx.store.put(plan.fingerprint, run_dir, meta, digest, size)

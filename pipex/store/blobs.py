@@ -19,6 +19,7 @@ from pipex.errors import StoreCorrupt
 
 CHUNK = 1 << 20
 BLOB_MODE = 0o444  # immutable once named; readable by the group that shares the store (see the README)
+EMPTY = hashlib.sha256(b"").hexdigest()
 _READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
@@ -71,6 +72,28 @@ def write_blob(root: Path, src: int) -> tuple[str, int]:
             tmp.unlink()
 
 
+def _check_stat(hexdigest: str, st: os.stat_result, size: int) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreCorrupt(f"blob {hexdigest[:12]} is not a regular file")
+    if st.st_size != size:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} has {st.st_size} bytes, the record says {size} (truncated?)")
+
+
+def stat_blob(root: Path, hexdigest: str, size: int) -> None:
+    """``StoreCorrupt`` unless the blob is there as a regular file of ``size`` bytes: one ``lstat``, no byte read
+    (what a dry run may claim; the bytes are hashed when the entry is fetched). The empty blob, which ``copy_blob``
+    never reads, need not be there."""
+    if size == 0 and hexdigest == EMPTY:
+        return
+    try:
+        st = os.lstat(blob_path(root, hexdigest))
+    except FileNotFoundError as exc:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} is missing") from exc
+    except OSError as exc:
+        raise StoreCorrupt(f"blob {hexdigest[:12]} cannot be opened: {exc.strerror}") from exc
+    _check_stat(hexdigest, st, size)
+
+
 def open_blob(root: Path, hexdigest: str, size: int) -> int:
     """A read descriptor of the blob, which must be a regular file of ``size`` bytes (else ``StoreCorrupt``);
     ``FileNotFoundError`` when it is missing."""
@@ -82,11 +105,7 @@ def open_blob(root: Path, hexdigest: str, size: int) -> int:
             raise
         raise StoreCorrupt(f"blob {hexdigest[:12]} cannot be opened: {exc.strerror}") from exc
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise StoreCorrupt(f"blob {hexdigest[:12]} is not a regular file")
-        if st.st_size != size:
-            raise StoreCorrupt(f"blob {hexdigest[:12]} has {st.st_size} bytes, the record says {size} (truncated?)")
+        _check_stat(hexdigest, os.fstat(fd), size)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -95,23 +114,30 @@ def open_blob(root: Path, hexdigest: str, size: int) -> int:
 
 
 def copy_blob(root: Path, hexdigest: str, size: int, dst: int) -> None:
-    """Copy the blob into ``dst``, hashing it on the way: ``StoreCorrupt`` unless the bytes match its name."""
+    """Copy the blob into ``dst``, hashing it on the way: ``StoreCorrupt`` unless the bytes match its name.
+
+    Exactly ``size`` bytes are read (``open_blob`` checked the file has that many), in reads no larger than what
+    is left; the empty blob is not opened at all (its bytes are known from its name)."""
+    if size == 0:
+        if hexdigest != EMPTY:
+            raise StoreCorrupt(f"blob {hexdigest[:12]} does not match its digest (corrupt or tampered with)")
+        return
     try:
         src = open_blob(root, hexdigest, size)
     except FileNotFoundError as exc:
         raise StoreCorrupt(f"blob {hexdigest[:12]} is missing") from exc
     h = hashlib.sha256()
-    copied = 0
+    left = size
     try:
-        while copied <= size and (chunk := os.read(src, CHUNK)):
+        while left and (chunk := os.read(src, min(left, CHUNK))):
             h.update(chunk)
-            copied += len(chunk)
+            left -= len(chunk)
             view = memoryview(chunk)
             while view:
                 view = view[os.write(dst, view) :]
     finally:
         os.close(src)
-    if copied != size or h.hexdigest() != hexdigest:
+    if left or h.hexdigest() != hexdigest:
         raise StoreCorrupt(f"blob {hexdigest[:12]} does not match its digest (corrupt or tampered with)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from pipex.errors import StoreCorrupt, StoreError
-from pipex.store.blobs import copy_blob, shared_dir, temp_path, write_blob
+from pipex.store.blobs import copy_blob, shared_dir, stat_blob, temp_path, write_blob
 from pipex.store.record import LOG_NAMES, MAX_RECORD_BYTES, Entry, EntryKind, Record, fingerprint_key, parse
 from pipex.workspace.atomic import fsync_dir
 from pipex.workspace.safetree import Skipped, create_file, make_dir, name_problem, open_at, open_file, open_root, walk
 
 RECORD_MODE = 0o444
+# A hit marks its record used (its mtime, what `prune --older-than` reads) only when the mark is older than this:
+# one metadata write (a round trip on NFS) per entry and hour, not per hit.
+TOUCH_AFTER = 3600.0
 _READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
@@ -33,6 +37,16 @@ class Fetched:
     artifacts_digest: str
     artifacts_size: int
     stored_at: str
+    tree: tuple[Entry, ...]  # what was materialised below artifacts/, each file's bytes hashed on the way
+
+
+@dataclass(frozen=True, slots=True)
+class Peeked:
+    """What ``fetch`` would materialise, as its record says (nothing was fetched)."""
+
+    artifacts_digest: str
+    artifacts_size: int
+    meta: Mapping[str, Any]  # the stored run's meta.json, as recorded (hostile: the caller checks what it uses)
 
 
 class Store:
@@ -69,6 +83,11 @@ class Store:
 
     def record(self, fingerprint: str) -> Record | None:
         """The checked record of ``fingerprint``, ``None`` when there is none; ``StoreCorrupt`` when it is bad."""
+        found = self._read_record(fingerprint)
+        return None if found is None else found[0]
+
+    def _read_record(self, fingerprint: str) -> tuple[Record, float] | None:
+        """The checked record and its mtime (last stored or used)."""
         try:
             fd = os.open(self.record_path(fingerprint), _READ)
         except FileNotFoundError:
@@ -80,20 +99,39 @@ class Store:
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_RECORD_BYTES:
                 raise StoreCorrupt("its record is not a regular file of a sane size")
             os.set_blocking(fd, True)
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
+            chunks: list[bytes] = []
+            total = 0
+            # Reads of its size, not of 1 MiB buffers; a record that grows while read (somebody writes into it:
+            # a replaced record is a new inode) is read to its end, within the bound.
+            while chunk := os.read(fd, st.st_size + 1 - total if total <= st.st_size else 1 << 20):
                 chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_RECORD_BYTES:
+                    raise StoreCorrupt("its record is not a regular file of a sane size")
         finally:
             os.close(fd)
-        return parse(b"".join(chunks), fingerprint)
+        return parse(b"".join(chunks), fingerprint), st.st_mtime
+
+    def peek(self, fingerprint: str) -> Peeked | None:
+        """Whether ``fetch`` would find a whole entry, for a dry run: the record is read and checked and every blob
+        it names must be a regular file of its recorded size; no blob is read and nothing is written (not even the
+        record's last-use time). ``None`` on a miss; ``StoreCorrupt`` when the entry is bad. Bytes changed in place
+        at the same size are only found by ``fetch`` (which hashes them) or ``pipex cache verify``."""
+        rec = self.record(fingerprint)
+        if rec is None:
+            return None
+        for blob, size in sorted(rec.blobs().items()):
+            stat_blob(self.root, blob, size)
+        return Peeked(rec.artifacts_digest, rec.artifacts_size, rec.meta)
 
     def fetch(self, fingerprint: str, dest: Path) -> Fetched | None:
         """Materialise the entry of ``fingerprint`` into the staged run ``dest`` (``artifacts/`` exists and is
         empty; ``stdout.log``/``stderr.log`` are written beside it). ``None`` on a miss; ``StoreCorrupt`` (the
         caller drops ``dest``) when the entry is bad."""
-        rec = self.record(fingerprint)
-        if rec is None:
+        found = self._read_record(fingerprint)
+        if found is None:
             return None
+        rec, mtime = found
         _materialise(self.root, rec.tree, dest / "artifacts")
         top = open_root(dest)
         try:
@@ -106,9 +144,10 @@ class Store:
                     os.close(fd)
         finally:
             os.close(top)
-        with contextlib.suppress(OSError):  # last use, for `prune --older-than`; another user's record stays as is
-            os.utime(self.record_path(fingerprint))
-        return Fetched(rec.meta, rec.artifacts_digest, rec.artifacts_size, rec.stored_at)
+        if time.time() - mtime > TOUCH_AFTER:
+            with contextlib.suppress(OSError):  # last use, for `prune --older-than`; another user's record stays
+                os.utime(self.record_path(fingerprint))
+        return Fetched(rec.meta, rec.artifacts_digest, rec.artifacts_size, rec.stored_at, rec.tree)
 
     # -- writing -------------------------------------------------------------------------------------------------
     def put(self, fingerprint: str, run_dir: Path, meta: Mapping[str, Any], digest: str, size: int) -> bool:
@@ -201,6 +240,8 @@ def _materialise(root: Path, tree: tuple[Entry, ...], dest: Path) -> None:
             else:
                 fd = create_file(name, pfd, 0o755 if e.kind == "x" else 0o644)
                 try:
+                    if e.kind == "x":  # executable whatever the umask: the artifacts digest counts that bit
+                        os.fchmod(fd, 0o755)
                     copy_blob(root, e.blob, e.size, fd)
                 finally:
                     os.close(fd)

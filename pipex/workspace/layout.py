@@ -43,6 +43,7 @@ class Workspace:
         self._write_lock = threading.Lock()
         self._changes = 0  # changes made to the state in memory
         self._saved = 0  # changes on disk
+        self._runs_unsynced = False  # a run was renamed into runs/ by commit(wait=False): fsync runs/ before state
 
     # -- paths -------------------------------------------------------------------------------------------------
     @property
@@ -109,18 +110,30 @@ class Workspace:
                 self._state = load_state(self.state_path)
             return self._state
 
-    def record(self, step_id: str, entry: RunEntry) -> None:
+    def record(self, step_id: str, entry: RunEntry, *, wait: bool = True) -> None:
         """Record a finished run of a step and write ``state.json`` atomically (callers hold the workspace lock);
-        returns once a ``state.json`` holding it is on disk."""
+        returns once a ``state.json`` holding it is on disk.
+
+        ``wait=False`` (a run that costs nothing to make again, like a shared-cache hit): the entry is written with
+        the next ``state.json`` another step writes, or by ``flush``. The run itself must already be committed: a
+        crash before then loses the entry, never leaves ``state.json`` naming a run that is not on disk (a run
+        committed with ``wait=False`` is made durable before any ``state.json`` that names it)."""
         with self._state_lock:
             if self._state is None:
                 self._state = load_state(self.state_path)
             self._state.record(step_id, entry)
             self._changes += 1
             mine = self._changes
-        self._save_through(mine)
+        if wait:
+            self._save_through(mine)
         if entry.status == "success":
             self._link_step(step_id, entry.run_id)
+
+    def flush(self) -> None:
+        """Write ``state.json`` if it lacks entries recorded with ``wait=False``."""
+        with self._state_lock:
+            mine = self._changes
+        self._save_through(mine)
 
     def forget_step(self, step_id: str) -> None:
         with self._state_lock:
@@ -142,6 +155,11 @@ class Workspace:
             with self._state_lock:
                 assert self._state is not None
                 data, upto = self._state.to_json(), self._changes
+                # Every run this state names was renamed into runs/ before it was recorded, so before now: one
+                # fsync of runs/ from here on makes all of them durable before the state that names them is.
+                unsynced, self._runs_unsynced = self._runs_unsynced, False
+            if unsynced:
+                fsync_dir(self.runs_dir)
             write_json(self.state_path, data)
             self._saved = upto
 
@@ -156,16 +174,29 @@ class Workspace:
     # -- runs --------------------------------------------------------------------------------------------------
     def new_staging(self, run_id: str) -> Path:
         run = self.staging_dir / run_id
-        (run / "artifacts").mkdir(parents=True)
+        try:
+            run.mkdir()
+        except FileNotFoundError:  # staging/ itself is gone
+            run.mkdir(parents=True)
+        (run / "artifacts").mkdir()
         return run
 
-    def commit(self, run_id: str, meta: dict[str, Any]) -> Path:
-        """Write ``meta.json`` into the staged run, then publish it with one atomic rename."""
+    def commit(self, run_id: str, meta: dict[str, Any], *, wait: bool = True) -> Path:
+        """Write ``meta.json`` into the staged run, then publish it with one atomic rename.
+
+        The run is whole before the rename (its ``meta.json`` and the entry naming it are on disk), so a run that
+        is in ``runs/`` after a crash is complete. ``wait=False`` (with ``record(..., wait=False)``): the rename
+        itself is made durable by the next ``state.json`` write, before that state names the run, instead of by
+        an ``fsync`` of ``runs/`` now; a crash before then may forget the run, never half of it."""
         staged = self.staging_dir / run_id
         write_json(staged / "meta.json", meta)
         final = self.runs_dir / run_id
         os.rename(staged, final)
-        fsync_dir(self.runs_dir)
+        if wait:
+            fsync_dir(self.runs_dir)
+        else:
+            with self._state_lock:
+                self._runs_unsynced = True
         return final
 
     def run_dir(self, run_id: str) -> Path:

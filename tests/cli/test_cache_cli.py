@@ -78,6 +78,33 @@ def test_a_fresh_workdir_shows_cached_store(
     assert [(e["step"]["id"], e["source"]) for e in cached] == [("hello", "store"), ("two", "store")]
 
 
+def test_a_fresh_workdirs_dry_run_shows_cached_store(
+    project: Path, runtime: FakeRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = _filled(tmp_path, runtime, capsys)
+    wd = ["--workdir", str(tmp_path / "wd2")]
+    for flags in (["--dry-run"], ["--dry-run", "--explain"]):
+        assert pipex_cli([*wd, "run", *flags, "--cache-store", str(store)], runtime) == 0
+        err = re.sub(r"\d+(\.\d+)?(ms|s)", "T", capsys.readouterr().err)
+        assert err.splitlines() == [
+            "pipeline demo · workspace demo · 2 steps · dry run",
+            "= hello  cached (store)",
+            "= two  cached (store)",
+            "✓ dry run in T: 0 would run, 2 cached, 0 skipped",
+        ]
+    assert pipex_cli([*wd, "run", "--dry-run", "--json", "--cache-store", str(store)], runtime) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    cached = [(e["step"]["id"], e["source"], e["cachedRunId"]) for e in events if e["event"] == "step_cached"]
+    assert cached == [("hello", "store", ""), ("two", "store", "")]
+    assert not (tmp_path / "wd2").exists()
+    # without the store, the same dry run would run both
+    assert pipex_cli([*wd, "run", "--dry-run"], runtime) == 0
+    assert capsys.readouterr().err.splitlines()[1:3] == [
+        "? hello  would run (no previous successful run)",
+        "? two  would run (input hello would run)",
+    ]
+
+
 def test_cache_store_travels_to_a_detached_run() -> None:
     options = RunOptions(cache_store=Path("/shared/cache"))
     assert RunOptions.from_json(json.loads(json.dumps(options.to_json()))) == options
