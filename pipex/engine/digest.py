@@ -14,8 +14,16 @@ What enters a digest, and what does not:
 Encoding: an entry is ``<kind> <size> <hex digest> <name>\\0`` with kind ``f`` (file), ``x`` (executable file),
 ``l`` (symlink), ``d`` (directory) or ``p``/``s``/``c``/``b``/``?`` (other). A directory's digest is the SHA-256 of
 its entries' encodings in name order (its size: the sum of its entries'), a file's is the SHA-256 of its bytes (so
-``sha256sum`` agrees), and the tree's digest is ``sha256:`` + SHA-256 of ``pipex-tree-1\\0`` and the root's own
-entry with an empty name.
+``sha256sum`` agrees), and the tree's digest is ``sha256:`` + SHA-256 of ``pipex-tree-<format>\\0`` and the root's
+own entry with an empty name.
+
+Two formats (``FORMATS``), told apart by that prefix so their digests never compare equal. Format 1 is the above.
+Format 2 differs in one thing: a regular file of at least ``chunked.THRESHOLD`` (8 MiB) bytes has as its digest the
+hash over its 4 MiB chunks' SHA-256s (``pipex.engine.chunked``), computed on several cores; smaller files, symlinks
+and directories are as in format 1. Committed artifacts are hashed in ``ARTIFACTS_FORMAT`` (2) and the run records
+it (``artifactsDigestFormat`` in meta.json; absent: 1), so a run committed by an older pipex keeps its digest and
+its dependents stay cached; mounts and sources stay in ``MOUNT_FORMAT`` (1): their file digests live in the stat
+cache and agree with ``sha256sum``, and changing them would re-run every step that mounts a big file once.
 
 ``TreeDigest.manifest`` maps each relative path (``/``-separated, ``""`` for a root that is a file) to a short
 value — ``f:<hex>``, ``x:<hex>``, ``l:<hex>``, ``d`` or the other kind's letter — so ``--explain`` can name the
@@ -36,10 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from pipex.engine.chunked import THRESHOLD, chunked_digest, stream_digest
 from pipex.engine.statcache import StatCache, fs_clock_ns, match
 from pipex.errors import PipexError
 from pipex.workspace.safetree import Node, open_file, walk
 
+FORMATS = (1, 2)  # tree digest formats this pipex reads and writes
+MOUNT_FORMAT = 1  # mounts and sources (stat-cached, per-file digests agree with sha256sum)
+ARTIFACTS_FORMAT = 2  # committed artifacts: big files hashed in chunks across cores
 MANIFEST_LIMIT = 20_000  # entries of a manifest (~5 MB); a bigger tree's explain says "contents changed"
 TRUNCATED = "\0truncated"  # the one key of a manifest past the limit (no path holds a NUL byte)
 _BIG = 1 << 20  # files above this are read in 1 MiB chunks into one reused buffer
@@ -61,6 +73,7 @@ class TreeDigest:
     size: int  # bytes of regular files
     files: int  # entries that are not directories (files, symlinks, others)
     manifest: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    version: int = 1  # the format (FORMATS) the digest was computed in
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +90,16 @@ def _unreadable(path: str, exc: OSError) -> PipexError:
     )
 
 
-def file_digest(path: str, expected: int = 0) -> tuple[str, int]:
-    """The SHA-256 (hex) of a file's bytes and how many bytes were read, without following a final symlink.
+def file_digest(path: str, expected: int = 0, version: int = 1) -> tuple[str, int]:
+    """A file's digest (hex) in format ``version`` and how many bytes were read, without following a final symlink:
+    in format 1 the SHA-256 of its bytes, in format 2 the same below ``chunked.THRESHOLD`` bytes.
 
     ``expected``: the size stat reported; a file that size needs one read (a short read of a regular file is its
-    end), and a bigger one is read in 1 MiB chunks into one reused buffer.
+    end), and a bigger one is read in 1 MiB chunks into one reused buffer (format 2: in chunks across cores).
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)  # never hang on a fifo
     try:
-        return _digest_fd(fd, expected)
+        return _FILE_DIGESTS[version](fd, expected)
     finally:
         os.close(fd)
 
@@ -107,12 +121,28 @@ def _digest_fd(fd: int, expected: int) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def _digest_fd_2(fd: int, expected: int) -> tuple[str, int]:
+    if expected >= THRESHOLD:
+        return chunked_digest(fd, expected)
+    digest, size = _digest_fd(fd, expected)
+    if size >= THRESHOLD:  # it grew past the threshold since stat: the value must follow the bytes read
+        return stream_digest(fd)
+    return digest, size
+
+
+_FILE_DIGESTS = {1: _digest_fd, 2: _digest_fd_2}
+
+
 class _Walker:
     """Hashes one tree in one pass of the safe walk (``safetree.walk``: directory descriptors, no link followed,
     files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
-    def __init__(self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT) -> None:
+    def __init__(
+        self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT, version: int = 1
+    ) -> None:
         self.cache = cache
+        self.version = version
+        self.digest_fd = _FILE_DIGESTS[version]
         self.limit = limit
         self.truncated = False
         self.started = fs_clock_ns()  # before any stat: the racy rule's reference point
@@ -128,11 +158,11 @@ class _Walker:
         self.misses += 1
         try:
             if node is None:
-                digest, size = file_digest(path, st.st_size)
+                digest, size = file_digest(path, st.st_size, self.version)
             else:
                 fd = open_file(node)
                 try:
-                    digest, size = _digest_fd(fd, st.st_size)
+                    digest, size = self.digest_fd(fd, st.st_size)
                 finally:
                     os.close(fd)
         except OSError as exc:
@@ -225,18 +255,28 @@ class _Walker:
 
 
 def tree_digest(
-    path: Path, *, cache: StatCache | None = None, manifest: bool = True, manifest_limit: int = MANIFEST_LIMIT
+    path: Path,
+    *,
+    cache: StatCache | None = None,
+    manifest: bool = True,
+    manifest_limit: int = MANIFEST_LIMIT,
+    version: int = MOUNT_FORMAT,
 ) -> TreeDigest:
-    """The content digest of the file or directory tree at ``path`` (see the module docstring).
+    """The content digest of the file or directory tree at ``path`` in format ``version`` (see the module docstring).
 
     ``cache`` lets unchanged files skip their read; the caller saves it. ``manifest=False``: leave
     ``TreeDigest.manifest`` empty, so memory does not grow with the number of files (only with the depth and the
     widest directory). Past ``manifest_limit`` entries the manifest is ``{TRUNCATED: ""}``. Raises ``PipexError``
-    when something in the tree cannot be read.
+    when something in the tree cannot be read. ``ValueError`` for a format not in ``FORMATS``, or a stat cache with
+    format 2 (the cache holds format-1 file digests).
     """
+    if version not in FORMATS:
+        raise ValueError(f"unknown tree digest format {version!r}")
+    if cache is not None and version != MOUNT_FORMAT:
+        raise ValueError("the stat cache holds format-1 file digests")
     # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
     root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
-    walker = _Walker(cache, {} if manifest else None, manifest_limit)
+    walker = _Walker(cache, {} if manifest else None, manifest_limit, version)
     try:
         st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
     except OSError as exc:
@@ -248,9 +288,9 @@ def tree_digest(
         kind, size, digest = walker.leaf(root, "", st)
     if cache is not None:
         cache.count(hits=walker.hits, misses=walker.misses)
-    top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
+    top = hashlib.sha256(f"pipex-tree-{version}\0{kind} {size} {digest} \0".encode()).hexdigest()
     found = {TRUNCATED: ""} if walker.truncated else walker.manifest or {}
-    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found))
+    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found), version)
 
 
 def diff_manifests(old: Mapping[str, str], new: Mapping[str, str]) -> ManifestDiff:
