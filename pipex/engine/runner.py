@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser, outputs
+from pipex.engine.digest import ARTIFACTS_FORMAT
 from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
@@ -427,7 +428,7 @@ def _finish(
     if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
             ctx.executor.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
-    digest, size = ctx.tree_digest(artifacts)
+    digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT)
     if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()
@@ -502,6 +503,7 @@ def run_meta(
     message: str | None,
     digest: str,
     size: int,
+    digest_format: int = ARTIFACTS_FORMAT,
 ) -> dict[str, Any]:
     spec = plan.spec
     info = ctx.info
@@ -549,6 +551,7 @@ def run_meta(
         "fingerprint": plan.fingerprint,
         "fingerprintParts": dict(plan.fingerprint_parts),
         "artifactsDigest": digest,
+        "artifactsDigestFormat": digest_format,  # the tree format `digest` is in (absent in older runs: 1)
         "artifactsSize": size,
         "runtime": {
             "engine": info.engine,

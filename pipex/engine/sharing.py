@@ -3,9 +3,11 @@
 
 A hit becomes an ordinary committed run of this workspace — new run id, this step's id, name, inputs and mounts, the
 stored artifacts and logs — whose meta says ``"source": "store"`` and names the stored run. Its artifacts digest is
-recomputed here and must equal the record's: together with the store's per-blob hashing, what a step reads
-downstream is exactly what the original run produced. Any problem with the store (corrupt entry, unreadable share,
-full disk there) is a warning on the step and the step simply runs (or is not shared): the store is a cache.
+recomputed here, in the tree format the record names (``artifactsDigestFormat`` in its meta, absent: 1, so entries
+written by an older pipex still hit), and must equal the record's: together with the store's per-blob hashing, what
+a step reads downstream is exactly what the original run produced. Any problem with the store (corrupt entry,
+unreadable share, full disk there) is a warning on the step and the step simply runs (or is not shared): the store
+is a cache.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipex.engine.digest import FORMATS
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runner import run_meta
@@ -40,7 +43,8 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     try:
         fetched = ctx.store.fetch(plan.fingerprint, run_dir)
         if fetched is not None:
-            digest, size = ctx.tree_digest(run_dir / "artifacts")
+            version = digest_format(fetched.meta)
+            digest, size = ctx.tree_digest(run_dir / "artifacts", version)
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
     except (StoreCorrupt, PipexError, OSError) as exc:
@@ -54,13 +58,22 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     if plan.manifests:
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()
-    meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size)
+    meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size, version)
     meta["source"] = "store"
     meta["stored"] = _origin(fetched.meta, fetched.stored_at)
     ctx.workspace.commit(run_id, meta)
     entry = RunEntry(run_id, "success", plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
     ctx.workspace.record(plan.spec.id, entry)
     return StepRun("success", 0, None, run_id, 1, started, finished - started, digest, size)
+
+
+def digest_format(meta: Mapping[str, Any]) -> int:
+    """The tree format of a stored run's artifacts digest (its meta is hostile JSON): ``StoreCorrupt`` for one this
+    pipex does not know (a newer pipex's entry: ignored with a warning, the step runs)."""
+    version = meta.get("artifactsDigestFormat", 1)
+    if type(version) is not int or version not in FORMATS:
+        raise StoreCorrupt(f"its artifacts digest is in a format this pipex does not know ({str(version)[:16]})")
+    return version
 
 
 def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:
