@@ -5,7 +5,9 @@ Sections (pick any; default: all): ``chain`` (a) 20-step chain cold, rootless an
 --version``; ``dryrun`` (c) ``--dry-run`` of 1k/5k/10k-step layered DAGs, plain and ``--json``, wall and peak
 RSS; ``files`` (d) a step writing 100,000 small files and a consumer reading them vs the same two containers
 bare; ``logs`` (e) a step printing 200,000 lines (21 MB; also 1M) vs bare ``podman run``, with pipex's peak
-RSS. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
+RSS; ``big`` (g) a step writing a 1 GiB file and a consumer reading it vs the same two containers bare, pairs
+alternated (with ``--before-src DIR``, a second pipex package measured in the same pairs). Fingerprint figures
+(f): ``bench/bench_fingerprint.py``.
 
 Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
 rootless Podman as the user ``pipex-test``, rootful Podman) and removes them at the end. pipex runs as a
@@ -13,7 +15,7 @@ separate process exactly as a user runs it (the code of the ``pipex`` console sc
 the engine's user; bare runs use the
 ``podman`` CLI as the same user on the same socket. See bench/README.md.
 
-    .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
+    .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs|big ...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from bench_load import generate  # noqa: E402
 from tests.env import image, services, users  # noqa: E402
 from tests.env.services import Engine, EngineService  # noqa: E402
 
-SECTIONS = ("chain", "cached", "dryrun", "files", "logs")
+SECTIONS = ("chain", "cached", "dryrun", "files", "logs", "big")
 IMAGE = services.ALPINE
 MB = 1 << 20
 
@@ -53,6 +55,9 @@ PRODUCE_FILES = (
 CONSUME_FILES = "find {src} -type f | xargs cat | wc -l > {out}/count.txt"
 # 105 bytes a line: 200,000 lines = 21 MB.
 PRINT_LINES = "awk 'BEGIN {{ for (i = 0; i < {n}; i++) printf \"%08d %096d\\n\", i, i }}'"
+GIB = 1 << 30
+PRODUCE_BIG = "dd if=/dev/zero of=/output/big.bin bs=1M count=1024 2>/dev/null"
+CONSUME_BIG = "dd if={src}/big.bin of=/dev/null bs=1M 2> {out}/dd.txt"
 
 
 @dataclass
@@ -76,7 +81,7 @@ class Row:
 class Bench:
     """The engines (started on first use), the test user's pipex, and the rows measured so far."""
 
-    def __init__(self, repeat: int, source: Path = REPO / "pipex") -> None:
+    def __init__(self, repeat: int, source: Path = REPO / "pipex", before: Path | None = None) -> None:
         self.repeat = repeat
         self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
         self.base.chmod(0o711)
@@ -87,15 +92,20 @@ class Bench:
         self._rootfs: bytes | None = None
         # A readable, byte-compiled copy of pipex: the clone may be closed to the test user, and a copy without
         # __pycache__ would compile on every start, which is not what an installed pipex pays.
-        self.src = self.base / "src"
-        shutil.copytree(source, self.src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.src)], check=True)
-        # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
+        self.src = self.install(source, self.base / "src")
         self.script = self.src / "pipex-script"
-        self.script.write_text(
+        self.before = None if before is None else self.install(before, self.base / "before")
+
+    @staticmethod
+    def install(source: Path, dest: Path) -> Path:
+        shutil.copytree(source, dest / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=True)
+        # What pip writes as the `pipex` console script (run as a file, like bin/pipex).
+        (dest / "pipex-script").write_text(
             "import sys\nfrom pipex.cli.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
         )
-        subprocess.run(["chmod", "-R", "a+rX", str(self.src)], check=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(dest)], check=True)
+        return dest
 
     # -- engines ----------------------------------------------------------------------------------------------
     def engine(self, name: str) -> Engine:
@@ -127,9 +137,11 @@ class Bench:
             shutil.rmtree(path)
         return users.make_user_dir(path, self.user)
 
-    def argv_env(self, engine: Engine | None, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    def argv_env(
+        self, engine: Engine | None, argv: Sequence[str], src: Path | None = None
+    ) -> tuple[list[str], dict[str, str]]:
         """``argv`` as the engine's user (the test user for rootless Podman, else root), clean environment."""
-        env = {**users.base_env(self.user), "PYTHONPATH": str(self.src), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**users.base_env(self.user), "PYTHONPATH": str(src or self.src), "PYTHONDONTWRITEBYTECODE": "1"}
         if engine is not None:
             env.update(engine.env())
         if engine is None or engine.rootless:
@@ -138,13 +150,15 @@ class Bench:
         env["USER"] = env["LOGNAME"] = "root"
         return list(argv), env
 
-    def measure(self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None) -> Measured:
+    def measure(
+        self, engine: Engine | None, argv: Sequence[str], cwd: Path | None = None, src: Path | None = None
+    ) -> Measured:
         """Wall time and peak RSS of one process, stdout discarded.
 
         The RSS comes from GNU time (a small process that forks the command): a child this big process spawns
         directly (vfork) would report *this* process's peak as its own, since the peak survives exec.
         """
-        full, env = self.argv_env(engine, argv)
+        full, env = self.argv_env(engine, argv, src)
         with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
             timed = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *full]
             began = time.perf_counter()
@@ -155,12 +169,16 @@ class Bench:
             kib = int(rss.read().strip().splitlines()[-1])
         return Measured(seconds, kib / 1024, done.returncode, text)
 
-    def pipex(self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True) -> Measured:
+    def pipex(
+        self, engine: Engine | None, args: Sequence[str], cwd: Path, check: bool = True, src: Path | None = None
+    ) -> Measured:
+        """``src``: another installed package (``install``), e.g. the one before a change."""
+        src = src or self.src
         # The installed `pipex` script (`python -m pipex` would add runpy, which users never pay).
-        argv = [str(self.python), str(self.script)]
+        argv = [str(self.python), str(src / "pipex-script")]
         if engine is not None:
             argv += ["--host", engine.url]
-        done = self.measure(engine, [*argv, *args], cwd)
+        done = self.measure(engine, [*argv, *args], cwd, src)
         if check and done.returncode != 0:
             raise SystemExit(f"pipex {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done
@@ -341,6 +359,61 @@ def logs_of(b: Bench, lines: int) -> None:
     b.row(f"(e) {lines:,} log lines: pipex peak RSS (both)", rss, 0, 100, unit="MB", ratio=False)
 
 
+# -- (g) --------------------------------------------------------------------------------------------------------
+def bench_big(b: Bench) -> None:
+    """A 1 GiB artifact then a consumer, in pairs (pipex, bare[, pipex before]) so a neighbour's load hits both."""
+    engine = b.engine("rootless_podman")
+    consume = CONSUME_BIG.format(src="/input/produce", out="/output")
+    pipeline = {
+        "id": "big",
+        "steps": [
+            {"id": "produce", "image": IMAGE, "cmd": ["sh", "-c", PRODUCE_BIG]},
+            {"id": "consume", "image": IMAGE, "inputs": [{"step": "produce"}], "cmd": ["sh", "-c", consume]},
+        ],
+    }
+    b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
+
+    def ours(src: Path | None = None) -> float:
+        root = b.project("big", pipeline)
+        try:
+            return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root, src=src).seconds
+        finally:
+            shutil.rmtree(root)  # 1 GiB a run: never leave two on the disk
+
+    def bare() -> float:
+        produced, consumed = b.dir("bare-produced"), b.dir("bare-consumed")
+        began = time.perf_counter()
+        b.podman(
+            engine, ["run", "--rm", "--network", "none", "-v", f"{produced}:/output", IMAGE, "sh", "-c", PRODUCE_BIG]
+        )
+        mounts = ["-v", f"{produced}:/input/produce:ro", "-v", f"{consumed}:/output"]
+        b.podman(engine, ["run", "--rm", "--network", "none", *mounts, IMAGE, "sh", "-c", consume])
+        seconds = time.perf_counter() - began
+        said = (consumed / "dd.txt").read_text()
+        assert f"{GIB} bytes" in said, f"the bare consumer read: {said}"
+        shutil.rmtree(produced)
+        return seconds
+
+    now: list[float] = []
+    base: list[float] = []
+    before: list[float] = []
+    for i in range(b.repeat):
+        now.append(ours())
+        base.append(bare())
+        if b.before is not None:
+            before.append(ours(b.before))
+        extra = f", before {before[-1]:.2f} s = {before[-1] / base[-1]:.2f}x" if before else ""
+        print(f"  pair {i + 1}: pipex {now[-1]:.2f} s, bare {base[-1]:.2f} s = {now[-1] / base[-1]:.2f}x{extra}")
+        print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
+    ratios = [n / s for n, s in zip(now, base, strict=True)]
+    print(f"  median of the pairs' ratios: {statistics.median(ratios):.2f}x")
+    b.row("(g) 1 GiB artifact + consumer, rootless Podman", statistics.median(now), statistics.median(base), 1.1)
+    if before:
+        ratios = [n / s for n, s in zip(before, base, strict=True)]
+        print(f"  before: median of the pairs' ratios: {statistics.median(ratios):.2f}x")
+        b.row("(g) the same, pipex before", statistics.median(before), statistics.median(base), 1.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
@@ -351,6 +424,7 @@ def main() -> None:
         default=REPO / "pipex",
         help="the pipex package to measure (e.g. an older one: git archive HEAD pipex | tar -x -C DIR)",
     )
+    parser.add_argument("--before-src", type=Path, help="(g) another pipex package measured in the same pairs")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
@@ -360,10 +434,11 @@ def main() -> None:
     # `timeout` and service managers stop with SIGTERM: exit through the `finally` below so the private engines
     # are stopped and their storage removed (a killed bench left a rootless Podman service running once).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bench = Bench(args.repeat, args.pipex_src.resolve())
+    bench = Bench(args.repeat, args.pipex_src.resolve(), args.before_src.resolve() if args.before_src else None)
     print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
     table["logs"] = bench_logs
+    table["big"] = bench_big
     try:
         for section in args.sections or SECTIONS:
             print(f"[{section}]", flush=True)
