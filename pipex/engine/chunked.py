@@ -32,6 +32,8 @@ PIECE: Final = (
 _local = threading.local()
 _lock = threading.Lock()
 _pools: list[concurrent.futures.ThreadPoolExecutor] = []  # at most one, made under _lock
+# A forked child (a detached run) has none of the parent's threads: it makes its own pool on first use.
+os.register_at_fork(after_in_child=_pools.clear)
 
 
 def workers() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -140,3 +141,24 @@ def test_unknown_formats_and_a_stat_cache_with_format_2_are_refused(tmp_path: Pa
             tree_digest(tmp_path, cache=cache, version=2)
     finally:
         cache.close()
+
+
+def test_a_forked_child_hashes_with_a_pool_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(pattern(THRESHOLD))
+    expected = file_digest(str(path), THRESHOLD, 2)  # the parent's pool exists from here on
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pool has no threads here, a stale one would wait forever
+        signal.alarm(30)  # ...so it is killed instead, and the parent reads nothing
+        try:
+            os.write(write, file_digest(str(path), THRESHOLD, 2)[0].encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        got = os.read(read, 100).decode()
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert got == expected[0]
