@@ -81,10 +81,17 @@ class Row:
 class Bench:
     """The engines (started on first use), the test user's pipex, and the rows measured so far."""
 
-    def __init__(self, repeat: int, source: Path = REPO / "pipex", before: Path | None = None) -> None:
+    def __init__(
+        self, repeat: int, source: Path = REPO / "pipex", before: Path | None = None, work: Path | None = None
+    ) -> None:
+        """``work``: where projects, workdirs and bare runs' dirs go (default: under the base dir in /tmp)."""
         self.repeat = repeat
         self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
         self.base.chmod(0o711)
+        self.work = self.base / "work"
+        if work is not None:
+            self.work = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir=work))
+            self.work.chmod(0o711)
         self.user = users.get_test_user()
         self.python = users.user_python()
         self.services: dict[str, EngineService] = {}
@@ -128,11 +135,12 @@ class Bench:
         services.kill_processes_using(self.base)
         services.unmount_under(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
 
     # -- processes --------------------------------------------------------------------------------------------
     def dir(self, name: str) -> Path:
         """A fresh dir the test user owns."""
-        path = self.base / "work" / name
+        path = self.work / name
         if path.exists():
             shutil.rmtree(path)
         return users.make_user_dir(path, self.user)
@@ -425,6 +433,9 @@ def main() -> None:
         help="the pipex package to measure (e.g. an older one: git archive HEAD pipex | tar -x -C DIR)",
     )
     parser.add_argument("--before-src", type=Path, help="(g) another pipex package measured in the same pairs")
+    parser.add_argument(
+        "--work-dir", type=Path, help="put projects, workdirs and bare dirs here, e.g. /dev/shm (no disk writeback)"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
@@ -434,7 +445,8 @@ def main() -> None:
     # `timeout` and service managers stop with SIGTERM: exit through the `finally` below so the private engines
     # are stopped and their storage removed (a killed bench left a rootless Podman service running once).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bench = Bench(args.repeat, args.pipex_src.resolve(), args.before_src.resolve() if args.before_src else None)
+    before = args.before_src.resolve() if args.before_src else None
+    bench = Bench(args.repeat, args.pipex_src.resolve(), before, args.work_dir)
     print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
     table["logs"] = bench_logs
