@@ -25,9 +25,7 @@ CHUNK: Final = 4 << 20  # 4 MiB: large enough that a chunk's hand-off costs noth
 THRESHOLD: Final = 2 * CHUNK  # files of at least 8 MiB are chunked: below it one core finishes in a few ms
 HEADER: Final = f"pipex-chunks-1 {CHUNK}\0".encode()
 MAX_WORKERS: Final = 8
-PIECE: Final = (
-    1 << 20
-)  # a chunk is read and hashed 1 MiB at a time: a buffer that stays in a core's cache (~8% less CPU)
+PIECE: Final = 1 << 20  # a chunk is read and hashed 1 MiB at a time: less CPU than 4 MiB reads (stays in cache)
 
 _local = threading.local()
 _lock = threading.Lock()
