@@ -6,7 +6,9 @@ Sections (pick any; default: all): ``chain`` (a) 20-step chain cold, rootless an
 RSS; ``files`` (d) a step writing 100,000 small files and a consumer reading them vs the same two containers
 bare; ``logs`` (e) a step printing 200,000 lines (21 MB; also 1M) vs bare ``podman run`` / ``docker run``, plain
 and ``--json``, on rootless Podman and on dockerd (``--engines``), with pipex's peak RSS; with ``--baseline-src``
-another copy of pipex is measured in the same rounds. Fingerprint figures (f): ``bench/bench_fingerprint.py``.
+another copy of pipex is measured in the same rounds; ``big`` (g) a step writing a 1 GiB file and a consumer
+reading it vs the same two containers bare, pairs alternated (``--baseline-src`` too; ``--work-dir /dev/shm`` takes
+the neighbours' disk writeback out of the comparison). Fingerprint figures (f): ``bench/bench_fingerprint.py``.
 
 Run as root from the repo; it starts private engines with the test suite's scripts (tests/env/services.py:
 rootless Podman as the user ``pipex-test``, rootful Podman, dockerd) and removes them at the end. pipex runs as a
@@ -14,8 +16,8 @@ separate process exactly as a user runs it (the code of the ``pipex`` console sc
 the engine's user; bare runs use the
 ``podman`` CLI as the same user on the same socket. See bench/README.md.
 
-    .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs ...] [--repeat N]
-        [--engines rootless_podman,docker_engine] [--lines 200000,1000000] [--baseline-src DIR]
+    .venv/bin/python bench/bench_engine.py [chain|cached|dryrun|files|logs|big ...] [--repeat N]
+        [--engines rootless_podman,docker_engine] [--lines 200000,1000000] [--baseline-src DIR] [--work-dir DIR]
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from bench_load import generate  # noqa: E402
 from tests.env import image, services, users  # noqa: E402
 from tests.env.services import Engine, EngineService  # noqa: E402
 
-SECTIONS = ("chain", "cached", "dryrun", "files", "logs")
+SECTIONS = ("chain", "cached", "dryrun", "files", "logs", "big")
 IMAGE = services.ALPINE
 MB = 1 << 20
 
@@ -55,6 +57,9 @@ PRODUCE_FILES = (
 CONSUME_FILES = "find {src} -type f | xargs cat | wc -l > {out}/count.txt"
 # 105 bytes a line: 200,000 lines = 21 MB.
 PRINT_LINES = "awk 'BEGIN {{ for (i = 0; i < {n}; i++) printf \"%08d %096d\\n\", i, i }}'"
+GIB = 1 << 30
+PRODUCE_BIG = "dd if=/dev/zero of=/output/big.bin bs=1M count=1024 2>/dev/null"
+CONSUME_BIG = "dd if={src}/big.bin of=/dev/null bs=1M 2> {out}/dd.txt"
 
 
 @dataclass
@@ -79,10 +84,17 @@ class Row:
 class Bench:
     """The engines (started on first use), the test user's pipex, and the rows measured so far."""
 
-    def __init__(self, repeat: int, source: Path = REPO / "pipex", baseline: Path | None = None) -> None:
+    def __init__(
+        self, repeat: int, source: Path = REPO / "pipex", baseline: Path | None = None, work: Path | None = None
+    ) -> None:
+        """``work``: where projects, workdirs and bare runs' dirs go (default: under the base dir in /tmp)."""
         self.repeat = repeat
         self.base = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir="/tmp"))
         self.base.chmod(0o711)
+        self.work = self.base / "work"
+        if work is not None:
+            self.work = Path(tempfile.mkdtemp(prefix="pipex-bench-", dir=work))
+            self.work.chmod(0o711)
         self.user = users.get_test_user()
         self.python = users.user_python()
         self.services: dict[str, EngineService] = {}
@@ -132,11 +144,12 @@ class Bench:
         services.kill_processes_using(self.base)
         services.unmount_under(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
 
     # -- processes --------------------------------------------------------------------------------------------
     def dir(self, name: str) -> Path:
         """A fresh dir the test user owns."""
-        path = self.base / "work" / name
+        path = self.work / name
         if path.exists():
             shutil.rmtree(path)
         return users.make_user_dir(path, self.user)
@@ -396,6 +409,61 @@ def logs_of(b: Bench, name: str, lines: int) -> None:
         b.row(f"(e) {lines:,} lines, {label}, {key}: pipex peak RSS", rss, 0, 60, unit="MB", ratio=False)
 
 
+# -- (g) --------------------------------------------------------------------------------------------------------
+def bench_big(b: Bench) -> None:
+    """A 1 GiB artifact then a consumer, in pairs (pipex, bare[, pipex before]) so a neighbour's load hits both."""
+    engine = b.engine("rootless_podman")
+    consume = CONSUME_BIG.format(src="/input/produce", out="/output")
+    pipeline = {
+        "id": "big",
+        "steps": [
+            {"id": "produce", "image": IMAGE, "cmd": ["sh", "-c", PRODUCE_BIG]},
+            {"id": "consume", "image": IMAGE, "inputs": [{"step": "produce"}], "cmd": ["sh", "-c", consume]},
+        ],
+    }
+    b.podman(engine, ["run", "--rm", "--network", "none", IMAGE, "true"])  # warm-up: first-use costs
+
+    def ours(src: Path | None = None) -> float:
+        root = b.project("big", pipeline)
+        try:
+            return b.pipex(engine, ["--workdir", str(root / "wd"), "run", "--json"], root, src=src).seconds
+        finally:
+            shutil.rmtree(root)  # 1 GiB a run: never leave two on the disk
+
+    def bare() -> float:
+        produced, consumed = b.dir("bare-produced"), b.dir("bare-consumed")
+        began = time.perf_counter()
+        b.podman(
+            engine, ["run", "--rm", "--network", "none", "-v", f"{produced}:/output", IMAGE, "sh", "-c", PRODUCE_BIG]
+        )
+        mounts = ["-v", f"{produced}:/input/produce:ro", "-v", f"{consumed}:/output"]
+        b.podman(engine, ["run", "--rm", "--network", "none", *mounts, IMAGE, "sh", "-c", consume])
+        seconds = time.perf_counter() - began
+        said = (consumed / "dd.txt").read_text()
+        assert f"{GIB >> 20}+0 records in" in said, f"the bare consumer read: {said}"  # busybox dd: MiB blocks
+        shutil.rmtree(produced)
+        return seconds
+
+    now: list[float] = []
+    base: list[float] = []
+    before: list[float] = []
+    for i in range(b.repeat):
+        now.append(ours())
+        base.append(bare())
+        if b.baseline is not None:
+            before.append(ours(b.baseline))
+        extra = f", before {before[-1]:.2f} s = {before[-1] / base[-1]:.2f}x" if before else ""
+        print(f"  pair {i + 1}: pipex {now[-1]:.2f} s, bare {base[-1]:.2f} s = {now[-1] / base[-1]:.2f}x{extra}")
+        print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
+    ratios = [n / s for n, s in zip(now, base, strict=True)]
+    print(f"  median of the pairs' ratios: {statistics.median(ratios):.2f}x")
+    b.row("(g) 1 GiB artifact + consumer, rootless Podman", statistics.median(now), statistics.median(base), 1.1)
+    if before:
+        ratios = [n / s for n, s in zip(before, base, strict=True)]
+        print(f"  before: median of the pairs' ratios: {statistics.median(ratios):.2f}x")
+        b.row("(g) the same, pipex before", statistics.median(before), statistics.median(base), 1.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
@@ -408,13 +476,16 @@ def main() -> None:
         "--baseline-src",
         type=Path,
         default=None,
-        help="logs: another pipex package measured in the same rounds (e.g. main's: git archive main pipex | tar -x)",
+        help="logs, big: another pipex package measured in the same rounds (git archive main pipex | tar -x)",
     )
     parser.add_argument(
         "--pipex-src",
         type=Path,
         default=REPO / "pipex",
         help="the pipex package to measure (e.g. an older one: git archive HEAD pipex | tar -x -C DIR)",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="put projects, workdirs and bare dirs here, e.g. /dev/shm (no disk writeback)"
     )
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -425,12 +496,15 @@ def main() -> None:
     # `timeout` and service managers stop with SIGTERM: exit through the `finally` below so the private engines
     # are stopped and their storage removed (a killed bench left a rootless Podman service running once).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bench = Bench(args.repeat, args.pipex_src.resolve(), args.baseline_src and args.baseline_src.resolve())
+    bench = Bench(
+        args.repeat, args.pipex_src.resolve(), args.baseline_src and args.baseline_src.resolve(), args.work_dir
+    )
     bench.engines = [name for name in args.engines.split(",") if name]
     bench.lines = [int(n) for n in args.lines.split(",") if n]
     print(f"pipex from {args.pipex_src}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", flush=True)
     table = {"chain": bench_chain, "cached": bench_cached, "dryrun": bench_dryrun, "files": bench_files}
     table["logs"] = bench_logs
+    table["big"] = bench_big
     try:
         for section in args.sections or SECTIONS:
             print(f"[{section}]", flush=True)

@@ -59,14 +59,14 @@ def plant(files: int):  # type: ignore[no-untyped-def]
 
 def child(path: str, tree: Path, files: int, scratch: Path) -> dict[str, float]:
     """One measurement in this (fresh) process."""
-    from pipex.engine.digest import tree_digest
+    from pipex.engine.digest import ARTIFACTS_FORMAT, tree_digest
     from pipex.engine.statcache import StatCache
     from pipex.workspace.exporter import export
     from pipex.workspace.treecopy import copy_into
 
     began = time.perf_counter()
     if path == "digest":
-        tree_digest(tree, manifest=False)
+        tree_digest(tree, manifest=False, version=ARTIFACTS_FORMAT)
     elif path == "mount":
         cache = StatCache.open(scratch / "statcache")
         tree_digest(tree, cache=cache)

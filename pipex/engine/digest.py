@@ -14,8 +14,16 @@ What enters a digest, and what does not:
 Encoding: an entry is ``<kind> <size> <hex digest> <name>\\0`` with kind ``f`` (file), ``x`` (executable file),
 ``l`` (symlink), ``d`` (directory) or ``p``/``s``/``c``/``b``/``?`` (other). A directory's digest is the SHA-256 of
 its entries' encodings in name order (its size: the sum of its entries'), a file's is the SHA-256 of its bytes (so
-``sha256sum`` agrees), and the tree's digest is ``sha256:`` + SHA-256 of ``pipex-tree-1\\0`` and the root's own
-entry with an empty name.
+``sha256sum`` agrees), and the tree's digest is ``sha256:`` + SHA-256 of ``pipex-tree-<format>\\0`` and the root's
+own entry with an empty name.
+
+Two formats (``FORMATS``), told apart by that prefix so their digests never compare equal. Format 1 is the above.
+Format 2 differs in one thing: a regular file of at least ``chunked.THRESHOLD`` (8 MiB) bytes has as its digest the
+hash over its 4 MiB chunks' SHA-256s (``pipex.engine.chunked``), computed on several cores; smaller files, symlinks
+and directories are as in format 1. Committed artifacts are hashed in ``ARTIFACTS_FORMAT`` (2) and the run records
+it (``artifactsDigestFormat`` in meta.json; absent: 1), so a run committed by an older pipex keeps its digest and
+its dependents stay cached; mounts and sources stay in ``MOUNT_FORMAT`` (1): their file digests live in the stat
+cache and agree with ``sha256sum``, and changing them would re-run every step that mounts a big file once.
 
 ``TreeDigest.manifest`` maps each relative path (``/``-separated, ``""`` for a root that is a file) to a short
 value — ``f:<hex>``, ``x:<hex>``, ``l:<hex>``, ``d`` or the other kind's letter — so ``--explain`` can name the
@@ -31,15 +39,19 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from pipex.engine.chunked import THRESHOLD, chunked_digest, stream_digest
 from pipex.engine.statcache import StatCache, fs_clock_ns, match
 from pipex.errors import PipexError
 from pipex.workspace.safetree import Node, open_file, walk
 
+FORMATS = (1, 2)  # tree digest formats this pipex reads and writes
+MOUNT_FORMAT = 1  # mounts and sources (stat-cached, per-file digests agree with sha256sum)
+ARTIFACTS_FORMAT = 2  # committed artifacts: big files hashed in chunks across cores
 MANIFEST_LIMIT = 20_000  # entries of a manifest (~5 MB); a bigger tree's explain says "contents changed"
 TRUNCATED = "\0truncated"  # the one key of a manifest past the limit (no path holds a NUL byte)
 _BIG = 1 << 20  # files above this are read in 1 MiB chunks into one reused buffer
@@ -61,6 +73,7 @@ class TreeDigest:
     size: int  # bytes of regular files
     files: int  # entries that are not directories (files, symlinks, others)
     manifest: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    version: int = 1  # the format (FORMATS) the digest was computed in
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +90,25 @@ def _unreadable(path: str, exc: OSError) -> PipexError:
     )
 
 
-def file_digest(path: str, expected: int = 0) -> tuple[str, int]:
-    """The SHA-256 (hex) of a file's bytes and how many bytes were read, without following a final symlink.
+def file_digest(path: str, expected: int = 0, version: int = 1) -> tuple[str, int]:
+    """A file's digest (hex) in format ``version`` and how many bytes were read, without following a final symlink:
+    in format 1 the SHA-256 of its bytes, in format 2 the same below ``chunked.THRESHOLD`` bytes.
 
     ``expected``: the size stat reported; a file that size needs one read (a short read of a regular file is its
-    end), and a bigger one is read in 1 MiB chunks into one reused buffer.
+    end), and a bigger one is read in 1 MiB chunks into one reused buffer (format 2: in chunks across cores).
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)  # never hang on a fifo
     try:
-        return _digest_fd(fd, expected)
+        return _FILE_DIGESTS[version](fd, expected)
     finally:
         os.close(fd)
 
 
 def _digest_fd(fd: int, expected: int) -> tuple[str, int]:
-    # Bare fds: a file object per file costs more than the read itself for small files.
-    want = min(expected, _BIG) + 1
+    # Bare fds: a file object per file costs more than the read itself for small files. One byte more than stat
+    # said tells a small file's end in one read; a big file is read in whole, page-aligned 1 MiB blocks (an offset
+    # of 1 MiB + 1 made the kernel copy every page in two pieces: ~2x the system time).
+    want = expected + 1 if expected < _BIG else _BIG
     first = os.read(fd, want)
     h = hashlib.sha256(first)
     size = len(first)
@@ -107,12 +123,28 @@ def _digest_fd(fd: int, expected: int) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def _digest_fd_2(fd: int, expected: int) -> tuple[str, int]:
+    if expected >= THRESHOLD:
+        return chunked_digest(fd, expected)
+    digest, size = _digest_fd(fd, expected)
+    if size >= THRESHOLD:  # it grew past the threshold since stat: the value must follow the bytes read
+        return stream_digest(fd)
+    return digest, size
+
+
+_FILE_DIGESTS = {1: _digest_fd, 2: _digest_fd_2}
+
+
 class _Walker:
     """Hashes one tree in one pass of the safe walk (``safetree.walk``: directory descriptors, no link followed,
     files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
-    def __init__(self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT) -> None:
+    def __init__(
+        self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT, version: int = 1
+    ) -> None:
         self.cache = cache
+        self.version = version
+        self.digest_fd = _FILE_DIGESTS[version]
         self.limit = limit
         self.truncated = False
         self.started = fs_clock_ns()  # before any stat: the racy rule's reference point
@@ -128,11 +160,11 @@ class _Walker:
         self.misses += 1
         try:
             if node is None:
-                digest, size = file_digest(path, st.st_size)
+                digest, size = file_digest(path, st.st_size, self.version)
             else:
                 fd = open_file(node)
                 try:
-                    digest, size = _digest_fd(fd, st.st_size)
+                    digest, size = self.digest_fd(fd, st.st_size)
                 finally:
                     os.close(fd)
         except OSError as exc:
@@ -225,18 +257,28 @@ class _Walker:
 
 
 def tree_digest(
-    path: Path, *, cache: StatCache | None = None, manifest: bool = True, manifest_limit: int = MANIFEST_LIMIT
+    path: Path,
+    *,
+    cache: StatCache | None = None,
+    manifest: bool = True,
+    manifest_limit: int = MANIFEST_LIMIT,
+    version: int = MOUNT_FORMAT,
 ) -> TreeDigest:
-    """The content digest of the file or directory tree at ``path`` (see the module docstring).
+    """The content digest of the file or directory tree at ``path`` in format ``version`` (see the module docstring).
 
     ``cache`` lets unchanged files skip their read; the caller saves it. ``manifest=False``: leave
     ``TreeDigest.manifest`` empty, so memory does not grow with the number of files (only with the depth and the
     widest directory). Past ``manifest_limit`` entries the manifest is ``{TRUNCATED: ""}``. Raises ``PipexError``
-    when something in the tree cannot be read.
+    when something in the tree cannot be read. ``ValueError`` for a format not in ``FORMATS``, or a stat cache with
+    format 2 (the cache holds format-1 file digests).
     """
+    if version not in FORMATS:
+        raise ValueError(f"unknown tree digest format {version!r}")
+    if cache is not None and version != MOUNT_FORMAT:
+        raise ValueError("the stat cache holds format-1 file digests")
     # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
     root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
-    walker = _Walker(cache, {} if manifest else None, manifest_limit)
+    walker = _Walker(cache, {} if manifest else None, manifest_limit, version)
     try:
         st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
     except OSError as exc:
@@ -248,28 +290,37 @@ def tree_digest(
         kind, size, digest = walker.leaf(root, "", st)
     if cache is not None:
         cache.count(hits=walker.hits, misses=walker.misses)
-    top = hashlib.sha256(f"pipex-tree-1\0{kind} {size} {digest} \0".encode()).hexdigest()
+    top = hashlib.sha256(f"pipex-tree-{version}\0{kind} {size} {digest} \0".encode()).hexdigest()
     found = {TRUNCATED: ""} if walker.truncated else walker.manifest or {}
-    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found))
+    return TreeDigest(f"sha256:{top}", walker.size, walker.files, MappingProxyType(found), version)
 
 
-def listing_digest(entries: Iterable[tuple[str, str, int, str]]) -> tuple[str, int]:
+def listing_digest(
+    entries: Iterable[tuple[str, str, int, str]], version: int = 1, big: Callable[[str, int], str] | None = None
+) -> tuple[str, int]:
     """What ``tree_digest(root, manifest=False)`` gives (digest, bytes of regular files) for a directory ``root``
     holding exactly ``entries``, computed without reading it: for a tree just written from a listing whose every
     file was hashed as it was written (a shared-cache hit), so the same bytes are not read and hashed twice.
 
     An entry is (path relative to the root, ``/``-separated; kind ``d``, ``f``, ``x`` or ``l``; size; SHA-256 hex
     of the file's bytes), a link's size and digest being those of its target's bytes; every directory is listed
-    before what it holds. The encoding is the walk's (see the module docstring)."""
+    before what it holds. The encoding is the walk's (see the module docstring). In format 2 a regular file of at
+    least ``chunked.THRESHOLD`` bytes has a chunked digest that its SHA-256 cannot give: ``big(rel, size)`` computes
+    it (reads that file again: only big files are read twice)."""
+    if version not in FORMATS or (version != 1 and big is None):
+        raise ValueError(f"listing_digest: format {version!r} needs a digest for big files")
     children: dict[str, list[tuple[bytes, str, str, int, str]]] = {"": []}  # dir → (name bytes, name, kind, ...)
     files = 0
-    for rel, kind, size, digest in entries:
+    for rel, kind, size, listed in entries:
         parent, _, name = rel.rpartition("/")
-        children[parent].append((name.encode(_FS_ENCODING, _FS_ERRORS), name, kind, size, digest))
+        digest = listed
         if kind == "d":
             children[rel] = []
         elif kind in ("f", "x"):
             files += size
+            if version != 1 and size >= THRESHOLD and big is not None:
+                digest = big(rel, size)
+        children[parent].append((name.encode(_FS_ENCODING, _FS_ERRORS), name, kind, size, digest))
 
     def of(directory: str) -> tuple[str, int]:
         lines: list[str] = []
@@ -284,7 +335,7 @@ def listing_digest(entries: Iterable[tuple[str, str, int, str]]) -> tuple[str, i
         return hashlib.sha256("".join(lines).encode(_FS_ENCODING, _FS_ERRORS)).hexdigest(), total
 
     digest, size = of("")
-    top = hashlib.sha256(f"pipex-tree-1\0d {size} {digest} \0".encode()).hexdigest()
+    top = hashlib.sha256(f"pipex-tree-{version}\0d {size} {digest} \0".encode()).hexdigest()
     return f"sha256:{top}", files
 
 

@@ -118,7 +118,7 @@ class StepContext:
     emit: Emit  # emit(EventClass, step=StepRef, attempt=…, **fields): thread-safe
     cancel: threading.Event
     running: Running
-    tree_digest: Callable[[Path], tuple[str, int]]  # (digest, size) of a committed artifacts tree
+    tree_digest: Callable[[Path, int], tuple[str, int]]  # (digest, size) of an artifacts tree in a digest format
     labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
     pipex_version: str = "0"
     logs: LogEvents = True  # emit StepLog events: all, none, or each chunk's last line

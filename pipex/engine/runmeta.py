@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from pipex.engine.digest import ARTIFACTS_FORMAT
 from pipex.engine.events import StepStatus
 from pipex.engine.plan import StepContext, StepPlan
 from pipex.model.secret import redact_env
@@ -29,6 +30,7 @@ def run_meta(
     message: str | None,
     digest: str,
     size: int,
+    digest_format: int = ARTIFACTS_FORMAT,
 ) -> dict[str, Any]:
     spec = plan.spec
     info = ctx.info
@@ -76,6 +78,7 @@ def run_meta(
         "fingerprint": plan.fingerprint,
         "fingerprintParts": dict(plan.fingerprint_parts),
         "artifactsDigest": digest,
+        "artifactsDigestFormat": digest_format,  # the tree format `digest` is in (absent in older runs: 1)
         "artifactsSize": size,
         "runtime": {
             "engine": info.engine,

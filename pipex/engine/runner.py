@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser, outputs
+from pipex.engine.digest import ARTIFACTS_FORMAT
 from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
@@ -423,7 +424,7 @@ def _finish(
     if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
             ctx.executor.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
-    digest, size = ctx.tree_digest(artifacts)
+    digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT)
     if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()

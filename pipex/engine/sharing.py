@@ -3,11 +3,13 @@
 
 A hit becomes an ordinary committed run of this workspace — new run id, this step's id, name, inputs and mounts, the
 stored artifacts and logs — whose meta says ``"source": "store"`` and names the stored run. Its artifacts digest is
-recomputed here and must equal the record's: from the listing the store just materialised, each file of which it
-hashed while copying it (so no byte is read twice), which with the exact recreation of that listing (descriptors,
+recomputed here, in the tree format the record names (``artifactsDigestFormat`` in its meta, absent: 1, so entries
+written by an older pipex still hit), and must equal the record's: from the listing the store just materialised,
+each file of which it hashed while copying it (so no byte is read twice; in format 2 a file of 8 MiB or more is read
+once more, its chunked digest not being its SHA-256), which with the exact recreation of that listing (descriptors,
 ``O_EXCL``, explicit modes) is what a walk of the tree would give. So what a step reads downstream is exactly what
-the original run produced. Any problem with the store (corrupt entry, unreadable share,
-full disk there) is a warning on the step and the step simply runs (or is not shared): the store is a cache.
+the original run produced. Any problem with the store (corrupt entry, unreadable share, full disk there) is a
+warning on the step and the step simply runs (or is not shared): the store is a cache.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipex.engine.digest import listing_digest
+from pipex.engine.digest import FORMATS, file_digest, listing_digest
 from pipex.engine.events import StepRef, StepWarning
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runmeta import run_meta
@@ -47,7 +49,13 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     try:
         fetched = ctx.store.fetch(plan.fingerprint, run_dir)
         if fetched is not None:
-            digest, size = listing_digest(_listing(fetched.tree))
+            version = digest_format(fetched.meta)
+            artifacts = run_dir / "artifacts"
+            digest, size = listing_digest(
+                _listing(fetched.tree),
+                version,
+                lambda rel, expected: file_digest(str(artifacts / rel), expected, version)[0],
+            )
             if digest != fetched.artifacts_digest:
                 raise StoreCorrupt("its artifacts do not match the recorded digest")
             kept = stored_outputs(fetched.meta, plan.spec)
@@ -61,7 +69,7 @@ def restore(plan: StepPlan, ctx: StepContext) -> StepRun | None:
     if plan.manifests:
         write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
     finished = time.time()
-    meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size)
+    meta = run_meta(plan, ctx, run_id, 1, started, finished, "success", 0, None, None, digest, size, version)
     meta["source"] = "store"
     meta["stored"] = _origin(fetched.meta, fetched.stored_at)
     if kept:
@@ -84,6 +92,15 @@ def _listing(tree: tuple[Entry, ...]) -> Iterator[tuple[str, str, int, str]]:
             yield e.rel, "l", len(target), hashlib.sha256(target).hexdigest()
         else:
             yield e.rel, e.kind, e.size, e.blob
+
+
+def digest_format(meta: Mapping[str, Any]) -> int:
+    """The tree format of a stored run's artifacts digest (its meta is hostile JSON): ``StoreCorrupt`` for one this
+    pipex does not know (a newer pipex's entry: ignored with a warning, the step runs)."""
+    version = meta.get("artifactsDigestFormat", 1)
+    if type(version) is not int or version not in FORMATS:
+        raise StoreCorrupt(f"its artifacts digest is in a format this pipex does not know ({str(version)[:16]})")
+    return version
 
 
 def _origin(meta: Mapping[str, Any], stored_at: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipex.engine.digest import tree_digest
+from pipex.engine.chunked import CHUNK
+from pipex.engine.digest import ARTIFACTS_FORMAT, tree_digest
 from pipex.engine.statcache import StatCache
 from pipex.workspace.exporter import export
 from pipex.workspace.treecopy import copy_into
@@ -57,12 +58,28 @@ def test_artifacts_digest(trees: dict[int, Path]) -> None:
     digests = {}
 
     def digest(root: Path, files: int) -> None:
-        found = tree_digest(root, manifest=False)
+        found = tree_digest(root, manifest=False, version=ARTIFACTS_FORMAT)
         assert found.files == max(files, SMALL) and not found.manifest
         digests[files] = found.digest
 
     assert_flat(digest, trees)
-    assert digests[-1] == digests[SMALL] == tree_digest(trees[SMALL]).digest  # the same value with a manifest
+    # the same value with a manifest
+    assert digests[-1] == digests[SMALL] == tree_digest(trees[SMALL], version=ARTIFACTS_FORMAT).digest
+
+
+def test_a_big_file_in_format_2_costs_the_pool_s_buffers_not_its_size(tmp_path: Path) -> None:
+    sizes = {"small": 3 * CHUNK, "large": 24 * CHUNK}  # 12 MiB and 96 MiB
+    for name, size in sizes.items():
+        (tmp_path / name).mkdir()
+        with (tmp_path / name / "big.bin").open("wb") as f:
+            f.truncate(size)  # sparse: hashed as zeros, nothing written
+
+    def digest(name: str) -> object:
+        return tree_digest(tmp_path / name, manifest=False, version=ARTIFACTS_FORMAT)
+
+    digest("small")  # warm-up: the pool and its threads' buffers are made once per process
+    small, large = peak(lambda: digest("small")), peak(lambda: digest("large"))
+    assert large - small < ALLOWED_GROWTH, f"{small} bytes for 12 MiB, {large} for 96 MiB"
 
 
 def test_stat_cache_cold_and_warm(trees: dict[int, Path], tmp_path: Path) -> None:

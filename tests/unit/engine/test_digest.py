@@ -80,6 +80,16 @@ def test_big_file_is_read_in_chunks_correctly(tmp_path: Path) -> None:
     assert file_digest(str(path), 10) == (sha(data), len(data))  # a file bigger than stat said is read to its end
 
 
+@pytest.mark.parametrize("size", [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20])
+@pytest.mark.parametrize("stat_said", ["right", "less", "more"])
+def test_sizes_around_the_read_block_whatever_stat_said(tmp_path: Path, size: int, stat_said: str) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    expected = {"right": size, "less": size // 2, "more": size + 4096}[stat_said]
+    assert file_digest(str(path), expected) == (sha(data), size)
+
+
 def test_moving_the_tree_keeps_the_digest(tmp_path: Path) -> None:
     first = tree_digest(make_tree(tmp_path / "one"))
     moved = tmp_path / "elsewhere" / "two"

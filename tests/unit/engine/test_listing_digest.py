@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipex.engine.digest import listing_digest, tree_digest
+from pipex.engine.chunked import THRESHOLD
+from pipex.engine.digest import file_digest, listing_digest, tree_digest
 
 
 def _listing(root: Path) -> list[tuple[str, str, int, str]]:
@@ -57,3 +58,21 @@ def test_a_changed_bit_changes_it(tmp_path: Path) -> None:
     listing = _listing(root)
     flipped = [(rel, "f" if kind == "x" else kind, size, digest) for rel, kind, size, digest in listing]
     assert listing_digest(flipped) != listing_digest(listing)
+
+
+def test_format_2_reads_again_only_the_big_files_and_gives_the_walks(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "t")
+    (root / "sub" / "big.bin").write_bytes(os.urandom(THRESHOLD))  # chunked in format 2
+    (root / "small.bin").write_bytes(os.urandom(THRESHOLD - 1))  # its SHA-256 in both formats
+    asked: list[tuple[str, int]] = []
+
+    def big(rel: str, size: int) -> str:
+        asked.append((rel, size))
+        return file_digest(str(root / rel), size, 2)[0]
+
+    walked = tree_digest(root, manifest=False, version=2)
+    assert listing_digest(_listing(root), 2, big) == (walked.digest, walked.size)
+    assert asked == [("sub/big.bin", THRESHOLD)]
+    assert listing_digest(_listing(root))[0] == tree_digest(root, manifest=False, version=1).digest != walked.digest
+    with pytest.raises(ValueError, match="needs a digest for big files"):
+        listing_digest(_listing(root), 2)

@@ -8,7 +8,8 @@ import os
 import time
 from pathlib import Path
 
-from pipex.engine.digest import tree_digest
+from pipex.engine.chunked import THRESHOLD
+from pipex.engine.digest import ARTIFACTS_FORMAT, tree_digest
 from pipex.engine.events import StepCached
 from pipex.runtime.fake import Behaviour
 from pipex.testing import Mock, mock, run
@@ -52,11 +53,12 @@ def test_a_hit_of_a_deep_tree_is_what_a_walk_of_it_gives(tmp_path: Path) -> None
         (output / "d" / "e" / "f" / "run.sh").chmod(0o755)
         (output / "d" / "ü☃.txt").write_bytes(b"x" * 5000)
         (output / "d" / "link").symlink_to("e/f/run.sh")
+        (output / "big.bin").write_bytes(b"y" * (THRESHOLD + 1))  # chunked in format 2: read again on a hit
 
     first = run(pipeline, mocks=[Mock("a", Behaviour(plant=plant))], workdir=tmp_path / "wd1", cache_store=store)
     second = run(pipeline, workdir=tmp_path / "wd2", cache_store=store)
     assert sources(second) == {"a": "store"} and warnings(second) == []
-    walked = tree_digest(second.run_dir("a") / "artifacts", manifest=False)
+    walked = tree_digest(second.run_dir("a") / "artifacts", manifest=False, version=ARTIFACTS_FORMAT)
     assert meta(second, "a")["artifactsDigest"] == walked.digest == meta(first, "a")["artifactsDigest"]
     assert meta(second, "a")["artifactsSize"] == walked.size
     assert os.access(second.run_dir("a") / "artifacts" / "d" / "e" / "f" / "run.sh", os.X_OK)
