@@ -180,6 +180,18 @@ def _resolve(
             condition=step.if_,
             gate=step.approval.message or "",
         )
+    if step.pipeline is not None:  # a sub-pipeline known at run time: nothing to run until its list is known
+        return StepSpec(
+            id=step.id,
+            name=step.label,
+            image="",
+            cmd=(),
+            env=frozen_map(step.env),
+            inputs=tuple([InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs]),
+            condition=step.if_,
+            fan_out=fan_out_spec(step),
+            pipeline=step.pipeline,
+        )
     base = f"steps[{index}]"
     applied = _apply_kit(step, index, pipeline, finder) if step.uses is not None else None
     problems: list[Problem] = []

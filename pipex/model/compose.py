@@ -20,6 +20,10 @@ fingerprint, cache entry, logs and address (``--force etl.extract``, ``pipex log
   ``matrix``/``foreach`` does not name them (the innermost fan-out wins). A dependent of ``etl`` reads every
   instance's final steps, at ``/input/etl/<key>/<child-id>/``. The instances are known when the file loads, so
   each is a set of ordinary steps: per-instance caching, addressing and events need nothing more.
+- A ``pipeline:`` step whose ``foreach`` reads an upstream output (``steps.list.outputs.files``) stays a step of
+  its own here (``deferred``): its child file is checked now, and once the list is known the engine loads the
+  pipeline again with that list as a literal ``foreach`` (``validate.with_items``), so the instances are exactly
+  those of the static form. Only at the top level: the engine re-plans the top-level pipeline.
 """
 
 from __future__ import annotations
@@ -115,15 +119,7 @@ def field_problems(step: Step, base: str) -> list[Problem]:
                 "set it on the steps of the sub-pipeline's file",
             )
         )
-    if isinstance(step.foreach, str):  # instances known only at run time: see the module doc
-        problems.append(
-            Problem(
-                f"{base}.foreach",
-                '"foreach" from an upstream output on a sub-pipeline step ("pipeline") is not supported yet',
-                'give it a literal list or a "matrix", or put the "foreach" on the steps of the sub-pipeline\'s file',
-            )
-        )
-    elif isinstance(step.foreach, ForeachStep):
+    if isinstance(step.foreach, ForeachStep):
         problems.append(
             Problem(
                 f"{base}.foreach",
@@ -167,9 +163,23 @@ def inline(
             problems.append(Problem(where, str(exc), "sub-pipelines must stay inside the project"))
             continue
         try:
-            children[step.id] = load_child(file, chain, outer.around(step))
+            child = load_child(file, chain, outer.around(step))
         except PipelineError as exc:
             problems += _child_problems(exc, where, _shown(file, pipeline.root))
+            child = None
+        if child is not None and deferred(child):
+            problems.append(
+                Problem(
+                    where,
+                    f'{_shown(file, pipeline.root)}: a sub-pipeline step with "foreach" from an upstream output '
+                    "is not supported inside a sub-pipeline yet",
+                    'give it a literal list or a "matrix", or move it to the top-level pipeline',
+                )
+            )
+        if isinstance(step.foreach, str):  # instances known only at run time: checked now, inlined then
+            continue
+        if child is not None:
+            children[step.id] = child
         found = instances(step)
         if isinstance(found, Problem):
             problems.append(Problem(f"steps[{index}].{found.location}", found.message, found.hint))
@@ -179,6 +189,12 @@ def inline(
     if problems:
         return None, problems
     return _assemble(pipeline, children, runs), _clashes(pipeline, children)
+
+
+def deferred(pipeline: Pipeline) -> list[str]:
+    """The ``pipeline:`` steps left in ``pipeline`` (their ``foreach`` reads an upstream output, so their instances
+    are known only at run time: the engine inlines them then, ``validate.with_items``)."""
+    return [step.id for step in pipeline.steps if step.pipeline is not None]
 
 
 @dataclass(frozen=True, slots=True)
