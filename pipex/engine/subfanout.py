@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipex.engine.events import StepOutcome, StepRef
 from pipex.engine.routing import Unknown
-from pipex.errors import PipexError
+from pipex.errors import PipelineError, PipexError
 from pipex.model.fanout import MAX_INSTANCES
 from pipex.model.spec import StepSpec
 
@@ -76,7 +76,10 @@ class SubFanOut:
             return await self._fail("a sub-pipeline with a foreach from an output cannot run here")
         try:
             plan = s.replan(spec.id, items)
-        except PipexError as exc:
+        except PipelineError as exc:  # the list cannot make instances: said as for a literal list, the file aside
+            found = [f"{p.message} ({p.hint})" if p.hint else p.message for p in exc.problems]
+            return await self._fail("; ".join(found) or exc.message)
+        except PipexError as exc:  # a kit's step that cannot resolve with these values
             return await self._fail(exc.message)
         added = s.add_steps(spec.id, plan)
         await s.settled(spec.id, [a.id for a in added])
