@@ -248,7 +248,7 @@ class Scheduler:
         """``group``'s steps join the run (listed under it, as a fan-out step's instances); the steps that read
         it, queued already, are decided with their new inputs (``_drain`` takes a step's spec from ``by_id``).
         Returns the new steps."""
-        new = [s for s in plan.specs if s.id not in self.by_id]
+        new = [s for s in plan.specs if s.id.startswith(f"{group}[")]  # not the steps --target left out
         changed = [s for s in plan.specs if s.id in self.by_id and s != self.by_id[s.id]]
         for spec in (*new, *changed):
             self.by_id[spec.id] = spec

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pipex.engine.events import StepOutcome, StepRef
 from pipex.engine.routing import Unknown
 from pipex.errors import PipelineError, PipexError
-from pipex.model.fanout import MAX_INSTANCES
+from pipex.model.fanout import MAX_INSTANCES, item_key
 from pipex.model.spec import StepSpec
 
 if TYPE_CHECKING:
@@ -72,6 +72,14 @@ class SubFanOut:
             return await self._fail(f"foreach gives {len(items)} instances, more than the limit of {MAX_INSTANCES}")
         if not items:
             return s._skip(ref, "condition")  # an empty list: nothing to run
+        only = s.only.get(spec.id)
+        if only is not None:  # --target 'etl[key]': only those instances
+            chosen = [item for item in items if item_key(item) in only]
+            if not chosen:
+                known = ", ".join(item_key(i) for i in items[:10]) + (" …" if len(items) > 10 else "")
+                message = f"--target: no instance {', '.join(sorted(only))} of {spec.id}; its instances: {known}"
+                return await self._fail(message, "target")
+            items = chosen
         if s.replan is None:
             return await self._fail("a sub-pipeline with a foreach from an output cannot run here")
         try:
@@ -88,8 +96,8 @@ class SubFanOut:
         s.record.members.update(a.id for a in added)
         return self._combine(done, added)
 
-    async def _fail(self, message: str) -> StepOutcome:
-        return await self.s._fail_early(self.spec, self.ref, "foreach", message, 1, time.time())
+    async def _fail(self, message: str, reason: str = "foreach") -> StepOutcome:
+        return await self.s._fail_early(self.spec, self.ref, reason, message, 1, time.time())
 
     def _combine(self, done: Sequence[StepOutcome], added: Sequence[StepSpec]) -> StepOutcome:
         """The sub-pipeline step's outcome from its steps' (as a fan-out step's from its instances')."""

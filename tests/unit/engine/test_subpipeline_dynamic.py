@@ -235,3 +235,17 @@ def test_only_at_the_top_level_and_never_paired(project: Path) -> None:
         'steps[0].pipeline: inner.yml: a sub-pipeline step with "foreach" from an upstream output is not supported '
         'inside a sub-pipeline yet (give it a literal list or a "matrix", or move it to the top-level pipeline)'
     ]
+
+
+def test_target_and_force_of_one_instance_take_effect_once_the_list_is_known(project: Path, tmp_path: Path) -> None:
+    wd = tmp_path / "wd"
+    one = run(project, mocks=[regions("eu", "us")], workdir=wd, target=["etl[us]"])
+    assert [o.id for o in one.result.steps] == ["list", "etl", "etl[us].extract", "etl[us].load"]
+    assert ran(one) == ["list", "etl", "etl[us].extract", "etl[us].load"]
+    assert run(project, mocks=[regions("eu", "us")], workdir=wd).status == "success"
+    forced = run(project, mocks=[regions("eu", "us")], workdir=wd, force=["etl[us]"])
+    assert ran(forced) == ["etl", "etl[us].extract", "etl[us].load"]  # the same artifacts: report stays cached
+    none = run(project, mocks=[regions("eu", "us")], workdir=wd, target=["etl[asia]"])
+    etl = none.outcome("etl")
+    assert (etl.state, etl.reason) == ("failure", "target")
+    assert etl.message == "--target: no instance asia of etl; its instances: eu, us"
