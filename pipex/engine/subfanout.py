@@ -53,23 +53,13 @@ class SubFanOut:
     async def run(self) -> StepOutcome:
         s, spec, ref = self.s, self.spec, self.ref
         fan = spec.fan_out
-        assert fan is not None and fan.source is not None
+        assert fan is not None
         early = s._inputs_and_condition(spec, ref)
         if isinstance(early, StepOutcome):
             return early  # the source failed or was skipped, or the condition is false: no list, no steps
-        step, key = fan.source
-        if step in s.pending_digest:
-            return s._would_run_unknown(
-                spec, ref, Unknown(f"depends on steps.{step}.outputs.{key} (not known before {step} runs)")
-            )
-        got = s.provided.get(step)
-        if got is None or key not in got.outputs:
-            return await self._fail(f"steps.{step}.outputs.{key} was not written (foreach needs a list)")
-        items = got.outputs[key]
-        if not isinstance(items, list):
-            return await self._fail(f"foreach needs a list, steps.{step}.outputs.{key} is {type(items).__name__}")
-        if len(items) > MAX_INSTANCES:
-            return await self._fail(f"foreach gives {len(items)} instances, more than the limit of {MAX_INSTANCES}")
+        items = await self._paired() if fan.paired is not None else await self._listed()
+        if isinstance(items, StepOutcome):
+            return items
         if not items:
             return s._skip(ref, "condition")  # an empty list: nothing to run
         only = s.only.get(spec.id)
@@ -95,6 +85,35 @@ class SubFanOut:
         s.record.instances[spec.id] = done
         s.record.members.update(a.id for a in added)
         return self._combine(done, added)
+
+    async def _listed(self) -> list[Any] | StepOutcome:
+        """``foreach: steps.X.outputs.K``: that output, a list."""
+        s, spec, ref = self.s, self.spec, self.ref
+        assert spec.fan_out is not None and spec.fan_out.source is not None
+        step, key = spec.fan_out.source
+        if step in s.pending_digest:
+            return s._would_run_unknown(
+                spec, ref, Unknown(f"depends on steps.{step}.outputs.{key} (not known before {step} runs)")
+            )
+        got = s.provided.get(step)
+        if got is None or key not in got.outputs:
+            return await self._fail(f"steps.{step}.outputs.{key} was not written (foreach needs a list)")
+        items = got.outputs[key]
+        if not isinstance(items, list):
+            return await self._fail(f"foreach needs a list, steps.{step}.outputs.{key} is {type(items).__name__}")
+        if len(items) > MAX_INSTANCES:
+            return await self._fail(f"foreach gives {len(items)} instances, more than the limit of {MAX_INSTANCES}")
+        return items
+
+    async def _paired(self) -> list[Any] | StepOutcome:
+        """``foreach: {step: X}``: the keys of ``X``'s instances (as a paired fan-out step's items)."""
+        s, spec, ref = self.s, self.spec, self.ref
+        assert spec.fan_out is not None and spec.fan_out.paired is not None
+        paired = spec.fan_out.paired
+        if paired in s.pending_digest:
+            return s._would_run_unknown(spec, ref, Unknown(f"depends on the instances of {paired}"))
+        got = s.provided.get(paired)
+        return [key for key, _, _ in got.instances] if got is not None else []
 
     async def _fail(self, message: str, reason: str = "foreach") -> StepOutcome:
         return await self.s._fail_early(self.spec, self.ref, reason, message, 1, time.time())

@@ -249,3 +249,60 @@ def test_target_and_force_of_one_instance_take_effect_once_the_list_is_known(pro
     etl = none.outcome("etl")
     assert (etl.state, etl.reason) == ("failure", "target")
     assert etl.message == "--target: no instance asia of etl; its instances: eu, us"
+
+
+PAIRED = """\
+id: parent
+steps:
+  - id: each
+    image: alpine:3.20
+    matrix: {region: [eu, us]}
+    cmd: [sh, -c, "x ${{ matrix.region }}"]
+  - id: etl
+    pipeline: ./etl/pipeline.yml
+    inputs: [{step: each}]
+    foreach: {step: each}
+    env: {REGION: "${{ item }}"}
+  - id: report
+    image: alpine:3.20
+    cmd: [ls, /input]
+    inputs: [{step: etl}]
+"""
+
+
+def test_a_paired_sub_pipeline_runs_the_child_per_instance_each_reading_its_own(project: Path, tmp_path: Path) -> None:
+    (project / "pipeline.yml").write_text(PAIRED, encoding="utf-8")
+    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("/input/list", "/input/each"), encoding="utf-8")
+    wd = tmp_path / "wd"
+    dry = run(project, dry_run=True, workdir=wd)
+    assert dry.outcome("etl").reason == "depends on the instances of each"
+    done = run(project, workdir=wd)
+    assert done.status == "success"
+    assert [o.id for o in done.result.steps] == ["each", "each[eu]", "each[us]", *STEPS[1:]]
+    for key in ("eu", "us"):
+        spec = created(done.runtime, f"etl[{key}].load")[0]
+        each = [b for b in spec.binds if b.target == "/input/each"]  # type: ignore[attr-defined]
+        assert len(each) == 1 and each[0].source.parent.name == done.outcome(f"each[{key}]").run_id
+        assert dict(spec.env)["ITEM"] == key and dict(spec.env)["REGION"] == key  # type: ignore[attr-defined]
+    assert input_mounts(done.runtime, "report") == ["/input/etl/eu/load", "/input/etl/us/load"]
+    again = run(project, workdir=wd)
+    assert ran(again) == []
+
+
+def test_a_sub_pipeline_pairs_only_with_a_fan_out_step(project: Path) -> None:
+    bad = PAIRED.replace("    matrix: {region: [eu, us]}\n    cmd: [sh", "    cmd: [sh").replace(
+        "  - id: report\n",
+        "  - id: again\n    pipeline: ./etl/pipeline.yml\n    inputs: [{step: etl}]\n"
+        "    foreach: {step: etl}\n  - id: report\n",
+    )
+    (project / "pipeline.yml").write_text(bad, encoding="utf-8")
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    assert [str(p) for p in info.value.problems] == ['steps[1].foreach.step: step "each" has no matrix or foreach']
+    (project / "pipeline.yml").write_text(bad.replace("    cmd: [sh", "    matrix: {region: [a]}\n    cmd: [sh", 1))
+    with pytest.raises(PipelineError) as info:
+        pipex.load()
+    assert [str(p) for p in info.value.problems] == [
+        'steps[2].foreach.step: "etl" is a sub-pipeline: a step cannot pair with its instances (read it whole '
+        '(inputs: [{step: etl}]) or give this step the same "matrix")'
+    ]
