@@ -334,7 +334,8 @@ class Engine:
             _check_scope_instances(pipeline, options)
             force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
             options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
-        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None})
+        later = {s.id for s in specs if s.pipeline is not None}  # sub-pipelines whose steps are known at run time
+        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None}, later)
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None

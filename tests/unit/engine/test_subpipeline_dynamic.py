@@ -10,7 +10,7 @@ import pytest
 
 import pipex
 from pipex.cli.main import main
-from pipex.errors import PipelineError
+from pipex.errors import PipelineError, UsageError
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.runtime.labels import STEP
 from pipex.testing import mock, run
@@ -306,3 +306,35 @@ def test_a_sub_pipeline_pairs_only_with_a_fan_out_step(project: Path) -> None:
         'steps[2].foreach.step: "etl" is a sub-pipeline: a step cannot pair with its instances (read it whole '
         '(inputs: [{step: etl}]) or give this step the same "matrix")'
     ]
+
+
+def test_force_and_approve_take_its_steps_by_id_target_says_they_do_not_exist_yet(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "etl" / "pipeline.yml").write_text(
+        CHILD.replace("    inputs: [{step: extract}]\n", "    inputs: [{step: extract}, {step: ok}]\n")
+        + "  - id: ok\n    approval: {message: go?}\n    inputs: [{step: extract}]\n",
+        encoding="utf-8",
+    )
+    wd = tmp_path / "wd"
+    held = run(project, mocks=[regions("eu", "us")], workdir=wd, approve=["etl[us].ok"])
+    assert held.status == "suspended" and held.result.waiting == ("etl[eu].ok",)
+    assert held.ran("etl[us].load") and not held.ran("etl[eu].load")
+    forced = run(project, mocks=[regions("eu", "us")], workdir=wd, approve=["etl[eu].ok"], force=["etl.extract"])
+    assert forced.status == "success"
+    assert ran(forced) == [  # extract forced in every instance; us's load: the same inputs, cached
+        "etl",
+        "etl[eu].extract",
+        "etl[eu].load",
+        "etl[eu].ok",
+        "etl[us].extract",
+        "etl[us].ok",
+        "report",
+    ]
+    assert forced.cached("etl[us].load")
+    with pytest.raises(UsageError) as info:
+        run(project, mocks=[regions("eu")], workdir=wd, target=["etl[us].load"])
+    assert (info.value.message, info.value.hint) == (
+        '--target: the steps of sub-pipeline "etl" are known only once it runs: "etl[us].load"',
+        "name the sub-pipeline or one of its instances: --target etl, --target 'etl[KEY]'",
+    )
