@@ -42,7 +42,7 @@ import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
@@ -265,7 +265,7 @@ async def arun(
 
     pipeline = pipeline_or_path if isinstance(pipeline_or_path, Pipeline) else _load(pipeline_or_path)
     specs = {spec.id: spec for spec in _specs(pipeline, run_kwargs.get("env_file"))}
-    _check_mocks(mocks, list(specs))
+    _check_mocks(mocks, list(specs), {sid for sid, spec in specs.items() if spec.pipeline is not None})
     _check_gates(mocks, {sid for sid, spec in specs.items() if spec.gate is not None})
     gates = [m.step for m in mocks if m.approve]
     if gates:  # the same as approve=[…]: a gate approved before the run reaches it
@@ -294,8 +294,10 @@ async def arun(
     return result
 
 
-def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
-    """A mock of a step the pipeline does not have is a mistake (a typo, a renamed step), not a silent no-op."""
+def _check_mocks(mocks: Sequence[Mock], step_ids: list[str], later: Collection[str] = ()) -> None:
+    """A mock of a step the pipeline does not have is a mistake (a typo, a renamed step), not a silent no-op.
+    ``later``: sub-pipelines whose steps are known only at run time (``etl[a].extract``, ``etl.extract``: not
+    checked)."""
     # start-up: `import pipex.testing` does not load the model
     from pipex.model.suggest import did_you_mean
 
@@ -303,6 +305,8 @@ def _check_mocks(mocks: Sequence[Mock], step_ids: list[str]) -> None:
     keyless = dict.fromkeys(re.sub(r"\[[^\[\]]*\]", "", s) for s in step_ids if "[" in s)
     known = {*step_ids, *keyless}
     for m in mocks:
+        if later and re.split(r"[\[.]", m.step, maxsplit=1)[0] in later and m.step not in known:
+            continue
         # ``convert[eu]``: one instance of a fan-out step (``etl[eu].extract``: a step of a fanned sub-pipeline)
         if m.step not in known and (not m.step.endswith("]") or m.step.rpartition("[")[0] not in known):
             guess = did_you_mean(m.step, [*step_ids, *keyless])

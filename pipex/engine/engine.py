@@ -43,7 +43,9 @@ from pipex.workspace.layout import Workspace
 from pipex.workspace.workdir import resolve_workdir
 
 if TYPE_CHECKING:
+    from pipex.engine.recorder import Recorder
     from pipex.engine.scheduler import Scheduler
+    from pipex.engine.subfanout import Replan
     from pipex.executors.base import Executor
     from pipex.model.pipeline import Pipeline
     from pipex.model.project import ProjectConfig
@@ -221,11 +223,12 @@ class Engine:
             raise from_os_error(exc, "preparing the workspace") from exc
         options = prepared.options
         on_lines = options.on_log_lines
+        prepared.recorder = _recorder(prepared, options)
         emitter = Emitter(
             prepared.run_id,
             prepared.ws.name,
             loop,
-            observer=_recorder(prepared, options),
+            observer=prepared.recorder,
             batches=on_lines is not None,
         )
         driver = asyncio.create_task(self._drive(prepared, options, emitter))
@@ -354,7 +357,8 @@ class Engine:
             _check_scope_instances(pipeline, options)
             force = options.force if isinstance(options.force, bool) else pipeline.expand_ids(options.force)
             options = dataclasses.replace(options, target=pipeline.expand_ids(options.target), force=force)
-        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None})
+        later = {s.id for s in specs if s.pipeline is not None}  # sub-pipelines whose steps are known at run time
+        options.check([s.id for s in specs], {s.id for s in specs if s.fan_out is not None}, later)
         specs = select_steps(specs, options.target)
         ws = Workspace(self.workdir_for(pipeline), options.workspace or pipeline.id)
         runtime: Runtime | None = None
@@ -396,6 +400,10 @@ class Engine:
         prepared = _Prepared(new_run_id(), pipeline, options, specs, ws, runtime, owned, lock, env, command)
         prepared.warnings = warnings
         prepared.secrets = secrets
+        if any(spec.pipeline is not None for spec in specs):  # a sub-pipeline inlined once its list is known
+            from pipex.engine.replan import Replanner  # start-up: only such a pipeline re-plans
+
+            prepared.replan = Replanner(pipeline, cli_env, options.force)
         prepared.executor = executor
         try:
             prepared.store = _open_store(pipeline, options)
@@ -469,7 +477,10 @@ class Engine:
                 fingerprinter=fingerprinter,
                 condition_env=p.condition_env,
                 store=p.store,
+                replan=p.replan,
             )
+            if p.recorder is not None:
+                sched.on_steps = p.recorder.expand
             sched.provided.update(p.provided)  # exec: inputs from the workspace's earlier runs
             if p.command == "pipex run" and not options.dry_run:
                 sched.gates.remember(p.pipeline.source, options)  # what `pipex resume` runs again
@@ -615,6 +626,8 @@ class _Prepared:
         self.store: Store | None = None  # the shared cache: --cache-store, else .pipex.yml's cacheStore
         self.secrets = RunSecrets()  # the declared secrets' values, looked up before anything runs
         self.executor: Executor | None = None  # where the steps run (None: a dry run)
+        self.replan: Replan | None = None  # sub-pipelines known at run time (subfanout.py)
+        self.recorder: Recorder | None = None  # the run record's writer (a `pipex run` that is no dry run)
 
 
 def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:
@@ -635,7 +648,7 @@ def _open_store(pipeline: Pipeline, options: RunOptions) -> Store | None:
     return Store.open(root)
 
 
-def _recorder(p: _Prepared, options: RunOptions) -> Callable[[Event], None] | None:
+def _recorder(p: _Prepared, options: RunOptions) -> Recorder | None:
     """The pipeline-run record's writer, for a ``pipex run`` (a dry run writes nothing; ``exec`` is no run)."""
     if options.dry_run or p.command != "pipex run":
         return None

@@ -159,9 +159,11 @@ class RunOptions:
             return False
         return step in self.force or (step.endswith("]") and step.rpartition("[")[0] in self.force)
 
-    def check(self, step_ids: Sequence[str], fan_out: Collection[str] = ()) -> None:
+    def check(self, step_ids: Sequence[str], fan_out: Collection[str] = (), later: Collection[str] = ()) -> None:
         """Unknown ids in --target/--force are errors with a suggestion (improved: silently ignored before);
-        ``fan_out``: the ids of the fan-out steps, the only ones an instance (``step[key]``) may name."""
+        ``fan_out``: the ids of the fan-out steps, the only ones an instance (``step[key]``) may name; ``later``:
+        sub-pipelines whose steps are known only at run time (``etl[eu].extract``, ``etl.extract``: --force and
+        --approve take them as they are, --target cannot select what does not exist yet)."""
         if self.concurrency is not None and self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1", hint="e.g. --concurrency 4")
         if self.timeout is not None and self.timeout <= 0:
@@ -178,6 +180,14 @@ class RunOptions:
         if isinstance(self.force, tuple):
             named += [("--force", s) for s in self.force]
         for option, step in named:
+            root = step.partition(".")[0].partition("[")[0]
+            if later and root in later and "." in step:
+                if option == "--target":
+                    raise UsageError(
+                        f'--target: the steps of sub-pipeline "{root}" are known only once it runs: "{step}"',
+                        hint=f"name the sub-pipeline or one of its instances: --target {root}, --target '{root}[KEY]'",
+                    )
+                continue
             # an instance (`--target/--force 'convert[eu]'`): its step must exist; its keys are known only when
             # it runs
             if step not in known and not (

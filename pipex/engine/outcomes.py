@@ -40,6 +40,9 @@ class Outcomes:
         self._allow_failure = {s.id for s in specs if s.allow_failure}
         self.by_step: dict[str, StepOutcome] = {}
         self.instances: dict[str, list[StepOutcome]] = {}  # a fan-out step's id → its instances' outcomes
+        # steps listed under a sub-pipeline step known at run time (in ``instances``), decided as steps of their own
+        # (so in ``by_step`` too): counted once, under it
+        self.members: set[str] = set()
 
     def steps(self) -> list[StepOutcome]:
         """Every step's outcome in file order (``pending`` for a step never decided)."""
@@ -61,7 +64,8 @@ class Outcomes:
             return list(self.by_step.values())
         found: list[StepOutcome] = []
         for outcome in self.by_step.values():
-            found.extend(self.instances.get(outcome.id) or (outcome,))
+            if outcome.id not in self.members:
+                found.extend(self.instances.get(outcome.id) or (outcome,))
         return found
 
     def _counts_as_failed(self, outcome: StepOutcome) -> bool:

@@ -57,6 +57,16 @@ class ReadyQueue:
             self._queue.extend(woken)
         return bool(woken)
 
+    def add(self, specs: Sequence[StepSpec]) -> None:
+        """Steps that join the run while it goes (a sub-pipeline's, once its list is known), queued in order."""
+        self._selected.update(spec.id for spec in specs)
+        self._total += len(specs)
+        self._queue.extend(specs)
+
+    @property
+    def settled(self) -> set[str]:
+        return self._settled
+
     @property
     def has_ready(self) -> bool:
         return bool(self._queue)

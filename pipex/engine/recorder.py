@@ -165,6 +165,21 @@ class Recorder:
             step.outputs = dict(event.outputs)
         return True
 
+    def expand(self, group: str, added: Sequence[StepSpec], changed: Sequence[StepSpec]) -> None:
+        """A sub-pipeline known at run time (subfanout.py): its steps recorded in its place, its readers with
+        their new inputs."""
+        with self._lock:
+            steps: dict[str, _Step] = {}
+            for sid, step in self.steps.items():
+                steps[sid] = step
+                if sid == group:
+                    steps.update((spec.id, _Step(spec)) for spec in added)
+            for spec in changed:
+                if spec.id in steps:
+                    steps[spec.id].spec = spec
+            self.steps = steps
+            self._groups.add(group)
+
     def _of(self, ref: StepRef) -> _Step | None:
         """The record of a step, or of an instance of a fan-out step (made on its first event, in its group)."""
         step = self.steps.get(ref.id)

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,6 +51,7 @@ from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, Upstream
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
 from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
+from pipex.engine.subfanout import Replan, Replanned, SubFanOut
 from pipex.engine.when import Upstream
 from pipex.errors import PipexError, StoreCorrupt
 from pipex.model.compose import mount_name
@@ -81,8 +82,12 @@ class Scheduler:
         fingerprinter: Fingerprinter,
         condition_env: Mapping[str, str],
         store: Store | None = None,
+        replan: Replan | None = None,
     ) -> None:
         self.specs = specs
+        self.replan = replan  # a sub-pipeline known at run time: the run's steps once its list is known
+        # told of the steps a sub-pipeline known at run time adds (and of the readers they change): the recorder
+        self.on_steps: Callable[[str, Sequence[StepSpec], Sequence[StepSpec]], None] | None = None
         self.by_id = {s.id: s for s in specs}
         self.options = options
         self.ws = workspace
@@ -114,6 +119,8 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()  # the steps that wait for something
         self._images: dict[str, ImageRef | None] = {}  # resolved images (None: a dry run could not resolve it)
         self._conditions: dict[str, bool] = {}  # each distinct `if` evaluated once (the environment is fixed)
+        # a sub-pipeline known at run time → its steps not settled yet, and what is done when none is left
+        self._watches: dict[str, tuple[set[str], asyncio.Future[None]]] = {}
 
     # -- the whole run ---------------------------------------------------------------------------------------
     async def run(self) -> tuple[RunStatus, Metrics]:
@@ -209,8 +216,14 @@ class Scheduler:
             if self.stop_status is not None:
                 self._settle(spec.id)
                 continue
+            spec = self.by_id.get(spec.id, spec)  # a reader of a sub-pipeline inlined since it was queued
             try:
-                decided = self._decide_now(spec) if spec.fan_out is None else self._fan_out(spec)
+                if spec.pipeline is not None:
+                    decided: StepOutcome | Coroutine[Any, Any, StepOutcome] = SubFanOut(self, spec).run()
+                elif spec.fan_out is None:
+                    decided = self._decide_now(spec)
+                else:
+                    decided = self._fan_out(spec)
             except Exception as exc:  # run() raises it
                 finished.set_exception(exc)
                 return
@@ -230,11 +243,46 @@ class Scheduler:
             asyncio.get_running_loop().call_soon(self._drain)
 
     def _settle(self, step_id: str) -> None:
+        if self._watches:
+            for left, done in self._watches.values():
+                left.discard(step_id)
+                if not left and not done.done():
+                    done.set_result(None)
         if self._queue.settle(step_id):
             self._schedule_drain()
         finished = self._finished
         if self._queue.complete and finished is not None and not finished.done():
             finished.set_result(None)
+
+    # -- a sub-pipeline known at run time (subfanout.py) ----------------------------------------------------------
+    def add_steps(self, group: str, plan: Replanned) -> list[StepSpec]:
+        """``group``'s steps join the run (listed under it, as a fan-out step's instances); the steps that read
+        it, queued already, are decided with their new inputs (``_drain`` takes a step's spec from ``by_id``).
+        Returns the new steps."""
+        new = [s for s in plan.specs if s.id.startswith(f"{group}[")]  # not the steps --target left out
+        changed = [s for s in plan.specs if s.id in self.by_id and s != self.by_id[s.id]]
+        for spec in (*new, *changed):
+            self.by_id[spec.id] = spec
+            self.upstream.inputs[spec.id] = tuple(i.step for i in spec.inputs)
+        rank = self.order[group]
+        for spec in new:
+            self.order[spec.id] = rank
+        self.options = dataclasses.replace(self.options, force=plan.force)
+        if self.on_steps is not None:
+            self.on_steps(group, new, changed)
+        self._queue.add(new)
+        self._schedule_drain()
+        return new
+
+    def settled(self, group: str, ids: list[str]) -> asyncio.Future[None]:
+        """Done when every one of ``ids`` has settled."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        left = set(ids) - self._queue.settled
+        if left:
+            self._watches[group] = (left, done)
+        else:
+            done.set_result(None)
+        return done
 
     async def _later(self, spec: StepSpec, decision: Coroutine[Any, Any, StepOutcome]) -> None:
         try:

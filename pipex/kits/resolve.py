@@ -203,6 +203,18 @@ def _resolve(
             condition=step.if_,
             gate=step.approval.message or "",
         )
+    if step.pipeline is not None:  # a sub-pipeline known at run time: nothing to run until its list is known
+        return StepSpec(
+            id=step.id,
+            name=step.label,
+            image="",
+            cmd=(),
+            env=frozen_map(step.env),
+            inputs=tuple([InputSpec(i.step, i.copy_to_output, i.optional) for i in step.inputs]),
+            condition=step.if_,
+            fan_out=fan_out_spec(step),
+            pipeline=step.pipeline,
+        )
     base = f"steps[{index}]"
     resolver: InstanceResolver | None = None
     if _templated(step):  # the kit answers each instance's own values: nothing to apply it to yet

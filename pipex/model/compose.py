@@ -20,6 +20,12 @@ fingerprint, cache entry, logs and address (``--force etl.extract``, ``pipex log
   ``matrix``/``foreach`` does not name them (the innermost fan-out wins). A dependent of ``etl`` reads every
   instance's final steps, at ``/input/etl/<key>/<child-id>/``. The instances are known when the file loads, so
   each is a set of ordinary steps: per-instance caching, addressing and events need nothing more.
+- A ``pipeline:`` step whose ``foreach`` reads an upstream output (``steps.list.outputs.files``) or pairs with a
+  fan-out step's instances (``foreach: {step: X}``) stays a step of its own here (``deferred``): its child file
+  is checked now, and once the list (or ``X``'s instance keys) is known the engine loads the pipeline again with
+  it as a literal ``foreach`` (``validate.with_items``), so the instances are exactly those of the static form
+  (paired: each instance's steps read ``X``'s instance of the same key, at ``/input/X/``). Only at the top
+  level: the engine re-plans the top-level pipeline.
 """
 
 from __future__ import annotations
@@ -115,22 +121,6 @@ def field_problems(step: Step, base: str) -> list[Problem]:
                 "set it on the steps of the sub-pipeline's file",
             )
         )
-    if isinstance(step.foreach, str):  # instances known only at run time: see the module doc
-        problems.append(
-            Problem(
-                f"{base}.foreach",
-                '"foreach" from an upstream output on a sub-pipeline step ("pipeline") is not supported yet',
-                'give it a literal list or a "matrix", or put the "foreach" on the steps of the sub-pipeline\'s file',
-            )
-        )
-    elif isinstance(step.foreach, ForeachStep):
-        problems.append(
-            Problem(
-                f"{base}.foreach",
-                '"foreach: {step: …}" on a sub-pipeline step ("pipeline") is not supported yet',
-                'give it the same "matrix" as that step, or pair the steps of the sub-pipeline\'s file',
-            )
-        )
     if step.pipeline == "":
         problems.append(Problem(f"{base}.pipeline", "must not be empty: name a pipeline file"))
     return problems
@@ -150,10 +140,17 @@ def child_file(value: str, *, root: Path, boundary: Path) -> Path:
 
 
 def inline(
-    pipeline: Pipeline, *, load_child: ChildLoader, chain: tuple[Path, ...], outer: Outer = NO_OUTER
+    pipeline: Pipeline,
+    *,
+    load_child: ChildLoader,
+    chain: tuple[Path, ...],
+    outer: Outer = NO_OUTER,
+    paired: Mapping[str, str] | None = None,
 ) -> tuple[Pipeline | None, list[Problem]]:
     """``pipeline`` with its ``pipeline:`` steps replaced by their children's steps (see the module doc);
-    ``outer``: the ``${{ }}`` names fanned sub-pipelines around this file give its steps."""
+    ``outer``: the ``${{ }}`` names fanned sub-pipelines around this file give its steps; ``paired``: the
+    ``pipeline:`` steps paired with a fan-out step's instances (``foreach: {step: X}``, their instance keys now
+    their literal ``foreach``) → ``X``: each instance of the child reads only its own instance of ``X``."""
     problems: list[Problem] = []
     children: dict[str, Pipeline] = {}
     runs: dict[str, list[Instance]] = {}
@@ -167,9 +164,23 @@ def inline(
             problems.append(Problem(where, str(exc), "sub-pipelines must stay inside the project"))
             continue
         try:
-            children[step.id] = load_child(file, chain, outer.around(step))
+            child = load_child(file, chain, outer.around(step))
         except PipelineError as exc:
             problems += _child_problems(exc, where, _shown(file, pipeline.root))
+            child = None
+        if child is not None and deferred(child):
+            problems.append(
+                Problem(
+                    where,
+                    f'{_shown(file, pipeline.root)}: a sub-pipeline step with "foreach" from an upstream output '
+                    "is not supported inside a sub-pipeline yet",
+                    'give it a literal list or a "matrix", or move it to the top-level pipeline',
+                )
+            )
+        if isinstance(step.foreach, str | ForeachStep):  # instances known only at run time: checked now, inlined then
+            continue
+        if child is not None:
+            children[step.id] = child
         found = instances(step)
         if isinstance(found, Problem):
             problems.append(Problem(f"steps[{index}].{found.location}", found.message, found.hint))
@@ -178,7 +189,13 @@ def inline(
     problems += _pairing_problems(pipeline)
     if problems:
         return None, problems
-    return _assemble(pipeline, children, runs), _clashes(pipeline, children)
+    return _assemble(pipeline, children, runs, paired or {}), _clashes(pipeline, children)
+
+
+def deferred(pipeline: Pipeline) -> list[str]:
+    """The ``pipeline:`` steps left in ``pipeline`` (their ``foreach`` reads an upstream output, so their instances
+    are known only at run time: the engine inlines them then, ``validate.with_items``)."""
+    return [step.id for step in pipeline.steps if step.pipeline is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +279,12 @@ def _finals(child: Pipeline) -> list[str]:
     return [s.id for s in child.steps if s.id not in read]
 
 
-def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline], runs: Mapping[str, Sequence[Instance]]) -> Pipeline:
+def _assemble(
+    pipeline: Pipeline,
+    children: Mapping[str, Pipeline],
+    runs: Mapping[str, Sequence[Instance]],
+    paired: Mapping[str, str],
+) -> Pipeline:
     # not at the top: pipeline.py imports this module (a loop)
     from pipex.model.pipeline import Pipeline
 
@@ -297,12 +319,18 @@ def _assemble(pipeline: Pipeline, children: Mapping[str, Pipeline], runs: Mappin
         for inst in runs[step.id]:
             scope = _scope_id(step.id, inst)
             prefix = scope + SEP
+            mine_passed = passed
+            if step.id in paired:  # its own instance of the paired step, mounted as that step (``mount_name``)
+                pair = paired[step.id]
+                mine_passed = [
+                    i.model_copy(update={"step": f"{pair}[{inst.key}]"}) if i.step == pair else i for i in passed
+                ]
             for inner in child.steps:
                 own = [i.model_copy(update={"step": prefix + i.step}) for i in inner.inputs]
                 taken = {i.step for i in own}
                 update: dict[str, object] = {
                     "id": prefix + inner.id,
-                    "inputs": own + [i for i in passed if i.step not in taken],
+                    "inputs": own + [i for i in mine_passed if i.step not in taken],
                     "env": {**step.env, **inner.env},
                     "if_": _both(step.if_, rescoped(inner.if_, prefix, ids) if inner.if_ else None),
                 }

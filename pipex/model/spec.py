@@ -138,6 +138,9 @@ class StepSpec:
     slurm: SlurmSpec | None = None  # where the step's job goes on Slurm: not part of the fingerprint
     outputs: tuple[str, ...] | None = None  # declared outputs (None: not declared, so none is required)
     fan_out: FanOutSpec | None = None  # matrix / foreach: the engine runs one instance per value
+    # A sub-pipeline whose foreach reads an upstream output (its file, as written): no container; the engine inlines
+    # its steps once the list is known (model/compose.py, "deferred")
+    pipeline: str | None = None
     instance: str | None = None  # an instance's key (its id is ``<step>[<key>]``); None for a step itself
     group: str | None = None  # an instance's step id
     # Warnings produced while resolving (e.g. "install skipped: no requirements.txt in src").

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipex.errors import PipelineError, Problem
 from pipex.model.bounds import MAX_ID, clean, length_problem, structure_problems
@@ -22,7 +22,7 @@ from pipex.model.draft import PIPELINE_ID, Draft, read_document
 from pipex.model.fanout import NO_OUTER, Outer, fanout_problems, placeholder_problems
 from pipex.model.reads import declared_problems, read_problems
 from pipex.model.schema import aliases, quote
-from pipex.model.step import Step
+from pipex.model.step import ForeachStep, Step
 from pipex.model.suggest import Suggester
 
 if TYPE_CHECKING:
@@ -91,6 +91,49 @@ def check(
             problems += more
     problems = sort_problems(problems, doc.keys, doc.drafts)
     return (None if problems or doc.id is None else pipeline), problems
+
+
+def with_items(pipeline: Pipeline, items: Mapping[str, list[Any]]) -> Pipeline:
+    """``pipeline`` loaded again with each deferred sub-pipeline step named in ``items`` (``compose.deferred``)
+    given that list as a literal ``foreach`` (a paired one: the keys of its step's instances): the same path,
+    ids, keys and values as the static form. Its files are read again (they were checked when it loaded);
+    ``PipelineError`` when the list cannot make instances."""
+    # not at the top: pipeline.py imports this module (a loop)
+    from pipex.model.pipeline import Pipeline
+
+    steps = [
+        step.model_copy(update={"foreach": list(items[step.id])}) if step.id in items else step
+        for step in pipeline.authored_steps
+    ]
+    paired = {
+        step.id: step.foreach.step
+        for step in pipeline.authored_steps
+        if step.id in items and isinstance(step.foreach, ForeachStep)
+    }
+    base = Pipeline.create(
+        id=pipeline.id,
+        name=pipeline.name,
+        steps=steps,
+        root=pipeline.root,
+        source=pipeline.source,
+        boundary=pipeline.boundary,
+        config=pipeline.config,
+        config_path=pipeline.config_path,
+        environ=pipeline.environ,
+    )
+    loader = functools.partial(
+        _load_child,
+        boundary=pipeline.boundary,
+        config=pipeline.config,
+        config_path=pipeline.config_path,
+        environ=pipeline.environ,
+        extra=None,
+    )
+    chain = (pipeline.source.resolve(),) if pipeline.source is not None else ()
+    composed, problems = inline(base, load_child=loader, chain=chain, paired=paired)
+    if problems or composed is None:
+        raise PipelineError.from_problems(problems)
+    return composed
 
 
 def _load_child(

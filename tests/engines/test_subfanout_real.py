@@ -81,3 +81,61 @@ def test_each_instance_runs_the_whole_child_and_the_dependent_fans_in(driver: Dr
     assert started == ["etl[asia].extract", "etl[asia].load", "report"]
     out = artifacts(driver.ws("regions"), last_success(driver, "report"))
     assert (out / "keys.txt").read_text() == "asia\neu\nus\n"
+
+
+DYNAMIC = """
+id: listed
+steps:
+  - id: list
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "regions=[\\"eu\\",\\"us\\"]" >> "$PIPEX_OUTPUT"; echo raw > /output/d.txt']
+  - id: etl
+    pipeline: ./etl
+    inputs: [{step: list}]
+    foreach: steps.list.outputs.regions
+    env: {LABEL: "r-${{ item }}"}
+  - id: report
+    image: alpine:3.20
+    inputs: [{step: etl}]
+    cmd: [sh, -c, 'cd /input/etl && cat */load/loaded.txt > /output/report.txt && ls > /output/keys.txt']
+"""
+
+DYNAMIC_CHILD = """
+id: etl
+steps:
+  - id: extract
+    image: alpine:3.20
+    cmd: [sh, -c, 'echo "${{ item }} $ITEM $LABEL" > /output/x.txt']
+  - id: load
+    image: alpine:3.20
+    inputs: [{step: extract}]
+    cmd: [sh, -c, 'cat /input/extract/x.txt /input/list/d.txt > /output/loaded.txt']
+"""
+
+
+def test_a_list_output_runs_the_child_per_item_in_the_same_run(driver: Driver) -> None:
+    project = driver.project(DYNAMIC, {"etl/pipeline.yml": DYNAMIC_CHILD})
+    dry = driver.cli(["run", "--dry-run"], cwd=project)
+    assert dry.returncode == 0, dry.stderr
+    assert "? etl  would run (depends on steps.list.outputs.regions (not known before list runs))" in dry.stderr
+    done = driver.cli(["run", "--json"], cwd=project)
+    assert done.returncode == 0, done.stderr
+    events = json_lines(done.stdout)
+    assert [e["event"] for e in events].count("pipeline_end") == 1
+    assert len({e["runId"] for e in events}) == 1
+    ends = {e["step"]["id"]: e.get("scope") for e in events if e["event"] == "step_end"}
+    assert ends == {
+        "list": None,
+        "etl[eu].extract": "etl[eu]",
+        "etl[eu].load": "etl[eu]",
+        "etl[us].extract": "etl[us]",
+        "etl[us].load": "etl[us]",
+        "report": None,
+    }
+    ws = driver.ws("listed")
+    out = artifacts(ws, str(state(ws)["steps"]["report"]["lastSuccess"]["runId"]))
+    assert (out / "report.txt").read_text() == "eu eu r-eu\nraw\nus us r-us\nraw\n"
+    assert (out / "keys.txt").read_text() == "eu\nus\n"
+    again = driver.cli(["run", "--json"], cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert [e for e in json_lines(again.stdout) if e["event"] == "step_start"] == []  # all cached

@@ -169,11 +169,7 @@ def test_what_a_fan_out_over_a_sub_pipeline_cannot_do_is_a_validation_error_nami
         'steps[1].maxParallel: "maxParallel" on a sub-pipeline step ("pipeline") is not supported yet (every '
         'instance of the child runs, within --concurrency; set "maxParallel" on the fan-out steps of the '
         "sub-pipeline's file)",
-        'steps[2].foreach: "foreach" from an upstream output on a sub-pipeline step ("pipeline") is not supported '
-        'yet (give it a literal list or a "matrix", or put the "foreach" on the steps of the sub-pipeline\'s file)',
-        'steps[3].foreach: "foreach: {step: …}" on a sub-pipeline step ("pipeline") is not supported yet (give it '
-        'the same "matrix" as that step, or pair the steps of the sub-pipeline\'s file)',
-    ]
+    ]  # steps[2] is inlined once its list is known; steps[3]'s pairing: test_subpipeline_dynamic.py
 
 
 def test_an_input_passed_down_may_not_hide_a_child_step(project: Path) -> None:
