@@ -176,17 +176,25 @@ class SlurmExecutor:
         *,
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
+        placed: Callable[[str], None] | None = None,
     ) -> Outcome:
         job = self._jobs[handle]
         if task.setup is None:
-            return self._run(job, task, output, cancelled)
+            return self._run(job, task, output, cancelled, placed)
         # The setup phase's exclusive caches are held for the whole job: its setup runs on the node.
         with task.setup.exclusive() as held:
             if not held:
                 return Outcome(None, "start") if cancelled() else Outcome(1, "setup")
-            return self._run(job, task, output, cancelled)
+            return self._run(job, task, output, cancelled, placed)
 
-    def _run(self, job: _Job, task: Task, output: Output, cancelled: Callable[[], bool]) -> Outcome:
+    def _run(
+        self,
+        job: _Job,
+        task: Task,
+        output: Output,
+        cancelled: Callable[[], bool],
+        placed: Callable[[str], None] | None,
+    ) -> Outcome:
         if cancelled() or job.stopped:
             return Outcome(None, "start")
         job_id = self._sbatch(job, task)
@@ -195,6 +203,8 @@ class SlurmExecutor:
             stopped = job.stopped
         if stopped:
             self._cancel(job_id)
+        if placed is not None:
+            placed(job_id)
         since = self._poller.watch(job_id)
         tail = _Tail(job.dir)
         ended_at: float | None = None
