@@ -2,8 +2,8 @@
 
 Sections: ``chain`` — a 20-step chain (each step reads its upstream's file and writes its own) with
 ``--executor slurm`` vs 20 ``sbatch --wait`` jobs one after the other, each a ``podman run --rm`` of the same
-container with the same binds (target ≤ 1.2×); ``fanout`` — 50 independent steps (a stand-in for a 50-instance
-matrix fan-out) vs 50 ``sbatch --wait`` submitted at once (target ≤ 1.1×).
+container with the same binds (target ≤ 1.2×); ``fanout`` — one ``matrix`` step of 50 instances (each writes its
+own file) vs 50 ``sbatch --wait`` submitted at once (target ≤ 1.1×).
 
 Run as root from the repo: it starts rootless Podman as ``pipex-test`` (tests/env/services.py, as bench_engine.py
 does) and a private single-node Slurm as the same user (tests/env/slurm.py, 8 CPUs), and removes both at the
@@ -16,6 +16,7 @@ test_slurm_real.py). Wall time: median of ``--repeat`` runs; the load average is
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -90,7 +91,18 @@ class SlurmBench:
         took = time.monotonic() - began
         if done.returncode != 0:
             raise SystemExit(f"pipex failed: {done.stderr[-2000:]}")
+        self.check(project / "wd" / name.split("-")[1])
         return took
+
+    def check(self, ws: Path) -> None:
+        """The run did the work: the chain's last step counted to 19; every instance of the fan-out wrote its n."""
+        steps = json.loads((ws / "state.json").read_text())["steps"]
+        ran = {sid: entry["last"]["runId"] for sid, entry in steps.items() if entry["last"]["status"] == "success"}
+        if ws.name == "chain":
+            assert (ws / "runs" / ran[f"s{CHAIN - 1}"] / "artifacts" / "n").read_text().strip() == str(CHAIN - 1)
+        else:
+            found = {(ws / "runs" / ran[f"s[{n}]"] / "artifacts" / "n").read_text().strip() for n in range(FAN)}
+            assert found == {str(n) for n in range(FAN)}, found
 
     # -- bare sbatch --wait --------------------------------------------------------------------------------
     def job(self, cmd: str, binds: list[tuple[Path, str, bool]]) -> str:
@@ -148,8 +160,11 @@ def chain_yaml() -> str:
 
 
 def fan_yaml() -> str:
-    steps = [f"  - id: s{n}\n    image: {IMAGE}\n    cmd: [sh, -c, 'echo {n} > /output/n']" for n in range(FAN)]
-    return "id: fan\nsteps:\n" + "\n".join(steps) + "\n"
+    values = ", ".join(f'"{n}"' for n in range(FAN))
+    return (
+        f"id: fan\nsteps:\n  - id: s\n    image: {IMAGE}\n    matrix: {{n: [{values}]}}\n"
+        "    cmd: [sh, -c, 'echo ${{ matrix.n }} > /output/n']\n"
+    )
 
 
 def main() -> None:
