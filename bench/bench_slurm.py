@@ -10,19 +10,33 @@ does) and a private single-node Slurm as the same user (tests/env/slurm.py, 8 CP
 end. The jobs' ``podman`` is the session's rootless storage (a PATH wrapper, as in tests/engines/
 test_slurm_real.py). Wall time: median of ``--repeat`` runs; the load average is printed with the figures.
 
-    .venv/bin/python bench/bench_slurm.py [chain|fanout ...] [--repeat N]
+``sbatch --wait`` is a loose floor: it asks slurmctld every 2 s at first, then less often, so a job is seen
+done up to seconds after it ended. A third column, ``tight``, submits the same scripts with ``sbatch
+--parsable`` and watches for a file each job writes when its container has exited (every 50 ms): what any
+controller could do at best. pipex's run is also split into phases from its ``--json`` events (``--phases``):
+``submit`` (step_start → step_job: the job script and ``sbatch``), ``job`` (step_job → step_end: Slurm's
+scheduling, the container, seeing the exit file, the commit) and ``gap`` (a step's end → its dependent's start).
+
+``--baseline DIR`` (another ``pipex`` package dir, e.g. ``git archive`` of a commit) adds its runs, pair by pair
+with this tree's, to measure a change.
+
+    .venv/bin/python bench/bench_slurm.py [chain|fanout ...] [--repeat N] [--no-wait-floor] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -38,8 +52,15 @@ CHAIN, FAN = 20, 50
 
 
 class SlurmBench:
-    def __init__(self, repeat: int) -> None:
+    def __init__(self, repeat: int, baseline: Path | None = None) -> None:
         self.bench = Bench(repeat)
+        self.baseline: Path | None = None
+        if baseline is not None:  # a readable, byte-compiled copy, as Bench makes of this tree
+            self.baseline = self.bench.base / "baseline"
+            shutil.copytree(baseline, self.baseline / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.baseline)], check=True)
+            shutil.copy(self.bench.script, self.baseline / "pipex-script")
+            subprocess.run(["chmod", "-R", "a+rX", str(self.baseline)], check=True)
         self.engine = self.bench.engine("rootless_podman")
         self.user = users.get_test_user()
         self.cluster = SlurmCluster(self.bench.base / "slurm", self.user)
@@ -59,14 +80,18 @@ class SlurmBench:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
+        self.phases: list[dict[str, float]] = []
+
     def close(self) -> None:
         self.cluster.stop()
         self.bench.close()
 
-    def as_user(self, argv: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def as_user(
+        self, argv: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             users.as_user_argv(self.user, argv),
-            env=self.env,
+            env=env or self.env,
             cwd=cwd,
             input=stdin,
             capture_output=True,
@@ -80,18 +105,22 @@ class SlurmBench:
         os.chown(path, self.user.uid, self.user.gid)
 
     # -- pipex ----------------------------------------------------------------------------------------------
-    def pipex(self, name: str, pipeline: str) -> float:
+    def pipex(self, name: str, pipeline: str, src: Path | None = None) -> float:
+        """One ``pipex run`` (this tree's, or the copy at ``src``); its phases are kept when it is this tree's."""
         project = self.bench.dir(name)
         self.write(project / "pipeline.yml", pipeline)
         self.write(project / ".pipex.yml", "executor: slurm\n")
-        argv = [str(self.bench.python), str(self.bench.script), "--host", self.engine.url]
-        argv += ["--workdir", str(project / "wd"), "run"]
+        src = src or self.bench.src
+        argv = [str(self.bench.python), str(src / "pipex-script"), "--host", self.engine.url]
+        argv += ["--workdir", str(project / "wd"), "run", "--json"]
         began = time.monotonic()
-        done = self.as_user(argv, project)
+        done = self.as_user(argv, project, env={**self.env, "PYTHONPATH": str(src)})
         took = time.monotonic() - began
         if done.returncode != 0:
             raise SystemExit(f"pipex failed: {done.stderr[-2000:]}")
         self.check(project / "wd" / name.split("-")[1])
+        if src == self.bench.src:
+            self.phases.append(phases([json.loads(line) for line in done.stdout.splitlines()]))
         return took
 
     def check(self, ws: Path) -> None:
@@ -148,6 +177,74 @@ class SlurmBench:
         assert codes == [0] * FAN, codes
         return took
 
+    # -- bare sbatch, each job's end seen by a file it writes (polled every 50 ms) ------------------------------
+    def submit(self, root: Path, script: str) -> None:
+        done = self.as_user(["sbatch", "--parsable", "--output=/dev/null"], root, stdin=script)
+        if done.returncode != 0:
+            raise SystemExit(f"sbatch failed: {done.stderr}")
+
+    def tight_job(self, cmd: str, binds: list[tuple[Path, str, bool]], flag: Path) -> str:
+        return self.job(cmd, binds) + f"echo $? > {flag}.tmp && mv {flag}.tmp {flag}\n"
+
+    def tight_chain(self, name: str) -> float:
+        root = self.bench.dir(name)
+        dirs = [users.make_user_dir(root / f"s{n}", self.user) for n in range(CHAIN)]
+        began = time.monotonic()
+        for n, out in enumerate(dirs):
+            binds = [(out, "/output", False)] + ([(dirs[n - 1], "/input/prev", True)] if n else [])
+            cmd = "echo 0 > /output/n" if n == 0 else "echo $(($(cat /input/prev/n)+1)) > /output/n"
+            self.submit(root, self.tight_job(cmd, binds, root / f"done{n}"))
+            wait_for([root / f"done{n}"])
+        took = time.monotonic() - began
+        assert (dirs[-1] / "n").read_text().strip() == str(CHAIN - 1)
+        return took
+
+    def tight_fan(self, name: str) -> float:
+        root = self.bench.dir(name)
+        dirs = [users.make_user_dir(root / f"s{n}", self.user) for n in range(FAN)]
+        began = time.monotonic()
+        for n, out in enumerate(dirs):
+            self.submit(root, self.tight_job(f"echo {n} > /output/n", [(out, "/output", False)], root / f"done{n}"))
+        wait_for([root / f"done{n}" for n in range(FAN)])
+        took = time.monotonic() - began
+        assert {(d / "n").read_text().strip() for d in dirs} == {str(n) for n in range(FAN)}
+        return took
+
+
+def wait_for(flags: list[Path], timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(f.exists() for f in flags):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"jobs never ended: {[f.name for f in flags if not f.exists()]}")
+        time.sleep(0.05)
+    for flag in flags:
+        assert flag.read_text().strip() == "0", flag
+
+
+def phases(evs: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds per phase, summed over the steps (see the module doc), and the run's wall time by its events."""
+
+    def ts(e: dict[str, Any]) -> float:
+        return datetime.fromisoformat(e["ts"]).timestamp()
+
+    starts = {e["step"]["id"]: ts(e) for e in evs if e["event"] == "step_start"}
+    jobs = {e["step"]["id"]: ts(e) for e in evs if e["event"] == "step_job"}
+    ends = {e["step"]["id"]: ts(e) for e in evs if e["event"] == "step_end"}
+    ran = [s for s in jobs if s in starts and s in ends]
+    out = {
+        "submit": sum(jobs[s] - starts[s] for s in ran),
+        "job": sum(ends[s] - jobs[s] for s in ran),
+        "events": ts(evs[-1]) - ts(evs[0]),
+        "all submitted": max(jobs.values()) - ts(evs[0]),  # the fan-out's jobs are all in Slurm's queue
+    }
+    chain = sorted(ran, key=lambda s: starts[s])
+    out["gap"] = sum(max(0.0, starts[b] - ends[a]) for a, b in itertools.pairwise(chain))
+    return out
+
+
+def rounded(xs: list[float]) -> list[float]:
+    return [round(x, 2) for x in xs]
+
 
 def chain_yaml() -> str:
     steps = ["id: chain", "steps:", f"  - id: s0\n    image: {IMAGE}\n    cmd: [sh, -c, 'echo 0 > /output/n']"]
@@ -171,26 +268,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", choices=["chain", "fanout", []])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-wait-floor", action="store_true", help="skip the sbatch --wait runs (slow)")
+    parser.add_argument("--baseline", type=Path, help="another pipex package dir, measured pair by pair")
     args = parser.parse_args()
-    sb = SlurmBench(args.repeat)
-    rows = []
+    sb = SlurmBench(args.repeat, args.baseline)
     try:
         for section in args.sections or ["chain", "fanout"]:
-            ours, bare = [], []
-            for r in range(args.repeat):
+            ours, bare, tight, base = [], [], [], []
+            sb.phases = []
+            for r in range(args.repeat):  # interleaved: the machine's load hits all three alike
                 if section == "chain":
-                    bare.append(sb.bare_chain(f"bare-chain-{r}"))
+                    if not args.no_wait_floor:
+                        bare.append(sb.bare_chain(f"bare-chain-{r}"))
+                    tight.append(sb.tight_chain(f"tight-chain-{r}"))
                     ours.append(sb.pipex(f"pipex-chain-{r}", chain_yaml()))
+                    if sb.baseline:
+                        base.append(sb.pipex(f"baseline-chain-{r}", chain_yaml(), sb.baseline))
                 else:
-                    bare.append(sb.bare_fan(f"bare-fan-{r}"))
+                    if not args.no_wait_floor:
+                        bare.append(sb.bare_fan(f"bare-fan-{r}"))
+                    tight.append(sb.tight_fan(f"tight-fan-{r}"))
                     ours.append(sb.pipex(f"pipex-fan-{r}", fan_yaml()))
+                    if sb.baseline:
+                        base.append(sb.pipex(f"baseline-fan-{r}", fan_yaml(), sb.baseline))
             target = 1.2 if section == "chain" else 1.1
-            o, b = statistics.median(ours), statistics.median(bare)
-            verdict = "ok" if o <= target * b else "MISSED"
-            rows.append(
-                f"{section:<7} pipex {o:6.2f} s   sbatch --wait {b:6.2f} s   {o / b:4.2f}× (≤ {target}×) {verdict}"
-            )
-            print(rows[-1], f"  runs: pipex {[round(x, 2) for x in ours]} bare {[round(x, 2) for x in bare]}")
+            o, t = statistics.median(ours), statistics.median(tight)
+            row = f"{section:<7} pipex {o:6.2f} s   tight {t:6.2f} s ({o / t:4.2f}×)"
+            if bare:
+                b = statistics.median(bare)
+                verdict = "ok" if o <= target * b else "MISSED"
+                row += f"   sbatch --wait {b:6.2f} s   {o / b:4.2f}× (≤ {target}×) {verdict}"
+            if base:
+                row += f"   baseline {statistics.median(base):6.2f} s"
+            print(row, f"\n        runs: pipex {rounded(ours)} tight {rounded(tight)} sbatch --wait {rounded(bare)}")
+            if base:
+                print(f"        baseline runs: {rounded(base)}")
+            medians = {k: statistics.median(p[k] for p in sb.phases) for k in sb.phases[0]}
+            print("        pipex phases (median s, summed over steps): " + ", ".join(
+                f"{k} {v:.2f}" for k, v in medians.items()
+            ))  # fmt: skip
     finally:
         sb.close()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
