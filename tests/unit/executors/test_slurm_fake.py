@@ -73,10 +73,13 @@ def fake_slurm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "slurm"
     bin_dir = state / "bin"
     bin_dir.mkdir(parents=True)
-    for name, body in (("sbatch", SBATCH), ("squeue", SQUEUE), ("scancel", SCANCEL)):
+    for name, body in (("sbatch.py", SBATCH), ("squeue", SQUEUE), ("scancel", SCANCEL)):
         tool = bin_dir / name
         tool.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
         tool.chmod(0o755)
+    # when each sbatch call began, taken by a shell (a Python start-up would add its own, uneven delay)
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\ndate +%s.%N >> "$FAKE_SLURM/calls"\nexec {bin_dir}/sbatch.py "$@"\n')
+    (bin_dir / "sbatch").chmod(0o755)
     monkeypatch.setenv("FAKE_SLURM", str(state))
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     return state
@@ -126,6 +129,28 @@ def test_each_job_id_is_a_line_of_the_plain_view(fake_slurm: Path, tmp_path: Pat
         "· flaky  job 4100",
         "· after  job 4101",
     ]
+
+
+FAN = """
+id: fan
+steps:
+  - id: s
+    image: alpine:3.20
+    matrix: {n: ["1", "2", "3", "4", "5", "6"]}
+    cmd: [sh, -c, "echo ${{ matrix.n }}"]
+"""
+
+
+def test_submit_rate_spaces_the_sbatch_calls_of_a_fan_out(fake_slurm: Path, tmp_path: Path) -> None:
+    write(tmp_path / "p", FAN)
+    result = run(tmp_path / "p", workdir=tmp_path / "wd", executor="slurm",
+                 slurm=SlurmOptions(poll_interval=0.05, submit_rate=2))  # fmt: skip
+    assert result.status == "success"
+    assert len(of(result, StepJob)) == 6
+    calls = sorted(float(t) for t in (fake_slurm / "calls").read_text().split())
+    # 2 per second at most: the sixth call 2.5 s after the first (less what a loaded host delays a process start
+    # by); without the pacing, the four calls at once would all be over in well under a second
+    assert calls[-1] - calls[0] >= 1.5, calls
 
 
 def test_a_local_run_has_no_job(tmp_path: Path) -> None:
