@@ -13,9 +13,10 @@ test_slurm_real.py). Wall time: median of ``--repeat`` runs; the load average is
 ``sbatch --wait`` is a loose floor: it asks slurmctld every 2 s at first, then less often, so a job is seen
 done up to seconds after it ended. A third column, ``tight``, submits the same scripts with ``sbatch
 --parsable`` and watches for a file each job writes when its container has exited (every 50 ms): what any
-controller could do at best. pipex's run is also split into phases from its ``--json`` events (``--phases``):
+controller could do at best. pipex's run is also split into phases from its ``--json`` events:
 ``submit`` (step_start → step_job: the job script and ``sbatch``), ``job`` (step_job → step_end: Slurm's
-scheduling, the container, seeing the exit file, the commit) and ``gap`` (a step's end → its dependent's start).
+scheduling, the container, seeing the exit file, the commit), ``gap`` (a step's end → its dependent's start) and
+``all submitted`` (the run's first event → its last ``step_job``: how soon a fan-out's jobs are all queued).
 
 ``--baseline DIR`` (another ``pipex`` package dir, e.g. ``git archive`` of a commit) adds its runs, pair by pair
 with this tree's, to measure a change.
@@ -80,7 +81,7 @@ class SlurmBench:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-        self.phases: list[dict[str, float]] = []
+        self.phases: dict[str, list[dict[str, float]]] = {}  # "pipex" / "baseline" → per run
 
     def close(self) -> None:
         self.cluster.stop()
@@ -106,7 +107,7 @@ class SlurmBench:
 
     # -- pipex ----------------------------------------------------------------------------------------------
     def pipex(self, name: str, pipeline: str, src: Path | None = None) -> float:
-        """One ``pipex run`` (this tree's, or the copy at ``src``); its phases are kept when it is this tree's."""
+        """One ``pipex run`` (this tree's, or the copy at ``src``), its phases kept."""
         project = self.bench.dir(name)
         self.write(project / "pipeline.yml", pipeline)
         self.write(project / ".pipex.yml", "executor: slurm\n")
@@ -119,8 +120,8 @@ class SlurmBench:
         if done.returncode != 0:
             raise SystemExit(f"pipex failed: {done.stderr[-2000:]}")
         self.check(project / "wd" / name.split("-")[1])
-        if src == self.bench.src:
-            self.phases.append(phases([json.loads(line) for line in done.stdout.splitlines()]))
+        measured = phases([json.loads(line) for line in done.stdout.splitlines()])
+        self.phases.setdefault("pipex" if src == self.bench.src else "baseline", []).append(measured)
         return took
 
     def check(self, ws: Path) -> None:
@@ -275,7 +276,7 @@ def main() -> None:
     try:
         for section in args.sections or ["chain", "fanout"]:
             ours, bare, tight, base = [], [], [], []
-            sb.phases = []
+            sb.phases = {}
             for r in range(args.repeat):  # interleaved: the machine's load hits all three alike
                 if section == "chain":
                     if not args.no_wait_floor:
@@ -303,10 +304,11 @@ def main() -> None:
             print(row, f"\n        runs: pipex {rounded(ours)} tight {rounded(tight)} sbatch --wait {rounded(bare)}")
             if base:
                 print(f"        baseline runs: {rounded(base)}")
-            medians = {k: statistics.median(p[k] for p in sb.phases) for k in sb.phases[0]}
-            print("        pipex phases (median s, summed over steps): " + ", ".join(
-                f"{k} {v:.2f}" for k, v in medians.items()
-            ))  # fmt: skip
+            for who, runs in sb.phases.items():
+                medians = {k: statistics.median(p[k] for p in runs) for k in runs[0]}
+                print(f"        {who} phases (median s, summed over steps): " + ", ".join(
+                    f"{k} {v:.2f}" for k, v in medians.items()
+                ))  # fmt: skip
     finally:
         sb.close()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
