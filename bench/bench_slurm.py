@@ -27,6 +27,7 @@ with this tree's, to measure a change.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -35,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -277,21 +279,26 @@ def main() -> None:
         for section in args.sections or ["chain", "fanout"]:
             ours, bare, tight, base = [], [], [], []
             sb.phases = {}
-            for r in range(args.repeat):  # interleaved: the machine's load hits all three alike
-                if section == "chain":
-                    if not args.no_wait_floor:
-                        bare.append(sb.bare_chain(f"bare-chain-{r}"))
-                    tight.append(sb.tight_chain(f"tight-chain-{r}"))
-                    ours.append(sb.pipex(f"pipex-chain-{r}", chain_yaml()))
-                    if sb.baseline:
-                        base.append(sb.pipex(f"baseline-chain-{r}", chain_yaml(), sb.baseline))
-                else:
-                    if not args.no_wait_floor:
-                        bare.append(sb.bare_fan(f"bare-fan-{r}"))
-                    tight.append(sb.tight_fan(f"tight-fan-{r}"))
-                    ours.append(sb.pipex(f"pipex-fan-{r}", fan_yaml()))
-                    if sb.baseline:
-                        base.append(sb.pipex(f"baseline-fan-{r}", fan_yaml(), sb.baseline))
+            kind = "chain" if section == "chain" else "fan"
+            yaml_text = chain_yaml() if section == "chain" else fan_yaml()
+            for r in range(args.repeat):
+                # interleaved, each repetition in another order: the machine's load (and whatever one run leaves
+                # the next, e.g. containers still being removed) hits all of them alike
+                runs: list[tuple[list[float], Callable[[], float]]] = [
+                    (
+                        tight,
+                        functools.partial(sb.tight_chain if kind == "chain" else sb.tight_fan, f"tight-{kind}-{r}"),
+                    ),
+                    (ours, functools.partial(sb.pipex, f"pipex-{kind}-{r}", yaml_text)),
+                ]
+                if not args.no_wait_floor:
+                    bare_run = sb.bare_chain if kind == "chain" else sb.bare_fan
+                    runs.append((bare, functools.partial(bare_run, f"bare-{kind}-{r}")))
+                if sb.baseline:
+                    runs.append((base, functools.partial(sb.pipex, f"baseline-{kind}-{r}", yaml_text, sb.baseline)))
+                turn = r % len(runs)
+                for into, measure in runs[turn:] + runs[:turn]:
+                    into.append(measure())
             target = 1.2 if section == "chain" else 1.1
             o, t = statistics.median(ours), statistics.median(tight)
             row = f"{section:<7} pipex {o:6.2f} s   tight {t:6.2f} s ({o / t:4.2f}×)"
