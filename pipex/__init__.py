@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "StepWarning": "pipex.engine.events",
     "StepLog": "pipex.engine.events",
     "StepRetry": "pipex.engine.events",
+    "StepJob": "pipex.engine.events",
     "StepCached": "pipex.engine.events",
     "StepSkipped": "pipex.engine.events",
     "StepWaiting": "pipex.engine.events",
@@ -86,6 +87,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.engine.events import RunWarning as RunWarning
     from pipex.engine.events import StepCached as StepCached
     from pipex.engine.events import StepEnd as StepEnd
+    from pipex.engine.events import StepJob as StepJob
     from pipex.engine.events import StepLog as StepLog
     from pipex.engine.events import StepOutcome as StepOutcome
     from pipex.engine.events import StepRetry as StepRetry

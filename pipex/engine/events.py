@@ -199,6 +199,17 @@ class StepStart(StepEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StepJob(StepEvent):
+    """An attempt was handed to a batch scheduler: ``job`` is what the scheduler calls it (Slurm's job id), for
+    ``squeue``/``scontrol``/``scancel``. Only executors that submit jobs say it (a local step has none); it follows
+    the step's ``StepStart`` (or ``StepRetry``), when the job is submitted."""
+
+    job: str
+    kind = "step_job"
+    json_fields = (*StepEvent.json_fields, _f("job", load=str))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImagePull(StepEvent):
     image: str
     status: str
@@ -347,6 +358,7 @@ class StepEnd(StepEvent):
     message: str | None = None
     setup_seconds: float = 0.0  # of ``duration``: the final attempt's setup phase (the report's timeline)
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
+    job: str | None = None  # the final attempt's batch job (StepJob), when it ran as one
     kind = "step_end"
     json_fields = (
         *StepEvent.json_fields,
@@ -359,6 +371,7 @@ class StepEnd(StepEvent):
         _f("message", default=None, omit=True),
         _f("setupMs", "setup_seconds", dump=_ms, load=_seconds, default=0.0, omit=True),
         _f("outputs", dump=dict, load=dict, default={}, omit=True),
+        _f("job", default=None, omit=True),
     )
 
 
@@ -493,6 +506,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RunWarning,
     ImagePull,
     StepStart,
+    StepJob,
     StepLog,
     StepRetry,
     StepWarning,

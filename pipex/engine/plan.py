@@ -75,6 +75,7 @@ class StepRun:
     tail: tuple[str, ...] = ()
     setup_seconds: float = 0.0  # the final attempt's setup phase
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
+    job: str | None = None  # the final attempt's batch job, when the executor submitted one
 
 
 Emit = Callable[..., None]

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipex.engine import imageuser, outputs
 from pipex.engine.digest import ARTIFACTS_FORMAT
-from pipex.engine.events import StepLog, StepRef, StepRetry, StepStatus, StepWarning
+from pipex.engine.events import StepJob, StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
 from pipex.engine.plan import StepContext, StepPlan, StepRun
 from pipex.engine.runmeta import iso as _iso
@@ -85,6 +85,7 @@ class _Attempt:
         self.attempt = attempt
         self.timed_out = threading.Event()
         self.container: str | None = None
+        self.job: str | None = None  # the batch job the executor submitted for this attempt (Slurm's job id)
         self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
         self.outputs: dict[str, Any] = {}  # what the step wrote to $PIPEX_OUTPUT (a successful attempt)
 
@@ -196,7 +197,9 @@ class _Attempt:
         self.ctx.running.add(spec.id, handle)
         timer = self._arm_timeout()
         try:
-            outcome = executor.run(handle, task, sink, cancelled=self.ctx.cancel.is_set, interrupted=self._interrupted)
+            outcome = executor.run(
+                handle, task, sink, cancelled=self.ctx.cancel.is_set, interrupted=self._interrupted, placed=self._placed
+            )
         finally:
             if timer is not None:
                 timer.cancel()
@@ -242,6 +245,12 @@ class _Attempt:
             return "failure", 0, "outputs", failure
         self.outputs = found
         return "success", 0, None, None
+
+    def _placed(self, job: str) -> None:
+        """The executor submitted this attempt as a batch job: said on the events (``StepJob``, then ``StepEnd``)
+        and kept in the run's record."""
+        self.job = job
+        self.ctx.emit(StepJob, step=self.ref, attempt=self.attempt, job=job)
 
     def _interrupted(self) -> bool:
         return self.timed_out.is_set() or self.ctx.cancel.is_set()
@@ -352,6 +361,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 message,
                 tuple(sink.tail()),
                 att.outputs,
+                job=att.job,
             )
             return dataclasses.replace(done, setup_seconds=att.setup_seconds)
         delay = spec.retry_delay_ms / 1000
@@ -377,6 +387,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 "cancelled",
                 None,
                 tuple(sink.tail()),
+                job=att.job,
             )
     raise AssertionError("unreachable")
 
@@ -389,11 +400,11 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
         ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
 
 
-def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any) -> StepRun:
+def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any, job: str | None) -> StepRun:
     """``_finish``; a host I/O failure (full disk while committing) becomes its one-line error, and the
     attempt, if not committed yet, is dropped from staging (never visible as a run; it frees the space)."""
     try:
-        return _finish(plan, ctx, run_dir, *args)
+        return _finish(plan, ctx, run_dir, *args, job=job)
     except OSError as exc:
         with contextlib.suppress(PipexError, OSError):
             remove(run_dir, ctx.executor.remove_tree)  # gone already when the commit's rename happened
@@ -413,6 +424,8 @@ def _finish(
     message: str | None,
     tail: tuple[str, ...],
     found: dict[str, Any] | None = None,
+    *,
+    job: str | None = None,
 ) -> StepRun:
     ws = ctx.workspace
     found = found or {}
@@ -430,6 +443,8 @@ def _finish(
     finished = time.time()
     meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
     meta["outputs"] = found
+    if job is not None:  # the final attempt's batch job: `pipex inspect` names it (a local run has none)
+        meta["job"] = job
     ws.commit(run_id, meta)
     entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
     ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
@@ -438,7 +453,19 @@ def _finish(
 
         push(plan, ctx, ws.run_dir(run_id), meta, digest, size)
     return StepRun(
-        status, code, reason, run_id, attempt, started, finished - started, digest, size, message, tail, outputs=found
+        status,
+        code,
+        reason,
+        run_id,
+        attempt,
+        started,
+        finished - started,
+        digest,
+        size,
+        message,
+        tail,
+        outputs=found,
+        job=job,
     )
 
 

@@ -583,6 +583,7 @@ class Scheduler:
             message=result.message,
             setup_seconds=result.setup_seconds,
             outputs=result.outputs,
+            job=result.job,
         )
         return StepOutcome(
             ref.id,

@@ -6,7 +6,8 @@ events, the timeout, the retries, the commit — and hands an executor one ``Tas
 
 1. ``submit(task)`` prepares the attempt and returns an opaque handle (a container id; a batch job id);
 2. ``run(handle, task, output, …)`` starts it if needed and blocks (in a worker thread) until it ends, handing
-   its output to ``output`` as it arrives, and returns the ``Outcome``;
+   its output to ``output`` as it arrives (and, for a batch executor, the job it submitted to ``placed``), and
+   returns the ``Outcome``;
 3. ``stop(handle, kill=…)`` may come from any thread at any time (cancel, Ctrl-C, the step's timeout) and makes
    ``run`` return soon;
 4. ``cleanup(handle)`` always follows, whatever happened (removes the container; cancels a leftover job).
@@ -113,9 +114,12 @@ class Executor(Protocol):
         *,
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
+        placed: Callable[[str], None] | None = None,
     ) -> Outcome:
         """Blocks until the attempt ends. ``cancelled``: the run is being cancelled; ``interrupted``: cancelled
-        or timed out (both only read)."""
+        or timed out (both only read). ``placed``: told the attempt's job once a scheduler has it (a batch job
+        id, which the engine puts on the step's events and record); an executor whose attempts are no job of
+        anyone's (local) never calls it."""
         ...
 
     def stop(self, handle: str, *, kill: bool = False) -> None: ...

@@ -34,6 +34,7 @@ class LocalExecutor:
         *,
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
+        placed: Callable[[str], None] | None = None,  # never called: a container here is no scheduler's job
     ) -> Outcome:
         rt = self.runtime
         for src in task.sources:

@@ -25,6 +25,7 @@ from pipex.engine.events import (
     RunResult,
     StepCached,
     StepEnd,
+    StepJob,
     StepLog,
     StepOutcome,
     StepRef,
@@ -778,6 +779,28 @@ def test_live_pull_progress_and_retry() -> None:
         "0/2 done · 1 running · 3.0s",
     ]
     reporter.close()
+
+
+def test_live_shows_the_job_of_a_running_step_and_plain_prints_it() -> None:
+    console, out = terminal()
+    reporter = live(console)
+    ev = Feed()
+    events = [
+        ev(PipelineStart, pipeline="geodata", steps=(BUILD, REPORT)),
+        ev(StepStart, 1.0, step=REPORT, image="alpine"),
+        ev(StepJob, 1.1, step=REPORT, job="4101"),
+        ev(StepLog, 2.0, step=REPORT, stream="stdout", line="working"),
+    ]
+    for event in events:
+        reporter.handle(event)
+    reporter.refresh()
+    assert screen_lines(out.getvalue())[-2:] == ["⠋ report  2.0s  job 4101  working", "0/2 done · 1 running · 3.0s"]
+    reporter.close()
+    plain_out = io.StringIO()
+    plain = PlainReporter(plain_out, workspace="geo")
+    for event in events:
+        plain.handle(event)
+    assert plain_out.getvalue().splitlines()[1:] == ["▶ report  started", "· report  job 4101"]
 
 
 def test_live_verbose_log_lines_scroll_above_sanitized() -> None:

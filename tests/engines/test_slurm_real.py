@@ -184,6 +184,16 @@ def test_dag_runs_as_jobs_and_is_cached(driver: SlurmDriver) -> None:
     assert {("a", "stdout", "log from a"), ("a", "stderr", "err from a")} <= logs
     run = driver.workdir / "dag" / "runs" / state(driver.workdir, "dag")["steps"]["d"]["last"]["runId"]
     assert (run / "artifacts" / "all").read_text().split() == ["one", "two", "words", "4"]
+    # each step's job id, as the events and the records say it, is the job Slurm ran for it
+    jobs = {e["step"]["id"]: e["job"] for e in events(done.stdout) if e["event"] == "step_job"}
+    assert set(jobs) == {"a", "b", "c", "d"}
+    ends = {e["step"]["id"]: e["job"] for e in events(done.stdout) if e["event"] == "step_end"}
+    assert ends == jobs
+    assert {step: meta(driver.workdir, "dag", step)["job"] for step in jobs} == jobs
+    known = driver.cluster.known_jobs()
+    assert {step: known.get(job) for step, job in jobs.items()} == {
+        step: ("COMPLETED", f"pipex-{step}") for step in jobs
+    }
     assert (run / "stdout.log").is_file() and not (run / ".slurm").exists()
     again = driver.cli(["run", "--json"], cwd=project)
     assert again.returncode == 0, again.stderr
@@ -260,9 +270,14 @@ def test_failing_step_is_retried(driver: SlurmDriver) -> None:
     evs = events(done.stdout)
     retries = [(e["step"]["id"], e["attempt"]) for e in evs if e["event"] == "step_retry"]
     assert sorted(retries) == [("bad", 2), ("f", 2)]
+    bad_jobs = [e["job"] for e in evs if e["event"] == "step_job" and e["step"]["id"] == "bad"]
+    assert len(bad_jobs) == 2 and len(set(bad_jobs)) == 2  # one job per attempt
+    known = driver.cluster.known_jobs()
+    assert [known.get(job, ("?", "?"))[1] for job in bad_jobs] == ["pipex-bad", "pipex-bad"]
     assert meta(driver.workdir, "flaky", "f")["status"] == "success"
     bad = meta(driver.workdir, "flaky", "bad")
     assert (bad["status"], bad["exitCode"], bad["attempt"]) == ("failure", 3, 2)
+    assert bad["job"] == bad_jobs[1]  # the record names the final attempt's job
 
 
 def test_timeout_cancels_the_job(driver: SlurmDriver) -> None:

@@ -191,6 +191,12 @@ class SlurmCluster:
         done = self.run(["squeue", "-h", "-o", "%i|%T|%r"])
         return [line for line in done.stdout.split() if line]
 
+    def known_jobs(self) -> dict[str, tuple[str, str]]:
+        """id → (state, name) of every job slurmctld still knows, finished ones too (until MinJobAge)."""
+        done = self.run(["squeue", "-h", "-t", "all", "-o", "%i|%T|%j"])
+        rows = (line.split("|") for line in done.stdout.split() if line)
+        return {row[0]: (row[1], row[2]) for row in rows if len(row) == 3}
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:

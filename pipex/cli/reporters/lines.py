@@ -5,6 +5,7 @@ The format is stable (CI logs get grepped)::
     pipeline geodata · workspace geodata · 4 steps        (`· dry run` appended for --dry-run)
     ⇣ build  pulling alpine:3.20
     ▶ build  started                                      (with --explain: `started (<reason>; <reason>)`)
+    · build  job 1234                                     (the attempt became a batch job: --executor slurm)
     ✓ build  1.2s 3.4 KB                                  (size left out when the step wrote nothing)
     = test  cached
     - notify  skipped (condition)                         (or `skipped (dependency)`)
@@ -31,6 +32,7 @@ from pipex.engine.events import (
     RunWarning,
     StepCached,
     StepEnd,
+    StepJob,
     StepLog,
     StepRef,
     StepRetry,
@@ -62,6 +64,11 @@ def pipeline_line(event: PipelineStart) -> Line:
 def start_line(event: StepStart, *, width: int = 0) -> Line:
     detail = "started" + (f" ({'; '.join(event.reasons)})" if event.reasons else "")
     return step_line("▶", "cyan", event.step, detail, width=width)
+
+
+def job_line(event: StepJob, *, width: int = 0) -> Line:
+    """The batch job an attempt became (Slurm): the id ``squeue``/``scontrol``/``scancel`` take."""
+    return step_line("·", "dim", event.step, f"job {event.job}", width=width, detail_style="dim")
 
 
 def pull_line(event: ImagePull, *, width: int = 0) -> Line:

@@ -41,6 +41,7 @@ from pipex.engine.events import (
     RunWarning,
     StepCached,
     StepEnd,
+    StepJob,
     StepLog,
     StepRetry,
     StepSkipped,
@@ -78,6 +79,7 @@ class _Running:
     started: datetime
     retry: str = ""
     last: str = ""  # the last line the step wrote
+    job: str = ""  # the attempt's batch job (Slurm), shown as `job 1234`
 
 
 @dataclass(slots=True)
@@ -208,6 +210,11 @@ class LiveReporter:
             running = self._running.setdefault(event.step.id, _Running(event.ts))
             running.retry = f"retry {event.attempt}/{event.max}"
             return lines.retry_line(event, width=self._width)
+        if isinstance(event, StepJob):
+            running = self._running.get(event.step.id)  # an instance runs in its group's line: no job shown
+            if running is not None:
+                running.job = event.job
+            return None
         if isinstance(event, StepWarning):
             return lines.warning_line(event, width=self._width)
         if isinstance(event, ImagePull):
@@ -358,6 +365,8 @@ class LiveReporter:
                 ("  ", ""),
                 (human_duration((now - running.started).total_seconds()), ""),
             ]
+            if running.job:
+                row.append((f"  job {running.job}", "dim"))
             if running.retry:
                 row.append((f"  {running.retry}", "yellow"))
             if running.last:

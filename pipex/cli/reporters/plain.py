@@ -23,6 +23,7 @@ from pipex.engine.events import (
     RunWarning,
     StepCached,
     StepEnd,
+    StepJob,
     StepLog,
     StepRetry,
     StepSkipped,
@@ -77,6 +78,8 @@ class PlainReporter:
             return lines.start_line(event)
         if isinstance(event, StepRetry):
             return lines.retry_line(event)
+        if isinstance(event, StepJob):
+            return lines.job_line(event)
         if isinstance(event, StepWarning):
             return lines.warning_line(event)
         if isinstance(event, ImagePull):
