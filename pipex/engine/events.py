@@ -359,6 +359,7 @@ class StepEnd(StepEvent):
     setup_seconds: float = 0.0  # of ``duration``: the final attempt's setup phase (the report's timeline)
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
     job: str | None = None  # the final attempt's batch job (StepJob), when it ran as one
+    node: str | None = None  # the machine that job ran on, as it reported it (a host name; local steps: None)
     kind = "step_end"
     json_fields = (
         *StepEvent.json_fields,
@@ -372,6 +373,7 @@ class StepEnd(StepEvent):
         _f("setupMs", "setup_seconds", dump=_ms, load=_seconds, default=0.0, omit=True),
         _f("outputs", dump=dict, load=dict, default={}, omit=True),
         _f("job", default=None, omit=True),
+        _f("node", default=None, omit=True),
     )
 
 

@@ -76,6 +76,7 @@ class StepRun:
     setup_seconds: float = 0.0  # the final attempt's setup phase
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
     job: str | None = None  # the final attempt's batch job, when the executor submitted one
+    node: str | None = None  # the machine the final attempt ran on, when the executor said (a batch job's node)
 
 
 Emit = Callable[..., None]

@@ -86,6 +86,7 @@ class _Attempt:
         self.timed_out = threading.Event()
         self.container: str | None = None
         self.job: str | None = None  # the batch job the executor submitted for this attempt (Slurm's job id)
+        self.node: str | None = None  # the machine it ran on, when the executor says (a batch job's node)
         self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
         self.outputs: dict[str, Any] = {}  # what the step wrote to $PIPEX_OUTPUT (a successful attempt)
 
@@ -207,6 +208,7 @@ class _Attempt:
                 # before the step goes on (and the run closes the runtime under it, leaving its connection open).
                 timer.join()
         self.setup_seconds = outcome.setup_seconds
+        self.node = outcome.node
         if outcome.phase == "start":
             return "cancelled", None, "cancelled", None
         if outcome.phase == "setup":
@@ -362,6 +364,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 tuple(sink.tail()),
                 att.outputs,
                 job=att.job,
+                node=att.node,
             )
             return dataclasses.replace(done, setup_seconds=att.setup_seconds)
         delay = spec.retry_delay_ms / 1000
@@ -388,6 +391,7 @@ def execute(plan: StepPlan, ctx: StepContext) -> StepRun:
                 None,
                 tuple(sink.tail()),
                 job=att.job,
+                node=att.node,
             )
     raise AssertionError("unreachable")
 
@@ -400,11 +404,13 @@ def _log(ctx: StepContext, ref: StepRef, attempt: int, stream: StreamName, lines
         ctx.emit(StepLog, step=ref, attempt=attempt, stream=stream, line=line)
 
 
-def _finish_or_fault(plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any, job: str | None) -> StepRun:
+def _finish_or_fault(
+    plan: StepPlan, ctx: StepContext, run_dir: Path, *args: Any, job: str | None, node: str | None
+) -> StepRun:
     """``_finish``; a host I/O failure (full disk while committing) becomes its one-line error, and the
     attempt, if not committed yet, is dropped from staging (never visible as a run; it frees the space)."""
     try:
-        return _finish(plan, ctx, run_dir, *args, job=job)
+        return _finish(plan, ctx, run_dir, *args, job=job, node=node)
     except OSError as exc:
         with contextlib.suppress(PipexError, OSError):
             remove(run_dir, ctx.executor.remove_tree)  # gone already when the commit's rename happened
@@ -426,6 +432,7 @@ def _finish(
     found: dict[str, Any] | None = None,
     *,
     job: str | None = None,
+    node: str | None = None,
 ) -> StepRun:
     ws = ctx.workspace
     found = found or {}
@@ -445,6 +452,8 @@ def _finish(
     meta["outputs"] = found
     if job is not None:  # the final attempt's batch job: `pipex inspect` names it (a local run has none)
         meta["job"] = job
+    if node is not None:  # and the node it ran on (from the job: checked to be a host name)
+        meta["node"] = node
     ws.commit(run_id, meta)
     entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
     ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
@@ -466,6 +475,7 @@ def _finish(
         tail,
         outputs=found,
         job=job,
+        node=node,
     )
 
 

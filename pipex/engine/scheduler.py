@@ -584,6 +584,7 @@ class Scheduler:
             setup_seconds=result.setup_seconds,
             outputs=result.outputs,
             job=result.job,
+            node=result.node,
         )
         return StepOutcome(
             ref.id,

@@ -7,7 +7,7 @@ events, the timeout, the retries, the commit — and hands an executor one ``Tas
 1. ``submit(task)`` prepares the attempt and returns an opaque handle (a container id; a batch job id);
 2. ``run(handle, task, output, …)`` starts it if needed and blocks (in a worker thread) until it ends, handing
    its output to ``output`` as it arrives (and, for a batch executor, the job it submitted to ``placed``), and
-   returns the ``Outcome``;
+   returns the ``Outcome`` (for a batch executor, with the node the job ran on);
 3. ``stop(handle, kill=…)`` may come from any thread at any time (cancel, Ctrl-C, the step's timeout) and makes
    ``run`` return soon;
 4. ``cleanup(handle)`` always follows, whatever happened (removes the container; cancels a leftover job).
@@ -89,11 +89,13 @@ class Task:
 class Outcome:
     """How an attempt ended. ``phase``: ``start`` — cancelled before it started; ``setup`` — the setup command
     failed with ``code`` (not interrupted); ``run`` — the step's command ended with ``code`` (``None``: stopped
-    before it ran or without an exit code)."""
+    before it ran or without an exit code). ``node``: where it ran, when that is another machine than this one (a
+    batch job's node, as the job reported it); the engine puts it on the step's end event and record."""
 
     code: int | None
     phase: Literal["start", "setup", "run"] = "run"
     setup_seconds: float = 0.0  # the setup phase's wall time (the report's timeline shows it)
+    node: str | None = None  # None: this host (local), or a job that never said where it ran
 
 
 class Executor(Protocol):

@@ -3,11 +3,12 @@
 The controller (this process) stays where it is: it resolves images and fingerprints, owns the workspace and
 commits runs, as with ``LocalExecutor``. Per attempt, ``submit`` writes the job script (``slurmscript``) into a
 job dir inside the attempt's staging dir (on the shared filesystem), ``run`` submits it with ``sbatch``, streams
-the job's log files to ``output`` as they grow, and returns when the job's ``exit`` file appears. One poller
-thread asks ``squeue`` about every job in flight once per ``poll_interval``: a job Slurm no longer runs that left
-no ``exit`` file after a grace period (a file may appear late on NFS) was lost — an ``EngineError``, which the
-step runner records as a failure (reason ``engine``) and retries like any other. ``stop`` cancels: the stops of
-one tick are gathered into one ``scancel``; the job's trap removes the container on the node.
+the job's log files to ``output`` as they grow, and returns when the job's ``exit`` file appears (with the node
+the job's ``node`` file names, on the ``Outcome``). One poller thread asks ``squeue`` about every job in flight
+once per ``poll_interval``: a job Slurm no longer runs that left no ``exit`` file after a grace period (a file
+may appear late on NFS) was lost — an ``EngineError``, which the step runner records as a failure (reason
+``engine``) and retries like any other. ``stop`` cancels: the stops of one tick are gathered into one
+``scancel``; the job's trap removes the container on the node.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +41,9 @@ PARALLEL_JOBS = 256  # attempts in flight when --concurrency is not given: the c
 # process and a round trip to slurmctld), without a burst of hundreds of processes at a busy slurmctld.
 SUBMIT_PARALLEL = 4
 READ_CHUNK = 1 << 20
+# A node's name as a job reports it: a host name (letters, digits, '.', '-', '_'; at most 253 characters, DNS's
+# limit). Anything else in the file is not believed: the name goes on events, records and terminals.
+_NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
 
 @dataclass(slots=True)
@@ -128,6 +134,25 @@ def _read_code(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     return int(text) if text.isdigit() and int(text) < 256 else -1
+
+
+def read_node(path: Path) -> str | None:
+    """The node name the job wrote (hostile bytes: a regular file, not a link, read up to a bound, a host name's
+    characters and length); ``None`` when there is none or it is not one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # never hang on a FIFO
+    except OSError:  # absent, a symbolic link (ELOOP), unreadable
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, 256)  # a valid name and its newline fit: anything longer is refused below
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    text = data.removesuffix(b"\n").decode("ascii", "replace")
+    return text if _NODE_NAME.fullmatch(text) else None
 
 
 class SlurmExecutor:
@@ -222,13 +247,13 @@ class SlurmExecutor:
                     if setup_code is not None:
                         tail.pump(output)
                         output.flush_lines()
-                        return Outcome(setup_code, "setup")
+                        return Outcome(setup_code, "setup", node=read_node(job.dir / "node"))
                 else:
                     tail.pump(output)
                     output.flush_lines()
                     if code < 0:
                         raise EngineError(f"slurm job {job_id} wrote an unreadable exit status")
-                    return Outcome(code)
+                    return Outcome(code, node=read_node(job.dir / "node"))
                 state, current = self._poller.state(job_id, since)
                 if not current or state is None or state.active:
                     ended_at = None
@@ -236,7 +261,7 @@ class SlurmExecutor:
                 # Slurm says the job is over and no exit file is there (yet: NFS may show it late).
                 if job.stopped:
                     output.flush_lines()
-                    return Outcome(None)
+                    return Outcome(None, node=read_node(job.dir / "node"))  # none if it was cancelled queued
                 now = time.monotonic()
                 if ended_at is None:
                     ended_at = now

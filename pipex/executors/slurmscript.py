@@ -3,7 +3,8 @@ rootless Podman CLI (no socket, no pipex needed on the node) and leaves its resu
 
 Files in the job dir (on the shared filesystem, inside the attempt's staging dir):
 ``stdout``/``stderr`` — the container's streams as written; ``exit`` — its exit code, written atomically
-(temp + rename) once it ended; ``setup-exit`` — the setup command's code when it failed; ``env`` — the step's
+(temp + rename) once it ended; ``setup-exit`` — the setup command's code when it failed; ``node`` — the name of
+the node the job runs on (Slurm's ``$SLURMD_NODENAME``, else ``hostname``), written first; ``env`` — the step's
 environment (0600, ``--env-file``: values never on a command line); ``job.out`` — the script's own output.
 
 Cancelled (``scancel``: SIGTERM, SIGKILL after Slurm's KillWait), the trap removes the container at once: the
@@ -92,7 +93,8 @@ def job_script(task: Task, job_dir: Path, runtime_dir: str | None) -> str:
         'done_with() { printf "%s\\n" "$2" >"$J/$1.tmp" && mv -f "$J/$1.tmp" "$J/$1"; }',
         'gone() { podman rm -f -t 0 "$name" >/dev/null 2>&1; exit 143; }',
         "trap gone TERM INT HUP",
-        'hostname >"$J/node" 2>/dev/null',
+        # Slurm's name for the node (what scontrol and sinfo take), else the host's: atomically, like the exit file.
+        'done_with node "${SLURMD_NODENAME:-$(hostname 2>/dev/null)}"',
     ]
     if spec.hold:
         found = " ".join(q(str(p)) for p in HOLD_CANDIDATES)

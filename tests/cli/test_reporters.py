@@ -308,6 +308,11 @@ def test_plain_logs_command_quotes_the_workspace() -> None:
             {"status": "failure", "exit_code": None, "reason": "engine", "message": "lost the engine"},
             "✗ x  failed (engine) 3.0s",
         ),
+        (  # a Slurm job says where it ran
+            {"status": "failure", "exit_code": 1, "reason": "exit", "job": "4101", "node": "node7"},
+            "✗ x  exit 1 3.0s on node7",
+        ),
+        ({"status": "success", "exit_code": 0, "reason": None, "node": "node7"}, "✓ x  3.0s on node7"),
     ],
 )
 def test_plain_step_failures(fields: dict[str, Any], line: str) -> None:

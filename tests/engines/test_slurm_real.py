@@ -190,6 +190,10 @@ def test_dag_runs_as_jobs_and_is_cached(driver: SlurmDriver) -> None:
     ends = {e["step"]["id"]: e["job"] for e in events(done.stdout) if e["event"] == "step_end"}
     assert ends == jobs
     assert {step: meta(driver.workdir, "dag", step)["job"] for step in jobs} == jobs
+    # and the node each job ran on (the cluster's only one), as the job reported it
+    nodes = {e["step"]["id"]: e.get("node") for e in events(done.stdout) if e["event"] == "step_end"}
+    assert nodes == dict.fromkeys(jobs, driver.cluster.node) and driver.cluster.node
+    assert {step: meta(driver.workdir, "dag", step)["node"] for step in jobs} == nodes
     known = driver.cluster.known_jobs()
     assert {step: known.get(job) for step, job in jobs.items()} == {
         step: ("COMPLETED", f"pipex-{step}") for step in jobs

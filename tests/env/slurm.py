@@ -97,6 +97,7 @@ class SlurmCluster:
     user: TestUser
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     startup_seconds: float = 0.0
+    node: str = ""  # the single node's name (NodeName: this host's short name), set by start
 
     @property
     def conf(self) -> Path:
@@ -128,7 +129,7 @@ class SlurmCluster:
             make_user_dir(root / sub, self.user, 0o700 if sub == "munge" else 0o755)
         (root / "munge").chmod(0o755)  # clients (the same user) reach the socket; munged wants 0755 or stricter
         port = _free_port_pair()
-        host = socket.gethostname().split(".")[0]
+        host = self.node = socket.gethostname().split(".")[0]
         self.conf.write_text(
             CONF.format(host=host, port=port, port1=port + 1, user=self.user.name, root=root, cpus=CPUS)
         )

@@ -7,6 +7,7 @@ The format is stable (CI logs get grepped)::
     ▶ build  started                                      (with --explain: `started (<reason>; <reason>)`)
     · build  job 1234                                     (the attempt became a batch job: --executor slurm)
     ✓ build  1.2s 3.4 KB                                  (size left out when the step wrote nothing)
+    ✓ build  1.2s 3.4 KB on node7                         (the node its batch job ran on: --executor slurm)
     = test  cached
     - notify  skipped (condition)                         (or `skipped (dependency)`)
     ? deploy  would run (no previous successful run)
@@ -115,10 +116,15 @@ def end_line(event: StepEnd, *, width: int = 0) -> Line:
         detail = human_duration(event.duration)
         if event.artifacts_size:
             detail += f" {human_size(event.artifacts_size)}"
-        return step_line("✓", "green", event.step, detail, width=width)
+        return step_line("✓", "green", event.step, detail + _on_node(event), width=width)
     # The message (an engine's answer, a missing image) is printed once, in the summary at the end of the run.
     detail = f"{failure_detail(event.status, event.exit_code, event.reason)} {human_duration(event.duration)}"
-    return step_line("✗", "red", event.step, detail, width=width, detail_style="red")
+    return step_line("✗", "red", event.step, detail + _on_node(event), width=width, detail_style="red")
+
+
+def _on_node(event: StepEnd) -> str:
+    """Where a batch job ran (Slurm), for the node's logs or a node that fails every step; local: nothing."""
+    return f" on {event.node}" if event.node else ""
 
 
 def cached_line(event: StepCached, *, width: int = 0) -> Line:

@@ -1,12 +1,14 @@
 """The Slurm executor through the engine against a fake Slurm: ``sbatch``/``squeue``/``scancel`` scripts on PATH
 that keep their jobs in a state dir and end each job at once (its exit file written, as the real job script
 does). What is checked: the job id ``sbatch`` answered reaches the events (``step_job`` per attempt, ``job`` on
-``step_end``), the run's record (``meta.json``, what ``pipex inspect`` shows) and the plain view."""
+``step_end``), the run's record (``meta.json``, what ``pipex inspect`` shows) and the plain view; so does the node
+the job says it ran on (``node`` on ``step_end`` and in the record), unless what it wrote is no host name."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from pipex.executors.slurmconf import SlurmOptions
 from pipex.testing import TestResult, run
 from tests.unit.engine.test_engine_support import of, write
 
-# sbatch --parsable: a new id per call; the job "runs" at once: it writes its log and its exit code (the next one
-# of the state dir's `codes` file, else 0) into its job dir (--chdir), the files the real job script writes.
+# sbatch --parsable: a new id per call; the job "runs" at once: it writes its node file (the state dir's
+# `node-bytes` verbatim, else a link to `node-link`, else a FIFO if `node-fifo` exists, else "node<id>"), its log
+# and its exit code (the next one of the state dir's `codes` file, else 0) into its job dir (--chdir), the files
+# the real job script writes.
 SBATCH = """
 import os, pathlib, sys
 state = pathlib.Path(os.environ["FAKE_SLURM"])
@@ -34,6 +38,14 @@ codes_file = state / "codes"
 codes = codes_file.read_text().split() if codes_file.exists() else []
 code = codes.pop(0) if codes else "0"
 codes_file.write_text(" ".join(codes))
+if (state / "node-bytes").exists():
+    (job_dir / "node").write_bytes((state / "node-bytes").read_bytes())
+elif (state / "node-link").exists():
+    (job_dir / "node").symlink_to(state / "node-link")
+elif (state / "node-fifo").exists():
+    os.mkfifo(job_dir / "node")
+else:
+    (job_dir / "node").write_text(f"node{job_id}\\n")
 (job_dir / "stdout").write_text(f"hello from job {job_id}\\n")
 (job_dir / "exit.tmp").write_text(code + "\\n")
 os.rename(job_dir / "exit.tmp", job_dir / "exit")
@@ -111,6 +123,10 @@ def test_each_attempt_s_job_id_reaches_the_events_and_the_final_one_the_record(
     assert of(result, StepEnd, "flaky")[0].to_json()["job"] == "4101"
     assert of(result, StepJob, "after")[0].to_json()["job"] == "4102"
     assert (meta(result, "flaky")["job"], meta(result, "after")["job"]) == ("4101", "4102")
+    # the node each final attempt's job said it ran on: on step_end and in the record (`pipex inspect` shows it)
+    assert [(e.step.id, e.node) for e in of(result, StepEnd)] == [("flaky", "node4101"), ("after", "node4102")]
+    assert of(result, StepEnd, "after")[0].to_json()["node"] == "node4102"
+    assert (meta(result, "flaky")["node"], meta(result, "after")["node"]) == ("node4101", "node4102")
     # the logs the job wrote into its job dir are the step's, read from the shared files
     assert [e.line for e in of(result, StepLog, "after")] == ["hello from job 4102"]
     # every id pipex put on an event is one the (fake) cluster knows
@@ -129,6 +145,55 @@ def test_each_job_id_is_a_line_of_the_plain_view(fake_slurm: Path, tmp_path: Pat
         "· flaky  job 4100",
         "· after  job 4101",
     ]
+    # each end line names the node its job ran on (after the duration, which varies)
+    ends = [re.sub(r"  \S+s on ", "  <duration> on ", line) for line in out.getvalue().splitlines()]
+    assert [line for line in ends if " on " in line] == [
+        "✓ flaky  <duration> on node4100",
+        "✓ after  <duration> on node4101",
+    ]
+
+
+def hostile(state: Path, kind: str) -> None:
+    """What a job may leave as its node file instead of a host name (the fake sbatch writes it)."""
+    if kind == "link":  # a link to a file holding a valid name: never followed
+        (state / "node-link").write_text("node9\n")
+    elif kind == "fifo":  # never opened for a blocking read
+        (state / "node-fifo").touch()
+    else:
+        data = {
+            "too long": b"n" * 254 + b"\n",
+            "way too long": b"n" * 100_000,
+            "escape": b"node1\x1b[31m\n",
+            "space": b"node 1\n",
+            "two lines": b"node1\nnode2\n",
+            "non-ascii": "nöde\n".encode(),
+            "leading dot": b".node\n",
+            "empty": b"",
+        }[kind]
+        (state / "node-bytes").write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["too long", "way too long", "escape", "space", "two lines", "non-ascii", "leading dot", "empty", "link", "fifo"],
+)
+def test_a_node_file_that_holds_no_host_name_is_ignored(fake_slurm: Path, tmp_path: Path, kind: str) -> None:
+    hostile(fake_slurm, kind)
+    write(tmp_path / "p", PIPELINE)
+    result = slurm_run(tmp_path / "p", tmp_path / "wd")
+    assert result.status == "success"
+    assert [(e.step.id, e.node) for e in of(result, StepEnd)] == [("flaky", None), ("after", None)]
+    assert "node" not in of(result, StepEnd, "flaky")[0].to_json()
+    assert "node" not in meta(result, "flaky")
+
+
+def test_the_longest_host_name_is_believed(fake_slurm: Path, tmp_path: Path) -> None:
+    name = "n" + "-" * 251 + "9"  # 253 characters: DNS's limit
+    (fake_slurm / "node-bytes").write_text(name + "\n")
+    write(tmp_path / "p", PIPELINE)
+    result = slurm_run(tmp_path / "p", tmp_path / "wd")
+    assert [e.node for e in of(result, StepEnd)] == [name, name]
+    assert meta(result, "after")["node"] == name
 
 
 FAN = """
@@ -161,3 +226,6 @@ def test_a_local_run_has_no_job(tmp_path: Path) -> None:
     assert [e.job for e in of(result, StepEnd)] == [None, None]
     assert "job" not in of(result, StepEnd, "flaky")[0].to_json()
     assert "job" not in meta(result, "flaky")
+    assert [e.node for e in of(result, StepEnd)] == [None, None]  # where a local step ran is this host
+    assert "node" not in of(result, StepEnd, "flaky")[0].to_json()
+    assert "node" not in meta(result, "flaky")
