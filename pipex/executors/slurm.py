@@ -128,31 +128,41 @@ class _Tail:
 
 
 def _read_code(path: Path) -> int | None:
-    """An exit code the job wrote (hostile bytes: only a small number is believed)."""
-    try:
-        text = path.read_bytes()[:16].decode("ascii", "replace").strip()
-    except FileNotFoundError:
+    """An exit code the job wrote (hostile bytes: only a small number is believed); ``None`` while there is none."""
+    data = _read_bounded(path, 16)
+    if data is None:
         return None
+    text = data.decode("ascii", "replace").strip()
     return int(text) if text.isdigit() and int(text) < 256 else -1
 
 
 def read_node(path: Path) -> str | None:
     """The node name the job wrote (hostile bytes: a regular file, not a link, read up to a bound, a host name's
     characters and length); ``None`` when there is none or it is not one."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # never hang on a FIFO
-    except OSError:  # absent, a symbolic link (ELOOP), unreadable
+    data = _read_bounded(path, 256)  # a valid name and its newline fit: anything longer is refused below
+    if data is None:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, 256)  # a valid name and its newline fit: anything longer is refused below
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     text = data.removesuffix(b"\n").decode("ascii", "replace")
     return text if _NODE_NAME.fullmatch(text) else None
+
+
+def _read_bounded(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a file a job wrote on the shared filesystem: ``None`` when it does not exist (yet),
+    ``b""`` when it is not a regular file (a link, a FIFO: never followed, never waited on) or cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError:  # a symbolic link (ELOOP), unreadable
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return os.read(fd, limit)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 class SlurmExecutor:
