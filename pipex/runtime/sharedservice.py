@@ -18,6 +18,10 @@ command starts one on a well-known socket and later commands (and concurrent one
 
 The service is detached (its own session, reparented to init) so it outlives the command that started it; its
 stderr goes to ``podman-<key>.log`` beside the socket, quoted when it fails to start.
+
+A new service after each idle pause means a new socket file, which would make Podman's ``info`` answer (cached per
+socket file, ``info_cache``) miss on every first command: ``info_identity`` keys it by what a restarted service
+could answer differently instead.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import stat
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -99,18 +105,55 @@ def service_key(podman: str, environ: Mapping[str, str]) -> str:
 class SharedService:
     """This command's lease on a shared service; ``stop()`` ends the lease (idempotent), not the service."""
 
-    def __init__(self, url: str, path: Path, podman_pid: int, lease: socket.socket, *, idle: int, reused: bool):
+    def __init__(
+        self,
+        url: str,
+        path: Path,
+        podman_pid: int,
+        lease: socket.socket,
+        *,
+        idle: int,
+        reused: bool,
+        info_identity: str | None = None,
+    ):
         self.url = url
         self.path = path
         self.podman_pid = podman_pid  # -1 when reused: started by another command
         self.idle = idle
         self.reused = reused
+        self.info_identity = info_identity  # keys the engine-info cache across restarts; None: per socket file
         self._lease: socket.socket | None = lease
 
     def stop(self) -> None:
         if self._lease is not None:
             self._lease.close()
             self._lease = None
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_ino, st.st_mtime_ns, st.st_size]
+
+
+def info_identity(podman: str, lease: socket.socket) -> str | None:
+    """What Podman's ``info`` answer depends on beyond the socket path, the configuration files and the version
+    (which ``info_cache`` keys already): the podman binary (a rebuild of the same version), the boot (SELinux,
+    cgroup layout), ``/etc/subuid`` and ``/etc/subgid`` (the id mappings), and the cgroup of the service, found
+    through the lease's peer (rootless Podman reports the controllers delegated to its own cgroup). ``None`` when
+    the service's process cannot be seen (another pid namespace): the entry is then kept per socket file."""
+    try:
+        pid = struct.unpack("3i", lease.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        if pid <= 0:
+            return None
+        cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except (OSError, struct.error):
+        return None
+    parts = [podman, _stamp(podman), boot, cgroup, _stamp("/etc/subuid"), _stamp("/etc/subgid")]
+    return hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _lease(path: Path) -> socket.socket:
@@ -175,7 +218,8 @@ def acquire(
                 except (OSError, ProbeFailed):
                     path.unlink(missing_ok=True)  # a service that is gone (or going): start a new one
                 else:
-                    return SharedService(url, path, -1, lease, idle=idle, reused=True), identity
+                    known = info_identity(podman, lease)
+                    return SharedService(url, path, -1, lease, idle=idle, reused=True, info_identity=known), identity
             return _start(podman, path, url, log, environ=environ, idle=idle, check=check, timeout=timeout)
     except OSError as exc:
         raise RuntimeUnavailable(f"cannot start or reach a shared `podman system service` on {url}: {exc}") from exc
@@ -223,7 +267,8 @@ def _start(
             except OSError as exc:
                 reason = exc.strerror or str(exc)
             else:
-                return SharedService(url, path, pid, lease, idle=idle, reused=False), identity
+                known = info_identity(podman, lease)
+                return SharedService(url, path, pid, lease, idle=idle, reused=False, info_identity=known), identity
         time.sleep(0.05)
     else:
         reason = f"it did not answer within {timeout:g}s ({reason})"

@@ -16,6 +16,7 @@ import pytest
 from pipex.errors import ConfigError
 from pipex.runtime.discovery import discover
 from pipex.runtime.doctor import checks
+from pipex.runtime.factory import connect
 from pipex.runtime.service import PrivateService
 from pipex.runtime.sharedservice import SharedService, idle_seconds, service_key
 
@@ -179,6 +180,44 @@ def test_idle_zero_or_a_tmp_dir_that_is_not_ours_means_one_service_per_command(
         assert list(planted.iterdir()) == []
     finally:
         planted.rmdir()
+
+
+def test_a_restarted_service_does_not_ask_for_info_again(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    calls = short_tmp / "info.calls"
+    env = _env(
+        short_tmp,
+        xdg,
+        PATH=f"{fake_podman.parent}:/usr/bin:/bin",
+        XDG_CACHE_HOME=str(short_tmp / "cache"),
+        FAKE_PODMAN_INFOFILE=str(calls),
+    )
+
+    def command() -> SharedService:
+        found = connect("auto", None, environ=env, root=short_tmp)
+        try:
+            assert found.runtime.info().version == "4.3.1"
+        finally:
+            found.runtime.close()
+        assert isinstance(found.endpoint.service, SharedService)
+        assert found.endpoint.service.info_identity is not None
+        return found.endpoint.service
+
+    def idle_timeout(service: SharedService) -> None:
+        os.kill(_pids(short_tmp / "podman.pids")[-1], signal.SIGTERM)
+        assert _until(lambda: not service.path.exists(), 5)
+
+    first = command()
+    idle_timeout(first)
+    second = command()  # a new service on the same socket path: the answer kept for the first one still holds
+    assert not second.reused
+    assert second.info_identity == first.info_identity
+    assert len(_pids(short_tmp / "podman.pids")) == 2
+    assert len(_pids(calls)) == 1
+    idle_timeout(second)
+    fake_podman.write_text(fake_podman.read_text() + "# rebuilt\n")  # another podman binary: ask again
+    third = command()
+    assert third.info_identity != first.info_identity
+    assert len(_pids(calls)) == 2
 
 
 def test_service_idle_setting() -> None:
