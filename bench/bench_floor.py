@@ -1,7 +1,7 @@
 """The engine's own limit as the floor: pipex against the same container lifecycle driven straight through the
 engine API, per engine; and a cold one-step run without a Podman socket against the same run with one.
 
-    sudo .venv/bin/python bench/bench_floor.py [floor|nosocket ...] [--repeat N] [--engines a,b,c]
+    sudo .venv/bin/python bench/bench_floor.py [floor|nosocket ...] [--repeat N] [--engines a,b,c] [--source DIR]
 
 ``floor``: a 20-step chain (each step reads the previous one's output), cold, as one ``pipex run --json``
 process against 20 create → attach → start → wait → remove cycles over the engine's unix socket with
@@ -11,9 +11,10 @@ engine's own work. Engines: rootless Podman (as the user ``pipex-test``), rootfu
 instances from tests/env/services.py). Target (issue 19): ≤ 1.05× on rootless Podman.
 
 ``nosocket``: rootless Podman; one step, cold (a fresh project), with ``--host`` on the engine's socket, then
-with no socket to find (the engine's socket is renamed for the while): the first command starts the shared
-private service (it is left to end first: ``PIPEX_SERVICE_IDLE=2``), and a command right after reuses it.
-Target: within 1.3× of the run with a socket.
+with no socket to find (the engine's socket is renamed for the while), pair by pair: the first command starts
+the shared private service (the one before is stopped first, as its idle timeout would), and a command that
+finds it running reuses it. Each row: the medians, and the median of the pairs' ratios. Target: within 1.3× of
+the run with a socket.
 
 The machine these figures come from is shared: each figure is a median, printed with the load average.
 """
@@ -27,6 +28,7 @@ import os
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -164,6 +166,25 @@ def floor_on(b: Bench, engine: Engine, pipeline: dict[str, object]) -> None:
     b.row(f"20-step chain cold, {mode}, vs raw API (load {load1:.1f}/{load2:.1f})", pipex_s, floor_s, 1.05)
 
 
+def stop_shared(directory: Path) -> None:
+    """End every shared service in ``directory`` (its pid: the socket's peer) and wait until it is gone, so the
+    next command starts one, as the first command after an idle pause does."""
+    for sock in directory.glob("podman-*.sock"):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(sock))
+            pid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        except OSError:
+            sock.unlink(missing_ok=True)
+            continue
+        finally:
+            probe.close()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
 def bench_nosocket(b: Bench) -> None:
     engine = b.engine("rootless_podman")
     service = b.services["rootless_podman"]
@@ -176,7 +197,8 @@ def bench_nosocket(b: Bench) -> None:
         f'rootless_storage_path = "{service.workdir / "storage"}"\n'
     )
     conf.chmod(0o644)
-    env = {"PIPEX_SERVICE_IDLE": "2", "CONTAINERS_STORAGE_CONF": str(conf)}
+    shared = Path(engine.runtime_dir or "/nonexistent") / "pipex"
+    hidden = engine.socket.with_name("hidden.sock")
 
     def run(host: bool) -> float:
         root = b.project("one", pipeline)
@@ -185,36 +207,40 @@ def bench_nosocket(b: Bench) -> None:
             return b.pipex(engine, args, root).seconds
         argv, full_env = b.argv_env(engine, [str(b.python), str(b.script), *args])
         full_env.pop("CONTAINER_HOST", None)
-        full_env.update(env)
-        began = time.perf_counter()
-        done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
+        full_env["CONTAINERS_STORAGE_CONF"] = str(conf)
+        engine.socket.rename(hidden)  # the engine keeps listening; discovery finds no socket
+        try:
+            began = time.perf_counter()
+            done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
+            seconds = time.perf_counter() - began
+        finally:
+            hidden.rename(engine.socket)
         if done.returncode != 0:
             out = (done.stdout + done.stderr).decode(errors="replace")[-3000:]
-            for log in (Path(engine.runtime_dir or "/nonexistent") / "pipex").glob("*.log"):
+            for log in shared.glob("*.log"):
                 out += f"\n{log}:\n" + log.read_text(errors="replace")[-3000:]
             raise SystemExit(f"pipex without a socket failed ({done.returncode}):\n{out}")
-        return time.perf_counter() - began
+        return seconds
 
-    with_socket, load1 = median(lambda: run(True), max(b.repeat, 3))
-    hidden = engine.socket.with_name("hidden.sock")
-    engine.socket.rename(hidden)  # the engine keeps listening; discovery finds no socket
+    def cold() -> float:
+        stop_shared(shared)
+        return run(False)
+
+    n = max(b.repeat, 5)
     try:
-
-        def cold() -> float:
-            time.sleep(4)  # the shared service of the previous run ends (idle 2 s)
-            return run(False)
-
-        def warm() -> float:
-            run(False)  # starts it (or finds it)
-            return run(False)
-
-        cold_s, load2 = median(cold, max(b.repeat, 3))
-        warm_s, load3 = median(warm, max(b.repeat, 3))
+        # Warm-up: the engine's first-use costs, and what pipex keeps per user between commands (the engine's
+        # info answer), which the first command after a reboot or a Podman upgrade pays once.
+        run(True)
+        cold()
+        firsts = [(cold(), run(True)) for _ in range(n)]
+        nexts = [(run(False), run(True)) for _ in range(n)]
     finally:
-        hidden.rename(engine.socket)
-        time.sleep(3)
-    b.row(f"one step, no socket, first command (starts the service) (load {load2:.1f})", cold_s, with_socket, 1.3)
-    b.row(f"one step, no socket, next command (reuses it) (load {load3:.1f}/{load1:.1f})", warm_s, with_socket, 1.3)
+        stop_shared(shared)
+    load = os.getloadavg()[0]
+    for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
+        ours, bare = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        paired = statistics.median(p[0] / p[1] for p in pairs)
+        b.row(f"one step, no socket, {what}, pairwise (load {load:.1f})", ours, bare, 1.3, paired=paired)
 
 
 def main() -> None:
@@ -222,11 +248,12 @@ def main() -> None:
     parser.add_argument("sections", nargs="*", default=["floor", "nosocket"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--source", type=Path, help="the pipex package to measure (default: this checkout's)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    bench = Bench(args.repeat)
+    bench = Bench(args.repeat) if args.source is None else Bench(args.repeat, args.source.resolve())
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}; medians of {args.repeat}", flush=True)
     try:
         if "floor" in args.sections:
