@@ -22,8 +22,9 @@ stderr goes to ``podman-<key>.log`` beside the socket, quoted when it fails to s
 **Early start**: Podman takes 0.1-0.2 s to answer on a new socket. A command that will need the service can call
 ``prestart`` as soon as it knows (before its pipeline is read and checked): it starts the service under the lock
 and a thread releases the lock once the socket accepts connections, so the command's own work overlaps Podman's
-start and ``acquire`` later finds it answering. Nothing else changes: if the command ends first, the unused
-service ends after the idle timeout.
+start and ``acquire`` later finds it answering. A command that ends before (a detached run's parent, a pipeline
+that fails to validate) waits at exit until the service answers, and the unused service ends after the idle
+timeout.
 
 A new service after each idle pause means a new socket file, which would make Podman's ``info`` answer (cached per
 socket file, ``info_cache``) miss on every first command: ``info_identity`` keys it by what a restarted service
@@ -32,6 +33,7 @@ could answer differently instead.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
@@ -227,7 +229,11 @@ def prestart(podman: str, directory: Path, *, environ: Mapping[str, str], idle: 
         os.close(fd)
         return False
     _early[path] = pid
-    threading.Thread(target=_unlock_when_up, args=(fd, path, pid), name="pipex-service-start", daemon=True).start()
+    thread = threading.Thread(target=_unlock_when_up, args=(fd, path, pid), name="pipex-service-start", daemon=True)
+    thread.start()
+    # A command that ends first (a detached run's parent, a pipeline that fails to validate) keeps the lock until
+    # the service answers: released earlier, another command would find no socket yet and start a second one.
+    atexit.register(thread.join, START_TIMEOUT)
     return True
 
 

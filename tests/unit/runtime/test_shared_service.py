@@ -110,7 +110,8 @@ def test_two_commands_starting_at_once_start_one_service(short_tmp: Path, xdg: P
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), **_env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="0.5")}
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", code], check=False, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
     ]
     outputs = sorted(p.communicate(timeout=60)[0].split() for p in procs)
     assert [p.returncode for p in procs] == [0, 0]
@@ -247,6 +248,25 @@ def test_an_early_start_leaves_the_lock_once_the_service_answers(short_tmp: Path
     endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
     assert isinstance(endpoint.service, SharedService)
     endpoint.service.stop()
+    assert len(_pids(short_tmp / "podman.pids")) == 1
+
+
+def test_a_command_that_ends_before_its_early_service_answers_leaves_one_service(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="1")
+    code = (
+        "from pathlib import Path; from pipex.runtime.discovery import prestart; "
+        f"print(prestart('auto', environ={env!r}, uid={UID}, root=Path({str(short_tmp)!r}), "
+        f"podman={str(fake_podman)!r}))"  # then it ends, as a detached run's parent does
+    )
+    argv = [sys.executable, "-c", code]
+    done = subprocess.run(argv, check=False, env={**os.environ, "PYTHONPATH": str(REPO), **env}, capture_output=True)
+    assert done.stdout == b"True\n", done.stderr
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(endpoint.service, SharedService)
+    endpoint.service.stop()
+    assert endpoint.service.reused  # started by the command that ended
     assert len(_pids(short_tmp / "podman.pids")) == 1
 
 
