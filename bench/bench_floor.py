@@ -10,8 +10,9 @@ the same bind mounts, ``--network none``, in this process: no CLI, no interprete
 engine's own work. Engines: rootless Podman (as the user ``pipex-test``), rootful Podman, dockerd (private
 instances from tests/env/services.py). Target (issue 19): ≤ 1.05× on rootless Podman.
 
-``nosocket``: rootless Podman; one step, cold (a fresh project), with ``--host`` on the engine's socket, then
-with no socket to find (the engine's socket is renamed for the while), pair by pair: the first command starts
+``nosocket``: rootless Podman; one step, cold (a fresh project), with a user's socket (a ``podman system
+service`` on ``$XDG_RUNTIME_DIR/podman/podman.sock``, configured as the service pipex starts), then with no socket
+to find (that socket is renamed for the while), pair by pair: the first command starts
 the shared private service (the one before is stopped first, as its idle timeout would), and a command that
 finds it running reuses it. Each row: the medians, and the median of the pairs' ratios. Target: within 1.3× of
 the run with a socket.
@@ -46,6 +47,7 @@ from tests.env.services import Engine
 STEPS = 20
 COMMAND = "cat /input/s{prev}/out.txt > /dev/null 2>&1; echo {i} > /output/out.txt"
 ENGINES = ("rootless_podman", "rootful_podman", "docker_engine")
+SETTLE = 1.0  # seconds between two timed runs of the nosocket section
 
 
 class _Unix(http.client.HTTPConnection):
@@ -166,64 +168,88 @@ def floor_on(b: Bench, engine: Engine, pipeline: dict[str, object]) -> None:
     b.row(f"20-step chain cold, {mode}, vs raw API (load {load1:.1f}/{load2:.1f})", pipex_s, floor_s, 1.05)
 
 
-def stop_shared(directory: Path) -> None:
-    """End every shared service in ``directory`` (its pid: the socket's peer) and wait until it is gone, so the
-    next command starts one, as the first command after an idle pause does."""
-    for sock in directory.glob("podman-*.sock"):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(sock))
-            pid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
-        except OSError:
-            sock.unlink(missing_ok=True)
-            continue
-        finally:
-            probe.close()
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+def paired(ours: Callable[[], float], theirs: Callable[[], float], i: int) -> tuple[float, float]:
+    """One pair, in turn A B then B A: neither side always runs after the other (and its left-overs)."""
+    if i % 2:
+        b = theirs()
+        return ours(), b
+    a = ours()
+    return a, theirs()
+
+
+def stop_service(sock: Path) -> None:
+    """End the Podman service listening on ``sock`` (its pid: the socket's peer) and wait until it is gone."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(sock))
+        pid = struct.unpack("3i", probe.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+    except OSError:
+        sock.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sock.unlink(missing_ok=True)
 
 
 def bench_nosocket(b: Bench) -> None:
-    engine = b.engine("rootless_podman")
-    service = b.services["rootless_podman"]
+    engine = b.engine("rootless_podman")  # its storage, with the test images
     pipeline = {"id": "one", "steps": [{"id": "s", "image": IMAGE, "cmd": ["sh", "-c", "echo 1 > /output/o"]}]}
-    # The engine's own storage, for the service pipex starts: rootless Podman reads `rootless_storage_path`, not
-    # `graphroot` (the test engine passes --root/--runroot on its command line instead).
+    # The engine's storage for the services below: rootless Podman reads `rootless_storage_path`, not `graphroot`
+    # (the test engine passes --root/--runroot on its command line instead).
+    workdir = b.services["rootless_podman"].workdir
     conf = b.dir("storage") / "storage.conf"
     conf.write_text(
-        f'[storage]\ndriver = "vfs"\nrunroot = "{service.workdir / "runroot"}"\n'
-        f'rootless_storage_path = "{service.workdir / "storage"}"\n'
+        f'[storage]\ndriver = "vfs"\nrunroot = "{workdir / "runroot"}"\n'
+        f'rootless_storage_path = "{workdir / "storage"}"\n'
     )
     conf.chmod(0o644)
     shared = Path(engine.runtime_dir or "/nonexistent") / "pipex"
+    # "With a socket" is a user's Podman socket: a `podman system service` on $XDG_RUNTIME_DIR/podman/podman.sock
+    # with the same configuration as the service pipex starts (the test engine's own flags differ), found by
+    # discovery as a user's would be. Without one, that socket is moved away for the run.
+    stop_service(engine.socket)
+    argv, env = b.argv_env(engine, ["podman", "system", "service", "--time=0", engine.url])
+    env.pop("CONTAINER_HOST", None)
+    env["CONTAINERS_STORAGE_CONF"] = str(conf)
+    user_service = subprocess.Popen(argv, env=env, cwd="/", start_new_session=True, stderr=subprocess.DEVNULL)
+    while not engine.socket.exists():
+        if user_service.poll() is not None:
+            raise SystemExit("the user's Podman service did not start")
+        time.sleep(0.05)
     hidden = engine.socket.with_name("hidden.sock")
 
-    def run(host: bool) -> float:
+    def run(socket_there: bool) -> float:
         root = b.project("one", pipeline)
+        # What the previous run left working (conmon's `podman container cleanup`, the service's own clean-up)
+        # must not be counted in this one.
+        time.sleep(SETTLE)
         args = ["--workdir", str(root / "wd"), "--runtime", "podman", "run", "--json"]
-        if host:
-            return b.pipex(engine, args, root).seconds
         argv, full_env = b.argv_env(engine, [str(b.python), str(b.script), *args])
         full_env.pop("CONTAINER_HOST", None)
         full_env["CONTAINERS_STORAGE_CONF"] = str(conf)
-        engine.socket.rename(hidden)  # the engine keeps listening; discovery finds no socket
+        if not socket_there:
+            engine.socket.rename(hidden)  # the service keeps listening; discovery finds no socket
         try:
             began = time.perf_counter()
             done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
             seconds = time.perf_counter() - began
         finally:
-            hidden.rename(engine.socket)
+            if not socket_there:
+                hidden.rename(engine.socket)
         if done.returncode != 0:
             out = (done.stdout + done.stderr).decode(errors="replace")[-3000:]
             for log in shared.glob("*.log"):
                 out += f"\n{log}:\n" + log.read_text(errors="replace")[-3000:]
-            raise SystemExit(f"pipex without a socket failed ({done.returncode}):\n{out}")
+            raise SystemExit(f"pipex (socket there: {socket_there}) failed ({done.returncode}):\n{out}")
         return seconds
 
     def cold() -> float:
-        stop_shared(shared)
+        for sock in shared.glob("podman-*.sock"):
+            stop_service(sock)  # as its idle timeout would
         return run(False)
 
     n = max(b.repeat, 5)
@@ -232,10 +258,13 @@ def bench_nosocket(b: Bench) -> None:
         # info answer), which the first command after a reboot or a Podman upgrade pays once.
         run(True)
         cold()
-        firsts = [(cold(), run(True)) for _ in range(n)]
-        nexts = [(run(False), run(True)) for _ in range(n)]
+        firsts = [paired(cold, lambda: run(True), i) for i in range(n)]
+        nexts = [paired(lambda: run(False), lambda: run(True), i) for i in range(n)]
     finally:
-        stop_shared(shared)
+        for sock in shared.glob("podman-*.sock"):
+            stop_service(sock)
+        stop_service(engine.socket)
+        user_service.wait()
     load = os.getloadavg()[0]
     for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
         ours, bare = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
