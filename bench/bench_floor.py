@@ -268,8 +268,8 @@ def bench_nosocket(b: Bench) -> None:
     load = os.getloadavg()[0]
     for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
         ours, bare = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
-        paired = statistics.median(p[0] / p[1] for p in pairs)
-        b.row(f"one step, no socket, {what}, pairwise (load {load:.1f})", ours, bare, 1.3, paired=paired)
+        ratio = statistics.median(p[0] / p[1] for p in pairs)
+        b.row(f"one step, no socket, {what}, pairwise (load {load:.1f})", ours, bare, 1.3, paired=ratio)
 
 
 def main() -> None:
