@@ -11,8 +11,8 @@ engine's own work. Engines: rootless Podman (as the user ``pipex-test``), rootfu
 instances from tests/env/services.py). Target (issue 19): ≤ 1.05× on rootless Podman.
 
 ``nosocket``: rootless Podman; one step, cold (a fresh project), with a user's socket (a ``podman system
-service`` on ``$XDG_RUNTIME_DIR/podman/podman.sock``, configured as the service pipex starts), then with no socket
-to find (that socket is renamed for the while), pair by pair: the first command starts
+service`` configured as the service pipex starts, named by ``CONTAINER_HOST``), then with no socket to find (the
+variable unset), pair by pair: the first command starts
 the shared private service (the one before is stopped first, as its idle timeout would), and a command that
 finds it running reuses it. Each row: the medians, and the median of the pairs' ratios. Target: within 1.3× of
 the run with a socket.
@@ -208,19 +208,20 @@ def bench_nosocket(b: Bench) -> None:
     )
     conf.chmod(0o644)
     shared = Path(engine.runtime_dir or "/nonexistent") / "pipex"
-    # "With a socket" is a user's Podman socket: a `podman system service` on $XDG_RUNTIME_DIR/podman/podman.sock
-    # with the same configuration as the service pipex starts (the test engine's own flags differ), found by
-    # discovery as a user's would be. Without one, that socket is moved away for the run.
+    # "With a socket" is a user's Podman socket: a `podman system service` with the same configuration as the
+    # service pipex starts (the test engine's own flags differ), named by CONTAINER_HOST. Not renamed away for the
+    # runs without it: a rename changes the socket's ctime, which keys pipex's engine-info cache, and every run
+    # with the socket would then pay Podman's info.
     stop_service(engine.socket)
-    argv, env = b.argv_env(engine, ["podman", "system", "service", "--time=0", engine.url])
+    user_socket = engine.socket.parent.parent / "user-podman.sock"
+    argv, env = b.argv_env(engine, ["podman", "system", "service", "--time=0", f"unix://{user_socket}"])
     env.pop("CONTAINER_HOST", None)
     env["CONTAINERS_STORAGE_CONF"] = str(conf)
     user_service = subprocess.Popen(argv, env=env, cwd="/", start_new_session=True, stderr=subprocess.DEVNULL)
-    while not engine.socket.exists():
+    while not user_socket.exists():
         if user_service.poll() is not None:
             raise SystemExit("the user's Podman service did not start")
         time.sleep(0.05)
-    hidden = engine.socket.with_name("hidden.sock")
 
     def run(socket_there: bool) -> float:
         root = b.project("one", pipeline)
@@ -231,15 +232,11 @@ def bench_nosocket(b: Bench) -> None:
         argv, full_env = b.argv_env(engine, [str(b.python), str(b.script), *args])
         full_env.pop("CONTAINER_HOST", None)
         full_env["CONTAINERS_STORAGE_CONF"] = str(conf)
-        if not socket_there:
-            engine.socket.rename(hidden)  # the service keeps listening; discovery finds no socket
-        try:
-            began = time.perf_counter()
-            done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
-            seconds = time.perf_counter() - began
-        finally:
-            if not socket_there:
-                hidden.rename(engine.socket)
+        if socket_there:
+            full_env["CONTAINER_HOST"] = f"unix://{user_socket}"
+        began = time.perf_counter()
+        done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
+        seconds = time.perf_counter() - began
         if done.returncode != 0:
             out = (done.stdout + done.stderr).decode(errors="replace")[-3000:]
             for log in shared.glob("*.log"):
@@ -263,7 +260,7 @@ def bench_nosocket(b: Bench) -> None:
     finally:
         for sock in shared.glob("podman-*.sock"):
             stop_service(sock)
-        stop_service(engine.socket)
+        stop_service(user_socket)
         user_service.wait()
     load = os.getloadavg()[0]
     for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
