@@ -110,8 +110,7 @@ def test_two_commands_starting_at_once_start_one_service(short_tmp: Path, xdg: P
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), **_env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="0.5")}
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], check=False, env=env, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
     outputs = sorted(p.communicate(timeout=60)[0].split() for p in procs)
     assert [p.returncode for p in procs] == [0, 0]
