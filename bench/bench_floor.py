@@ -266,6 +266,7 @@ def bench_nosocket(b: Bench) -> None:
     for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
         ours, bare = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
         ratio = statistics.median(p[0] / p[1] for p in pairs)
+        print(f"  {what}: pairs " + ", ".join(f"{a:.2f}/{c:.2f}" for a, c in pairs), flush=True)
         b.row(f"one step, no socket, {what}, pairwise (load {load:.1f})", ours, bare, 1.3, paired=ratio)
 
 
