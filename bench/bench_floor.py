@@ -1,7 +1,8 @@
 """The engine's own limit as the floor: pipex against the same container lifecycle driven straight through the
 engine API, per engine; and a cold one-step run without a Podman socket against the same run with one.
 
-    sudo .venv/bin/python bench/bench_floor.py [floor|nosocket ...] [--repeat N] [--engines a,b,c] [--source DIR]
+    sudo .venv/bin/python bench/bench_floor.py [floor|nosocket ...] [--repeat N] [--engines a,b,c]
+        [--source DIR] [--vs DIR]
 
 ``floor``: a 20-step chain (each step reads the previous one's output), cold, as one ``pipex run --json``
 process against 20 create → attach → start → wait → remove cycles over the engine's unix socket with
@@ -26,6 +27,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -41,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import IMAGE, Bench, chain
 
-from tests.env import image, services
+from tests.env import image, services, users
 from tests.env.services import Engine
 
 STEPS = 20
@@ -177,6 +179,15 @@ def paired(ours: Callable[[], float], theirs: Callable[[], float], i: int) -> tu
     return a, theirs()
 
 
+def rotated(actions: list[Callable[[], float]], i: int) -> list[float]:
+    """Run every action once, starting with the ``i``-th (each goes first in turn); the results in list order."""
+    times: dict[int, float] = {}
+    for k in range(len(actions)):
+        j = (i + k) % len(actions)
+        times[j] = actions[j]()
+    return [times[j] for j in range(len(actions))]
+
+
 def stop_service(sock: Path) -> None:
     """End the Podman service listening on ``sock`` (its pid: the socket's peer) and wait until it is gone."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -195,8 +206,21 @@ def stop_service(sock: Path) -> None:
     sock.unlink(missing_ok=True)
 
 
-def bench_nosocket(b: Bench) -> None:
+def other_pipex(b: Bench, source: Path) -> Path:
+    """A byte-compiled copy of another pipex package beside the bench's own; its PYTHONPATH."""
+    src = b.base / "src-other"
+    shutil.copytree(source, src / "pipex", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
+    subprocess.run(["chmod", "-R", "a+rX", str(src)], check=True)
+    users.make_user_dir(src / "cache", b.user, 0o700)
+    return src
+
+
+def bench_nosocket(b: Bench, vs: Path | None = None) -> None:
+    """``vs``: another pipex package whose first command is timed in the same rounds (before/after figures
+    under the same load)."""
     engine = b.engine("rootless_podman")  # its storage, with the test images
+    other = other_pipex(b, vs) if vs is not None else None
     pipeline = {"id": "one", "steps": [{"id": "s", "image": IMAGE, "cmd": ["sh", "-c", "echo 1 > /output/o"]}]}
     # The engine's storage for the services below: rootless Podman reads `rootless_storage_path`, not `graphroot`
     # (the test engine passes --root/--runroot on its command line instead).
@@ -223,7 +247,7 @@ def bench_nosocket(b: Bench) -> None:
             raise SystemExit("the user's Podman service did not start")
         time.sleep(0.05)
 
-    def run(socket_there: bool) -> float:
+    def run(socket_there: bool, src: Path | None = None) -> float:
         root = b.project("one", pipeline)
         # What the previous run left working (conmon's `podman container cleanup`, the service's own clean-up)
         # must not be counted in this one.
@@ -234,6 +258,11 @@ def bench_nosocket(b: Bench) -> None:
         full_env["CONTAINERS_STORAGE_CONF"] = str(conf)
         if socket_there:
             full_env["CONTAINER_HOST"] = f"unix://{user_socket}"
+        if src is not None:
+            full_env["PYTHONPATH"] = str(src)
+            # Its own cache: another pipex may key the engine-info entry of the same socket otherwise, and the
+            # two would replace each other's entry on every run.
+            full_env["XDG_CACHE_HOME"] = str(src / "cache")
         began = time.perf_counter()
         done = subprocess.run(argv, env=full_env, cwd=root, capture_output=True, check=False)
         seconds = time.perf_counter() - began
@@ -244,10 +273,10 @@ def bench_nosocket(b: Bench) -> None:
             raise SystemExit(f"pipex (socket there: {socket_there}) failed ({done.returncode}):\n{out}")
         return seconds
 
-    def cold() -> float:
+    def cold(src: Path | None = None) -> float:
         for sock in shared.glob("podman-*.sock"):
             stop_service(sock)  # as its idle timeout would
-        return run(False)
+        return run(False, src)
 
     n = max(b.repeat, 5)
     try:
@@ -255,7 +284,14 @@ def bench_nosocket(b: Bench) -> None:
         # info answer), which the first command after a reboot or a Podman upgrade pays once.
         run(True)
         cold()
-        firsts = [paired(cold, lambda: run(True), i) for i in range(n)]
+        if other is not None:
+            cold(other)
+            rounds = [rotated([cold, lambda: run(True), lambda: cold(other)], i) for i in range(n)]
+            firsts = [(r[0], r[1]) for r in rounds]
+            theirs = [(r[2], r[1]) for r in rounds]
+        else:
+            firsts = [paired(cold, lambda: run(True), i) for i in range(n)]
+            theirs = []
         nexts = [paired(lambda: run(False), lambda: run(True), i) for i in range(n)]
     finally:
         for sock in shared.glob("podman-*.sock"):
@@ -263,7 +299,10 @@ def bench_nosocket(b: Bench) -> None:
         stop_service(user_socket)
         user_service.wait()
     load = os.getloadavg()[0]
-    for what, pairs in (("first command (starts the service)", firsts), ("next command (reuses it)", nexts)):
+    sections = [("first command (starts the service)", firsts), ("next command (reuses it)", nexts)]
+    if theirs:
+        sections.append((f"first command, {vs}", theirs))
+    for what, pairs in sections:
         ours, bare = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
         ratio = statistics.median(p[0] / p[1] for p in pairs)
         print(f"  {what}: pairs " + ", ".join(f"{a:.2f}/{c:.2f}" for a, c in pairs), flush=True)
@@ -276,6 +315,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--source", type=Path, help="the pipex package to measure (default: this checkout's)")
+    parser.add_argument("--vs", type=Path, help="nosocket: another pipex package timed in the same rounds")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it starts private engines (rootless Podman as the user pipex-test)")
@@ -286,7 +326,7 @@ def main() -> None:
         if "floor" in args.sections:
             bench_floor(bench, args.engines.split(","))
         if "nosocket" in args.sections:
-            bench_nosocket(bench)
+            bench_nosocket(bench, args.vs.resolve() if args.vs is not None else None)
     finally:
         bench.close()
     print(f"\n{'benchmark':78} {'pipex':>10} {'floor':>10} {'ratio':>7} {'target':>9}")
