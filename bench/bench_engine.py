@@ -215,13 +215,23 @@ class Bench:
         os.chown(path, self.user.uid, self.user.gid)
         return root
 
-    def row(self, what: str, ours: float, bare: float, target: float, unit: str = "s", ratio: bool = True) -> None:
-        """A row comparing ``ours`` with ``bare``; the target applies to the ratio (``ratio``) or to ``ours``."""
+    def row(
+        self,
+        what: str,
+        ours: float,
+        bare: float,
+        target: float,
+        unit: str = "s",
+        ratio: bool = True,
+        paired: float | None = None,
+    ) -> None:
+        """A row comparing ``ours`` with ``bare``; the target applies to the ratio (``ratio``) or to ``ours``.
+        ``paired``: the ratio measured pair by pair (its median), shown and judged instead of ours / bare."""
 
         def fmt(v: float) -> str:
             return f"{v:.3f} s" if unit == "s" else f"{v:.0f} MB"
 
-        value = ours / bare if bare else float("inf")
+        value = paired if paired is not None else ours / bare if bare else float("inf")
         judged = value if ratio else ours
         self.rows.append(
             Row(

@@ -14,6 +14,7 @@ import functools
 import os
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack
@@ -35,7 +36,12 @@ from pipex.engine.options import ExecutorKind, LogEvents, PullPolicy, RunKeyword
 from pipex.engine.plan import Running, StepContext
 from pipex.engine.secrets import RunSecrets, resolve
 from pipex.errors import PipexError, RuntimeUnavailable, StoreError, UsageError, from_os_error
-from pipex.model.project import configured_cache_store, configured_workdir, find_configured_workdir
+from pipex.model.project import (
+    configured_cache_store,
+    configured_workdir,
+    find_configured_workdir,
+    find_project_config,
+)
 from pipex.model.secret import Secret
 from pipex.version import __version__
 from pipex.workspace.ids import new_run_id
@@ -142,6 +148,27 @@ class Engine:
         return WorkspaceHandle(self.workdir_for(), name, remove_tree, render=render)
 
     # -- runtime --------------------------------------------------------------------------------------------
+    def start_engine_early(self, cwd: Path | None = None) -> bool:
+        """A run is coming: when it will use the private Podman service (no socket found), begin starting it now,
+        so that Podman's start overlaps reading and checking the pipeline. Decided as ``_open_runtime`` will be,
+        with the ``.pipex.yml`` that applies in ``cwd``; anything unexpected means no early start (the run then
+        starts the service itself and reports what fails). ``True`` when a start was begun."""
+        if not isinstance(self.runtime_choice, str) or self.host:
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an ignored .pipex.yml is reported when the pipeline is loaded
+            try:
+                project, _ = find_project_config(cwd or Path.cwd(), environ=self.environ)
+            except PipexError:
+                return False  # reported when the pipeline is loaded
+        if project.host:
+            return False
+        kind = project.runtime if self.runtime_choice == "auto" else self.runtime_choice
+        # start-up: the runtime's discovery only for a command that will run containers
+        from pipex.runtime.discovery import prestart
+
+        return prestart(kind, environ=self.environ)
+
     def _open_runtime(self, pipeline: Pipeline, warnings: list[str] | None = None) -> tuple[Runtime, bool]:
         """The runtime and whether this run owns it (and must close it); ``warnings`` gets discovery's."""
         if not isinstance(self.runtime_choice, str):

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pipex import config
 from pipex.config import RuntimeKind
-from pipex.errors import ConfigError, RuntimeUnavailable
+from pipex.errors import ConfigError, PipexError, RuntimeUnavailable
 from pipex.runtime import sharedservice
 from pipex.runtime.probe import Api, Identity, ProbeFailed, probable, probe, socket_path
 from pipex.runtime.service import PrivateService, start_service
@@ -222,6 +222,37 @@ def discover(
         else:
             attempts.append(Attempt("podman system service", source, "no podman binary on PATH"))
     raise _failure(kind, host, uid, tuple(attempts))
+
+
+def prestart(
+    kind: RuntimeKind = "auto",
+    *,
+    environ: Mapping[str, str] | None = None,
+    uid: int | None = None,
+    root: Path = Path("/"),
+    podman: str = "",
+) -> bool:
+    """Begin starting the shared private service now when ``discover(kind)`` (no host) would come to it: no
+    engine named in the environment, no socket at any well-known path, a ``podman`` binary, the shared service
+    on. Looks at files only, never waits, never raises: ``discover`` does the real work and reports. ``True`` when
+    a start was begun (see ``sharedservice.prestart``)."""
+    if kind == "docker":
+        return False
+    try:
+        env = config.env(environ)
+        uid = os.getuid() if uid is None else uid
+        for candidate in candidates(None, env, uid=uid, root=root):
+            path = socket_path(candidate.url)
+            if candidate.named or path is None or _socket_problem(path, named=False) is None:
+                return False  # an engine is named, or a socket is there: discovery will try it first
+        binary = podman or shutil.which("podman", path=env.get("PATH"))
+        idle = sharedservice.idle_seconds(env)
+        directory = sharedservice.shared_dir(env, uid) if binary and idle else None
+        if binary and directory is not None:
+            return sharedservice.prestart(binary, directory, environ=env, idle=idle)
+    except (PipexError, OSError):
+        pass
+    return False
 
 
 def _private_service(

@@ -16,6 +16,7 @@ from pipex.config import RuntimeKind
 from pipex.runtime.base import Runtime
 from pipex.runtime.discovery import Endpoint, discover
 from pipex.runtime.service import PrivateService
+from pipex.runtime.sharedservice import SharedService
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,10 @@ def backend(endpoint: Endpoint, *, environ: Mapping[str, str] | None = None, cac
         ping = endpoint.identity.api_version if endpoint.identity is not None else None
         if isinstance(endpoint.service, PrivateService) or not cache:
             ping = None
-        return PodmanRuntime(endpoint.url, ping_version=ping, cache_dir=config.cache_dir(environ) / "engine-info")
+        # The shared service restarts after every idle pause: its entry is keyed by what a restart could change.
+        service = endpoint.service.info_identity if isinstance(endpoint.service, SharedService) else None
+        cache_dir = config.cache_dir(environ) / "engine-info"
+        return PodmanRuntime(endpoint.url, ping_version=ping, cache_dir=cache_dir, service=service)
     # start-up: each backend's client library only when it is chosen
     from pipex.runtime.docker import DockerRuntime
 

@@ -4,7 +4,11 @@ the OCI runtime and slirp4netns to report their versions, on every call).
 The key is what changes when the answer can change:
 
 - the socket's path, device, inode and ctime: a restarted ``podman system service`` (or a reboot, or a new
-  login session for ``/run/user/UID``) makes a new socket file;
+  login session for ``/run/user/UID``) makes a new socket file. The shared service pipex starts itself
+  (``sharedservice``) is restarted after every idle pause, so its first command would always miss (and pay
+  Podman's ``info``, up to a second where ``dpkg -S`` is slow); for it the socket file is replaced by what a
+  new service at the same path could answer differently (``sharedservice.info_identity``: the podman binary,
+  the boot, the subordinate id files, the service's cgroup);
 - the ``Libpod-Api-Version`` header of the ping discovery already made (no extra round trip): a socket-activated
   service exits when idle and a new one may start on the *same* socket file, after an upgrade of Podman;
 - the stat of the containers.conf / storage.conf files and drop-in dirs Podman reads at start: the same new
@@ -93,8 +97,10 @@ class InfoCache:
         directory: Path | None = None,
         uid: int | None = None,
         environ: Mapping[str, str] | None = None,
+        service: str | None = None,
     ) -> InfoCache | None:
-        """``directory``: default ``config.cache_dir(environ) / "engine-info"``."""
+        """``directory``: default ``config.cache_dir(environ) / "engine-info"``; ``service``: the identity of a
+        service pipex started (``sharedservice.info_identity``), which keys the entry instead of the socket file."""
         uid = os.getuid() if uid is None else uid
         try:
             st = Path(socket_path).stat()
@@ -102,7 +108,8 @@ class InfoCache:
             return None
         if not stat.S_ISSOCK(st.st_mode):
             return None
-        parts = [FORMAT, uid, socket_path, st.st_dev, st.st_ino, st.st_ctime_ns, ping_version]
+        made: list[object] = ["service", service] if service else [st.st_dev, st.st_ino, st.st_ctime_ns]
+        parts = [FORMAT, uid, socket_path, *made, ping_version]
         parts += [[name, _stamp(name)] for name in config_files(environ)]
         key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         name = hashlib.sha256(f"{uid}\0{socket_path}".encode()).hexdigest()[:32]

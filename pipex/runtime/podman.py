@@ -44,9 +44,11 @@ class PodmanRuntime(HttpRuntime):
         timeout: float = 60.0,
         ping_version: str | None = None,
         cache_dir: Path | None = None,
+        service: str | None = None,
     ) -> None:
         """``ping_version``: the ``Libpod-Api-Version`` header of the ping discovery made; with ``cache_dir``,
-        the info answer of a ``unix://`` socket is kept there between runs (see ``info_cache``)."""
+        the info answer of a ``unix://`` socket is kept there between runs (see ``info_cache``); ``service``: the
+        identity of the shared service pipex started on that socket, which keys the entry across its restarts."""
         client: Client
         self._socket: str | None = None
         if base_url.startswith("unix://"):
@@ -67,6 +69,7 @@ class PodmanRuntime(HttpRuntime):
         self._made = secretfiles.Made()  # the secrets created for each container, removed with it
         self._ping_version = ping_version
         self._cache_dir = cache_dir
+        self._service = service
         super().__init__(base_url, Transport(client, prefix, engine="podman", endpoint=base_url, timeout=timeout))
 
     # -- engine ---------------------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ class PodmanRuntime(HttpRuntime):
         if self._socket and self._ping_version and self._cache_dir is not None:
             from pipex.runtime.info_cache import InfoCache  # lazy: a fully cached run never asks for info
 
-            cache = InfoCache.open(self._socket, self._ping_version, directory=self._cache_dir)
+            cache = InfoCache.open(self._socket, self._ping_version, directory=self._cache_dir, service=self._service)
         data = cache.load() if cache is not None else None
         if data is None:
             data = self._t.json("GET", "info", "info")

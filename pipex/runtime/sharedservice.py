@@ -18,18 +18,33 @@ command starts one on a well-known socket and later commands (and concurrent one
 
 The service is detached (its own session, reparented to init) so it outlives the command that started it; its
 stderr goes to ``podman-<key>.log`` beside the socket, quoted when it fails to start.
+
+**Early start**: Podman takes 0.1-0.2 s to answer on a new socket. A command that will need the service can call
+``prestart`` as soon as it knows (before its pipeline is read and checked): it starts the service under the lock
+and a thread releases the lock once the socket accepts connections, so the command's own work overlaps Podman's
+start and ``acquire`` later finds it answering. A command that ends before (a detached run's parent, a pipeline
+that fails to validate) waits at exit until the service answers, and the unused service ends after the idle
+timeout.
+
+A new service after each idle pause means a new socket file, which would make Podman's ``info`` answer (cached per
+socket file, ``info_cache``) miss on every first command: ``info_identity`` keys it by what a restarted service
+could answer differently instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import stat
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -99,18 +114,55 @@ def service_key(podman: str, environ: Mapping[str, str]) -> str:
 class SharedService:
     """This command's lease on a shared service; ``stop()`` ends the lease (idempotent), not the service."""
 
-    def __init__(self, url: str, path: Path, podman_pid: int, lease: socket.socket, *, idle: int, reused: bool):
+    def __init__(
+        self,
+        url: str,
+        path: Path,
+        podman_pid: int,
+        lease: socket.socket,
+        *,
+        idle: int,
+        reused: bool,
+        info_identity: str | None = None,
+    ):
         self.url = url
         self.path = path
         self.podman_pid = podman_pid  # -1 when reused: started by another command
         self.idle = idle
         self.reused = reused
+        self.info_identity = info_identity  # keys the engine-info cache across restarts; None: per socket file
         self._lease: socket.socket | None = lease
 
     def stop(self) -> None:
         if self._lease is not None:
             self._lease.close()
             self._lease = None
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_ino, st.st_mtime_ns, st.st_size]
+
+
+def info_identity(podman: str, lease: socket.socket) -> str | None:
+    """What Podman's ``info`` answer depends on beyond the socket path, the configuration files and the version
+    (which ``info_cache`` keys already): the podman binary (a rebuild of the same version), the boot (SELinux,
+    cgroup layout), ``/etc/subuid`` and ``/etc/subgid`` (the id mappings), and the cgroup of the service, found
+    through the lease's peer (rootless Podman reports the controllers delegated to its own cgroup). ``None`` when
+    the service's process cannot be seen (another pid namespace): the entry is then kept per socket file."""
+    try:
+        pid = struct.unpack("3i", lease.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        if pid <= 0:
+            return None
+        cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except (OSError, struct.error):
+        return None
+    parts = [podman, _stamp(podman), boot, cgroup, _stamp("/etc/subuid"), _stamp("/etc/subgid")]
+    return hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _lease(path: Path) -> socket.socket:
@@ -125,22 +177,78 @@ def _lease(path: Path) -> socket.socket:
     return sock
 
 
+def _open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _locked(path: Path, timeout: float) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    fd = _open_lock(path)
     try:
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.02)
+        # Short steps: the holder is usually a service starting, ready any millisecond.
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise OSError(errno.EAGAIN, f"{path} stayed locked for {timeout:g}s")
+            time.sleep(0.005)
         yield None
     finally:
         os.close(fd)  # releases the lock
+
+
+# Services this process started ahead of ``acquire`` (``prestart``), by socket path: the pid of each.
+_early: dict[Path, int] = {}
+
+
+def prestart(podman: str, directory: Path, *, environ: Mapping[str, str], idle: int) -> bool:
+    """Start the shared service now unless one runs or another command is starting it; never waits for it and
+    never raises (``acquire`` does the real work and reports). ``True`` when a start was begun."""
+    path = directory / f"podman-{service_key(podman, environ)}.sock"
+    if path in _early:
+        return False
+    try:
+        fd = _open_lock(directory / f"{path.stem}.lock")
+    except OSError:
+        return False
+    try:
+        if not _try_lock(fd) or os.path.lexists(path):
+            os.close(fd)  # being started by another command, or there (answering or stale): acquire decides
+            return False
+        pid = _spawn(podman, f"unix://{path}", directory / f"{path.stem}.log", environ=environ, idle=idle)
+    except (OSError, RuntimeUnavailable):
+        os.close(fd)
+        return False
+    _early[path] = pid
+    thread = threading.Thread(target=_unlock_when_up, args=(fd, path, pid), name="pipex-service-start", daemon=True)
+    thread.start()
+    # A command that ends first (a detached run's parent, a pipeline that fails to validate) keeps the lock until
+    # the service answers: released earlier, another command would find no socket yet and start a second one.
+    atexit.register(thread.join, START_TIMEOUT)
+    return True
+
+
+def _unlock_when_up(fd: int, path: Path, pid: int) -> None:
+    """Hold the start lock until the service accepts connections (or is gone, or the start timeout passed)."""
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and pid_alive(pid):
+            if path.exists():
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as probe:
+                    if probe.connect_ex(str(path)) == 0:
+                        return
+            time.sleep(0.005)
+    finally:
+        os.close(fd)
 
 
 def _use(path: Path, url: str, check: Callable[[str], Identity]) -> tuple[socket.socket, Identity]:
@@ -169,29 +277,25 @@ def acquire(
     log = directory / f"podman-{key}.log"
     try:
         with _locked(directory / f"podman-{key}.lock", timeout):
+            early = _early.pop(path, -1)  # started by this command's prestart: not reused
             if os.path.lexists(path):
                 try:
                     lease, identity = _use(path, url, check)
                 except (OSError, ProbeFailed):
                     path.unlink(missing_ok=True)  # a service that is gone (or going): start a new one
                 else:
-                    return SharedService(url, path, -1, lease, idle=idle, reused=True), identity
+                    known = info_identity(podman, lease)
+                    found = SharedService(url, path, early, lease, idle=idle, reused=early < 0, info_identity=known)
+                    return found, identity
             return _start(podman, path, url, log, environ=environ, idle=idle, check=check, timeout=timeout)
     except OSError as exc:
         raise RuntimeUnavailable(f"cannot start or reach a shared `podman system service` on {url}: {exc}") from exc
 
 
-def _start(
-    podman: str,
-    path: Path,
-    url: str,
-    log: Path,
-    *,
-    environ: Mapping[str, str],
-    idle: int,
-    check: Callable[[str], Identity],
-    timeout: float,
-) -> tuple[SharedService, Identity]:
+def _spawn(
+    podman: str, url: str, log: Path, *, environ: Mapping[str, str], idle: int, timeout: float = START_TIMEOUT
+) -> int:
+    """Start the detached service; its pid (-1 if the shell did not say)."""
     try:
         shell = subprocess.run(
             ["/bin/sh", "-c", _START, "sh", podman, str(idle), url, str(log)],
@@ -208,8 +312,23 @@ def _start(
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeUnavailable(f"cannot start `{podman} system service`: {exc}") from exc
     first = shell.stdout.strip()
-    pid = int(first) if first.isdigit() else -1
+    return int(first) if first.isdigit() else -1
+
+
+def _start(
+    podman: str,
+    path: Path,
+    url: str,
+    log: Path,
+    *,
+    environ: Mapping[str, str],
+    idle: int,
+    check: Callable[[str], Identity],
+    timeout: float,
+) -> tuple[SharedService, Identity]:
+    pid = _spawn(podman, url, log, environ=environ, idle=idle, timeout=timeout)
     deadline = time.monotonic() + timeout
+    pause = 0.002
     reason = "it did not answer"
     while time.monotonic() < deadline:
         if not pid_alive(pid):
@@ -223,8 +342,12 @@ def _start(
             except OSError as exc:
                 reason = exc.strerror or str(exc)
             else:
-                return SharedService(url, path, pid, lease, idle=idle, reused=False), identity
-        time.sleep(0.05)
+                known = info_identity(podman, lease)
+                return SharedService(url, path, pid, lease, idle=idle, reused=False, info_identity=known), identity
+        # Podman answers 0.1-0.2 s after its start: poll often then, less once it is slow (a first start that
+        # sets up storage).
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.05)
     else:
         reason = f"it did not answer within {timeout:g}s ({reason})"
         if pid > 0:

@@ -107,7 +107,7 @@ def test_workdir_after_a_command_that_did_not_declare_it(invoke: Invoke, workdir
 def test_force_word_that_is_a_path_says_how_to_write_it(invoke: Invoke, workdir: Path) -> None:
     (workdir / "other").mkdir()
     (workdir / "other" / "pipeline.yml").write_text(VALID)
-    result = invoke(["run", "-f", "other"])
+    result = invoke(["run", "-f", "other", "--host", "unix:///nonexistent"])  # no engine started early
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         'error: --force other: "other" is not a step of the pipeline but a path (-f takes the next word as its '
@@ -146,7 +146,7 @@ def test_run_json_on_an_invalid_pipeline_ends_with_pipeline_end(invoke: Invoke, 
     (workdir / "pipeline.yml").write_text(
         "id: demo\nsteps:\n  - id: a\n    image: alpine:3.20\n    cmd: [x]\n    timeoutSec: -1\n"
     )
-    result = invoke(["run", "--json"])
+    result = invoke(["run", "--json", "--host", "unix:///nonexistent"])  # no engine started early
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
     assert len(lines) == 1

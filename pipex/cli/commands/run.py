@@ -152,6 +152,8 @@ def run(
     from pipex.engine.options import RunOptions
 
     engine = Engine(workdir=opts.workdir, runtime=opts.engine_runtime(), host=opts.host)
+    if not dry_run:
+        engine.start_engine_early()  # Podman's start (no socket) overlaps loading and checking the pipeline
     forced: bool | tuple[str, ...] = False
     if force is not None:
         forced = True if force == FORCE_ALL else _ids(force)

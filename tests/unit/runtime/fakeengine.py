@@ -83,6 +83,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"OK", {"Libpod-API-Version": "4.3.1"})
         elif self.path == "/version" and kind in VERSIONS:
             self._send(200, json.dumps(VERSIONS[kind]).encode(), {"Content-Type": "application/json"})
+        elif self.path.endswith("/libpod/info") and kind == "podman":
+            calls = os.environ.get("FAKE_PODMAN_INFOFILE")  # each call counted: the real one costs up to a second
+            if calls:
+                with Path(calls).open("a") as fh:
+                    fh.write(f"{os.getpid()}\n")
+            info = {"host": {"security": {"rootless": True}}, "version": {"Version": "4.3.1", "APIVersion": "4.3.1"}}
+            self._send(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
         else:
             self._send(404, b"not found")
 

@@ -80,6 +80,26 @@ def test_a_new_socket_at_the_same_path_misses(sock: Path, short_tmp: Path) -> No
         again.close()
 
 
+def test_a_service_identity_keys_the_entry_instead_of_the_socket_file(sock: Path, short_tmp: Path) -> None:
+    cache = short_tmp / "cache"
+
+    def entry(identity: str) -> InfoCache:
+        found = InfoCache.open(str(sock), "4.3.1", directory=cache, environ={}, service=identity)
+        assert found is not None
+        return found
+
+    entry("service-a").store(INFO)
+    sock.unlink()  # the shared service ended after its idle timeout; a new one listens on the same path
+    again = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    again.bind(str(sock))
+    try:
+        assert entry("service-a").load() == KEPT
+        assert entry("service-b").load() is None  # e.g. started in another cgroup, or after a podman rebuild
+        assert _open(sock, cache).load() is None  # keyed by the socket file: not the same entry
+    finally:
+        again.close()
+
+
 def test_another_engine_version_on_the_same_socket_misses(sock: Path, short_tmp: Path) -> None:
     _open(sock, short_tmp / "cache").store(INFO)
     assert _open(sock, short_tmp / "cache", version="5.2.0").load() is None

@@ -3,19 +3,22 @@ the lease that keeps it while a command runs, and what ``doctor`` says about it 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pipex.engine.engine import Engine
 from pipex.errors import ConfigError
-from pipex.runtime.discovery import discover
+from pipex.runtime.discovery import discover, prestart
 from pipex.runtime.doctor import checks
+from pipex.runtime.factory import connect
 from pipex.runtime.service import PrivateService
 from pipex.runtime.sharedservice import SharedService, idle_seconds, service_key
 
@@ -179,6 +182,134 @@ def test_idle_zero_or_a_tmp_dir_that_is_not_ours_means_one_service_per_command(
         assert list(planted.iterdir()) == []
     finally:
         planted.rmdir()
+
+
+def test_a_restarted_service_does_not_ask_for_info_again(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    calls = short_tmp / "info.calls"
+    env = _env(
+        short_tmp,
+        xdg,
+        PATH=f"{fake_podman.parent}:/usr/bin:/bin",
+        XDG_CACHE_HOME=str(short_tmp / "cache"),
+        FAKE_PODMAN_INFOFILE=str(calls),
+    )
+
+    def command() -> SharedService:
+        found = connect("auto", None, environ=env, root=short_tmp)
+        try:
+            assert found.runtime.info().version == "4.3.1"
+        finally:
+            found.runtime.close()
+        assert isinstance(found.endpoint.service, SharedService)
+        assert found.endpoint.service.info_identity is not None
+        return found.endpoint.service
+
+    def idle_timeout(service: SharedService) -> None:
+        os.kill(_pids(short_tmp / "podman.pids")[-1], signal.SIGTERM)
+        assert _until(lambda: not service.path.exists(), 5)
+
+    first = command()
+    idle_timeout(first)
+    second = command()  # a new service on the same socket path: the answer kept for the first one still holds
+    assert not second.reused
+    assert second.info_identity == first.info_identity
+    assert len(_pids(short_tmp / "podman.pids")) == 2
+    assert len(_pids(calls)) == 1
+    idle_timeout(second)
+    fake_podman.write_text(fake_podman.read_text() + "# rebuilt\n")  # another podman binary: ask again
+    third = command()
+    assert third.info_identity != first.info_identity
+    assert len(_pids(calls)) == 2
+
+
+def test_an_early_start_overlaps_the_commands_own_work(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="1.5")  # a slow Podman start
+    assert prestart("auto", environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert not prestart("auto", environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))  # once
+    time.sleep(1.5)  # the command reads and checks its pipeline meanwhile
+    began = time.monotonic()
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    waited = time.monotonic() - began
+    service = endpoint.service
+    assert isinstance(service, SharedService)
+    service.stop()
+    assert waited < 1.0  # not a second start of 1.5 s
+    assert not service.reused  # this command started it
+    assert [service.podman_pid] == _pids(short_tmp / "podman.pids")
+
+
+def test_an_early_start_leaves_the_lock_once_the_service_answers(short_tmp: Path, xdg: Path, fake_podman: Path) -> None:
+    env = _env(short_tmp, xdg)
+    assert prestart("auto", environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    lock = xdg / "pipex" / f"podman-{service_key(str(fake_podman), env)}.lock"
+    # Another command must not wait for this one to come to its discovery (it may never: a dry run, an error).
+    assert _until(lambda: _free(lock), 10)
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(endpoint.service, SharedService)
+    endpoint.service.stop()
+    assert len(_pids(short_tmp / "podman.pids")) == 1
+
+
+def test_a_command_that_ends_before_its_early_service_answers_leaves_one_service(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, FAKE_PODMAN_START_DELAY="1")
+    code = (
+        "from pathlib import Path; from pipex.runtime.discovery import prestart; "
+        f"print(prestart('auto', environ={env!r}, uid={UID}, root=Path({str(short_tmp)!r}), "
+        f"podman={str(fake_podman)!r}))"  # then it ends, as a detached run's parent does
+    )
+    argv = [sys.executable, "-c", code]
+    done = subprocess.run(argv, check=False, env={**os.environ, "PYTHONPATH": str(REPO), **env}, capture_output=True)
+    assert done.stdout == b"True\n", done.stderr
+    endpoint = discover("auto", None, environ=env, uid=UID, root=short_tmp, podman=str(fake_podman))
+    assert isinstance(endpoint.service, SharedService)
+    endpoint.service.stop()
+    assert endpoint.service.reused  # started by the command that ended
+    assert len(_pids(short_tmp / "podman.pids")) == 1
+
+
+def _free(lock: Path) -> bool:
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_no_early_start_where_discovery_would_not_start_the_service(
+    short_tmp: Path, xdg: Path, fake_podman: Path, engine: Callable[..., object]
+) -> None:
+    podman = str(fake_podman)
+    for kind, env in [
+        ("docker", _env(short_tmp, xdg)),  # the private service is Podman's
+        ("auto", _env(short_tmp, xdg, CONTAINER_HOST="unix:///nowhere.sock")),  # an engine is named
+        ("auto", _env(short_tmp, xdg, idle="0")),  # one service per command: started by discovery
+    ]:
+        assert not prestart(kind, environ=env, uid=UID, root=short_tmp, podman=podman)
+    engine(xdg / "podman" / "podman.sock")  # Podman's own socket is there
+    assert not prestart("auto", environ=_env(short_tmp, xdg), uid=UID, root=short_tmp, podman=podman)
+    assert _pids(short_tmp / "podman.pids") == []
+
+
+def test_a_run_starts_the_service_early_unless_its_project_names_another_engine(
+    short_tmp: Path, xdg: Path, fake_podman: Path
+) -> None:
+    env = _env(short_tmp, xdg, PATH=f"{fake_podman.parent}:/usr/bin:/bin")
+    project = short_tmp / "project"
+    (project / ".git").mkdir(parents=True)  # .pipex.yml is looked for up to here
+    config = project / ".pipex.yml"
+    for settings in ("host: unix:///elsewhere.sock\n", "runtime: docker\n"):
+        config.write_text(settings)
+        assert not Engine(environ=env).start_engine_early(project)
+    assert not Engine(environ=env, host="unix:///elsewhere.sock").start_engine_early(project)
+    assert _pids(short_tmp / "podman.pids") == []
+    config.write_text("runtime: podman\n")
+    assert Engine(environ=env).start_engine_early(project)
+    assert _until(lambda: len(_pids(short_tmp / "podman.pids")) == 1, 10)
 
 
 def test_service_idle_setting() -> None:
