@@ -285,9 +285,6 @@ def _assemble(
     runs: Mapping[str, Sequence[Instance]],
     paired: Mapping[str, str],
 ) -> Pipeline:
-    # not at the top: pipeline.py imports this module (a loop)
-    from pipex.model.pipeline import Pipeline
-
     # by instance key: a dependent's inputs (and so its fingerprint) stay the same when the items are reordered
     finals = {
         sid: [f"{_scope_id(sid, inst)}{SEP}{f}" for inst in _by_key(runs[sid]) for f in _finals(child)]
@@ -352,17 +349,7 @@ def _assemble(
             made += mine
         if runs[step.id][0].key is not None:  # a fanned sub-pipeline: its id names every instance
             scopes[step.id] = Scope(step.id, file, tuple(made), tuple(finals[step.id]))
-    composed = Pipeline.create(
-        id=pipeline.id,
-        name=pipeline.name,
-        steps=steps,
-        root=pipeline.root,
-        source=pipeline.source,
-        boundary=pipeline.boundary,
-        config=pipeline.config,
-        config_path=pipeline.config_path,
-        environ=pipeline.environ,
-    )
+    composed = pipeline.with_steps(steps)
     composed.model_post_init(None)
     composed.set_composition(authored=pipeline.authored_steps, roots=roots, scopes=scopes)
     return composed

@@ -145,6 +145,21 @@ class Pipeline(BaseModel):
         pipeline._environ = environ
         return pipeline
 
+    def with_steps(self, steps: list[Step]) -> Pipeline:
+        """The same pipeline (id, name, root, source, boundary, config, environ) with other, already validated
+        steps: what composing sub-pipelines and fixing run-time lists make of a loaded one."""
+        return Pipeline.create(
+            id=self.id,
+            name=self.name,
+            steps=steps,
+            root=self.root,
+            source=self.source,
+            boundary=self.boundary,
+            config=self.config,
+            config_path=self.config_path,
+            environ=self.environ,
+        )
+
     @staticmethod
     def build(id: str, name: str | None = None, *, root: str | Path | None = None) -> PipelineBuilder:
         """A builder: ``.step(id, **fields)`` adds steps, ``.to_yaml()``/``.pipeline()`` finish (code-as-graph)."""

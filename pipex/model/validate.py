@@ -98,9 +98,6 @@ def with_items(pipeline: Pipeline, items: Mapping[str, list[Any]]) -> Pipeline:
     given that list as a literal ``foreach`` (a paired one: the keys of its step's instances): the same path,
     ids, keys and values as the static form. Its files are read again (they were checked when it loaded);
     ``PipelineError`` when the list cannot make instances."""
-    # not at the top: pipeline.py imports this module (a loop)
-    from pipex.model.pipeline import Pipeline
-
     steps = [
         step.model_copy(update={"foreach": list(items[step.id])}) if step.id in items else step
         for step in pipeline.authored_steps
@@ -110,17 +107,7 @@ def with_items(pipeline: Pipeline, items: Mapping[str, list[Any]]) -> Pipeline:
         for step in pipeline.authored_steps
         if step.id in items and isinstance(step.foreach, ForeachStep)
     }
-    base = Pipeline.create(
-        id=pipeline.id,
-        name=pipeline.name,
-        steps=steps,
-        root=pipeline.root,
-        source=pipeline.source,
-        boundary=pipeline.boundary,
-        config=pipeline.config,
-        config_path=pipeline.config_path,
-        environ=pipeline.environ,
-    )
+    base = pipeline.with_steps(steps)
     loader = functools.partial(
         _load_child,
         boundary=pipeline.boundary,

@@ -60,7 +60,8 @@ def config_files(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     return tuple(f"{root}/{name}" for root in roots for name in names)
 
 
-def _stamp(path: str) -> list[int] | None:
+def stamp(path: str) -> list[int] | None:
+    """What changes when a file is replaced or edited (inode, mtime, size); ``None`` when it is not there."""
     try:
         st = Path(path).stat()
     except OSError:
@@ -110,7 +111,7 @@ class InfoCache:
             return None
         made: list[object] = ["service", service] if service else [st.st_dev, st.st_ino, st.st_ctime_ns]
         parts = [FORMAT, uid, socket_path, *made, ping_version]
-        parts += [[name, _stamp(name)] for name in config_files(environ)]
+        parts += [[name, stamp(name)] for name in config_files(environ)]
         key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         name = hashlib.sha256(f"{uid}\0{socket_path}".encode()).hexdigest()[:32]
         where = directory if directory is not None else config.cache_dir(environ) / "engine-info"

@@ -52,6 +52,7 @@ from pathlib import Path
 from pipex import config
 from pipex.errors import ConfigError, RuntimeUnavailable
 from pipex.procs import pid_alive
+from pipex.runtime.info_cache import stamp
 from pipex.runtime.probe import Identity, ProbeFailed, probe
 
 DEFAULT_IDLE = 60  # seconds; long enough for edit-and-rerun, short enough that nothing lingers
@@ -139,14 +140,6 @@ class SharedService:
             self._lease = None
 
 
-def _stamp(path: str) -> list[int] | None:
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return None
-    return [st.st_ino, st.st_mtime_ns, st.st_size]
-
-
 def info_identity(podman: str, lease: socket.socket) -> str | None:
     """What Podman's ``info`` answer depends on beyond the socket path, the configuration files and the version
     (which ``info_cache`` keys already): the podman binary (a rebuild of the same version), the boot (SELinux,
@@ -161,7 +154,7 @@ def info_identity(podman: str, lease: socket.socket) -> str | None:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except (OSError, struct.error):
         return None
-    parts = [podman, _stamp(podman), boot, cgroup, _stamp("/etc/subuid"), _stamp("/etc/subgid")]
+    parts = [podman, stamp(podman), boot, cgroup, stamp("/etc/subuid"), stamp("/etc/subgid")]
     return hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
