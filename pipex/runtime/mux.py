@@ -60,8 +60,10 @@ def iter_frames(raw: Readable, *, gather: float = 0.0) -> Iterator[LogChunk]:
         if not data:
             if pending:
                 yield LogChunk(pending_stream, bytes(pending))
-            if remaining or buf:
-                raise EOFError(f"stream ended inside a frame ({remaining or len(buf)} bytes missing)")
+            if remaining:
+                raise EOFError(f"stream ended inside a frame ({remaining} bytes of its payload missing)")
+            if buf:
+                raise EOFError(f"stream ended inside a frame header ({len(buf)} of {_HEADER.size} bytes)")
             return
         buf += data
         pos = 0
