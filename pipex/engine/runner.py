@@ -117,6 +117,7 @@ class _Attempt:
             hold=spec.setup is not None,
             userns=imageuser.user_mapping(self.plan.image.user, self.ctx.info),
             secrets=self._secrets(),
+            engine_log=False,  # the output is read attached (or per exec) and kept in the run's own log files
         )
 
     def _secrets(self) -> tuple[SecretMount, ...]:

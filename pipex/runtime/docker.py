@@ -95,7 +95,9 @@ class DockerRuntime(HttpRuntime):
     def create(self, spec: ContainerSpec) -> str:
         info = self.info()
         host: dict[str, Any] = {"Init": spec.init and not spec.hold}
-        if info.engine == "docker":
+        if not spec.engine_log:
+            host["LogConfig"] = {"Type": "none", "Config": {}}
+        elif info.engine == "docker":
             # json-file (the default) stores output as JSON strings and replaces invalid UTF-8 with U+FFFD;
             # the "local" driver keeps raw bytes, so logs stay binary-safe.
             # No rotation: dockerd 20.10 repeats output when a followed "local" log rotates.

@@ -96,6 +96,7 @@ class FakeContainer:
     copied: list[tuple[Path, str]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     timer: threading.Timer | None = None
+    attached: bool = False  # its output is being read attached (which needs no engine log)
 
 
 class FakeRuntime:
@@ -289,7 +290,12 @@ class FakeRuntime:
         self.start(container)
         if started is not None:
             started()
-        yield from self.logs(container)
+        box = self._get(container)
+        box.attached = True
+        try:
+            yield from self.logs(container)  # tests override ``logs`` to script a stream
+        finally:
+            box.attached = False
 
     def start(self, container: str) -> None:
         self._record("start", container)
@@ -351,6 +357,9 @@ class FakeRuntime:
     def logs(self, container: str) -> Iterator[LogChunk]:
         self._record("logs", container)
         box = self._get(container)
+        if not box.spec.engine_log and not box.attached:
+            # As the engines answer for a container with the log driver "none".
+            raise ContainerFailed(f"logs failed: container {container!r} keeps no log (engine_log=False)")
         box.done.wait()
         yield from box.behaviour.chunks()
 

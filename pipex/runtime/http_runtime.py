@@ -20,7 +20,7 @@ from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
 from pipex.runtime.base import ContainerRef, ContainerSpec, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
 from pipex.runtime.compat import image_ref, wait_exec
-from pipex.runtime.mux import iter_frames
+from pipex.runtime.mux import GATHER, iter_frames
 from pipex.runtime.response import STREAM_ERRORS
 from pipex.runtime.transport import Transport
 
@@ -187,7 +187,7 @@ class HttpRuntime:
         """The frames of a stream; the engine going away mid-stream (its service killed) is an engine error,
         not a broken socket escaping the seam."""
         try:
-            yield from iter_frames(raw)
+            yield from iter_frames(raw, gather=GATHER)
         except STREAM_ERRORS as exc:
             raise EngineError(
                 f"{what}: the connection to the engine broke mid-stream ({type(exc).__name__}: {exc})",
@@ -243,7 +243,7 @@ class HttpRuntime:
         watcher.start()
         try:
             with response:
-                for chunk in iter_frames(response.raw):
+                for chunk in iter_frames(response.raw, gather=GATHER):
                     seen[chunk.stream] += len(chunk.data)
                     yield chunk
         except STREAM_ERRORS:

@@ -108,6 +108,8 @@ class PodmanRuntime(HttpRuntime):
         }
         if spec.name:
             body["name"] = spec.name
+        if not spec.engine_log:
+            body["log_configuration"] = {"driver": "none"}
         if spec.cmd is not None:
             body["command"] = list(spec.cmd)
         if spec.entrypoint is not None:

@@ -6,6 +6,9 @@ import stat
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
+from pipex.errors import ContainerFailed
 from pipex.runtime.base import Bind, ContainerSpec, LogChunk, Stream
 from pipex.runtime.fake import Behaviour
 from tests.contract.conftest import Target
@@ -113,3 +116,29 @@ def test_start_attached_interleaved_streams_keep_their_order(target: Target) -> 
     assert b"".join(c.data for c in chunks if c.stream is Stream.STDOUT) == b"out1\nout2\nout3\n"
     assert b"".join(c.data for c in chunks if c.stream is Stream.STDERR) == b"err1\nerr2\nerr3\n"
     assert target.runtime.wait(cid, timeout=60) == 4
+
+
+def test_without_the_engines_log_copy_attach_and_exec_still_give_every_byte(target: Target) -> None:
+    # Step containers are created with engine_log=False (log driver "none"): the attach and exec streams must not
+    # depend on the engine's stored log.
+    cmd = ("sh", "-c", "seq 20000 | awk '{printf \"line %07d\\n\", $1}'; echo done >&2; exit 3")
+    out_lines = b"".join(b"line %07d\n" % i for i in range(1, 20001))
+    target.expect(cmd, Behaviour(exit_code=3, stdout=out_lines, stderr=b"done\n"))
+    rt = target.runtime
+    cid = rt.create(ContainerSpec(image=target.alpine, cmd=cmd, labels=target.labels, engine_log=False))
+    chunks = list(rt.start_attached(cid))
+    assert b"".join(c.data for c in chunks if c.stream is Stream.STDOUT) == out_lines
+    assert b"".join(c.data for c in chunks if c.stream is Stream.STDERR) == b"done\n"
+    assert rt.wait(cid, timeout=60) == 3
+    with pytest.raises(ContainerFailed):  # the engine kept no copy: nothing written twice
+        list(rt.logs(cid))
+
+    target.expect(("x",), Behaviour())
+    held = rt.create(ContainerSpec(image=target.alpine, hold=True, labels=target.labels, engine_log=False))
+    rt.start(held)
+    exec_cmd = ["sh", "-c", "echo out; echo err >&2; exit 5"]
+    target.expect_exec(exec_cmd, Behaviour(exit_code=5, output=[("stdout", "out\n"), ("stderr", "err\n")]))
+    seen: list[LogChunk] = []
+    assert rt.exec(held, exec_cmd, on_output=seen.append) == 5
+    assert b"".join(c.data for c in seen if c.stream is Stream.STDOUT) == b"out\n"
+    assert b"".join(c.data for c in seen if c.stream is Stream.STDERR) == b"err\n"

@@ -80,6 +80,22 @@ def test_output_path_is_the_read_write_bind_of_the_run_artifacts(tmp_path: Path)
     assert meta(r, "s")["outputPath"] == "/data/out"
 
 
+def test_a_steps_container_asks_the_engine_for_no_log_copy_and_its_output_is_still_logged(tmp_path: Path) -> None:
+    # pipex reads the output attached and writes it to the run's log files; the engine's copy would be a second
+    # write of every byte (log driver "none").
+    path = write(
+        tmp_path / "p",
+        """
+        id: nolog
+        steps:
+          - {id: s, image: alpine:3.20, cmd: [s]}
+        """,
+    )
+    r = run(path, mocks=[mock("s", stdout="one\ntwo\n")], workdir=tmp_path / "wd")
+    assert [spec.engine_log for spec in creates(r.runtime, "s")] == [False]
+    assert (r.run_dir("s") / "stdout.log").read_bytes() == b"one\ntwo\n"
+
+
 def test_mounts_read_only_sources_copied_in_caches_read_write_and_persistent(tmp_path: Path) -> None:
     project = tmp_path / "p"
     (project / "data").mkdir(parents=True)
