@@ -47,8 +47,13 @@ elif (state / "node-fifo").exists():
 else:
     (job_dir / "node").write_text(f"node{job_id}\\n")
 (job_dir / "stdout").write_text(f"hello from job {job_id}\\n")
-(job_dir / "exit.tmp").write_text(code + "\\n")
-os.rename(job_dir / "exit.tmp", job_dir / "exit")
+if (state / "exit-link").exists():  # a link to a file holding a code: never followed
+    (job_dir / "exit").symlink_to(state / "exit-link")
+elif (state / "exit-fifo").exists():  # never opened for a blocking read
+    os.mkfifo(job_dir / "exit")
+else:
+    (job_dir / "exit.tmp").write_text(code + "\\n")
+    os.rename(job_dir / "exit.tmp", job_dir / "exit")
 (jobs / job_id).write_text("COMPLETED")
 print(job_id + ";fake")
 """
@@ -185,6 +190,17 @@ def test_a_node_file_that_holds_no_host_name_is_ignored(fake_slurm: Path, tmp_pa
     assert [(e.step.id, e.node) for e in of(result, StepEnd)] == [("flaky", None), ("after", None)]
     assert "node" not in of(result, StepEnd, "flaky")[0].to_json()
     assert "node" not in meta(result, "flaky")
+
+
+@pytest.mark.parametrize("kind", ["exit-link", "exit-fifo"])
+def test_an_exit_file_that_is_not_a_regular_file_fails_the_step_without_a_hang(
+    fake_slurm: Path, tmp_path: Path, kind: str
+) -> None:
+    (fake_slurm / kind).write_text("0\n")  # the link's target says success: it must not be believed
+    write(tmp_path / "p", "id: x\nsteps:\n  - {id: a, image: alpine:3.20, cmd: [sh, -c, 'echo hi']}\n")
+    result = slurm_run(tmp_path / "p", tmp_path / "wd")
+    assert result.status == "failed"
+    assert [(e.step.id, e.status) for e in of(result, StepEnd)] == [("a", "failure")]
 
 
 def test_the_longest_host_name_is_believed(fake_slurm: Path, tmp_path: Path) -> None:
