@@ -120,7 +120,9 @@ def test_interrupt_ends_with_status_interrupted(tmp_path: Path, times: int) -> N
 
     async def on_event(event: Event) -> None:
         if isinstance(event, StepStart):
-            await asyncio.sleep(0.05)
+            # Time for the create and start, even on a loaded machine (0.05 s was not, once in a Debian build):
+            # interrupts that land before the create leave no container to kill.
+            await asyncio.sleep(0.5)
             for _ in range(times):
                 engine.interrupt()
 
