@@ -77,6 +77,15 @@ class TreeDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class Heavy:
+    """``reached()`` is called once, from the walk, just before the files read so far reach ``bytes`` bytes (the
+    file that makes them reach it not read yet): the moment to say the digest will take a while."""
+
+    bytes: int
+    reached: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
 class ManifestDiff:
     changed: tuple[str, ...]
     added: tuple[str, ...]
@@ -140,9 +149,16 @@ class _Walker:
     files opened relative to their directory); the regular-file path is kept lean (it runs per file)."""
 
     def __init__(
-        self, cache: StatCache | None, manifest: dict[str, str] | None, limit: int = MANIFEST_LIMIT, version: int = 1
+        self,
+        cache: StatCache | None,
+        manifest: dict[str, str] | None,
+        limit: int = MANIFEST_LIMIT,
+        version: int = 1,
+        heavy: Heavy | None = None,
     ) -> None:
         self.cache = cache
+        self.heavy = heavy
+        self.reading = 0  # bytes of the files read so far, the one about to be read included (``heavy``)
         self.version = version
         self.digest_fd = _FILE_DIGESTS[version]
         self.limit = limit
@@ -158,6 +174,11 @@ class _Walker:
     def regular(self, path: str, st: os.stat_result, node: Node | None = None) -> tuple[str, int]:
         """(hex digest, size) of a regular file the cache did not know (``node``: open it through the walk)."""
         self.misses += 1
+        if self.heavy is not None:
+            self.reading += st.st_size
+            if self.reading >= self.heavy.bytes:
+                told, self.heavy = self.heavy, None  # said once
+                told.reached()
         try:
             if node is None:
                 digest, size = file_digest(path, st.st_size, self.version)
@@ -263,6 +284,7 @@ def tree_digest(
     manifest: bool = True,
     manifest_limit: int = MANIFEST_LIMIT,
     version: int = MOUNT_FORMAT,
+    heavy: Heavy | None = None,
 ) -> TreeDigest:
     """The content digest of the file or directory tree at ``path`` in format ``version`` (see the module docstring).
 
@@ -270,7 +292,7 @@ def tree_digest(
     ``TreeDigest.manifest`` empty, so memory does not grow with the number of files (only with the depth and the
     widest directory). Past ``manifest_limit`` entries the manifest is ``{TRUNCATED: ""}``. Raises ``PipexError``
     when something in the tree cannot be read. ``ValueError`` for a format not in ``FORMATS``, or a stat cache with
-    format 2 (the cache holds format-1 file digests).
+    format 2 (the cache holds format-1 file digests). ``heavy``: told once when the bytes to read reach its size.
     """
     if version not in FORMATS:
         raise ValueError(f"unknown tree digest format {version!r}")
@@ -278,7 +300,7 @@ def tree_digest(
         raise ValueError("the stat cache holds format-1 file digests")
     # Plain str paths throughout: the walk runs per file and pathlib's objects would dominate its cost.
     root = os.path.abspath(path)  # noqa: PTH100 - absolute, but symlinks in it kept as the caller named them
-    walker = _Walker(cache, {} if manifest else None, manifest_limit, version)
+    walker = _Walker(cache, {} if manifest else None, manifest_limit, version, heavy)
     try:
         st = os.stat(root)  # noqa: PTH116 - the root is followed, as a bind mount follows it
     except OSError as exc:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipex.engine.digest import ARTIFACTS_FORMAT, TreeDigest, tree_digest
+from pipex.engine.digest import ARTIFACTS_FORMAT, Heavy, TreeDigest, tree_digest
 from pipex.engine.fingerprint import FingerprintResult, compute
 from pipex.engine.statcache import StatCache
 from pipex.errors import WorkspaceError
@@ -141,11 +141,14 @@ class Fingerprinter:
             resources.require_enforced(limits, info)
         return limits, dict(resources.enforcement(limits, info))
 
-    def artifacts_digest(self, path: Path, version: int = ARTIFACTS_FORMAT) -> tuple[str, int]:
+    def artifacts_digest(
+        self, path: Path, version: int = ARTIFACTS_FORMAT, heavy: Heavy | None = None
+    ) -> tuple[str, int]:
         # No manifest and no stat cache: a step's output is hashed once, when committed, and its file list is
         # never needed (explain names files of mounts and sources only), so nothing per file is kept.
         # ``version``: another format only to check a stored run recorded in it (sharing.restore).
-        found: TreeDigest = tree_digest(path, manifest=False, version=version)
+        # ``heavy``: told when the tree turns out big (its dependents may start while it is hashed: early.py).
+        found: TreeDigest = tree_digest(path, manifest=False, version=version, heavy=heavy)
         return found.digest, found.size
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ class RunKeywords(TypedDict, total=False):
     approve: Sequence[str]
     executor: ExecutorKind | None
     slurm: SlurmOptions | None
+    early_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,9 @@ class RunOptions:
     # them), instead of one StepLog event per line — no object per line (a step printing 200,000 lines). Not in
     # to_json: a process of its own has its own consumer.
     on_log_lines: Callable[[LogLines], None] | None = field(default=None, compare=False, repr=False)
+    # A step's artifacts of at least this many bytes are handed to the dependents that cannot be cache hits while
+    # they are hashed, before the commit (engine/early.py): below it the hash costs less than the hand-over.
+    early_bytes: int = field(default=32 << 20, compare=False)
 
     @classmethod
     def build(cls, environ: Mapping[str, str] | None = None, **keywords: Any) -> RunOptions:

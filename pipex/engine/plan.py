@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
+from pipex.engine.digest import Heavy
+from pipex.engine.early import EarlyArtifacts
 from pipex.engine.events import StepRef, StepStatus
 from pipex.engine.mask import Masker
 from pipex.engine.options import LogEvents
@@ -29,6 +32,16 @@ class UpstreamInput:
     copy_to_output: bool = False
     name: str | None = None  # under /input/, when not the step id (a sub-pipeline's step: model/compose.py)
     instance: str | None = None  # fan-in: one instance of a fan-out step, mounted at /input/<step>/<key>
+    # A run not committed yet (early.py): ``artifacts`` and ``digest`` are known once ``settled``; until then
+    # the attempt mounts what ``early.pin()`` gives.
+    early: EarlyArtifacts | None = None
+
+    def settled(self) -> UpstreamInput:
+        """This input once its run is recorded (blocks until then; raises what kept it from being recorded)."""
+        if self.early is None:
+            return self
+        digest, artifacts = self.early.wait()
+        return dataclasses.replace(self, digest=digest, artifacts=artifacts, early=None)
 
     @property
     def mounted_as(self) -> str:
@@ -46,6 +59,16 @@ class Provided:
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the run wrote to $PIPEX_OUTPUT
     # a fan-out step: (key, run id, artifacts digest) of each instance a dependent mounts (fan-in)
     instances: tuple[tuple[str, str, str], ...] = ()
+    early: EarlyArtifacts | None = None  # handed over before its commit (early.py): ``digest`` is "" until then
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """How a step's runner hands its artifacts over before they are digested (early.py): ``to(artifacts,
+    outputs)`` once the digest has ``bytes`` bytes to read (thread-safe; the scheduler decides who starts)."""
+
+    bytes: int
+    to: Callable[[EarlyArtifacts, Mapping[str, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +81,10 @@ class StepPlan:
     limits: Resources = field(default_factory=Resources)
     resources: Mapping[str, Any] = field(default_factory=dict)  # meta.json: each limit and whether it is enforced
     manifests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # mounts/sources file lists (explain)
+    release: Release | None = None  # its artifacts may be handed to dependents before its commit
+    # A step started on inputs not recorded yet (early.py): its fingerprint is ``settle(plan)``'s, computed once
+    # they are (``fingerprint`` is "" until then); blocks, raises what kept an input from being recorded.
+    settle: Callable[[StepPlan], StepPlan] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +104,12 @@ class StepRun:
     outputs: Mapping[str, Any] = field(default_factory=dict)  # what the step wrote to $PIPEX_OUTPUT
     job: str | None = None  # the final attempt's batch job, when the executor submitted one
     node: str | None = None  # the machine the final attempt ran on, when the executor said (a batch job's node)
+
+
+class ArtifactsDigest(Protocol):
+    def __call__(self, path: Path, version: int, heavy: Heavy | None = None) -> tuple[str, int]:
+        """(digest, size) of an artifacts tree in a digest format; ``heavy``: see ``digest.Heavy``."""
+        ...
 
 
 Emit = Callable[..., None]
@@ -120,7 +153,7 @@ class StepContext:
     emit: Emit  # emit(EventClass, step=StepRef, attempt=…, **fields): thread-safe
     cancel: threading.Event
     running: Running
-    tree_digest: Callable[[Path, int], tuple[str, int]]  # (digest, size) of an artifacts tree in a digest format
+    tree_digest: ArtifactsDigest
     labels: Callable[[str, str], dict[str, str]]  # (step run id, step id) → container labels
     pipex_version: str = "0"
     logs: LogEvents = True  # emit StepLog events: all, none, or each chunk's last line

@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipex.model.spec import StepSpec
 
@@ -17,10 +17,13 @@ class ReadyQueue:
     Every step starts in file order and walks its inputs; at the first one not yet settled it waits, and the
     input's settling puts it back at the end of the queue (first come, first back), where it walks on. That is
     exactly how tasks created in file order and woken by ``asyncio.Event`` behave, without a task per step.
-    Inputs outside the selected steps (``--target``) are not waited for.
+    Inputs outside the selected steps (``--target``) are not waited for. An input ``release``d (its artifacts
+    handed over before its commit: early.py) is no longer waited for by the steps ``early`` accepts.
     """
 
-    def __init__(self, specs: Sequence[StepSpec]) -> None:
+    def __init__(self, specs: Sequence[StepSpec], early: Callable[[StepSpec], bool] | None = None) -> None:
+        self._early = early
+        self._released: set[str] = set()
         self._selected = {spec.id for spec in specs}
         self._queue: deque[StepSpec] = deque(specs)
         self._waiting: dict[str, list[StepSpec]] = {}  # step id → the steps waiting for it, in arrival order
@@ -42,7 +45,7 @@ class ReadyQueue:
         position = self._cursor.pop(spec.id, 0)
         while position < len(inputs):
             step = inputs[position].step
-            if step in self._selected and step not in self._settled:
+            if step in self._selected and step not in self._settled and not self._passes(step, spec):
                 self._waiting.setdefault(step, []).append(spec)
                 self._cursor[spec.id] = position
                 return False
@@ -56,6 +59,27 @@ class ReadyQueue:
         if woken:
             self._queue.extend(woken)
         return bool(woken)
+
+    def _passes(self, step: str, spec: StepSpec) -> bool:
+        return step in self._released and self._early is not None and self._early(spec)
+
+    def release(self, step_id: str) -> bool:
+        """``step_id``'s artifacts are handed over before it settles: the steps ``early`` accepts stop waiting for
+        it (the others wait for ``settle``); whether that made steps ready."""
+        self._released.add(step_id)
+        waiting = self._waiting.get(step_id)
+        if not waiting or self._early is None:
+            return False
+        woken = [spec for spec in waiting if self._early(spec)]
+        if not woken:
+            return False
+        left = [spec for spec in waiting if not self._early(spec)]
+        if left:
+            self._waiting[step_id] = left
+        else:
+            del self._waiting[step_id]
+        self._queue.extend(woken)
+        return True
 
     def add(self, specs: Sequence[StepSpec]) -> None:
         """Steps that join the run while it goes (a sub-pipeline's, once its list is known), queued in order."""

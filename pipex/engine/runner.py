@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from pipex.engine import imageuser, outputs
-from pipex.engine.digest import ARTIFACTS_FORMAT
+from pipex.engine.digest import ARTIFACTS_FORMAT, Heavy
+from pipex.engine.early import EarlyArtifacts
 from pipex.engine.events import StepJob, StepLog, StepRef, StepRetry, StepStatus, StepWarning
 from pipex.engine.logsink import LogSink, StreamName
-from pipex.engine.plan import StepContext, StepPlan, StepRun
+from pipex.engine.plan import StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.runmeta import iso as _iso
 from pipex.engine.runmeta import run_meta
 from pipex.errors import CommandNotFound, NetworkUnavailable, PipexError, WorkspaceError, from_os_error
@@ -89,12 +90,14 @@ class _Attempt:
         self.node: str | None = None  # the machine it ran on, when the executor says (a batch job's node)
         self.setup_seconds = 0.0  # the setup phase's wall time (the report's timeline shows it)
         self.outputs: dict[str, Any] = {}  # what the step wrote to $PIPEX_OUTPUT (a successful attempt)
+        self.inputs = plan.inputs  # with the directories this attempt mounts (an input not committed yet: pinned)
+        self._pinned: list[EarlyArtifacts] = []
 
     def container_spec(self) -> ContainerSpec:
         spec = self.plan.spec
         ws = self.ctx.workspace
         binds: list[Bind] = [
-            Bind(i.artifacts, i.mounted_as, read_only=True, relabel="shared") for i in self.plan.inputs if i.run_id
+            Bind(i.artifacts, i.mounted_as, read_only=True, relabel="shared") for i in self.inputs if i.run_id
         ]  # an input without a run is an approval gate: nothing to mount
         binds.append(Bind(self.run_dir / "artifacts", spec.output_path, read_only=False, relabel="private"))
         binds += [Bind(m.host, m.container, read_only=True, relabel="shared") for m in spec.mounts]
@@ -184,9 +187,34 @@ class _Attempt:
 
     def run(self, sink: LogSink) -> tuple[StepStatus, int | None, str | None, str | None]:
         """→ (status, exit code, reason, message)."""
+        try:
+            return self._run(sink)
+        finally:
+            self._unpin()
+
+    def _pin(self) -> None:
+        """Inputs whose runs are not committed yet (early.py): mounted from where they are now, which stays there
+        until this attempt's container has started (``_unpin``)."""
+        pinned: list[UpstreamInput] = []
+        for inp in self.plan.inputs:
+            if inp.early is None:
+                pinned.append(inp)
+                continue
+            self._pinned.append(inp.early)
+            pinned.append(dataclasses.replace(inp, artifacts=inp.early.pin()))
+        self.inputs = tuple(pinned)
+
+    def _unpin(self) -> None:
+        """The container has started (its mounts are made), or never will: the inputs may be committed."""
+        pinned, self._pinned = self._pinned, []
+        for early in pinned:
+            early.unpin()
+
+    def _run(self, sink: LogSink) -> tuple[StepStatus, int | None, str | None, str | None]:
         executor = self.ctx.executor
         spec = self.plan.spec
-        for inp in self.plan.inputs:
+        self._pin()
+        for inp in self.inputs:
             if inp.copy_to_output and inp.run_id:
                 self._copy_input(inp.step, inp.artifacts)
         (self.run_dir / outputs.HOST_DIR).mkdir()
@@ -200,7 +228,13 @@ class _Attempt:
         timer = self._arm_timeout()
         try:
             outcome = executor.run(
-                handle, task, sink, cancelled=self.ctx.cancel.is_set, interrupted=self._interrupted, placed=self._placed
+                handle,
+                task,
+                sink,
+                cancelled=self.ctx.cancel.is_set,
+                interrupted=self._interrupted,
+                placed=self._placed,
+                started=self._unpin if self._pinned else None,
             )
         finally:
             if timer is not None:
@@ -445,19 +479,39 @@ def _finish(
     if ctx.invoking_uid != 0:  # rootless too: a non-root image user without keep-id writes as a subuid
         with contextlib.suppress(PipexError):
             ctx.executor.normalize_ownership(artifacts, ctx.invoking_uid, ctx.invoking_gid, image=plan.spec.image)
-    digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT)
-    if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
-        write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
-    finished = time.time()
-    meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
-    meta["outputs"] = found
-    if job is not None:  # the final attempt's batch job: `pipex inspect` names it (a local run has none)
-        meta["job"] = job
-    if node is not None:  # and the node it ran on (from the job: checked to be a host name)
-        meta["node"] = node
-    ws.commit(run_id, meta)
-    entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
-    ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
+    # The container is gone and the tree final: dependents may mount it while it is hashed (early.py).
+    early = heavy = None
+    if plan.release is not None and status == "success":
+        early = EarlyArtifacts(run_id, artifacts, ws.run_dir(run_id) / "artifacts")
+        heavy = Heavy(plan.release.bytes, functools.partial(plan.release.to, early, found))
+    try:
+        digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT, heavy)
+        if plan.settle is not None:  # started on inputs not recorded then: its fingerprint needs their digests
+            plan, status, reason, message = _settle(plan, status, reason, message)
+        if early is not None and status != "success":
+            early.failed(WorkspaceError(f"step {plan.spec.id!r} could not record its run: {message}"))
+            early = None
+        if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
+            write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
+        finished = time.time()
+        meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
+        meta["outputs"] = found
+        if job is not None:  # the final attempt's batch job: `pipex inspect` names it (a local run has none)
+            meta["job"] = job
+        if node is not None:  # and the node it ran on (from the job: checked to be a host name)
+            meta["node"] = node
+        if early is None:
+            ws.commit(run_id, meta)
+        else:  # once no dependent is between choosing the staged path and mounting it
+            early.publish(functools.partial(ws.commit, run_id, meta))
+        entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
+        ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
+    except BaseException as exc:  # a dependent that started early must not wait for a run that never comes
+        if early is not None:
+            early.failed(exc)
+        raise
+    if early is not None:
+        early.recorded_as(digest)
     if status == "success" and ctx.store is not None:
         from pipex.engine.sharing import push  # only a run with a cache store needs it
 
@@ -478,6 +532,20 @@ def _finish(
         job=job,
         node=node,
     )
+
+
+def _settle(
+    plan: StepPlan, status: StepStatus, reason: str | None, message: str | None
+) -> tuple[StepPlan, StepStatus, str | None, str | None]:
+    """The plan of a step started on inputs not recorded yet, with its fingerprint; when an input was never
+    recorded (the run is ending on a fault), the step is recorded as cancelled, with no fingerprint."""
+    assert plan.settle is not None
+    try:
+        return plan.settle(plan), status, reason, message
+    except (PipexError, OSError) as exc:
+        said = exc.message if isinstance(exc, PipexError) else str(exc)
+        unsettled = dataclasses.replace(plan, settle=None)
+        return unsettled, "cancelled", "cancelled", f"an input's run was not recorded: {said}"
 
 
 def record_failure(spec: StepSpec, ctx: StepContext, *, reason: str, message: str, attempt: int, started: float) -> str:

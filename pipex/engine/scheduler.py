@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipex.engine.early import EarlyArtifacts
 from pipex.engine.emitter import Emitter
 from pipex.engine.events import (
     Event,
@@ -47,7 +49,7 @@ from pipex.engine.images import ImageResolver
 from pipex.engine.instances import input_digests, targeted_instances
 from pipex.engine.options import RunOptions
 from pipex.engine.outcomes import Outcomes
-from pipex.engine.plan import Provided, StepContext, StepPlan, StepRun, UpstreamInput
+from pipex.engine.plan import Provided, Release, StepContext, StepPlan, StepRun, UpstreamInput
 from pipex.engine.ready import ReadyQueue, Slots
 from pipex.engine.routing import Known, Unknown, all_skipped_by_condition, reads_results, upstream
 from pipex.engine.storerules import ignored_entry, shareable, stored_outputs
@@ -67,6 +69,20 @@ DRAIN_BATCH = 256
 # Shared-cache hits materialised at once: each is a dozen small file creations that wait on the filesystem.
 STORE_THREADS = 16
 _UNRESOLVED: Any = object()
+
+
+def takes_early(spec: StepSpec) -> bool:
+    """Whether ``spec`` may start on an input handed over before its commit (early.py): a plain step (no fan-out,
+    sub-pipeline or gate, which need every input settled), no mounts or sources (hashed before it starts, with the
+    fingerprint), not run on failure (an input handed over succeeded)."""
+    return (
+        spec.fan_out is None
+        and spec.pipeline is None
+        and spec.gate is None
+        and not spec.mounts
+        and not spec.sources
+        and spec.when != "failure"
+    )
 
 
 class Scheduler:
@@ -113,7 +129,10 @@ class Scheduler:
         self.pool = ThreadPoolExecutor(max_workers=options.slots, thread_name_prefix="pipex-step")
         self._store_pool: ThreadPoolExecutor | None = None  # materialising shared-cache hits: file I/O, not CPU
         self._halts: list[threading.Thread] = []  # stops and kills in flight (see stop)
-        self._queue = ReadyQueue(specs)
+        self._queue = ReadyQueue(specs, early=self._starts_early)
+        # plain steps some plain step reads: their artifacts may be handed over before their commit (early.py)
+        self._early_producers = {i.step for s in specs if takes_early(s) for i in s.inputs}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._finished: asyncio.Future[None] | None = None  # done when every step is settled (or on an error)
         self._drain_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()  # the steps that wait for something
@@ -124,7 +143,8 @@ class Scheduler:
 
     # -- the whole run ---------------------------------------------------------------------------------------
     async def run(self) -> tuple[RunStatus, Metrics]:
-        everything = self._finished = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        everything = self._finished = self._loop.create_future()
         if self._queue.complete:
             everything.set_result(None)
         self._drain()
@@ -302,16 +322,19 @@ class Scheduler:
         inputs, unknown_inputs, reads = early
         if spec.gate is not None:
             return self._gate(spec, ref, inputs, unknown_inputs)
+        handed = [i.early for i in inputs if i.early is not None]  # inputs not recorded yet (early.py)
+        if handed and not self._may_start_early(spec):
+            return self._after_recorded(spec, ref, handed)
         image = self._images.get(spec.image, _UNRESOLVED)
         if image is _UNRESOLVED or (image is not None and not unknown_inputs and (spec.mounts or spec.sources)):
             return self._decide_later(spec, ref, inputs, unknown_inputs, reads)
         fingerprint = None
-        if image is not None and not unknown_inputs:
+        if image is not None and not unknown_inputs and not handed:
             fingerprint = self.fp.compute(spec, image, input_digests(inputs), reads)
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
-        return self._start(spec, ref, image, fingerprint, inputs, concluded)
+        return self._start(spec, ref, image, fingerprint, inputs, concluded, reads)
 
     async def _decide_later(
         self,
@@ -325,7 +348,7 @@ class Scheduler:
         if isinstance(image, StepOutcome):
             return image
         fingerprint = None
-        if image is not None and not unknown_inputs:
+        if image is not None and not unknown_inputs and not any(i.early for i in inputs):
             digests = input_digests(inputs)
             if spec.mounts or spec.sources:  # hashing host trees is I/O: keep it off the event loop
                 fingerprint = await asyncio.to_thread(self.fp.compute, spec, image, digests, reads)
@@ -334,7 +357,73 @@ class Scheduler:
         concluded = self._conclude(spec, ref, image, fingerprint, unknown_inputs)
         if isinstance(concluded, StepOutcome):
             return concluded
-        return await self._start(spec, ref, image, fingerprint, inputs, concluded)
+        return await self._start(spec, ref, image, fingerprint, inputs, concluded, reads)
+
+    # -- dependents that start while their inputs are hashed (early.py) ------------------------------------------
+    def _may_start_early(self, spec: StepSpec) -> bool:
+        """Whether ``spec`` may start before its inputs' digests are known: only when it cannot be a cache hit (it
+        is forced, or has no run to be cached by, and the shared cache is not asked), and nothing needs its
+        fingerprint before it runs (``--explain`` prints why it runs)."""
+        if self.options.dry_run or self.options.explain:
+            return False
+        if self.store is not None and shareable(spec):
+            return False
+        if self.options.forced(spec.id):
+            return True
+        prev = self.ws.state().steps.get(spec.id)
+        last_ok = prev.last_success if prev else None
+        return last_ok is None or not self.ws.run_dir(last_ok.run_id).is_dir()
+
+    def _starts_early(self, spec: StepSpec) -> bool:
+        """The steps an input handed over early wakes; the others wait for it to settle, as before."""
+        return takes_early(spec) and self._may_start_early(spec)
+
+    async def _after_recorded(self, spec: StepSpec, ref: StepRef, handed: list[EarlyArtifacts]) -> StepOutcome:
+        """A dependent that could be a cache hit after all (``--force`` changed by a sub-pipeline known at run time):
+        decided as before, once its inputs are recorded."""
+        try:
+            for early in handed:
+                await asyncio.wrap_future(early.recorded)
+        except Exception:  # the input's run was never recorded: the run is ending on that fault
+            return self._skip(ref, "dependency")
+        decided = self._decide_now(spec)
+        return decided if isinstance(decided, StepOutcome) else await decided
+
+    def _release(self, spec: StepSpec) -> Release | None:
+        """How a plain step that a plain step reads hands its artifacts over early, where the executor tells when a
+        container has mounted them."""
+        if spec.id not in self._early_producers or self.ctx is None or not self.ctx.executor.tells_started:
+            return None
+        return Release(self.options.early_bytes, functools.partial(self._hand_over, spec.id))
+
+    def _hand_over(self, step_id: str, early: EarlyArtifacts, outputs: Mapping[str, Any]) -> None:
+        """From the step's worker thread: its artifacts are final, their digest begun."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._handed_over, step_id, early, outputs)
+
+    def _handed_over(self, step_id: str, early: EarlyArtifacts, outputs: Mapping[str, Any]) -> None:
+        if self.stop_status is not None or step_id in self._queue.settled:
+            return
+        # As a success for the dependents' decisions (``when``, conditions on its outputs): it succeeded; only
+        # its record is to come, and a run whose record fails ends on that fault.
+        self.provided[step_id] = Provided(early.run_id, "", outputs, early=early)
+        spec = self.by_id[step_id]
+        self.outcomes[step_id] = StepOutcome(step_id, spec.name, "success", run_id=early.run_id, outputs=outputs)
+        if self._queue.release(step_id):
+            self._schedule_drain()
+
+    def _settled_plan(self, reads: Mapping[str, Any], plan: StepPlan) -> StepPlan:
+        """From the dependent's worker thread, after its container ended: its inputs recorded, its fingerprint."""
+        inputs = tuple(i.settled() for i in plan.inputs)
+        fingerprint = self.fp.compute(plan.spec, plan.image, input_digests(inputs), reads)
+        return dataclasses.replace(
+            plan,
+            inputs=inputs,
+            fingerprint=fingerprint.value,
+            fingerprint_parts=fingerprint.parts,
+            manifests=fingerprint.manifests(),
+            settle=None,
+        )
 
     def _inputs_and_condition(
         self, spec: StepSpec, ref: StepRef
@@ -364,7 +453,10 @@ class Scheduler:
                     )
                 continue
             artifacts = self.ws.run_dir(got.run_id) / "artifacts" if got.run_id else self.ws.path  # "": a gate
-            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, got.digest, inp.copy_to_output, name))
+            digest, early = got.digest, got.early
+            if early is not None and early.recorded.done() and early.recorded.exception() is None:
+                digest, early = early.recorded.result(), None  # recorded since it was handed over
+            inputs.append(UpstreamInput(inp.step, got.run_id, artifacts, digest, inp.copy_to_output, name, early=early))
         verdict = self.upstream.verdict(spec, missing)  # `when`: see when.py
         if verdict == "held":  # below an approval gate that waits: neither run nor skipped
             return StepOutcome(spec.id, spec.name, "pending", reason="approval")
@@ -487,9 +579,12 @@ class Scheduler:
         fingerprint: FingerprintResult | None,
         inputs: list[UpstreamInput],
         reasons: tuple[str, ...],
+        reads: Mapping[str, Any] | None = None,
     ) -> StepOutcome:
-        assert fingerprint is not None and image is not None
+        """``fingerprint`` ``None``: an input is not recorded yet; the runner computes it once it is."""
+        assert image is not None
         if self.options.dry_run:
+            assert fingerprint is not None
             return await self._peek_store(spec, ref, fingerprint.value, reasons)
         assert self.ctx is not None
         try:
@@ -497,9 +592,22 @@ class Scheduler:
         except PipexError as exc:
             return await self._fail_early(spec, ref, "limits", exc.message, 1, time.time())
         self._warn_ignored_limits(ref, record)
-        plan = StepPlan(
-            spec, image, tuple(inputs), fingerprint.value, fingerprint.parts, limits, record, fingerprint.manifests()
-        )
+        release = self._release(spec)
+        if fingerprint is None:
+            settle = functools.partial(self._settled_plan, reads or {})
+            plan = StepPlan(spec, image, tuple(inputs), "", {}, limits, record, release=release, settle=settle)
+        else:
+            plan = StepPlan(
+                spec,
+                image,
+                tuple(inputs),
+                fingerprint.value,
+                fingerprint.parts,
+                limits,
+                record,
+                fingerprint.manifests(),
+                release=release,
+            )
         if self._in_store(spec, fingerprint):
             hit = await self._from_store(plan, ref)
             if hit is not None:
@@ -570,6 +678,8 @@ class Scheduler:
             self.slots.release()
         if result.status == "success":
             self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "", result.outputs)
+        else:
+            self.provided.pop(ref.id, None)  # handed over early, then not recorded as a success
         await self.emitter.emit_async(
             StepEnd,
             step=ref,

@@ -104,6 +104,12 @@ class Executor(Protocol):
         """Attempts in flight when ``--concurrency`` is not given (``None``: this host's CPUs)."""
         ...
 
+    @property
+    def tells_started(self) -> bool:
+        """Whether ``run`` calls ``started`` as soon as the container's mounts are made (the engine then lets a
+        step mount an upstream run before that run is committed: engine/early.py)."""
+        ...
+
     def info(self) -> RuntimeInfo: ...
 
     def submit(self, task: Task) -> str: ...
@@ -117,11 +123,13 @@ class Executor(Protocol):
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
         placed: Callable[[str], None] | None = None,
+        started: Callable[[], None] | None = None,
     ) -> Outcome:
         """Blocks until the attempt ends. ``cancelled``: the run is being cancelled; ``interrupted``: cancelled
         or timed out (both only read). ``placed``: told the attempt's job once a scheduler has it (a batch job
         id, which the engine puts on the step's events and record); an executor whose attempts are no job of
-        anyone's (local) never calls it."""
+        anyone's (local) never calls it. ``started``: called once the container has started, its bind mounts made
+        (only by an executor whose ``tells_started`` is true; the others return first)."""
         ...
 
     def stop(self, handle: str, *, kill: bool = False) -> None: ...

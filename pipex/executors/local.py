@@ -16,6 +16,7 @@ class LocalExecutor:
     ``cleanup``. Blocking calls (the runtime protocol is blocking): the engine calls it from worker threads."""
 
     parallelism: int | None = None  # this host's CPUs
+    tells_started = True  # the start returns once the container runs, its mounts made
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -35,20 +36,27 @@ class LocalExecutor:
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
         placed: Callable[[str], None] | None = None,  # never called: a container here is no scheduler's job
+        started: Callable[[], None] | None = None,
     ) -> Outcome:
         rt = self.runtime
         for src in task.sources:
             rt.copy_in(handle, src.host, src.container)
         if cancelled():
             return Outcome(None, "start")
+
+        def on_start() -> None:
+            if started is not None:
+                started()
+            self._stop_if(interrupted, handle)
+
         if task.setup is None:
-            for chunk in rt.start_attached(handle, started=lambda: self._stop_if(interrupted, handle)):
+            for chunk in rt.start_attached(handle, started=on_start):
                 output(chunk)
             output.flush_lines()
             return Outcome(rt.wait(handle, timeout=None))
         setup_started = time.monotonic()
         rt.start(handle)
-        self._stop_if(interrupted, handle)
+        on_start()
         setup_code = self._setup(handle, task.setup, output)
         setup_seconds = time.monotonic() - setup_started
         if setup_code != 0 and not interrupted():

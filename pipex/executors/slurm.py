@@ -171,6 +171,9 @@ class SlurmExecutor:
     written by containers: the same user's rootless Podman, the same shared filesystem)."""
 
     parallelism = PARALLEL_JOBS
+    # A job's container starts on a node, some time after the job is seen running: ``started`` is never called,
+    # so a step never mounts an upstream run before it is committed.
+    tells_started = False
 
     def __init__(self, runtime: Runtime, options: SlurmOptions, environ: dict[str, str] | None = None) -> None:
         slurmctl.require_tools()
@@ -216,6 +219,7 @@ class SlurmExecutor:
         cancelled: Callable[[], bool],
         interrupted: Callable[[], bool],
         placed: Callable[[str], None] | None = None,
+        started: Callable[[], None] | None = None,  # never called: see tells_started
     ) -> Outcome:
         job = self._jobs[handle]
         if task.setup is None:
