@@ -89,8 +89,6 @@ def map_http_error(
         return ImageNotFound(image, f"image {image!r} not found: {message}")
     if container is not None and _GONE.search(message):
         return ContainerGone(f"{what}: no such container {container!r}: {message}")
-    if response.status_code == 404 and container is not None:
-        return ContainerFailed(f"{what}: no such container {container!r}: {message}")
     if container is not None or what.startswith(("create", "start")):
         return classify_container_failure(f"{what} failed: {message}")
     return EngineError(f"{what} failed: {message}")
