@@ -35,12 +35,14 @@ PODMAN_RACE = {  # a removal that raced the call: Podman answers 500
 # Podman's ErrCtrRemoved (a call that held the container while it was removed); its wrapping varies by call.
 PODMAN_REMOVED = {"cause": "container has already been removed", "message": "container has already been removed"}
 DOCKER_404 = {"message": f"No such container: {CID}"}
+DOCKER_KILL = {"message": f"Cannot kill container: {CID}: No such container: {CID}"}  # dockerd's kill says more
 
 ANSWERS = {
     "podman": ("podman", 404, PODMAN_404),
     "podman-race": ("podman", 500, PODMAN_RACE),
     "podman-removed": ("podman", 500, PODMAN_REMOVED),
     "docker": ("docker", 404, DOCKER_404),
+    "docker-kill": ("docker", 404, DOCKER_KILL),
 }
 
 
@@ -93,11 +95,13 @@ def test_no_such_container_is_container_gone_with_the_engines_words(answering: A
     assert engine.asked == [f"POST /v1/containers/{CID}/stop"]
 
 
-@pytest.mark.parametrize("name", ["podman", "docker"])
+@pytest.mark.parametrize("name", ["podman", "docker-kill"])
 def test_a_kill_of_a_removed_container_asks_nothing_more(answering: Answering, name: str) -> None:
     engine, runtime = answering(name)
-    with pytest.raises(ContainerGone):
+    with pytest.raises(ContainerGone) as caught:
         runtime.kill(CID)
+    said = str(ANSWERS[name][2]["message"])
+    assert caught.value.message == f"kill container: no such container {CID!r}: {said}"
     assert engine.asked == [f"POST /v1/containers/{CID}/kill"]  # no inspect after it
 
 
