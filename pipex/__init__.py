@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "ImageNotFound": "pipex.errors",
     "ImagePullFailed": "pipex.errors",
     "ContainerFailed": "pipex.errors",
+    "ContainerGone": "pipex.errors",
     "DiskFull": "pipex.errors",
     "EngineError": "pipex.errors",
     "FeatureUnsupported": "pipex.errors",
@@ -99,6 +100,7 @@ if TYPE_CHECKING:  # ``X as X``: re-exported for type checkers (``__all__`` is c
     from pipex.errors import CommandNotFound as CommandNotFound
     from pipex.errors import ConfigError as ConfigError
     from pipex.errors import ContainerFailed as ContainerFailed
+    from pipex.errors import ContainerGone as ContainerGone
     from pipex.errors import DiskFull as DiskFull
     from pipex.errors import EngineError as EngineError
     from pipex.errors import EngineRuntimeError as EngineRuntimeError

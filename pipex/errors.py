@@ -17,6 +17,7 @@ Backend (podman-py, docker-py, OS) exceptions are translated at the seam with ``
     │   ├── ImageNotFound                      image absent and not pullable (policy never / unknown)
     │   ├── ImagePullFailed                    the pull itself failed
     │   ├── ContainerFailed                    a container could not be created/started/waited on
+    │   │   ├── ContainerGone                  the engine knows no such container (removed already)
     │   │   ├── CommandNotFound                the step's command is not in its image (exit 127)
     │   │   └── NetworkUnavailable             rootless networking cannot start (/dev/net/tun)
     │   ├── FeatureUnsupported                 the engine is too old for a feature
@@ -144,6 +145,11 @@ class ImagePullFailed(RuntimeError):
 
 class ContainerFailed(RuntimeError):
     pass
+
+
+class ContainerGone(ContainerFailed):
+    """The engine answered "no such container": it was removed (by pipex's own clean-up, a sweep, or someone
+    else) before this call. For a stop, kill or removal that is the wanted end, not a failure to escalate."""
 
 
 class CommandNotFound(ContainerFailed):

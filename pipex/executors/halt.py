@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipex.errors import PipexError
+from pipex.errors import ContainerGone, PipexError
 from pipex.runtime import labels
 from pipex.runtime.base import Runtime
 
@@ -23,7 +23,8 @@ KILL_DELAYS = (0.0, 0.5, 1.0, 2.0)  # retries of the kill, then the removal (for
 
 def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False, slack: float = STOP_SLACK) -> bool:
     """Stop ``container`` (SIGTERM, SIGKILL after ``grace`` s); when the stop fails or is not answered within
-    ``grace + slack`` s, kill it, retrying a few times. ``kill``: at once. Whether the engine said it ended."""
+    ``grace + slack`` s, kill it, retrying a few times. ``kill``: at once. Whether the engine said it ended: a
+    container it no longer knows (``ContainerGone``: removed meanwhile, e.g. by its step's own clean-up) has."""
     if not kill:
         answered = threading.Event()
         ok: list[bool] = []
@@ -32,6 +33,8 @@ def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False, 
             try:
                 runtime.stop(container, grace=grace)
                 ok.append(True)
+            except ContainerGone:
+                ok.append(True)  # nothing left to stop: killing it would only fail, KILL_DELAYS long
             except PipexError:
                 pass
             finally:
@@ -45,6 +48,8 @@ def halt(runtime: Runtime, container: str, grace: float, *, kill: bool = False, 
         time.sleep(delay)
         try:
             runtime.kill(container)
+            return True
+        except ContainerGone:
             return True
         except PipexError:
             continue
@@ -60,12 +65,15 @@ class Removal:
 
 
 def remove_each(runtime: Runtime, containers: Iterable[str]) -> Removal:
-    """Force-remove every container, each on its own: one failure is collected, the next is still tried."""
+    """Force-remove every container, each on its own: one failure is collected, the next is still tried. A
+    container the engine no longer knows (``ContainerGone``, a removal that raced another) counts as removed."""
     removed: list[str] = []
     errors: list[str] = []
     for cid in containers:
         try:
             runtime.remove(cid)
+            removed.append(cid)
+        except ContainerGone:
             removed.append(cid)
         except PipexError as exc:
             errors.append(f"container {cid[:12]}: {exc.message}")

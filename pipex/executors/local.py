@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipex.errors import ContainerGone
 from pipex.executors.base import STOP_GRACE, Outcome, Output, SetupPhase, Task
 from pipex.executors.halt import halt
 from pipex.runtime.base import Runtime, RuntimeInfo
@@ -89,7 +91,8 @@ class LocalExecutor:
         halt(self.runtime, handle, STOP_GRACE, kill=kill)
 
     def cleanup(self, handle: str) -> None:
-        self.runtime.remove(handle)
+        with contextlib.suppress(ContainerGone):  # removed already (a sweep raced us): what a removal wants
+            self.runtime.remove(handle)
 
     def remove_tree(self, path: Path) -> None:
         self.runtime.remove_tree(path)

@@ -220,9 +220,11 @@ class Runtime(Protocol):
         """The exit code, or ``None`` if ``timeout`` seconds passed first."""
 
     def stop(self, container: str, grace: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds. No error if it already exited."""
+        """SIGTERM, then SIGKILL after ``grace`` seconds. No error if it already exited; ``ContainerGone`` if
+        it was removed (as every call naming a container the engine does not know)."""
 
-    def kill(self, container: str) -> None: ...
+    def kill(self, container: str) -> None:
+        """SIGKILL. No error if it already exited; ``ContainerGone`` if it was removed."""
 
     def remove(self, container: str) -> None:
         """Force-remove; no error if it is already gone."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pipex.errors import (
     CommandNotFound,
     ContainerFailed,
+    ContainerGone,
     EngineError,
     ImageNotFound,
     NetworkUnavailable,
@@ -86,12 +87,20 @@ def map_http_error(
     message = engine_message(response)
     if response.status_code == 404 and image is not None:
         return ImageNotFound(image, f"image {image!r} not found: {message}")
-    if response.status_code == 404 and container is not None:
-        return ContainerFailed(f"{what}: no such container {container!r}: {message}")
+    if container is not None and _GONE.search(message):
+        return ContainerGone(f"{what}: no such container {container!r}: {message}")
     if container is not None or what.startswith(("create", "start")):
         return classify_container_failure(f"{what} failed: {message}")
     return EngineError(f"{what} failed: {message}")
 
+
+# The engines' words for a container they do not know (any more): Podman's ErrNoSuchCtr ("no container with name
+# or ID "x" found: no such container", also "... does not exist in database: no such container" when a removal
+# races the call) and ErrCtrRemoved ("container has already been removed", a call that held the container while
+# it was removed), Docker's "No such container: x". Matched on the words, whatever the status (Podman answers a
+# race with a 500), and not on a 404 alone: a 404 of a call naming a container may be about something else (a
+# network to disconnect).
+_GONE = re.compile(r"no such container|container has already been removed", re.IGNORECASE)
 
 # The OCI runtimes' words for "the command is not in the image": runc (Podman and Docker) and crun.
 _NOT_FOUND = (

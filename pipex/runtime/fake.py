@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import ContainerFailed, ImageNotFound, ImagePullFailed, PipexError
+from pipex.errors import ContainerFailed, ContainerGone, ImageNotFound, ImagePullFailed, PipexError
 from pipex.runtime.base import (
     ContainerRef,
     ContainerSpec,
@@ -198,7 +198,7 @@ class FakeRuntime:
     def _get(self, container: str) -> FakeContainer:
         found = self.containers.get(container)
         if found is None:
-            raise ContainerFailed(f"no such container {container!r}")
+            raise ContainerGone(f"no such container {container!r}")  # as the engines answer (errors_map)
         return found
 
     def _finish(self, box: FakeContainer, code: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipex.errors import ContainerFailed, EngineError, ImageNotFound, ImagePullFailed, PipexError
+from pipex.errors import ContainerFailed, ContainerGone, EngineError, ImageNotFound, ImagePullFailed, PipexError
 from pipex.errors import RuntimeError as EngineRuntimeError
 from pipex.runtime import ownership
 from pipex.runtime.base import ContainerRef, ContainerSpec, ImageRef, LogChunk, PullProgress, RuntimeInfo, Stream
@@ -283,6 +283,8 @@ class HttpRuntime:
                 container=container,
                 ok_statuses=(409,),
             ).close()
+        except ContainerGone:
+            raise  # removed already: an inspect would only say so again
         except ContainerFailed:
             state = self._t.json("GET", f"containers/{container}/json", "inspect container", container=container)
             if (state.get("State") or {}).get("Running"):

@@ -8,10 +8,12 @@ by a later start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from pipex.errors import ContainerGone
 from pipex.procs import pid_alive
 from pipex.runtime import labels
 from pipex.runtime.base import Runtime
@@ -38,7 +40,8 @@ def reap(
             continue  # not written by pipex as we know it: never guess
         if pid == me or pid_alive(pid):
             continue
-        runtime.remove(container.id)
+        with contextlib.suppress(ContainerGone):  # another pipex reaped it first: gone all the same
+            runtime.remove(container.id)
         removed.append(container.id)
     # After the containers that used them: the secrets made for them (a crash left them behind).
     runtime.reap_secrets(labels.workdir_hash(workdir), pid_alive)

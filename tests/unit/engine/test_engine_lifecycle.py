@@ -29,8 +29,10 @@ TWO = """
 """
 
 
-def setup(tmp_path: Path, slow: Behaviour | None = None) -> tuple[pipex.Engine, pipex.Pipeline, FakeRuntime]:
-    rt = FakeRuntime()
+def setup(
+    tmp_path: Path, slow: Behaviour | None = None, rt: FakeRuntime | None = None
+) -> tuple[pipex.Engine, pipex.Pipeline, FakeRuntime]:
+    rt = rt or FakeRuntime()
     rt.script(step="slow", behaviour=slow or Behaviour(delay=30, stdout="partial\n"))
     engine = pipex.Engine(workdir=tmp_path / "wd", runtime=rt)
     return engine, pipex.load(write(tmp_path / "p", TWO)), rt
@@ -114,15 +116,28 @@ def test_aclose_of_the_iterator_stops_the_run_and_records_it(tmp_path: Path) -> 
     assert_cleaned_up(tmp_path, rt)
 
 
+class IgnoresSigterm(FakeRuntime):
+    """Its containers ignore SIGTERM: a stop waits out its grace, or until something kills the container."""
+
+    def stop(self, container: str, grace: float = 10.0) -> None:
+        self._record("stop", container, grace)
+        self._get(container).done.wait(grace)
+
+
 @pytest.mark.parametrize("times", [1, 2])
 def test_interrupt_ends_with_status_interrupted(tmp_path: Path, times: int) -> None:
-    engine, pipeline, rt = setup(tmp_path)
+    # Twice: the step ignores the first one's SIGTERM, so the second finds it running (with a step that obeys,
+    # a loaded machine may end and remove the container before the second Ctrl-C: nothing left to kill).
+    engine, pipeline, rt = setup(tmp_path, rt=IgnoresSigterm() if times == 2 else None)
 
     async def on_event(event: Event) -> None:
         if isinstance(event, StepStart):
-            # Time for the create and start, even on a loaded machine (0.05 s was not, once in a Debian build):
+            # Until the container runs, however loaded the machine (a fixed 0.5 s was not always enough):
             # interrupts that land before the create leave no container to kill.
-            await asyncio.sleep(0.5)
+            for _ in range(1000):
+                if any(c.state == "running" for c in list(rt.containers.values())):
+                    break
+                await asyncio.sleep(0.01)
             for _ in range(times):
                 engine.interrupt()
 
