@@ -8,6 +8,8 @@ again for each instance (10,000 instances: one pass, not two). The model only ho
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipex.model.spec import InstanceResolver
 from pipex.model.step import Step
 
@@ -47,3 +49,11 @@ class Resolutions:
         return isinstance(other, Resolutions)
 
     __hash__ = None  # type: ignore[assignment]  # mutable: never a dictionary key
+
+    # A pickled or deep-copied pipeline resolves afresh: the resolvers hold the kits' loaded code (which does not
+    # pickle), and they answer for the original's step objects only.
+    def __reduce__(self) -> tuple[type[Resolutions], tuple[()]]:
+        return (Resolutions, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Resolutions:
+        return Resolutions()

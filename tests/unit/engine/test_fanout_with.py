@@ -4,7 +4,9 @@ it on the fake runtime — and so are the instance's fingerprint and the kit par
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -402,3 +404,23 @@ def test_the_run_after_a_load_reuses_the_load_s_resolutions(tmp_path: Path, monk
     assert calls.read_text().split() == ["a", "b", "c"]  # the run took the load's answers
     assert engine.run_sync(pipeline, force=True).status == "success"
     assert calls.read_text().split() == ["a", "b", "c"] * 2  # a later run asks again
+
+
+def test_a_loaded_pipeline_still_pickles_and_deep_copies(tmp_path: Path) -> None:
+    # What the load resolved stays behind (the kits' code does not pickle): the copy resolves afresh.
+    path = write(
+        tmp_path / "p",
+        """
+        id: copied
+        steps:
+          - id: each
+            foreach: [a, b]
+            uses: shell
+            with: {run: "echo ${{ item }}"}
+        """,
+    )
+    pipeline = load(path)
+    for copied in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
+        assert copied == pipeline
+        done = run(copied, workdir=tmp_path / "wd", runtime=FakeRuntime(images=["alpine:3.20"]), force=True)
+        assert [spec.cmd for spec in creates(done.runtime)] == [("sh", "-c", "echo a"), ("sh", "-c", "echo b")]
