@@ -369,15 +369,7 @@ class Harness:
         **kwargs: Unpack[RunKeywords],
     ) -> TestResult:
         """``run`` in this harness's workdir (``mocks`` added to the harness's own)."""
-        options: RunKeywords = {**self.defaults, **kwargs}
-        return run(
-            pipeline_or_path,
-            mocks=[*self.mocks, *mocks],
-            workdir=self.workdir,
-            runtime=self.runtime,
-            environ=self.environ if environ is None else environ,
-            **options,
-        )
+        return asyncio.run(self.arun(pipeline_or_path, mocks=mocks, environ=environ, **kwargs))
 
     async def arun(
         self,
@@ -387,6 +379,7 @@ class Harness:
         environ: Mapping[str, str] | None = None,
         **kwargs: Unpack[RunKeywords],
     ) -> TestResult:
+        """``run`` for async tests, in this harness's workdir: ``result = await h.arun(...)``."""
         options: RunKeywords = {**self.defaults, **kwargs}
         return await arun(
             pipeline_or_path,

@@ -10,7 +10,6 @@ the user's when set. Environment, lowest to highest: kit < ``--env-file`` < step
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipex.model.fanout import (
 )
 from pipex.model.handwritten.dotenv import load_dotenv
 from pipex.model.paths import check_container_path, normal_container_path, resolve_host_path
+from pipex.model.resolutions import Resolutions
 from pipex.model.spec import (
     CacheSpec,
     FanOutSpec,
@@ -72,6 +72,8 @@ class PipelineLike(Protocol):
     def config(self) -> _Config: ...
     @property
     def config_path(self) -> Path | None: ...
+    @property
+    def resolutions(self) -> Resolutions: ...
     def root_of(self, step_id: str) -> Path: ...
 
 
@@ -97,6 +99,10 @@ class _Rooted:
     @property
     def config_path(self) -> Path | None:
         return self._pipeline.config_path
+
+    @property
+    def resolutions(self) -> Resolutions:
+        return self._pipeline.resolutions
 
     def root_of(self, step_id: str) -> Path:
         return self.root
@@ -145,7 +151,7 @@ def kit_problems(pipeline: PipelineLike, *, finder: KitFinder | None = None) -> 
             if _templated(step):
                 checked = _InstanceKit(step, index, seen, finder, None)
                 problems += _instance_problems(step, index, finder, checked)
-                _keep(checked)
+                pipeline.resolutions.keep(step, checked)  # for the run that follows the load
             else:
                 _apply_kit(step, index, seen, finder)
         except _Failed as failed:
@@ -358,26 +364,10 @@ class _InstanceKit:
         return found
 
 
-# What the load's check resolved, for the run that follows it (`pipex run`, `pipex.load` then `Engine.run`): the
-# same Step objects, so the instances are not resolved twice. Taken once (a later run of the same pipeline
-# resolves afresh: the kit may look at files that changed); a few kept at most. A kept resolver holds its step,
-# so that step's id cannot be reused by another object while it is here.
-_KEPT: dict[int, _InstanceKit] = {}
-_KEPT_MAX = 16
-_KEPT_LOCK = threading.Lock()  # loads and runs may happen in several threads of one program
-
-
-def _keep(resolver: _InstanceKit) -> None:
-    with _KEPT_LOCK:
-        while len(_KEPT) >= _KEPT_MAX:
-            del _KEPT[next(iter(_KEPT))]
-        _KEPT[id(resolver.step)] = resolver
-
-
 def _kept(step: Step, pipeline: PipelineLike, cli_env: Mapping[str, str] | None) -> _InstanceKit | None:
-    with _KEPT_LOCK:
-        found = _KEPT.pop(id(step), None)
-    if found is None or found.step is not step or found.pipeline.root != pipeline.root:
+    """What the load's check resolved for ``step``, if it still holds for this resolution (taken either way)."""
+    found = pipeline.resolutions.take(step)
+    if not isinstance(found, _InstanceKit) or found.pipeline.root != pipeline.root:
         return None
     if found.pipeline.boundary != pipeline.boundary or dict(cli_env or {}):  # (the check resolved without one)
         return None

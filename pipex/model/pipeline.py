@@ -15,6 +15,7 @@ from pipex.model.dag import downstream_map, find_cycles
 from pipex.model.dag import topological_order as order_of
 from pipex.model.handwritten.yaml12 import CORE_RESOLVERS
 from pipex.model.project import ProjectConfig
+from pipex.model.resolutions import Resolutions
 from pipex.model.slug import slugify
 from pipex.model.step import Step
 from pipex.model.suggest import did_you_mean
@@ -54,6 +55,8 @@ class Pipeline(BaseModel):
     _authored: list[Step] | None = PrivateAttr(default=None)
     _roots: dict[str, Path] = PrivateAttr(default_factory=dict)
     _scopes: dict[str, Scope] = PrivateAttr(default_factory=dict)
+    # What the load's kit check resolved for the run that follows it (see resolutions.py); shared by copies.
+    _resolutions: Resolutions = PrivateAttr(default_factory=Resolutions)
 
     @model_validator(mode="before")
     @classmethod
@@ -147,8 +150,9 @@ class Pipeline(BaseModel):
 
     def with_steps(self, steps: list[Step]) -> Pipeline:
         """The same pipeline (id, name, root, source, boundary, config, environ) with other, already validated
-        steps: what composing sub-pipelines and fixing run-time lists make of a loaded one."""
-        return Pipeline.create(
+        steps: what composing sub-pipelines and fixing run-time lists make of a loaded one. It carries this one's
+        ``resolutions`` (each is kept with its step object, so only the steps the two share can use them)."""
+        pipeline = Pipeline.create(
             id=self.id,
             name=self.name,
             steps=steps,
@@ -159,6 +163,8 @@ class Pipeline(BaseModel):
             config_path=self.config_path,
             environ=self.environ,
         )
+        pipeline._resolutions = self._resolutions
+        return pipeline
 
     @staticmethod
     def build(id: str, name: str | None = None, *, root: str | Path | None = None) -> PipelineBuilder:
@@ -232,6 +238,11 @@ class Pipeline(BaseModel):
             else:
                 out.append(sid)
         return tuple(dict.fromkeys(out))
+
+    @property
+    def resolutions(self) -> Resolutions:
+        """What the load's kit check resolved per instance, for the run that follows (``pipex.kits.resolve``)."""
+        return self._resolutions
 
     @property
     def environ(self) -> Mapping[str, str] | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.engines.test_engine_harness import Driver, artifacts, engine_params, json_lines, make_driver, state
+from tests.subpipelines import CHILD_FILE, ended_scopes
 
 PARENT = """
 id: parent
@@ -82,11 +83,10 @@ def last_success(driver: Driver, ws: str, step: str) -> str:
 
 
 def test_a_sub_pipeline_runs_inlined_and_caches(driver: Driver) -> None:
-    project = driver.project(PARENT, {"etl/pipeline.yml": CHILD})
+    project = driver.project(PARENT, {CHILD_FILE: CHILD})
     done = driver.cli(["run", "--json"], cwd=project)
     assert done.returncode == 0, done.stderr
-    events = json_lines(done.stdout)
-    ends = {e["step"]["id"]: e.get("scope") for e in events if e["event"] == "step_end"}
+    ends = ended_scopes(json_lines(done.stdout))
     assert ends == {"download": None, "etl.extract": "etl", "etl.load": "etl", "report": None}
     report = artifacts(driver.ws("parent"), last_success(driver, "parent", "report")) / "report.txt"
     assert report.read_text() == "raw\neu\nraw\n"

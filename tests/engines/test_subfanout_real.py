@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.engines.test_engine_harness import Driver, artifacts, engine_params, json_lines, make_driver, state
+from tests.subpipelines import CHILD_FILE, ended_scopes, started
 
 PARENT = """
 id: regions
@@ -51,11 +52,10 @@ def last_success(driver: Driver, step: str) -> str:
 
 
 def test_each_instance_runs_the_whole_child_and_the_dependent_fans_in(driver: Driver) -> None:
-    project = driver.project(PARENT, {"etl/pipeline.yml": CHILD})
+    project = driver.project(PARENT, {CHILD_FILE: CHILD})
     done = driver.cli(["run", "--json"], cwd=project)
     assert done.returncode == 0, done.stderr
-    ends = {e["step"]["id"]: e.get("scope") for e in json_lines(done.stdout) if e["event"] == "step_end"}
-    assert ends == {
+    assert ended_scopes(json_lines(done.stdout)) == {
         "download": None,
         "etl[eu].extract": "etl[eu]",
         "etl[eu].load": "etl[eu]",
@@ -71,14 +71,12 @@ def test_each_instance_runs_the_whole_child_and_the_dependent_fans_in(driver: Dr
     assert logs.returncode == 0, logs.stderr
     forced = driver.cli(["run", "--json", "--force", "etl[eu].extract"], cwd=project)
     assert forced.returncode == 0, forced.stderr
-    started = [e["step"]["id"] for e in json_lines(forced.stdout) if e["event"] == "step_start"]
-    assert started == ["etl[eu].extract"]  # the same artifacts: nothing downstream re-runs
+    assert started(json_lines(forced.stdout)) == ["etl[eu].extract"]  # the same artifacts: nothing downstream re-runs
 
     (project / "pipeline.yml").write_text(PARENT.replace("[eu, us]", "[eu, us, asia]"), encoding="utf-8")
     added = driver.cli(["run", "--json"], cwd=project)
     assert added.returncode == 0, added.stderr
-    started = [e["step"]["id"] for e in json_lines(added.stdout) if e["event"] == "step_start"]
-    assert started == ["etl[asia].extract", "etl[asia].load", "report"]
+    assert started(json_lines(added.stdout)) == ["etl[asia].extract", "etl[asia].load", "report"]
     out = artifacts(driver.ws("regions"), last_success(driver, "report"))
     assert (out / "keys.txt").read_text() == "asia\neu\nus\n"
 
@@ -114,7 +112,7 @@ steps:
 
 
 def test_a_list_output_runs_the_child_per_item_in_the_same_run(driver: Driver) -> None:
-    project = driver.project(DYNAMIC, {"etl/pipeline.yml": DYNAMIC_CHILD})
+    project = driver.project(DYNAMIC, {CHILD_FILE: DYNAMIC_CHILD})
     dry = driver.cli(["run", "--dry-run"], cwd=project)
     assert dry.returncode == 0, dry.stderr
     assert "? etl  would run (depends on steps.list.outputs.regions (not known before list runs))" in dry.stderr
@@ -123,8 +121,7 @@ def test_a_list_output_runs_the_child_per_item_in_the_same_run(driver: Driver) -
     events = json_lines(done.stdout)
     assert [e["event"] for e in events].count("pipeline_end") == 1
     assert len({e["runId"] for e in events}) == 1
-    ends = {e["step"]["id"]: e.get("scope") for e in events if e["event"] == "step_end"}
-    assert ends == {
+    assert ended_scopes(events) == {
         "list": None,
         "etl[eu].extract": "etl[eu]",
         "etl[eu].load": "etl[eu]",
@@ -138,4 +135,4 @@ def test_a_list_output_runs_the_child_per_item_in_the_same_run(driver: Driver) -
     assert (out / "keys.txt").read_text() == "eu\nus\n"
     again = driver.cli(["run", "--json"], cwd=project)
     assert again.returncode == 0, again.stderr
-    assert [e for e in json_lines(again.stdout) if e["event"] == "step_start"] == []  # all cached
+    assert started(json_lines(again.stdout)) == []  # all cached

@@ -4,11 +4,14 @@ it on the fake runtime — and so are the instance's fingerprint and the kit par
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
 
+from pipex.engine.engine import Engine
 from pipex.errors import KitError, PipelineError
 from pipex.kits.check import load
 from pipex.runtime.base import ContainerSpec
@@ -349,3 +352,75 @@ def test_many_refused_instances_are_counted_not_all_listed(tmp_path: Path) -> No
         'steps[0].with.script: instance each[3]: script "s3.py" is not a file in src "app"',
         "steps[0].with: and 2 more instances with problems",
     ]
+
+
+# Appends each name it is asked about to calls.log in the project: how often the kit ran, seen from outside.
+COUNTING_KIT = """
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from pipex.kits import StepTemplate
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str
+
+
+class Counting:
+    name = "counting"
+    params = Params
+
+    def resolve(self, params, context):
+        with open(Path(context.root) / "calls.log", "a") as log:
+            log.write(params.name + "\\n")
+        return StepTemplate(image="alpine:3.20", cmd=("echo", params.name))
+
+
+kit = Counting()
+"""
+
+
+def test_the_run_after_a_load_reuses_the_load_s_resolutions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path / "p", files={".pipex.yml": "kits: {}\n", "kits/counting.py": COUNTING_KIT})
+    monkeypatch.chdir(root)
+    path = write(
+        root,
+        """
+        id: once
+        steps:
+          - id: each
+            foreach: [a, b, c]
+            uses: counting
+            with: {name: "${{ item }}"}
+        """,
+    )
+    calls = root / "calls.log"
+    pipeline = load(path)
+    assert calls.read_text().split() == ["a", "b", "c"]  # the load's check asks the kit about every instance
+    engine = Engine(workdir=tmp_path / "wd", runtime=FakeRuntime(images=["alpine:3.20"]))
+    assert engine.run_sync(pipeline).status == "success"
+    assert calls.read_text().split() == ["a", "b", "c"]  # the run took the load's answers
+    assert engine.run_sync(pipeline, force=True).status == "success"
+    assert calls.read_text().split() == ["a", "b", "c"] * 2  # a later run asks again
+
+
+def test_a_loaded_pipeline_still_pickles_and_deep_copies(tmp_path: Path) -> None:
+    # What the load resolved stays behind (the kits' code does not pickle): the copy resolves afresh.
+    path = write(
+        tmp_path / "p",
+        """
+        id: copied
+        steps:
+          - id: each
+            foreach: [a, b]
+            uses: shell
+            with: {run: "echo ${{ item }}"}
+        """,
+    )
+    pipeline = load(path)
+    for copied in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
+        assert copied == pipeline
+        done = run(copied, workdir=tmp_path / "wd", runtime=FakeRuntime(images=["alpine:3.20"]), force=True)
+        assert [spec.cmd for spec in creates(done.runtime)] == [("sh", "-c", "echo a"), ("sh", "-c", "echo b")]

@@ -11,9 +11,9 @@ import pytest
 import pipex
 from pipex.errors import PipelineError
 from pipex.model.compose import mount_name, rescoped
-from pipex.runtime.fake import FakeRuntime
-from pipex.runtime.labels import STEP
 from pipex.testing import mock, run
+from tests.subpipelines import input_mounts, ran, sub_project, write_child, write_parent
+from tests.unit.engine.test_engine_support import creates
 
 PARENT = """\
 id: parent
@@ -49,17 +49,7 @@ steps:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    (root / "etl" / "data").mkdir(parents=True)
-    (root / "pipeline.yml").write_text(PARENT, encoding="utf-8")
-    (root / "etl" / "pipeline.yml").write_text(CHILD, encoding="utf-8")
-    monkeypatch.chdir(root)
-    return root
-
-
-def input_mounts(rt: FakeRuntime, step: str) -> list[str]:
-    specs = [args[0] for name, args in rt.calls if name == "create" and args[0].labels.get(STEP) == step]
-    return sorted(b.target for b in specs[-1].binds if b.target.startswith("/input/"))
+    return sub_project(tmp_path / "project", PARENT, CHILD, monkeypatch, dirs=["etl/data"])
 
 
 def test_the_child_is_inlined_with_prefixed_ids_inputs_and_env(project: Path) -> None:
@@ -87,12 +77,12 @@ def test_mount_names_are_relative_to_the_readers_scope() -> None:
 def test_child_steps_run_with_their_own_mounts_caching_and_scope(project: Path, tmp_path: Path) -> None:
     done = run(project, mocks=[mock("etl.extract", files={"x": b"1"})], workdir=tmp_path / "wd")
     assert done.status == "success"
-    assert [o.id for o in done.result.steps if done.ran(o.id)] == ["download", "etl.extract", "etl.load", "report"]
+    assert ran(done) == ["download", "etl.extract", "etl.load", "report"]
     assert input_mounts(done.runtime, "etl.extract") == ["/input/download"]
     assert input_mounts(done.runtime, "etl.load") == ["/input/download", "/input/extract"]
     assert input_mounts(done.runtime, "report") == ["/input/etl/load"]
-    creates = [a[0] for n, a in done.runtime.calls if n == "create" and a[0].labels.get(STEP) == "etl.extract"]
-    assert [b.source for b in creates[0].binds if b.target == "/data"] == [project / "etl" / "data"]
+    extract = creates(done.runtime, "etl.extract")[0]
+    assert [b.source for b in extract.binds if b.target == "/data"] == [project / "etl" / "data"]
     scopes = {(e.kind, e.step.id, e.to_json().get("scope")) for e in done.events if hasattr(e, "step")}
     assert ("step_end", "etl.load", "etl") in scopes and ("step_end", "report", None) in scopes
 
@@ -110,9 +100,7 @@ def test_target_and_force_name_a_whole_sub_pipeline_or_one_of_its_steps(project:
 
 
 def test_an_include_cycle_names_the_chain_of_files(project: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        "id: etl\nsteps:\n  - id: again\n    pipeline: ../pipeline.yml\n", encoding="utf-8"
-    )
+    write_child(project, "id: etl\nsteps:\n  - id: again\n    pipeline: ../pipeline.yml\n")
     with pytest.raises(PipelineError) as info:
         pipex.load()
     parent, child = project / "pipeline.yml", project / "etl" / "pipeline.yml"
@@ -124,7 +112,7 @@ def test_an_include_cycle_names_the_chain_of_files(project: Path) -> None:
 
 def test_a_sub_pipeline_outside_the_project_is_refused(project: Path) -> None:
     (project.parent / "outside.yml").write_text("id: o\nsteps: [{id: a, image: i, cmd: [x]}]\n", encoding="utf-8")
-    (project / "pipeline.yml").write_text(PARENT.replace("./etl/pipeline.yml", "../outside.yml"), encoding="utf-8")
+    write_parent(project, PARENT.replace("./etl/pipeline.yml", "../outside.yml"))
     with pytest.raises(PipelineError) as info:
         pipex.load()
     outside = project.parent / "outside.yml"
@@ -135,9 +123,9 @@ def test_a_sub_pipeline_outside_the_project_is_refused(project: Path) -> None:
 
 
 def test_a_sub_pipeline_step_has_no_container_fields_and_its_childs_problems_are_located(project: Path) -> None:
-    (project / "pipeline.yml").write_text(
+    write_parent(
+        project,
         PARENT.replace("    pipeline: ./etl/pipeline.yml\n", "    pipeline: ./etl/pipeline.yml\n    image: alpine\n"),
-        encoding="utf-8",
     )
     with pytest.raises(PipelineError) as info:
         pipex.load()
@@ -145,8 +133,8 @@ def test_a_sub_pipeline_step_has_no_container_fields_and_its_childs_problems_are
         'steps[1].image: a sub-pipeline step ("pipeline") cannot set "image" '
         "(set it on the steps of the sub-pipeline's file)"
     ]
-    (project / "pipeline.yml").write_text(PARENT, encoding="utf-8")
-    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("[{step: extract}]", "[{step: extrct}]"))
+    write_parent(project, PARENT)
+    write_child(project, CHILD.replace("[{step: extract}]", "[{step: extrct}]"))
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -162,7 +150,7 @@ def test_what_a_fan_out_over_a_sub_pipeline_cannot_do_is_a_validation_error_nami
         "    inputs: [{step: download}]\n"
         "  - id: etl3\n    pipeline: ./etl/pipeline.yml\n    foreach: {step: etl}\n    inputs: [{step: etl}]\n",
     )
-    (project / "pipeline.yml").write_text(fanned, encoding="utf-8")
+    write_parent(project, fanned)
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -173,9 +161,8 @@ def test_what_a_fan_out_over_a_sub_pipeline_cannot_do_is_a_validation_error_nami
 
 
 def test_an_input_passed_down_may_not_hide_a_child_step(project: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD.replace("id: extract", "id: download").replace("[{step: extract}]", "[{step: download}]"),
-        encoding="utf-8",
+    write_child(
+        project, CHILD.replace("id: extract", "id: download").replace("[{step: extract}]", "[{step: download}]")
     )
     with pytest.raises(PipelineError) as info:
         pipex.load()
@@ -202,7 +189,7 @@ def test_the_graph_draws_the_child_as_a_subgraph(project: Path) -> None:
 
 def test_a_gate_inside_a_sub_pipeline_is_addressed_by_its_full_id(project: Path, tmp_path: Path) -> None:
     gated = CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n"
-    (project / "etl" / "pipeline.yml").write_text(gated, encoding="utf-8")
+    write_child(project, gated)
     held = run(project, workdir=tmp_path / "wd")
     assert (held.status, held.result.waiting) == ("suspended", ("etl.ok",))
     assert held.outcome("report").state == "pending"  # report reads etl's final step: the gate
@@ -245,7 +232,7 @@ steps:
 def test_a_childs_conditions_and_foreach_read_its_own_steps_by_their_inlined_ids(project: Path) -> None:
     # Without the rewrite the child's `steps.check` named no step of the run: both branches were skipped and the
     # per-item steps never fanned out, silently.
-    (project / "etl" / "pipeline.yml").write_text(ROUTED_CHILD, encoding="utf-8")
+    write_child(project, ROUTED_CHILD)
     loaded = pipex.load()
     assert loaded.step("etl.take-a").if_ == 'steps["etl.check"].outputs.route == "a"'
     assert loaded.step("etl.take-b").if_ == 'steps["etl.check"].outputs.route == "b"'

@@ -12,8 +12,9 @@ import pipex
 from pipex.cli.main import main
 from pipex.errors import PipelineError, UsageError
 from pipex.runtime.fake import Behaviour, FakeRuntime
-from pipex.runtime.labels import STEP
 from pipex.testing import mock, run
+from tests.subpipelines import input_mounts, ran, sub_project, write_child, write_parent
+from tests.unit.engine.test_engine_support import creates
 
 PARENT = """\
 id: parent
@@ -50,29 +51,11 @@ STEPS = ["list", "etl", "etl[eu].extract", "etl[eu].load", "etl[us].extract", "e
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    (root / "etl").mkdir(parents=True)
-    (root / "pipeline.yml").write_text(PARENT, encoding="utf-8")
-    (root / "etl" / "pipeline.yml").write_text(CHILD, encoding="utf-8")
-    monkeypatch.chdir(root)
-    return root
+    return sub_project(tmp_path / "project", PARENT, CHILD, monkeypatch)
 
 
 def regions(*names: str, exit_code: int = 0) -> pipex.testing.Mock:
     return mock("list", outputs={"regions": list(names)}, exit_code=exit_code)
-
-
-def created(rt: FakeRuntime, step: str) -> list[object]:
-    return [args[0] for name, args in rt.calls if name == "create" and args[0].labels.get(STEP) == step]
-
-
-def input_mounts(rt: FakeRuntime, step: str) -> list[str]:
-    spec = created(rt, step)[-1]
-    return sorted(b.target for b in spec.binds if b.target.startswith("/input/"))  # type: ignore[attr-defined]
-
-
-def ran(result: object) -> list[str]:
-    return [o.id for o in result.result.steps if result.ran(o.id)]  # type: ignore[attr-defined]
 
 
 def fingerprints(wd: Path) -> dict[str, str]:
@@ -94,9 +77,9 @@ def test_a_list_output_runs_the_whole_child_per_item_with_the_static_forms_ids_v
     assert done.status == "success"
     assert [o.id for o in done.result.steps] == STEPS  # the sub-pipeline step, then its steps, as a fan-out's
     assert ran(done) == STEPS  # the sub-pipeline step counts as run with its steps, as a fan-out step does
-    eu = created(done.runtime, "etl[eu].extract")[0]
-    assert list(eu.cmd) == ["sh", "-c", "fetch --region eu > /output/x"]  # type: ignore[attr-defined]
-    assert {"REGION": "eu", "ITEM": "eu"}.items() <= dict(eu.env).items()  # type: ignore[attr-defined]
+    eu = creates(done.runtime, "etl[eu].extract")[0]
+    assert list(eu.cmd) == ["sh", "-c", "fetch --region eu > /output/x"]  # type: ignore[arg-type]
+    assert {"REGION": "eu", "ITEM": "eu"}.items() <= dict(eu.env).items()
     assert input_mounts(done.runtime, "etl[us].load") == ["/input/extract", "/input/list"]
     assert input_mounts(done.runtime, "report") == ["/input/etl/eu/load", "/input/etl/us/load"]
     assert done.result.metrics.ran == 6  # its steps, each once; the sub-pipeline step stands for them
@@ -116,7 +99,7 @@ def test_the_same_list_as_a_literal_gives_the_same_steps_and_fingerprints(projec
     dynamic = run(project, mocks=[regions("us", "eu")], workdir=wd)
     assert dynamic.status == "success"
     before = fingerprints(wd)
-    (project / "pipeline.yml").write_text(STATIC, encoding="utf-8")
+    write_parent(project, STATIC)
     static = run(project, mocks=[regions("us", "eu")], workdir=wd)
     assert [o.id for o in static.result.steps] == [s for s in STEPS if s != "etl"]
     assert ran(static) == [] and static.status == "success"  # every step cached: the same fingerprints
@@ -220,15 +203,14 @@ def test_the_cli_shows_the_steps_as_they_become_known(
 
 
 def test_only_at_the_top_level_and_never_paired(project: Path) -> None:
-    (project / "inner.yml").write_text(
+    write_child(
+        project,
         "id: inner\nsteps:\n  - id: list\n    image: alpine:3.20\n    cmd: [x]\n"
         "  - id: etl\n    pipeline: ./etl/pipeline.yml\n    inputs: [{step: list}]\n"
         "    foreach: steps.list.outputs.regions\n",
-        encoding="utf-8",
+        "inner.yml",
     )
-    (project / "pipeline.yml").write_text(
-        "id: parent\nsteps:\n  - id: outer\n    pipeline: ./inner.yml\n", encoding="utf-8"
-    )
+    write_parent(project, "id: parent\nsteps:\n  - id: outer\n    pipeline: ./inner.yml\n")
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -271,8 +253,8 @@ steps:
 
 
 def test_a_paired_sub_pipeline_runs_the_child_per_instance_each_reading_its_own(project: Path, tmp_path: Path) -> None:
-    (project / "pipeline.yml").write_text(PAIRED, encoding="utf-8")
-    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("/input/list", "/input/each"), encoding="utf-8")
+    write_parent(project, PAIRED)
+    write_child(project, CHILD.replace("/input/list", "/input/each"))
     wd = tmp_path / "wd"
     dry = run(project, dry_run=True, workdir=wd)
     assert dry.outcome("etl").reason == "depends on the instances of each"
@@ -280,10 +262,10 @@ def test_a_paired_sub_pipeline_runs_the_child_per_instance_each_reading_its_own(
     assert done.status == "success"
     assert [o.id for o in done.result.steps] == ["each", "each[eu]", "each[us]", *STEPS[1:]]
     for key in ("eu", "us"):
-        spec = created(done.runtime, f"etl[{key}].load")[0]
-        each = [b for b in spec.binds if b.target == "/input/each"]  # type: ignore[attr-defined]
+        spec = creates(done.runtime, f"etl[{key}].load")[0]
+        each = [b for b in spec.binds if b.target == "/input/each"]
         assert len(each) == 1 and each[0].source.parent.name == done.outcome(f"each[{key}]").run_id
-        assert dict(spec.env)["ITEM"] == key and dict(spec.env)["REGION"] == key  # type: ignore[attr-defined]
+        assert dict(spec.env)["ITEM"] == key and dict(spec.env)["REGION"] == key
     assert input_mounts(done.runtime, "report") == ["/input/etl/eu/load", "/input/etl/us/load"]
     again = run(project, workdir=wd)
     assert ran(again) == []
@@ -295,11 +277,11 @@ def test_a_sub_pipeline_pairs_only_with_a_fan_out_step(project: Path) -> None:
         "  - id: again\n    pipeline: ./etl/pipeline.yml\n    inputs: [{step: etl}]\n"
         "    foreach: {step: etl}\n  - id: report\n",
     )
-    (project / "pipeline.yml").write_text(bad, encoding="utf-8")
+    write_parent(project, bad)
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == ['steps[1].foreach.step: step "each" has no matrix or foreach']
-    (project / "pipeline.yml").write_text(bad.replace("    cmd: [sh", "    matrix: {region: [a]}\n    cmd: [sh", 1))
+    write_parent(project, bad.replace("    cmd: [sh", "    matrix: {region: [a]}\n    cmd: [sh", 1))
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -311,10 +293,10 @@ def test_a_sub_pipeline_pairs_only_with_a_fan_out_step(project: Path) -> None:
 def test_force_and_approve_take_its_steps_by_id_target_says_they_do_not_exist_yet(
     project: Path, tmp_path: Path
 ) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
+    write_child(
+        project,
         CHILD.replace("    inputs: [{step: extract}]\n", "    inputs: [{step: extract}, {step: ok}]\n")
         + "  - id: ok\n    approval: {message: go?}\n    inputs: [{step: extract}]\n",
-        encoding="utf-8",
     )
     wd = tmp_path / "wd"
     held = run(project, mocks=[regions("eu", "us")], workdir=wd, approve=["etl[us].ok"])

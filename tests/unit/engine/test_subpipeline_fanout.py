@@ -13,10 +13,10 @@ import pipex
 from pipex.cli.app import app_for
 from pipex.errors import PipelineError
 from pipex.model.compose import mount_name, parts_of, scope_of
-from pipex.runtime.fake import FakeRuntime
-from pipex.runtime.labels import STEP
 from pipex.testing import mock, run
 from tests.cli.conftest import make_runner
+from tests.subpipelines import input_mounts, ran, sub_project, write_child, write_parent
+from tests.unit.engine.test_engine_support import creates
 
 PARENT = """\
 id: parent
@@ -52,30 +52,12 @@ steps:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    (root / "etl").mkdir(parents=True)
-    (root / "pipeline.yml").write_text(PARENT, encoding="utf-8")
-    (root / "etl" / "pipeline.yml").write_text(CHILD, encoding="utf-8")
-    monkeypatch.chdir(root)
-    return root
+    return sub_project(tmp_path / "project", PARENT, CHILD, monkeypatch)
 
 
 def cli(args: list[str]) -> tuple[int, str, str]:
     result = make_runner().invoke(app_for(args, {}), args, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
-
-
-def created(rt: FakeRuntime, step: str) -> list[object]:
-    return [args[0] for name, args in rt.calls if name == "create" and args[0].labels.get(STEP) == step]
-
-
-def input_mounts(rt: FakeRuntime, step: str) -> list[str]:
-    spec = created(rt, step)[-1]
-    return sorted(b.target for b in spec.binds if b.target.startswith("/input/"))  # type: ignore[attr-defined]
-
-
-def ran(result: object) -> list[str]:
-    return [o.id for o in result.result.steps if result.ran(o.id)]  # type: ignore[attr-defined]
 
 
 def test_every_instance_runs_the_whole_child_with_its_values(project: Path) -> None:
@@ -111,13 +93,13 @@ def test_ids_parse_with_keys_that_hold_dots() -> None:
 
 
 def test_a_literal_foreach_gives_item_and_its_fields(project: Path) -> None:
-    (project / "pipeline.yml").write_text(
+    write_parent(
+        project,
         PARENT.replace("    matrix: {region: [eu, us]}\n", "    foreach: [{name: a.csv, n: 1}, b.csv]\n").replace(
             '"${{ matrix.region }}"', '"${{ item.name }}"'
         ),
-        encoding="utf-8",
     )
-    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("${{ matrix.region }}", "${{ item }}"))
+    write_child(project, CHILD.replace("${{ matrix.region }}", "${{ item }}"))
     p = pipex.load()
     instances = ["etl[1-a.csv].extract", "etl[1-a.csv].load", "etl[b.csv].extract", "etl[b.csv].load"]
     assert p.ids == ["download", *instances, "report"]
@@ -129,18 +111,18 @@ def test_a_literal_foreach_gives_item_and_its_fields(project: Path) -> None:
 
 
 def test_a_child_steps_own_fan_out_wins_for_its_own_names(project: Path, tmp_path: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
+    write_child(
+        project,
         CHILD
         + "  - id: convert\n    image: alpine:3.20\n    matrix: {format: [csv], region: [mine]}\n"
         + '    cmd: ["${{ matrix.region }}-${{ matrix.format }}"]\n    inputs: [{step: load}]\n',
-        encoding="utf-8",
     )
     p = pipex.load()
     assert p.step("etl[eu].convert").cmd == ["${{ matrix.region }}-${{ matrix.format }}"]  # left to its instances
     done = run(p, workdir=tmp_path / "wd")
     assert done.status == "success"
-    spec = created(done.runtime, "etl[eu].convert[csv-mine]")[0]
-    assert spec.cmd == ("mine-csv",) and spec.env["MATRIX_REGION"] == "mine"  # type: ignore[attr-defined]
+    spec = creates(done.runtime, "etl[eu].convert[csv-mine]")[0]
+    assert spec.cmd == ("mine-csv",) and spec.env["MATRIX_REGION"] == "mine"
     assert input_mounts(done.runtime, "report") == [
         "/input/etl/eu/convert/csv-mine",
         "/input/etl/us/convert/csv-mine",
@@ -175,13 +157,13 @@ def test_adding_removing_and_reordering_instances_runs_only_what_changed(project
     wd = tmp_path / "wd"
     first = run(project, workdir=wd)
     assert first.status == "success"
-    (project / "pipeline.yml").write_text(PARENT.replace("[eu, us]", "[eu, us, asia]"), encoding="utf-8")
+    write_parent(project, PARENT.replace("[eu, us]", "[eu, us, asia]"))
     added = run(project, workdir=wd)
     assert ran(added) == ["etl[asia].extract", "etl[asia].load", "report"]  # report: one more instance to read
-    (project / "pipeline.yml").write_text(PARENT.replace("[eu, us]", "[asia, us, eu]"), encoding="utf-8")
+    write_parent(project, PARENT.replace("[eu, us]", "[asia, us, eu]"))
     reordered = run(project, workdir=wd)
     assert ran(reordered) == [] and reordered.status == "success"  # report reads the instances by key
-    (project / "pipeline.yml").write_text(PARENT.replace("[eu, us]", "[us]"), encoding="utf-8")
+    write_parent(project, PARENT.replace("[eu, us]", "[us]"))
     removed = run(project, workdir=wd)
     assert ran(removed) == ["report"] and removed.cached("etl[us].extract") and removed.cached("etl[us].load")
 
@@ -229,10 +211,7 @@ def test_logs_inspect_and_show_take_an_instances_step_id(project: Path, tmp_path
 
 
 def test_unknown_names_inside_the_child_name_the_child_file_and_step(project: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD.replace("fetch --region ${{ matrix.region }}", "fetch ${{ matrix.zone }} ${{ item }}"),
-        encoding="utf-8",
-    )
+    write_child(project, CHILD.replace("fetch --region ${{ matrix.region }}", "fetch ${{ matrix.zone }} ${{ item }}"))
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -244,15 +223,13 @@ def test_unknown_names_inside_the_child_name_the_child_file_and_step(project: Pa
 
 
 def test_nested_fanned_sub_pipelines_see_every_enclosing_name(project: Path) -> None:
-    (project / "etl" / "inner").mkdir()
-    (project / "etl" / "inner" / "pipeline.yml").write_text(
+    write_child(
+        project,
         "id: inner\nsteps:\n  - id: leaf\n    image: alpine:3.20\n"
         '    cmd: [echo, "${{ matrix.region }}/${{ matrix.part }}"]\n',
-        encoding="utf-8",
+        "etl/inner/pipeline.yml",
     )
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD + "  - id: inner\n    pipeline: ./inner\n    matrix: {part: [p1, p2]}\n", encoding="utf-8"
-    )
+    write_child(project, CHILD + "  - id: inner\n    pipeline: ./inner\n    matrix: {part: [p1, p2]}\n")
     p = pipex.load()
     leaf = "etl[us].inner[p2].leaf"
     assert leaf in p.ids and p.step(leaf).cmd == ["echo", "us/p2"]
@@ -266,8 +243,10 @@ def test_nested_fanned_sub_pipelines_see_every_enclosing_name(project: Path) -> 
         "etl[us].inner[p2].leaf",
     ]
     assert mount_name("report", leaf) == "etl/us/inner/p2/leaf"
-    (project / "etl" / "inner" / "pipeline.yml").write_text(
-        "id: inner\nsteps:\n  - id: leaf\n    image: alpine:3.20\n    cmd: [echo, '${{ matrix.nope }}']\n"
+    write_child(
+        project,
+        "id: inner\nsteps:\n  - id: leaf\n    image: alpine:3.20\n    cmd: [echo, '${{ matrix.nope }}']\n",
+        "etl/inner/pipeline.yml",
     )
     with pytest.raises(PipelineError) as info:
         pipex.load()
@@ -278,9 +257,7 @@ def test_nested_fanned_sub_pipelines_see_every_enclosing_name(project: Path) -> 
 
 
 def test_include_cycles_path_escapes_and_key_clashes_are_still_caught(project: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        "id: etl\nsteps:\n  - id: again\n    pipeline: ../pipeline.yml\n", encoding="utf-8"
-    )
+    write_child(project, "id: etl\nsteps:\n  - id: again\n    pipeline: ../pipeline.yml\n")
     with pytest.raises(PipelineError) as info:
         pipex.load()
     parent, child = project / "pipeline.yml", project / "etl" / "pipeline.yml"
@@ -289,18 +266,18 @@ def test_include_cycles_path_escapes_and_key_clashes_are_still_caught(project: P
         "(a pipeline cannot include itself)"
     ]
     (project.parent / "outside.yml").write_text("id: o\nsteps: [{id: a, image: i, cmd: [x]}]\n", encoding="utf-8")
-    (project / "pipeline.yml").write_text(PARENT.replace("./etl/pipeline.yml", "../outside.yml"), encoding="utf-8")
+    write_parent(project, PARENT.replace("./etl/pipeline.yml", "../outside.yml"))
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
         f"steps[1].pipeline: '../outside.yml' resolves to {project.parent / 'outside.yml'}, outside the project "
         f"directory {project} (sub-pipelines must stay inside the project)"
     ]
-    (project / "etl" / "pipeline.yml").write_text(CHILD.replace("matrix.region", "item"), encoding="utf-8")
+    write_child(project, CHILD.replace("matrix.region", "item"))
     clash = PARENT.replace("    matrix: {region: [eu, us]}\n", "    foreach: [a, {x: a}]\n").replace(
         "${{ matrix.region }}", "${{ item }}"
     )
-    (project / "pipeline.yml").write_text(clash, encoding="utf-8")
+    write_parent(project, clash)
     with pytest.raises(PipelineError) as info:
         pipex.load()
     assert [str(p) for p in info.value.problems] == [
@@ -334,19 +311,15 @@ def test_a_mock_without_the_key_scripts_the_step_in_every_instance(project: Path
 
 
 def test_kit_parameters_of_child_steps_are_substituted(project: Path, tmp_path: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD + '  - id: say\n    uses: shell\n    with: {run: "echo ${{ matrix.region }}"}\n', encoding="utf-8"
-    )
+    write_child(project, CHILD + '  - id: say\n    uses: shell\n    with: {run: "echo ${{ matrix.region }}"}\n')
     p = pipex.load()
     assert p.step("etl[us].say").with_ == {"run": "echo us"}
     done = run(p, workdir=tmp_path / "wd")
-    assert created(done.runtime, "etl[eu].say")[0].cmd == ("sh", "-c", "echo eu")  # type: ignore[attr-defined]
+    assert creates(done.runtime, "etl[eu].say")[0].cmd == ("sh", "-c", "echo eu")
 
 
 def test_a_gate_in_a_fanned_child_is_one_per_instance(project: Path, tmp_path: Path) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n", encoding="utf-8"
-    )
+    write_child(project, CHILD + "  - id: ok\n    approval: {}\n    inputs: [{step: load}]\n")
     held = run(project, workdir=tmp_path / "wd")
     assert (held.status, held.result.waiting) == ("suspended", ("etl[eu].ok", "etl[us].ok"))
     half = run(project, approve=["etl[eu].ok"], workdir=tmp_path / "wd")
@@ -371,9 +344,7 @@ def test_a_dry_run_lists_every_instances_steps(project: Path, tmp_path: Path) ->
 def test_rm_step_and_logs_of_a_plain_id_never_take_a_fanned_sub_pipelines_steps_for_instances(
     project: Path, tmp_path: Path
 ) -> None:
-    (project / "etl" / "pipeline.yml").write_text(
-        CHILD + "  - id: convert\n    image: alpine:3.20\n    cmd: [c]\n    matrix: {f: [csv]}\n", encoding="utf-8"
-    )
+    write_child(project, CHILD + "  - id: convert\n    image: alpine:3.20\n    cmd: [c]\n    matrix: {f: [csv]}\n")
     wd = str(tmp_path / "wd")
     assert run(project, mocks=[mock("etl.convert", stdout=["c"])], workdir=wd).status == "success"
     # a fan-out step in the child: its instances' logs, prefixed

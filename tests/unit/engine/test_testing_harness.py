@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipex.model.pipeline import Pipeline
-from pipex.testing import Harness, arun, mock, run
+from pipex.testing import Harness, TestResult, arun, mock, run
 
 PIPE = Pipeline.from_dict(
     {
@@ -59,6 +59,19 @@ def test_the_harness_keeps_one_workdir_and_removes_it() -> None:
         workdir = h.workdir
         assert first.ran("fetch") and again.cached("fetch") and again.cached("ship")
     assert not workdir.exists()
+
+
+def test_the_harness_s_arun_uses_its_mocks_defaults_and_workdir() -> None:
+    with Harness(mocks=[mock("fetch", exit_code=1)], approve=["ship-ok"]) as h:
+
+        async def main() -> TestResult:
+            return await h.arun(PIPE, mocks=[mock("fetch")])  # after the harness's own: the retry succeeds
+
+        first = asyncio.run(main())
+        assert (first.status, first.calls("fetch"), first.approved("ship-ok")) == ("success", 2, True)
+        assert first.workdir == h.workdir
+        again = h.run(PIPE)
+        assert again.cached("fetch") and again.cached("ship")
 
 
 README_PIPELINE = """\
