@@ -308,6 +308,10 @@ class Scheduler:
         try:
             self.outcomes[spec.id] = await decision
         except Exception as exc:  # run() raises it
+            # A step handed over early (``_handed_over``) whose run could not be recorded: not the success its
+            # dependents were decided on, and not what the run's result shows.
+            self.outcomes.pop(spec.id, None)
+            self.provided.pop(spec.id, None)
             if self._finished is not None and not self._finished.done():
                 self._finished.set_exception(exc)
         finally:
