@@ -18,6 +18,8 @@ import pipex
 from pipex.engine.events import Event, StepEnd, StepSkipped, StepStart
 from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import TestResult, run
+from pipex.workspace import records
+from pipex.workspace.layout import Workspace
 from tests.unit.engine.test_engine_support import creates, end, index, meta, state, write
 
 BIG = 256 << 20  # a sparse file: no disk, but its hash takes long enough for the dependent to start first
@@ -418,3 +420,16 @@ def test_what_a_container_leaves_does_not_fail_the_digest(tmp_path: Path) -> Non
     assert index(r.events, StepStart, "consume") < index(r.events, StepEnd, "produce")
     assert meta(r, "consume")["inputs"][0]["digest"] == meta(r, "produce")["artifactsDigest"]
     _clean(wd, rt)
+
+
+def test_the_run_record_has_an_early_dependent_ready_when_it_started(tmp_path: Path) -> None:
+    rt = FakeRuntime()
+    rt.script(step="produce", behaviour=Behaviour(plant=_sparse()))
+    wd = tmp_path / "wd"
+    r = _bounded(lambda: run(write(tmp_path / "p", PAIR), workdir=wd, runtime=rt, early_bytes=0))
+    assert index(r.events, StepStart, "consume") < index(r.events, StepEnd, "produce")
+    steps = {s["id"]: s for s in records.read(Workspace(wd, WS))["steps"]}
+    consumed = steps["consume"]
+    # its input was handed over before it ended: the step was never ready after it started
+    assert consumed["readyAt"] == consumed["startedAt"] < steps["produce"]["endedAt"]
+    assert consumed["timings"]["queuedMs"] == 0
