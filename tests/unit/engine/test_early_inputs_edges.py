@@ -27,10 +27,10 @@ NEVER = 1 << 62  # early_bytes no tree reaches: the run without the hand-over
 WS = "early"
 
 
-def _sparse(name: str = "big.bin", size: int = BIG) -> Callable[[Path], None]:
+def _sparse(name: str = "big.bin") -> Callable[[Path], None]:
     def plant(output: Path) -> None:
         with (output / name).open("wb") as file:
-            file.truncate(size)
+            file.truncate(BIG)
 
     return plant
 
@@ -196,11 +196,10 @@ def test_copy_to_output_copies_the_whole_input(tmp_path: Path) -> None:
     path = write(
         tmp_path / "p", PAIR.replace("inputs: [{step: produce}]", "inputs: [{step: produce, copyToOutput: true}]")
     )
-    size = 64 << 20  # copied for real (twice): smaller than BIG, still hashed after the dependent started
 
     def runtime() -> FakeRuntime:
         rt = FakeRuntime()
-        rt.script(step="produce", behaviour=Behaviour(files={"sub/a.txt": "a", "z.txt": "z"}, plant=_sparse(size=size)))
+        rt.script(step="produce", behaviour=Behaviour(files={"sub/a.txt": "a", "z.txt": "z"}, plant=_sparse()))
         rt.script(step="consume", behaviour=Behaviour(files={"own.txt": "mine"}))
         return rt
 
@@ -211,7 +210,7 @@ def test_copy_to_output_copies_the_whole_input(tmp_path: Path) -> None:
     assert index(r.events, StepStart, "consume") < index(r.events, StepEnd, "produce")
     assert _source(rt, "consume", "produce") == _staged(wd, r, "produce")
     copied = r.run_dir("consume") / "artifacts"
-    assert (copied / "big.bin").stat().st_size == size
+    assert (copied / "big.bin").stat().st_size == BIG
     assert {p.relative_to(copied).as_posix() for p in copied.rglob("*")} == {
         "big.bin", "sub", "sub/a.txt", "z.txt", "own.txt"
     }  # fmt: skip
