@@ -394,8 +394,9 @@ def test_a_producer_that_cannot_record_its_run_ends_the_run(tmp_path: Path) -> N
     assert r.outcome("consume").state in ("cancelled", "pending")
     consumed = state(wd, WS)["steps"]["consume"]["last"]
     assert consumed["status"] == "cancelled"
-    said = json.loads((wd / WS / "runs" / consumed["runId"] / "meta.json").read_text())["message"]
-    assert said == f"an input's run was not recorded: {r.result.error}"  # the run's error, not a bare OSError
+    said = json.loads((wd / WS / "runs" / consumed["runId"] / "meta.json").read_text())
+    assert said["message"] == f"an input's run was not recorded: {r.result.error}"  # the run's error, not an OSError
+    assert said["fingerprint"] is None  # never known: its input's digest never was
     _clean(wd, rt)
 
 
