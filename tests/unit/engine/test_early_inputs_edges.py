@@ -94,7 +94,7 @@ steps:
 
 
 # -- 1. Ctrl-C / cancel while the producer hashes and the dependent runs --------------------------------------------
-@pytest.mark.parametrize("how", ["task", "interrupt"])
+@pytest.mark.parametrize("how", ["task", "interrupt", "at-start"])
 def test_a_stop_while_the_input_is_hashed_ends_clean(tmp_path: Path, how: str) -> None:
     rt = FakeRuntime()
     rt.script(step="produce", behaviour=Behaviour(plant=_sparse()))
@@ -110,6 +110,12 @@ def test_a_stop_while_the_input_is_hashed_ends_clean(tmp_path: Path, how: str) -
                 events.append(event)
 
         task = asyncio.create_task(consume())
+        if how == "at-start":  # the dependent is told to start: its attempt may not have its container yet
+            while not any(isinstance(e, StepStart) and e.step.id == "consume" for e in events):
+                await asyncio.sleep(0.001)
+            engine.interrupt()
+            await task
+            return
         while not any(c.state == "running" and c.spec.labels.get("pipex.step") == "consume"
                       for c in list(rt.containers.values())):  # fmt: skip
             await asyncio.sleep(0.01)
