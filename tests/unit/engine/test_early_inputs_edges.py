@@ -442,3 +442,20 @@ def test_the_run_record_has_an_early_dependent_ready_when_it_started(tmp_path: P
     # its input was handed over before it ended: the step was never ready after it started
     assert consumed["readyAt"] == consumed["startedAt"] < steps["produce"]["endedAt"]
     assert consumed["timings"]["queuedMs"] == 0
+
+
+def test_a_dependent_ends_after_its_input_even_when_the_input_is_pushed_to_a_store(tmp_path: Path) -> None:
+    # The producer pushes its 256 MiB to the cache store after its run is recorded; the dependent, which uses a
+    # secret (never shared, so it starts early), is recorded meanwhile: its step_end still follows its input's,
+    # as when it waited for it.
+    text = PAIR + "    secrets: [API_TOKEN]\n"
+    rt = FakeRuntime()
+    rt.script(step="produce", behaviour=Behaviour(plant=_sparse()))
+    wd = tmp_path / "wd"
+    store, environ = tmp_path / "store", {"API_TOKEN": "t0k"}
+    path = write(tmp_path / "p", text)
+    r = _bounded(lambda: run(path, workdir=wd, runtime=rt, early_bytes=0, cache_store=store, environ=environ))
+    assert r.status == "success"
+    assert index(r.events, StepStart, "consume") < index(r.events, StepEnd, "produce")
+    assert index(r.events, StepEnd, "produce") < index(r.events, StepEnd, "consume")
+    _clean(wd, rt)
