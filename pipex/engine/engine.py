@@ -276,10 +276,11 @@ class Engine:
                         event = await getter
                     except asyncio.CancelledError:
                         # The consumer's task was cancelled: stop the run and still deliver its PipelineEnd.
-                        getter.cancel()
                         cancelled = True
                         self._stop_active("cancelled")
-                        continue
+                        if getter.cancel() or getter.cancelled():
+                            continue
+                        event = getter.result()  # taken just before the cancel landed: delivered, not lost
                 if isinstance(event, LogLines):
                     # Only with on_log_lines (the emitter hands chunks whole then). Called here, when the
                     # consumer asks for its next event, so every event before these lines has been handled.

@@ -301,12 +301,15 @@ class Recorder:
         return data
 
     def _ready(self, step: _Step) -> datetime | None:
-        """When the step's last input in this run settled (the run's start for a step without any)."""
+        """When the step's last input in this run settled (the run's start for a step without any); never after
+        the step started (an input handed over before it ended: engine/early.py)."""
         ready = self.started
         for inp in step.spec.inputs:
             up = self.steps.get(inp.step)
             if up is not None and up.ended is not None and (ready is None or up.ended > ready):
                 ready = up.ended
+        if ready is not None and step.started is not None and ready > step.started:
+            return step.started
         return ready
 
     def _step(self, step: _Step, origin: datetime | None) -> dict[str, Any]:

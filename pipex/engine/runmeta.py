@@ -75,7 +75,7 @@ def run_meta(
         "allowNetwork": spec.allow_network,
         "outputPath": spec.output_path,
         "resources": dict(plan.resources),
-        "fingerprint": plan.fingerprint,
+        "fingerprint": plan.fingerprint or None,  # "": started on an input never recorded (early.py), as a failure
         "fingerprintParts": dict(plan.fingerprint_parts),
         "artifactsDigest": digest,
         "artifactsDigestFormat": digest_format,  # the tree format `digest` is in (absent in older runs: 1)

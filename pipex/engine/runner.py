@@ -507,8 +507,8 @@ def _finish(
         entry = RunEntry(run_id, status, plan.fingerprint, meta["finishedAt"], meta["durationMs"], digest, size)
         ws.record(plan.spec.id, dataclasses.replace(entry, has_outputs=bool(found)))
     except BaseException as exc:  # a dependent that started early must not wait for a run that never comes
-        if early is not None:
-            early.failed(exc)
+        if early is not None:  # told as the run's error says it (``_finish_or_fault``), not as a bare OSError
+            early.failed(from_os_error(exc, f"recording step {plan.spec.id!r}") if isinstance(exc, OSError) else exc)
         raise
     if early is not None:
         early.recorded_as(digest)

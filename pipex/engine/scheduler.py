@@ -140,6 +140,8 @@ class Scheduler:
         self._conditions: dict[str, bool] = {}  # each distinct `if` evaluated once (the environment is fixed)
         # a sub-pipeline known at run time → its steps not settled yet, and what is done when none is left
         self._watches: dict[str, tuple[set[str], asyncio.Future[None]]] = {}
+        # inputs handed over early (early.py) that a dependent waits to see settled before its own end is said
+        self._settling: dict[str, asyncio.Event] = {}
 
     # -- the whole run ---------------------------------------------------------------------------------------
     async def run(self) -> tuple[RunStatus, Metrics]:
@@ -270,6 +272,9 @@ class Scheduler:
                     done.set_result(None)
         if self._queue.settle(step_id):
             self._schedule_drain()
+        settling = self._settling.pop(step_id, None)
+        if settling is not None:
+            settling.set()
         finished = self._finished
         if self._queue.complete and finished is not None and not finished.done():
             finished.set_result(None)
@@ -308,6 +313,10 @@ class Scheduler:
         try:
             self.outcomes[spec.id] = await decision
         except Exception as exc:  # run() raises it
+            # A step handed over early (``_handed_over``) whose run could not be recorded: not the success its
+            # dependents were decided on, and not what the run's result shows.
+            self.outcomes.pop(spec.id, None)
+            self.provided.pop(spec.id, None)
             if self._finished is not None and not self._finished.done():
                 self._finished.set_exception(exc)
         finally:
@@ -676,6 +685,11 @@ class Scheduler:
                 self.running_now -= 1
         finally:
             self.slots.release()
+        for inp in plan.inputs:
+            # Started on an input handed over early: its end is said after that input's (which may still be
+            # pushing its run to a cache store), as when it waited for the input.
+            if inp.early is not None and inp.step not in self._queue.settled:
+                await self._settling.setdefault(inp.step, asyncio.Event()).wait()
         if result.status == "success":
             self.provided[ref.id] = Provided(result.run_id, result.artifacts_digest or "", result.outputs)
         else:
