@@ -485,7 +485,12 @@ def _finish(
         early = EarlyArtifacts(run_id, artifacts, ws.run_dir(run_id) / "artifacts")
         heavy = Heavy(plan.release.bytes, functools.partial(plan.release.to, early, found))
     try:
-        digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT, heavy)
+        digest: str | None
+        try:
+            digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT, heavy)
+        except PipexError as exc:  # what the container left cannot be hashed (nested too deep): the step fails
+            digest, size = None, 0
+            status, reason, message = "failure", "outputs", exc.message
         if plan.settle is not None:  # started on inputs not recorded then: its fingerprint needs their digests
             plan, status, reason, message = _settle(plan, status, reason, message)
         if early is not None and status != "success":
@@ -510,9 +515,9 @@ def _finish(
         if early is not None:  # told as the run's error says it (``_finish_or_fault``), not as a bare OSError
             early.failed(from_os_error(exc, f"recording step {plan.spec.id!r}") if isinstance(exc, OSError) else exc)
         raise
-    if early is not None:
+    if early is not None and digest is not None:  # (a step whose output could not be hashed failed: early is None)
         early.recorded_as(digest)
-    if status == "success" and ctx.store is not None:
+    if status == "success" and ctx.store is not None and digest is not None:
         from pipex.engine.sharing import push  # only a run with a cache store needs it
 
         push(plan, ctx, ws.run_dir(run_id), meta, digest, size)
