@@ -491,6 +491,8 @@ def _finish(
         except PipexError as exc:  # what the container left cannot be hashed (nested too deep): the step fails
             digest, size = None, 0
             status, reason, message = "failure", "outputs", exc.message
+        # Its own work ends here: the wait below for inputs still being recorded is not part of its duration.
+        finished = time.time()
         if plan.settle is not None:  # started on inputs not recorded then: its fingerprint needs their digests
             plan, status, reason, message = _settle(plan, status, reason, message)
         if early is not None and status != "success":
@@ -498,7 +500,6 @@ def _finish(
             early = None
         if plan.manifests:  # the file lists of mounts and sources, so --explain can name what changed next time
             write_json(run_dir / "manifests.json", {k: dict(v) for k, v in plan.manifests.items()}, durable=False)
-        finished = time.time()
         meta = run_meta(plan, ctx, run_id, attempt, started, finished, status, code, reason, message, digest, size)
         meta["outputs"] = found
         if job is not None:  # the final attempt's batch job: `pipex inspect` names it (a local run has none)

@@ -68,6 +68,8 @@ def test_dependent_starts_on_the_staged_run_and_records_the_usual_fingerprint(tm
     assert consumed["inputs"][0]["runId"] == produced["runId"]
     assert consumed["inputs"][0]["digest"] == produced["artifactsDigest"]
     assert produced["artifactsSize"] == BIG
+    # its own work ended while its input was still being hashed: the wait for that record is not its duration
+    assert consumed["finishedAt"] < produced["finishedAt"]
 
     # the same pipeline without the hand-over: the same fingerprints
     rt2 = _runtime()
