@@ -34,7 +34,6 @@ entry ``TRUNCATED``, and explain says its contents changed without naming files.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -48,7 +47,7 @@ from types import MappingProxyType
 from pipex.engine.chunked import THRESHOLD, chunked_digest, stream_digest
 from pipex.engine.statcache import StatCache, fs_clock_ns, match
 from pipex.errors import PipexError
-from pipex.workspace.safetree import MAX_DEPTH, Node, Skipped, open_file, walk
+from pipex.workspace.safetree import Node, open_file, walk
 
 FORMATS = (1, 2)  # tree digest formats this pipex reads and writes
 MOUNT_FORMAT = 1  # mounts and sources (stat-cached, per-file digests agree with sha256sum)
@@ -97,15 +96,6 @@ def _unreadable(path: str, exc: OSError) -> PipexError:
     return PipexError(
         f"cannot read {path} to compute its digest: {exc.strerror or exc}",
         hint="make it readable by the user running pipex, or leave it out of the mount",
-    )
-
-
-def _too_deep(root: str, item: Skipped) -> None:
-    """The walk stops at ``safetree.MAX_DEPTH``: what lies below would not enter the digest, so two trees differing
-    only there would look the same (a cache hit on other bytes). Refused instead."""
-    raise PipexError(
-        f"cannot compute the digest of {root}: it holds directories nested deeper than {MAX_DEPTH} levels",
-        hint=f"keep the tree at most {MAX_DEPTH} directories deep",
     )
 
 
@@ -245,7 +235,7 @@ class _Walker:
             ([], [0], cache.directory(root) if cache is not None else _NO_ENTRIES, root)
         ]
         try:
-            for node in walk(root, post_order=True, follow_root=True, on_skip=functools.partial(_too_deep, root)):
+            for node in walk(root, post_order=True, follow_root=True):
                 if node.kind == "dir":
                     if not node.leaving:
                         path = f"{root}/{node.rel}"

@@ -28,7 +28,7 @@ def run_meta(
     code: int | None,
     reason: str | None,
     message: str | None,
-    digest: str | None,
+    digest: str,
     size: int,
     digest_format: int = ARTIFACTS_FORMAT,
 ) -> dict[str, Any]:

@@ -485,12 +485,7 @@ def _finish(
         early = EarlyArtifacts(run_id, artifacts, ws.run_dir(run_id) / "artifacts")
         heavy = Heavy(plan.release.bytes, functools.partial(plan.release.to, early, found))
     try:
-        digest: str | None
-        try:
-            digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT, heavy)
-        except PipexError as exc:  # what the container left cannot be hashed (nested too deep): the step fails
-            digest, size = None, 0
-            status, reason, message = "failure", "outputs", exc.message
+        digest, size = ctx.tree_digest(artifacts, ARTIFACTS_FORMAT, heavy)
         # Its own work ends here: the wait below for inputs still being recorded is not part of its duration.
         finished = time.time()
         if plan.settle is not None:  # started on inputs not recorded then: its fingerprint needs their digests
@@ -516,9 +511,9 @@ def _finish(
         if early is not None:  # told as the run's error says it (``_finish_or_fault``), not as a bare OSError
             early.failed(from_os_error(exc, f"recording step {plan.spec.id!r}") if isinstance(exc, OSError) else exc)
         raise
-    if early is not None and digest is not None:  # (a step whose output could not be hashed failed: early is None)
+    if early is not None:
         early.recorded_as(digest)
-    if status == "success" and ctx.store is not None and digest is not None:
+    if status == "success" and ctx.store is not None:
         from pipex.engine.sharing import push  # only a run with a cache store needs it
 
         push(plan, ctx, ws.run_dir(run_id), meta, digest, size)
