@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import secrets as random
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class Fingerprinter:
         self.ws = ws
         self.secrets = secrets or {}
         self._key: bytes | None = None
+        self._key_lock = threading.Lock()
         self.read_only = read_only  # a dry run writes nothing, not even the stat cache
         self.info = info  # asked only for steps with resource limits
         self.cache = StatCache.open(ws.path / STATCACHE_FILE, writable=not read_only)
@@ -72,26 +74,36 @@ class Fingerprinter:
         )
 
     def _hmac_key(self) -> bytes:
-        """The workspace's key, made on first use (0600, created exclusively: two runs agree on one key). A dry
+        """The workspace's key, made on first use (0600, published whole: two runs agree on one key). A dry
         run never writes: without a key yet, one for this process only (those steps show as changed)."""
-        if self._key is None:
-            path = self.ws.path / KEY_FILE
+        with self._key_lock:  # fingerprints are also computed in worker threads (early.py, mounts)
+            if self._key is None:
+                self._key = self._read_or_make_key()
+            return self._key
+
+    def _read_or_make_key(self) -> bytes:
+        path = self.ws.path / KEY_FILE
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        key = random.token_bytes(32)
+        if self.read_only or not self.ws.path.is_dir():
+            return key
+        # Written under a name of its own, then linked into place: another pipex never reads a key half written
+        # (an exclusive create of the key itself let it read an empty file between the create and the write).
+        draft = path.with_name(f".{KEY_FILE}.{random.token_hex(8)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(key)
             try:
-                self._key = path.read_bytes()
-            except FileNotFoundError:
-                key = random.token_bytes(32)
-                if self.read_only or not self.ws.path.is_dir():
-                    self._key = key
-                else:
-                    try:
-                        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                    except FileExistsError:
-                        self._key = path.read_bytes()
-                    else:
-                        with os.fdopen(fd, "wb") as file:
-                            file.write(key)
-                        self._key = key
-        return self._key
+                os.link(draft, path)
+            except FileExistsError:  # another pipex made it first: its key is the workspace's
+                return path.read_bytes()
+            return key
+        finally:
+            draft.unlink(missing_ok=True)
 
     def reasons(
         self,
