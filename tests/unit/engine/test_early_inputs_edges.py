@@ -20,11 +20,11 @@ from pipex.runtime.fake import Behaviour, FakeRuntime
 from pipex.testing import TestResult, run
 from pipex.workspace import records
 from pipex.workspace.layout import Workspace
+from tests.unit.engine.test_early_inputs import BIG, NEVER, PIPELINE
 from tests.unit.engine.test_engine_support import creates, end, index, meta, state, write
 
-BIG = 256 << 20  # a sparse file: no disk, but its hash takes long enough for the dependent to start first
-NEVER = 1 << 62  # early_bytes no tree reaches: the run without the hand-over
 WS = "early"
+PAIR = PIPELINE
 
 
 def _sparse(name: str = "big.bin") -> Callable[[Path], None]:
@@ -78,19 +78,6 @@ def _same_records(early: TestResult, plain: TestResult, steps: tuple[str, ...]) 
         for inp in got["inputs"]:  # and each names the committed run it read, with its digest
             upstream = meta(early, inp["step"])
             assert (inp["runId"], inp["digest"]) == (upstream["runId"], upstream["artifactsDigest"]), step
-
-
-PAIR = """
-id: early
-steps:
-  - id: produce
-    image: alpine:3.20
-    cmd: [make]
-  - id: consume
-    image: alpine:3.20
-    inputs: [{step: produce}]
-    cmd: [read]
-"""
 
 
 # -- 1. Ctrl-C / cancel while the producer hashes and the dependent runs --------------------------------------------
