@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from pipex.cli.main import main
 from pipex.cli.reporters.live import LiveReporter
 from pipex.engine.events import (
     Event,
@@ -27,8 +26,8 @@ from pipex.engine.events import (
 )
 from pipex.engine.options import RunOptions
 from pipex.runtime.fake import Behaviour, FakeRuntime
-
-BIG = 256 << 20  # sparse, well above the default threshold; hashed long after the dependent started
+from tests.cli.test_run_inprocess import pipex_cli
+from tests.unit.engine.test_early_inputs import BIG, _sparse
 
 PIPELINE = """\
 id: demo
@@ -36,11 +35,6 @@ steps:
   - {id: produce, image: alpine:3.20, cmd: [make]}
   - {id: consume, image: alpine:3.20, cmd: [read], inputs: [{step: produce}]}
 """
-
-
-def _sparse(output: Path) -> None:
-    with (output / "big.bin").open("wb") as file:
-        file.truncate(BIG)
 
 
 @pytest.fixture
@@ -54,12 +48,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _cli(args: list[str]) -> int:
     rt = FakeRuntime(images=["alpine:3.20"])
-    rt.script(step="produce", behaviour=Behaviour(plant=_sparse))
-    with pytest.raises(SystemExit) as exited:
-        main(["--no-color", *args], runtime=rt)
-    code = exited.value.code
-    assert isinstance(code, int)
-    return code
+    rt.script(step="produce", behaviour=Behaviour(plant=_sparse))  # sparse, well above the default threshold
+    return pipex_cli(args, rt)
 
 
 def test_json_stream_with_a_dependent_started_before_its_input_ended(
