@@ -54,6 +54,13 @@ IMAGE = services.ALPINE
 CHAIN, FAN = 20, 50
 
 
+def _chain_link(dirs: list[Path], n: int) -> tuple[str, list[tuple[Path, str, bool]]]:
+    """Step ``n`` of the bare chain: its command and binds (``dirs[n]`` its output, the previous one its input)."""
+    binds = [(dirs[n], "/output", False)] + ([(dirs[n - 1], "/input/prev", True)] if n else [])
+    cmd = "echo 0 > /output/n" if n == 0 else "echo $(($(cat /input/prev/n)+1)) > /output/n"
+    return cmd, binds
+
+
 class SlurmBench:
     def __init__(self, repeat: int, baseline: Path | None = None) -> None:
         self.bench = Bench(repeat)
@@ -146,9 +153,8 @@ class SlurmBench:
         root = self.bench.dir(name)
         dirs = [users.make_user_dir(root / f"s{n}", self.user) for n in range(CHAIN)]
         began = time.monotonic()
-        for n, out in enumerate(dirs):
-            binds = [(out, "/output", False)] + ([(dirs[n - 1], "/input/prev", True)] if n else [])
-            cmd = "echo 0 > /output/n" if n == 0 else "echo $(($(cat /input/prev/n)+1)) > /output/n"
+        for n in range(len(dirs)):
+            cmd, binds = _chain_link(dirs, n)
             done = self.as_user(["sbatch", "--wait", "--output=/dev/null"], root, stdin=self.job(cmd, binds))
             if done.returncode != 0:
                 raise SystemExit(f"sbatch failed: {done.stderr}")
@@ -193,9 +199,8 @@ class SlurmBench:
         root = self.bench.dir(name)
         dirs = [users.make_user_dir(root / f"s{n}", self.user) for n in range(CHAIN)]
         began = time.monotonic()
-        for n, out in enumerate(dirs):
-            binds = [(out, "/output", False)] + ([(dirs[n - 1], "/input/prev", True)] if n else [])
-            cmd = "echo 0 > /output/n" if n == 0 else "echo $(($(cat /input/prev/n)+1)) > /output/n"
+        for n in range(len(dirs)):
+            cmd, binds = _chain_link(dirs, n)
             self.submit(root, self.tight_job(cmd, binds, root / f"done{n}"))
             wait_for([root / f"done{n}"])
         took = time.monotonic() - began
